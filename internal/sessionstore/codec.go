@@ -1,0 +1,234 @@
+package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// CompressionLevel is the gzip level of stored objects.
+type CompressionLevel string
+
+// The supported compression levels.
+const (
+	CompressionBestSpeed       CompressionLevel = "best_speed"
+	CompressionDefault         CompressionLevel = "default"
+	CompressionBestCompression CompressionLevel = "best_compression"
+)
+
+// UnmarshalText refuses unknown levels while the configuration loads.
+func (l *CompressionLevel) UnmarshalText(text []byte) error {
+	switch v := CompressionLevel(text); v {
+	case CompressionBestSpeed, CompressionDefault, CompressionBestCompression:
+		*l = v
+		return nil
+	default:
+		return fmt.Errorf("unknown compression level %q: want %q, %q or %q",
+			string(text), CompressionBestSpeed, CompressionDefault, CompressionBestCompression)
+	}
+}
+
+func (l CompressionLevel) gzipLevel() (int, error) {
+	switch l {
+	case CompressionBestSpeed:
+		return gzip.BestSpeed, nil
+	case CompressionDefault, "":
+		return gzip.DefaultCompression, nil
+	case CompressionBestCompression:
+		return gzip.BestCompression, nil
+	}
+	return 0, fmt.Errorf("unknown compression level %q", l)
+}
+
+// Encoder turns pdata batches into stored objects: the OTLP protobuf
+// Export*ServiceRequest, gzipped (RFC 1952). It pools gzip writers and
+// output buffers and is safe for concurrent use.
+type Encoder struct {
+	level   int
+	writers sync.Pool
+	buffers sync.Pool
+}
+
+// NewEncoder returns an encoder writing at level.
+func NewEncoder(level CompressionLevel) (*Encoder, error) {
+	l, err := level.gzipLevel()
+	if err != nil {
+		return nil, err
+	}
+	return &Encoder{level: l}, nil
+}
+
+// Encoded is one encoded batch. Release it once Data is no longer needed.
+type Encoded struct {
+	Data     []byte // the object as stored
+	RawBytes int    // size of the uncompressed protobuf
+	buf      *bytes.Buffer
+	enc      *Encoder
+}
+
+// Release returns the buffer behind Data to the encoder's pool.
+func (e *Encoded) Release() {
+	if e == nil || e.buf == nil {
+		return
+	}
+	e.buf.Reset()
+	e.enc.buffers.Put(e.buf)
+	e.buf, e.Data = nil, nil
+}
+
+// EncodeTraces encodes an ExportTraceServiceRequest.
+func (e *Encoder) EncodeTraces(td ptrace.Traces) (*Encoded, error) {
+	m := ptrace.ProtoMarshaler{}
+	raw, err := m.MarshalTraces(td)
+	if err != nil {
+		return nil, fmt.Errorf("marshal traces: %w", err)
+	}
+	return e.compress(raw)
+}
+
+// EncodeMetrics encodes an ExportMetricsServiceRequest.
+func (e *Encoder) EncodeMetrics(md pmetric.Metrics) (*Encoded, error) {
+	m := pmetric.ProtoMarshaler{}
+	raw, err := m.MarshalMetrics(md)
+	if err != nil {
+		return nil, fmt.Errorf("marshal metrics: %w", err)
+	}
+	return e.compress(raw)
+}
+
+// EncodeLogs encodes an ExportLogsServiceRequest.
+func (e *Encoder) EncodeLogs(ld plog.Logs) (*Encoded, error) {
+	m := plog.ProtoMarshaler{}
+	raw, err := m.MarshalLogs(ld)
+	if err != nil {
+		return nil, fmt.Errorf("marshal logs: %w", err)
+	}
+	return e.compress(raw)
+}
+
+func (e *Encoder) compress(raw []byte) (*Encoded, error) {
+	buf, _ := e.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = &bytes.Buffer{}
+	}
+	// OTLP protobuf typically compresses 5-10x; start there to avoid regrowth.
+	buf.Grow(len(raw)/4 + 64)
+	zw, _ := e.writers.Get().(*gzip.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = gzip.NewWriterLevel(buf, e.level); err != nil {
+			return nil, err
+		}
+	} else {
+		zw.Reset(buf)
+	}
+	_, err := zw.Write(raw)
+	if err == nil {
+		err = zw.Close()
+	}
+	e.writers.Put(zw)
+	if err != nil {
+		buf.Reset()
+		e.buffers.Put(buf)
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return &Encoded{Data: buf.Bytes(), RawBytes: len(raw), buf: buf, enc: e}, nil
+}
+
+// ErrCorrupt reports an object that is not a gzipped OTLP export request of
+// its signal: not gzip, truncated, or not valid protobuf.
+var ErrCorrupt = errors.New("corrupt object")
+
+// gzipReaders pools readers: each holds a 32 KiB window.
+var gzipReaders sync.Pool
+
+// Decompress reads a stored object from r and returns the protobuf inside,
+// refusing to inflate more than maxBytes (a small object can expand to
+// gigabytes). Errors match ErrCorrupt or ErrTooLarge.
+func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(r)
+	} else {
+		err = zr.Reset(r)
+	}
+	if err != nil {
+		if zr != nil {
+			gzipReaders.Put(zr)
+		}
+		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
+	}
+	defer gzipReaders.Put(zr)
+	data, err := readLimited(zr, maxBytes)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return data, nil
+}
+
+// Batch is one decoded object: exactly one of Traces, Metrics or Logs is
+// set, as Signal says.
+type Batch struct {
+	Signal  Signal
+	Traces  ptrace.Traces
+	Metrics pmetric.Metrics
+	Logs    plog.Logs
+}
+
+// ItemCount returns the spans, data points or log records in the batch.
+func (b Batch) ItemCount() int {
+	switch b.Signal {
+	case SignalTraces:
+		return b.Traces.SpanCount()
+	case SignalMetrics:
+		return b.Metrics.DataPointCount()
+	case SignalLogs:
+		return b.Logs.LogRecordCount()
+	}
+	return 0
+}
+
+// Unmarshal decodes the protobuf of an Export*ServiceRequest of signal.
+func Unmarshal(signal Signal, raw []byte) (Batch, error) {
+	b := Batch{Signal: signal}
+	var err error
+	switch signal {
+	case SignalTraces:
+		u := ptrace.ProtoUnmarshaler{}
+		b.Traces, err = u.UnmarshalTraces(raw)
+	case SignalMetrics:
+		u := pmetric.ProtoUnmarshaler{}
+		b.Metrics, err = u.UnmarshalMetrics(raw)
+	case SignalLogs:
+		u := plog.ProtoUnmarshaler{}
+		b.Logs, err = u.UnmarshalLogs(raw)
+	default:
+		return b, fmt.Errorf("unknown signal %q", signal)
+	}
+	if err != nil {
+		return b, fmt.Errorf("%w: invalid %s export request: %w", ErrCorrupt, signal, err)
+	}
+	return b, nil
+}
+
+// DecodeObject decompresses (bounded by maxBytes) and unmarshals one object.
+// It returns the batch and the uncompressed size.
+func DecodeObject(r io.Reader, signal Signal, maxBytes int64) (Batch, int, error) {
+	raw, err := Decompress(r, maxBytes)
+	if err != nil {
+		return Batch{Signal: signal}, 0, err
+	}
+	b, err := Unmarshal(signal, raw)
+	return b, len(raw), err
+}

@@ -1,0 +1,165 @@
+package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configtls"
+)
+
+// Backend names a storage backend.
+type Backend string
+
+// The storage backends.
+const (
+	BackendFilesystem Backend = "filesystem"
+	BackendS3         Backend = "s3"
+)
+
+// UnmarshalText refuses unknown backends while the configuration loads.
+func (b *Backend) UnmarshalText(text []byte) error {
+	switch v := Backend(text); v {
+	case BackendFilesystem, BackendS3:
+		*b = v
+		return nil
+	default:
+		return fmt.Errorf("unknown store backend %q: want %q or %q", string(text), BackendFilesystem, BackendS3)
+	}
+}
+
+// Config is the `store` block shared by every component that reads or
+// writes sessions.
+type Config struct {
+	// Backend selects where sessions live: filesystem or s3.
+	Backend Backend `mapstructure:"backend"`
+	// Directory is the root of the filesystem backend.
+	Directory string `mapstructure:"directory"`
+	// S3 configures the s3 backend (AWS S3, MinIO or any S3-compatible store).
+	S3 S3Config `mapstructure:"s3"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// S3Config configures the S3 backend.
+type S3Config struct {
+	// Bucket holds the sessions.
+	Bucket string `mapstructure:"bucket"`
+	// Prefix is prepended to every key, e.g. "otel/" (a trailing slash is added).
+	Prefix string `mapstructure:"prefix"`
+	// Region of the bucket; S3-compatible servers usually accept us-east-1.
+	Region string `mapstructure:"region"`
+	// Endpoint overrides the S3 endpoint, e.g. http://minio:9000. Empty means AWS.
+	Endpoint string `mapstructure:"endpoint"`
+	// UsePathStyle addresses buckets as endpoint/bucket/key instead of
+	// bucket.endpoint/key; MinIO and most S3-compatible servers need it.
+	UsePathStyle bool `mapstructure:"use_path_style"`
+	// AccessKeyID, SecretAccessKey and SessionToken are static credentials;
+	// when AccessKeyID is empty the SDK's default credential chain is used
+	// (environment, shared config, web identity, instance role).
+	AccessKeyID     string              `mapstructure:"access_key_id"`
+	SecretAccessKey configopaque.String `mapstructure:"secret_access_key"`
+	SessionToken    configopaque.String `mapstructure:"session_token"`
+	// TLS configures the client side of HTTPS connections to the endpoint.
+	TLS configtls.ClientConfig `mapstructure:"tls"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// NewDefaultConfig returns the defaults: a filesystem store in ./data, and
+// S3 settings that only need a bucket.
+func NewDefaultConfig() Config {
+	return Config{
+		Backend:   BackendFilesystem,
+		Directory: "./data",
+		S3: S3Config{
+			Bucket: "otel-data",
+			Region: "us-east-1",
+		},
+	}
+}
+
+// Validate checks the block for the selected backend.
+func (c *Config) Validate() error {
+	switch c.Backend {
+	case BackendFilesystem:
+		if strings.TrimSpace(c.Directory) == "" {
+			return errors.New("store.directory must not be empty with backend filesystem")
+		}
+	case BackendS3:
+		return c.S3.Validate()
+	default:
+		return fmt.Errorf("unknown store backend %q: want %q or %q", c.Backend, BackendFilesystem, BackendS3)
+	}
+	return nil
+}
+
+// Validate checks the S3 settings.
+func (c *S3Config) Validate() error {
+	var errs []error
+	if c.Bucket == "" {
+		errs = append(errs, errors.New("store.s3.bucket must not be empty with backend s3"))
+	} else if strings.ContainsAny(c.Bucket, "/ ") {
+		errs = append(errs, fmt.Errorf("store.s3.bucket %q must be a bare bucket name (no slashes or spaces)", c.Bucket))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("store.s3.region must not be empty (S3-compatible servers usually take us-east-1)"))
+	}
+	if p := strings.Trim(c.Prefix, "/"); p != "" {
+		if err := ValidateKey(p); err != nil {
+			errs = append(errs, fmt.Errorf("store.s3.prefix %q: %w", c.Prefix, err))
+		}
+	}
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("store.s3.endpoint %q must be an http:// or https:// URL", c.Endpoint))
+		}
+	}
+	if c.AccessKeyID == "" && (c.SecretAccessKey != "" || c.SessionToken != "") {
+		errs = append(errs, errors.New("store.s3.secret_access_key and session_token need access_key_id"))
+	}
+	if c.AccessKeyID != "" && c.SecretAccessKey == "" {
+		errs = append(errs, errors.New("store.s3.access_key_id needs secret_access_key"))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("store.s3.tls: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Open connects to the configured backend. It does no network I/O; call
+// Ping to check that the store is reachable.
+func Open(ctx context.Context, c *Config) (Store, error) {
+	if err := c.Validate(); err != nil {
+		return nil, Permanent(err)
+	}
+	switch c.Backend {
+	case BackendS3:
+		return OpenS3(ctx, &c.S3)
+	default:
+		return OpenFilesystem(c.Directory)
+	}
+}
+
+// Describe returns where the store's root is, e.g. "s3://bucket/prefix" or a
+// directory, for logs and metadata.
+func (c *Config) Describe() string {
+	if c.Backend == BackendS3 {
+		return "s3://" + c.S3.Bucket + "/" + normalizePrefix(c.S3.Prefix)
+	}
+	return c.Directory
+}
+
+func normalizePrefix(p string) string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return ""
+	}
+	return p + "/"
+}

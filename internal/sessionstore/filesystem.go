@@ -1,0 +1,262 @@
+package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// fsStore keeps objects as files under a root directory. All access goes
+// through an os.Root, so no key can reach outside the directory even if
+// validation were bypassed (symlinks included).
+type fsStore struct {
+	dir  string
+	root *os.Root
+}
+
+var _ Store = (*fsStore)(nil)
+
+// OpenFilesystem opens (creating it if needed) a filesystem store rooted at dir.
+func OpenFilesystem(dir string) (Store, error) {
+	if dir == "" {
+		return nil, Permanent(errors.New("filesystem store: directory must not be empty"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, classifyFSError(fmt.Errorf("filesystem store: create %s: %w", dir, err))
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, classifyFSError(fmt.Errorf("filesystem store: open %s: %w", dir, err))
+	}
+	return &fsStore{dir: dir, root: root}, nil
+}
+
+func (s *fsStore) String() string { return "filesystem:" + s.dir }
+
+func (s *fsStore) Close() error { return s.root.Close() }
+
+func (s *fsStore) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := s.root.Stat("."); err != nil {
+		return classifyFSError(fmt.Errorf("filesystem store %s: %w", s.dir, err))
+	}
+	return nil
+}
+
+func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, base := path.Split(key)
+	if strings.HasPrefix(base, tempPrefix) {
+		return fmt.Errorf("%w %q: names starting with %q are reserved", ErrInvalidKey, key, tempPrefix)
+	}
+	if dir != "" {
+		if err := s.root.MkdirAll(strings.TrimSuffix(dir, "/"), 0o755); err != nil {
+			return classifyFSError(fmt.Errorf("put %s: %w", key, err))
+		}
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := dir + tempPrefix + base + "-" + hex.EncodeToString(rnd[:])
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return classifyFSError(fmt.Errorf("put %s: %w", key, err))
+	}
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = s.root.Rename(tmp, key)
+	}
+	if werr != nil {
+		_ = s.root.Remove(tmp)
+		return classifyFSError(fmt.Errorf("put %s: %w", key, werr))
+	}
+	return nil
+}
+
+func (s *fsStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.root.Open(key)
+	if err != nil {
+		return nil, classifyFSError(fmt.Errorf("get %s: %w", key, err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, classifyFSError(fmt.Errorf("get %s: %w", key, err))
+	}
+	if st.IsDir() {
+		_ = f.Close()
+		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+	}
+	return f, nil
+}
+
+func (s *fsStore) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return classifyFSError(fmt.Errorf("delete %s: %w", key, err))
+	}
+	// Prune directories left empty, so a deleted session disappears from
+	// listings as it does on S3. A non-empty directory stops the walk.
+	for dir := path.Dir(key); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if err := s.root.Remove(dir); err != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// readDirSorted returns the entries of dir in the order S3 would list the
+// keys beneath them: a directory sorts as its name followed by "/".
+func (s *fsStore) readDirSorted(dir string) ([]fs.DirEntry, error) {
+	name := dir
+	if name == "" {
+		name = "."
+	}
+	f, err := s.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	sortName := func(e fs.DirEntry) string {
+		if e.IsDir() {
+			return e.Name() + "/"
+		}
+		return e.Name()
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(sortName(a), sortName(b)) })
+	return entries, nil
+}
+
+func (s *fsStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		if err := validatePrefix(prefix); err != nil {
+			yield(ObjectInfo{}, err)
+			return
+		}
+		// Start at the deepest directory the prefix names fully; entries
+		// below it are filtered by the rest of the prefix.
+		startDir := ""
+		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+			startDir = prefix[:i]
+		}
+		var walk func(dir string) bool
+		walk = func(dir string) bool {
+			if err := ctx.Err(); err != nil {
+				return yield(ObjectInfo{}, err)
+			}
+			entries, err := s.readDirSorted(dir)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && dir == startDir {
+					return true
+				}
+				return yield(ObjectInfo{}, classifyFSError(fmt.Errorf("list %s: %w", dir, err)))
+			}
+			for _, e := range entries {
+				key := e.Name()
+				if dir != "" {
+					key = dir + "/" + key
+				}
+				if e.IsDir() {
+					// Descend only where the prefix can still match.
+					if strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/") {
+						if !walk(key) {
+							return false
+						}
+					}
+					continue
+				}
+				if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), tempPrefix) || !strings.HasPrefix(key, prefix) {
+					continue
+				}
+				info, err := e.Info()
+				if err != nil {
+					if errors.Is(err, fs.ErrNotExist) {
+						continue // deleted while listing
+					}
+					return yield(ObjectInfo{}, classifyFSError(fmt.Errorf("list %s: %w", key, err)))
+				}
+				if !yield(ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime().UTC()}, nil) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(startDir)
+	}
+}
+
+func (s *fsStore) ListPrefixes(ctx context.Context, prefix string) ([]string, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir := strings.TrimSuffix(prefix, "/")
+	entries, err := s.readDirSorted(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, classifyFSError(fmt.Errorf("list %s: %w", prefix, err))
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), tempPrefix) {
+			out = append(out, prefix+e.Name()+"/")
+		}
+	}
+	return out, nil
+}
+
+// classifyFSError maps file system errors onto the store's error kinds:
+// a missing file is ErrNotFound, a permission problem or a read-only file
+// system is permanent, anything else (a full disk, I/O errors) is retryable.
+func classifyFSError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		return Permanent(err)
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	}
+	return err
+}

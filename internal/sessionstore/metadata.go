@@ -1,0 +1,267 @@
+package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Status is the lifecycle state recorded in metadata.json.
+type Status string
+
+// Session states.
+const (
+	StatusActive    Status = "active"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// SessionType tells captured sessions from synthesized ones.
+type SessionType string
+
+// Session types.
+const (
+	SessionTypeCapture SessionType = "capture"
+	SessionTypeSeed    SessionType = "seed"
+)
+
+// Metadata is the content of sessions/{id}/metadata.json. The first block of
+// fields is the original tooling's schema, kept with the same names, meanings
+// and values so existing readers keep working; the rest is ours.
+type Metadata struct {
+	SessionID           string     `json:"sessionId"`
+	DiagnosticSessionID string     `json:"diagnosticSessionId,omitempty"`
+	StartTime           time.Time  `json:"startTime"`
+	EndTime             *time.Time `json:"endTime,omitempty"`
+	Status              Status     `json:"status"`
+	EnabledFlags        []string   `json:"enabledFlags"`
+	CapturedTraces      int64      `json:"capturedTraces"`  // spans
+	CapturedMetrics     int64      `json:"capturedMetrics"` // data points
+	CapturedLogs        int64      `json:"capturedLogs"`    // log records
+	TotalSizeBytes      int64      `json:"totalSizeBytes"`  // stored (compressed) bytes of data objects
+	S3Prefix            string     `json:"s3Prefix"`        // sessions/{id}, relative to the store root
+	CreatedBy           string     `json:"createdBy"`
+	Description         string     `json:"description,omitempty"`
+
+	SchemaVersion  int                     `json:"schemaVersion"`
+	SessionType    SessionType             `json:"sessionType"`
+	Labels         map[string]string       `json:"labels,omitempty"`
+	UpdatedTime    time.Time               `json:"updatedTime"`
+	EventTimeRange *TimeRange              `json:"eventTimeRange,omitempty"`
+	Signals        map[Signal]*SignalStats `json:"signals"`
+	Seed           *SeedInfo               `json:"seed,omitempty"`
+}
+
+// TimeRange is an inclusive span of event time.
+type TimeRange struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// SignalStats counts what a session stores for one signal.
+type SignalStats struct {
+	Objects          int64      `json:"objects"`
+	Items            int64      `json:"items"`
+	Bytes            int64      `json:"bytes"`           // uncompressed protobuf
+	CompressedBytes  int64      `json:"compressedBytes"` // as stored
+	FirstCaptureTime *time.Time `json:"firstCaptureTime,omitempty"`
+	LastCaptureTime  *time.Time `json:"lastCaptureTime,omitempty"`
+}
+
+// SeedInfo describes how a seed session was generated.
+type SeedInfo struct {
+	Pattern         string  `json:"pattern"`
+	Seed            int64   `json:"seed"`
+	TracesPerSecond float64 `json:"tracesPerSecond"`
+	ErrorRate       float64 `json:"errorRate"`
+	Duration        string  `json:"duration"`
+	Phases          []Phase `json:"phases"`
+}
+
+// Phase is one row of a seed session's phase table.
+type Phase struct {
+	Name  string             `json:"name"`
+	Index int                `json:"index"`
+	Start time.Time          `json:"start"`
+	End   time.Time          `json:"end"`
+	Flags map[string]float64 `json:"flags"`
+	Items int64              `json:"items"` // spans + data points + log records
+}
+
+// NewMetadata returns the metadata of a session that opens now.
+func NewMetadata(id string, typ SessionType, start time.Time, createdBy string) *Metadata {
+	start = start.UTC()
+	return &Metadata{
+		SessionID:     id,
+		StartTime:     start,
+		Status:        StatusActive,
+		EnabledFlags:  []string{},
+		S3Prefix:      strings.TrimSuffix(SessionPrefix(id), "/"),
+		CreatedBy:     createdBy,
+		SchemaVersion: SchemaVersion,
+		SessionType:   typ,
+		UpdatedTime:   start,
+		Signals:       map[Signal]*SignalStats{},
+	}
+}
+
+// Add records one stored object in the counts.
+func (m *Metadata) Add(signal Signal, captureTime time.Time, items, rawBytes, storedBytes int64) {
+	st := m.Signals[signal]
+	if st == nil {
+		st = &SignalStats{}
+		m.Signals[signal] = st
+	}
+	st.Objects++
+	st.Items += items
+	st.Bytes += rawBytes
+	st.CompressedBytes += storedBytes
+	ct := captureTime.UTC()
+	if st.FirstCaptureTime == nil || ct.Before(*st.FirstCaptureTime) {
+		st.FirstCaptureTime = &ct
+	}
+	if st.LastCaptureTime == nil || ct.After(*st.LastCaptureTime) {
+		st.LastCaptureTime = &ct
+	}
+	switch signal {
+	case SignalTraces:
+		m.CapturedTraces += items
+	case SignalMetrics:
+		m.CapturedMetrics += items
+	case SignalLogs:
+		m.CapturedLogs += items
+	}
+	m.TotalSizeBytes += storedBytes
+}
+
+// ExtendEventTime widens the event time range to include [start, end].
+// Zero times are ignored.
+func (m *Metadata) ExtendEventTime(start, end time.Time) {
+	if start.IsZero() || end.IsZero() {
+		return
+	}
+	start, end = start.UTC(), end.UTC()
+	if m.EventTimeRange == nil {
+		m.EventTimeRange = &TimeRange{Start: start, End: end}
+		return
+	}
+	if start.Before(m.EventTimeRange.Start) {
+		m.EventTimeRange.Start = start
+	}
+	if end.After(m.EventTimeRange.End) {
+		m.EventTimeRange.End = end
+	}
+}
+
+// Clone returns a deep copy, so a snapshot can be written while counting goes on.
+func (m *Metadata) Clone() *Metadata {
+	data, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // only plain data types: cannot fail
+	}
+	var out Metadata
+	if err := json.Unmarshal(data, &out); err != nil {
+		panic(err)
+	}
+	return &out
+}
+
+// Items returns the total number of spans, data points and log records.
+func (m *Metadata) Items() int64 { return m.CapturedTraces + m.CapturedMetrics + m.CapturedLogs }
+
+// maxMetadataBytes caps how much of a metadata.json is read.
+const maxMetadataBytes = 8 << 20
+
+// WriteMetadata stores m as the session's metadata.json.
+func WriteMetadata(ctx context.Context, s Store, m *Metadata) error {
+	if err := ValidateSessionID(m.SessionID); err != nil {
+		return err
+	}
+	if m.EnabledFlags == nil {
+		m.EnabledFlags = []string{}
+	}
+	if m.Signals == nil {
+		m.Signals = map[Signal]*SignalStats{}
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode metadata of session %s: %w", m.SessionID, err)
+	}
+	return s.Put(ctx, MetadataKey(m.SessionID), append(data, '\n'))
+}
+
+// ReadMetadata loads a session's metadata.json.
+func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
+	if err := ValidateSessionID(id); err != nil {
+		return nil, err
+	}
+	key := MetadataKey(id)
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := readLimited(rc, maxMetadataBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	var m Metadata
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	if m.SessionID != id {
+		return nil, fmt.Errorf("decode %s: sessionId is %q, want %q", key, m.SessionID, id)
+	}
+	if m.Signals == nil {
+		m.Signals = map[Signal]*SignalStats{}
+	}
+	return &m, nil
+}
+
+// SessionInfo is one entry of a session listing.
+type SessionInfo struct {
+	ID       string
+	Metadata *Metadata // nil when Err is set
+	Err      error     // why the metadata could not be read
+}
+
+// ListSessions lists the sessions in the store with their metadata: one
+// delimiter listing of sessions/, then the metadata.json of each (a few at a
+// time), never a walk over the raw objects. Entries are sorted by id.
+func ListSessions(ctx context.Context, s Store) ([]SessionInfo, error) {
+	prefixes, err := s.ListPrefixes(ctx, sessionsDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionInfo, 0, len(prefixes))
+	for _, p := range prefixes {
+		id := strings.TrimSuffix(strings.TrimPrefix(p, sessionsDir), "/")
+		if ValidateSessionID(id) != nil {
+			continue // not ours: never created by a component
+		}
+		out = append(out, SessionInfo{ID: id})
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range out {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i].Metadata, out[i].Err = ReadMetadata(ctx, s, out[i].ID)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ErrNoSession reports a session id that has no metadata in the store.
+var ErrNoSession = errors.New("no such session")

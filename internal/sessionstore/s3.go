@@ -1,0 +1,253 @@
+package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// s3Store keeps objects in an S3 bucket under a key prefix. It speaks only
+// the plain S3 API (path style on request, checksums only when an operation
+// requires one), so MinIO and other S3-compatible servers work as AWS does.
+type s3Store struct {
+	client *s3.Client
+	bucket string
+	prefix string // "" or ends in "/"
+}
+
+var _ Store = (*s3Store)(nil)
+
+// OpenS3 builds an S3 client for c. No request is made.
+func OpenS3(ctx context.Context, c *S3Config) (Store, error) {
+	tlsCfg, err := c.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("s3 store: tls: %w", err))
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		if tlsCfg != nil {
+			tr.TLSClientConfig = tlsCfg
+		}
+		// Exporter queues write with several consumers at once.
+		tr.MaxIdleConnsPerHost = 32
+	})
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion(c.Region),
+		awsconfig.WithHTTPClient(httpClient),
+		awsconfig.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		awsconfig.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if c.AccessKeyID != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
+			c.AccessKeyID, string(c.SecretAccessKey), string(c.SessionToken))))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("s3 store: load AWS config: %w", err))
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.UsePathStyle = c.UsePathStyle
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+		}
+	})
+	return &s3Store{client: client, bucket: c.Bucket, prefix: normalizePrefix(c.Prefix)}, nil
+}
+
+func (s *s3Store) String() string { return "s3://" + s.bucket + "/" + s.prefix }
+
+func (s *s3Store) Close() error { return nil }
+
+func contentType(key string) string {
+	switch {
+	case strings.HasSuffix(key, ".json"):
+		return "application/json"
+	case strings.HasSuffix(key, ".gz"):
+		// The object is a gzip file, not a gzip-encoded protobuf: setting
+		// Content-Encoding would make HTTP clients silently inflate it.
+		return "application/gzip"
+	}
+	return "application/octet-stream"
+}
+
+func (s *s3Store) Put(ctx context.Context, key string, data []byte) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(s.bucket),
+		Key:           aws.String(s.prefix + key),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+		ContentType:   aws.String(contentType(key)),
+	})
+	if err != nil {
+		return classifyS3Error(fmt.Errorf("put s3://%s/%s%s: %w", s.bucket, s.prefix, key, err))
+	}
+	return nil
+}
+
+func (s *s3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(s.prefix + key),
+	})
+	if err != nil {
+		return nil, classifyS3Error(fmt.Errorf("get s3://%s/%s%s: %w", s.bucket, s.prefix, key, err))
+	}
+	return out.Body, nil
+}
+
+func (s *s3Store) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(s.prefix + key),
+	})
+	if err != nil {
+		err = classifyS3Error(fmt.Errorf("delete s3://%s/%s%s: %w", s.bucket, s.prefix, key, err))
+		if errors.Is(err, ErrNotFound) && !isBucketMissing(err) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *s3Store) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		if err := validatePrefix(prefix); err != nil {
+			yield(ObjectInfo{}, err)
+			return
+		}
+		p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+			Bucket: aws.String(s.bucket),
+			Prefix: aws.String(s.prefix + prefix),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				yield(ObjectInfo{}, classifyS3Error(fmt.Errorf("list s3://%s/%s%s: %w", s.bucket, s.prefix, prefix, err)))
+				return
+			}
+			for _, o := range page.Contents {
+				info := ObjectInfo{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
+				if o.LastModified != nil {
+					info.ModTime = o.LastModified.UTC()
+				}
+				if !yield(info, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *s3Store) ListPrefixes(ctx context.Context, prefix string) ([]string, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket:    aws.String(s.bucket),
+		Prefix:    aws.String(s.prefix + prefix),
+		Delimiter: aws.String("/"),
+	})
+	var out []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classifyS3Error(fmt.Errorf("list s3://%s/%s%s: %w", s.bucket, s.prefix, prefix, err))
+		}
+		for _, cp := range page.CommonPrefixes {
+			out = append(out, strings.TrimPrefix(aws.ToString(cp.Prefix), s.prefix))
+		}
+	}
+	return out, nil
+}
+
+// Ping checks that the bucket exists and the credentials may use it.
+func (s *s3Store) Ping(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+	if err != nil {
+		err = classifyS3Error(fmt.Errorf("s3://%s: %w", s.bucket, err))
+		if errors.Is(err, ErrNotFound) {
+			// HEAD has no body, so the SDK only knows "NotFound": say what it means.
+			return Permanent(fmt.Errorf("bucket %q does not exist: %w", s.bucket, err))
+		}
+		return err
+	}
+	return nil
+}
+
+// permanentS3Codes are S3 error codes that no retry can fix.
+var permanentS3Codes = map[string]bool{
+	"AccessDenied":          true,
+	"AllAccessDisabled":     true,
+	"AccountProblem":        true,
+	"InvalidAccessKeyId":    true,
+	"InvalidBucketName":     true,
+	"NoSuchBucket":          true,
+	"SignatureDoesNotMatch": true,
+	"InvalidObjectName":     true,
+	"KeyTooLongError":       true,
+	"MethodNotAllowed":      true,
+	"Forbidden":             true,
+}
+
+func classifyS3Error(err error) error {
+	var nsk *s3types.NoSuchKey
+	var nf *s3types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		if code == "NoSuchKey" || code == "NotFound" {
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		if code == "NoSuchBucket" {
+			return Permanent(fmt.Errorf("%w: %w", ErrNotFound, err))
+		}
+		if permanentS3Codes[code] {
+			return Permanent(err)
+		}
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && (respErr.HTTPStatusCode() == http.StatusForbidden || respErr.HTTPStatusCode() == http.StatusUnauthorized) {
+		return Permanent(err)
+	}
+	return err
+}
+
+func isBucketMissing(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchBucket"
+}
+
+// S3Client exposes the client behind an S3 store, for test set-up such as
+// creating buckets. It reports false for other stores.
+func S3Client(s Store) (*s3.Client, bool) {
+	st, ok := s.(*s3Store)
+	if !ok {
+		return nil, false
+	}
+	return st.client, true
+}
