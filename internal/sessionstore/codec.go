@@ -153,6 +153,10 @@ var gzipReaders sync.Pool
 // refusing to inflate more than maxBytes (a small object can expand to
 // gigabytes). Errors match ErrCorrupt or ErrTooLarge.
 func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
+	// Tell a broken object from a broken connection: an error from the
+	// source itself is the store's, and retrying may help.
+	src := &sourceReader{r: r}
+	r = src
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
 	if zr == nil {
@@ -164,6 +168,9 @@ func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
 		if zr != nil {
 			gzipReaders.Put(zr)
 		}
+		if src.err != nil {
+			return nil, src.err
+		}
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
 	}
 	defer gzipReaders.Put(zr)
@@ -171,6 +178,9 @@ func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
+		}
+		if src.err != nil {
+			return nil, src.err
 		}
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -231,4 +241,19 @@ func DecodeObject(r io.Reader, signal Signal, maxBytes int64) (Batch, int, error
 	}
 	b, err := Unmarshal(signal, raw)
 	return b, len(raw), err
+}
+
+// sourceReader remembers the first error of the underlying reader other
+// than io.EOF.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,15 +209,18 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 	defer rc.Close()
 	data, err := readLimited(rc, maxMetadataBytes)
 	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, key, err)
+		}
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}
 	var m Metadata
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
+		return nil, fmt.Errorf("%w: decode %s: %w", ErrCorrupt, key, err)
 	}
 	if m.SessionID != id {
-		return nil, fmt.Errorf("decode %s: sessionId is %q, want %q", key, m.SessionID, id)
+		return nil, fmt.Errorf("%w: decode %s: sessionId is %q, want %q", ErrCorrupt, key, m.SessionID, id)
 	}
 	if m.Signals == nil {
 		m.Signals = map[Signal]*SignalStats{}
@@ -247,6 +251,8 @@ func ListSessions(ctx context.Context, s Store) ([]SessionInfo, error) {
 		}
 		out = append(out, SessionInfo{ID: id})
 	}
+	// Store order puts "a-2/" before "a/"; callers want ids in order.
+	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.ID, b.ID) })
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range out {
@@ -262,6 +268,3 @@ func ListSessions(ctx context.Context, s Store) ([]SessionInfo, error) {
 	}
 	return out, nil
 }
-
-// ErrNoSession reports a session id that has no metadata in the store.
-var ErrNoSession = errors.New("no such session")

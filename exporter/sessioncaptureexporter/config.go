@@ -1,0 +1,101 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// AutoSessionID asks for a generated id: capture-<UTC time>-<8 hex>.
+const AutoSessionID = "auto"
+
+// Config is the configuration of the session_capture exporter.
+type Config struct {
+	// Store says where sessions are written.
+	Store sessionstore.Config `mapstructure:"store"`
+	// Session names and describes the sessions this exporter writes.
+	Session SessionConfig `mapstructure:"session"`
+	// MetadataInterval is how often metadata.json of an active session is
+	// rewritten with the latest counts.
+	MetadataInterval time.Duration `mapstructure:"metadata_interval"`
+	// CompressionLevel is the gzip level of stored objects.
+	CompressionLevel sessionstore.CompressionLevel `mapstructure:"compression_level"`
+
+	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
+	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	RetryConfig   configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// SessionConfig describes the exporter's own session.
+type SessionConfig struct {
+	// ID is a fixed session id, or "auto" for capture-<UTC time>-<8 hex>.
+	ID string `mapstructure:"id"`
+	// FromAttribute, when set, files each resource under the session named by
+	// this resource attribute (e.g. test.session.id); resources without it go
+	// to the exporter's own session.
+	FromAttribute string `mapstructure:"from_attribute"`
+	// Description is copied into metadata.json.
+	Description string `mapstructure:"description"`
+	// Labels are copied into metadata.json, for selection and training.
+	Labels map[string]string `mapstructure:"labels"`
+	// EnabledFlags are the feature flags active while capturing.
+	EnabledFlags []string `mapstructure:"enabled_flags"`
+	// DiagnosticSessionID links the session to an external diagnostic run.
+	DiagnosticSessionID string `mapstructure:"diagnostic_session_id"`
+	// MaxBytes rotates the exporter's own session after this many stored
+	// (compressed) bytes; 0 never rotates on size.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// MaxDuration rotates the exporter's own session after this long; 0
+	// never rotates on time. A fixed id continues as id-2, id-3, ...
+	MaxDuration time.Duration `mapstructure:"max_duration"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks the configuration; it never changes it.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.Session.ID != AutoSessionID {
+		if err := sessionstore.ValidateSessionID(cfg.Session.ID); err != nil {
+			errs = append(errs, fmt.Errorf("session.id: %w (or use %q)", err, AutoSessionID))
+		}
+	}
+	if cfg.Session.DiagnosticSessionID != "" {
+		if err := sessionstore.ValidateSessionID(cfg.Session.DiagnosticSessionID); err != nil {
+			errs = append(errs, fmt.Errorf("session.diagnostic_session_id: %w", err))
+		}
+	}
+	for k := range cfg.Session.Labels {
+		if k == "" {
+			errs = append(errs, errors.New("session.labels: empty label name"))
+		}
+	}
+	for _, f := range cfg.Session.EnabledFlags {
+		if f == "" {
+			errs = append(errs, errors.New("session.enabled_flags: empty flag name"))
+		}
+	}
+	if cfg.Session.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("session.max_bytes %d must not be negative", cfg.Session.MaxBytes))
+	}
+	if cfg.Session.MaxDuration < 0 {
+		errs = append(errs, fmt.Errorf("session.max_duration %s must not be negative", cfg.Session.MaxDuration))
+	}
+	if cfg.MetadataInterval <= 0 {
+		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))
+	}
+	return errors.Join(errs...)
+}

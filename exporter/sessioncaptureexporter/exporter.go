@@ -1,0 +1,386 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
+)
+
+// exporters holds one captureExporter per component ID, shared by the
+// traces, metrics and logs pipelines, so that one session and one
+// metadata.json see every signal.
+var exporters = sharedcomponent.NewMap[component.ID, *captureExporter]()
+
+type sharedExporter = sharedcomponent.Component[*captureExporter]
+
+func getOrCreate(set exporter.Settings, cfg *Config) (*sharedExporter, error) {
+	return exporters.LoadOrStore(set.ID, func() (*captureExporter, error) {
+		return newCaptureExporter(set, cfg)
+	})
+}
+
+// housekeepingInterval is how often rotation is checked and due metadata
+// written; metadata_interval decides how often an active session's
+// metadata.json is actually rewritten.
+const housekeepingInterval = time.Second
+
+// captureExporter writes batches into sessions of the store.
+type captureExporter struct {
+	cfg       *Config
+	set       exporter.Settings
+	telemetry *metadata.TelemetryBuilder
+	now       func() time.Time
+
+	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
+	store     sessionstore.Store
+	encoder   *sessionstore.Encoder
+	sessions  *sessionManager
+
+	plansMu sync.Mutex
+	plans   map[any]*batchPlan
+	planTTL time.Duration // 0: keep plans until they succeed
+
+	kick   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	host   component.Host
+}
+
+// batchPlan remembers, for one batch, which object key each of its parts
+// gets and which parts are stored. exporterhelper retries a batch with the
+// same pdata value, so the plan is found again on retry: keys are chosen
+// once and a retry overwrites rather than duplicates, and parts already
+// stored (and counted) are not written again.
+type batchPlan struct {
+	created     time.Time
+	captureTime time.Time
+	items       int64 // guards against a different batch reusing the same pdata memory
+	targets     map[string]*planTarget
+}
+
+type planTarget struct {
+	session *session
+	key     string
+	done    bool
+}
+
+func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("create telemetry: %w", err)
+	}
+	e := &captureExporter{
+		cfg:       cfg,
+		set:       set,
+		telemetry: tb,
+		now:       time.Now,
+		openStore: sessionstore.Open,
+		plans:     map[any]*batchPlan{},
+		kick:      make(chan struct{}, 1),
+	}
+	if cfg.RetryConfig.Enabled && cfg.RetryConfig.MaxElapsedTime > 0 {
+		e.planTTL = cfg.RetryConfig.MaxElapsedTime + cfg.RetryConfig.MaxInterval + cfg.TimeoutConfig.Timeout + time.Minute
+	}
+	return e, nil
+}
+
+func (e *captureExporter) createdBy() string {
+	host, _ := os.Hostname()
+	cmd := e.set.BuildInfo.Command
+	if cmd == "" {
+		cmd = "otelcol-recordreplay"
+	}
+	version := e.set.BuildInfo.Version
+	if version == "" {
+		version = "dev"
+	}
+	return fmt.Sprintf("%s/%s %s %s", cmd, version, e.set.ID, host)
+}
+
+// Start opens the store and the first session. An unreachable store does
+// not stop the collector (data queues and is retried); a store that can
+// never work (no such bucket, access denied, bad settings) does.
+func (e *captureExporter) Start(ctx context.Context, host component.Host) error {
+	e.host = host
+	logger := e.set.Logger
+	store, err := e.openStore(ctx, &e.cfg.Store)
+	if err != nil {
+		return fmt.Errorf("session_capture: open store: %w", err)
+	}
+	enc, err := sessionstore.NewEncoder(e.cfg.CompressionLevel)
+	if err != nil {
+		_ = store.Close()
+		return fmt.Errorf("session_capture: %w", err)
+	}
+	e.store, e.encoder = store, enc
+
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := store.Ping(pingCtx); err != nil {
+		if sessionstore.IsPermanent(err) {
+			return fmt.Errorf("session_capture: store %s: %w", store, err)
+		}
+		logger.Warn("Session store not reachable yet; data is queued and retried", zap.String("store", store.String()), zap.Error(err))
+	}
+
+	e.sessions = newSessionManager(store, &e.cfg.Session, e.createdBy(), logger, e.now, func(reason string) {
+		e.telemetry.ExporterSessionCaptureSessions.Add(context.Background(), 1,
+			metric.WithAttributes(attribute.String("reason", reason)))
+	})
+	if err := e.sessions.openOwn(pingCtx, "start"); err != nil {
+		if sessionstore.IsPermanent(err) {
+			return fmt.Errorf("session_capture: %w", err)
+		}
+		// The metadata could not be read; start a session that will not
+		// collide with whatever is there.
+		return fmt.Errorf("session_capture: open session: %w", err)
+	}
+	if err := e.sessions.flush(pingCtx, e.cfg.MetadataInterval, false); err != nil {
+		logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
+	}
+
+	loopCtx, loopCancel := context.WithCancel(context.Background())
+	e.cancel = loopCancel
+	e.wg.Go(func() { e.housekeeping(loopCtx) })
+	logger.Info("Capturing sessions", zap.String("store", store.String()), zap.String("session", e.sessions.current().id))
+	return nil
+}
+
+// housekeeping rotates the own session and writes due metadata until ctx ends.
+func (e *captureExporter) housekeeping(ctx context.Context) {
+	first := housekeepingInterval
+	if d := e.sessions.untilRotation(); d >= 0 && d < first {
+		first = d
+	}
+	timer := time.NewTimer(first)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-e.kick:
+		}
+		rotated := true
+		if reason := e.sessions.rotationDue(); reason != "" {
+			if err := e.sessions.openOwn(ctx, reason); err != nil {
+				rotated = false
+				e.set.Logger.Warn("Could not rotate session; will retry", zap.Error(err))
+			}
+		}
+		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
+			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
+			componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
+		}
+		e.sweepPlans()
+		// Wake at the next tick, or exactly when the own session is due to
+		// rotate if that comes first (a failed rotation waits a whole tick).
+		wait := housekeepingInterval
+		if d := e.sessions.untilRotation(); rotated && d >= 0 && d < wait {
+			wait = d
+		}
+		timer.Reset(wait)
+	}
+}
+
+func (e *captureExporter) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown runs after every pipeline's queue has drained: it closes all
+// sessions (completed, or failed if data was lost) and writes their final
+// metadata. It works without Start and returns within ctx.
+func (e *captureExporter) Shutdown(ctx context.Context) error {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+	var err error
+	if e.sessions != nil {
+		e.sessions.closeAll()
+		if ferr := e.sessions.flush(ctx, e.cfg.MetadataInterval, true); ferr != nil {
+			err = fmt.Errorf("session_capture: final metadata: %w", ferr)
+		}
+	}
+	if e.store != nil {
+		err = errors.Join(err, e.store.Close())
+	}
+	return err
+}
+
+func (e *captureExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	return e.push(ctx, td, sessionstore.SignalTraces, int64(td.SpanCount()),
+		func() []part { return splitTraces(td, e.cfg.Session.FromAttribute) })
+}
+
+func (e *captureExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
+	return e.push(ctx, md, sessionstore.SignalMetrics, int64(md.DataPointCount()),
+		func() []part { return splitMetrics(md, e.cfg.Session.FromAttribute) })
+}
+
+func (e *captureExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	return e.push(ctx, ld, sessionstore.SignalLogs, int64(ld.LogRecordCount()),
+		func() []part { return splitLogs(ld, e.cfg.Session.FromAttribute) })
+}
+
+// plan returns the batch's plan, creating it on the first attempt.
+func (e *captureExporter) plan(batch any, items int64) *batchPlan {
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	if p, ok := e.plans[batch]; ok && p.items == items {
+		return p
+	}
+	now := e.now()
+	p := &batchPlan{created: now, captureTime: now.UTC().Truncate(time.Millisecond), items: items, targets: map[string]*planTarget{}}
+	e.plans[batch] = p
+	return p
+}
+
+func (e *captureExporter) forget(batch any) {
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	delete(e.plans, batch)
+}
+
+// sweepPlans drops plans of batches that exporterhelper can no longer
+// retry (their retries ran out), so they do not pin memory.
+func (e *captureExporter) sweepPlans() {
+	if e.planTTL == 0 {
+		return
+	}
+	cutoff := e.now().Add(-e.planTTL)
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	for k, p := range e.plans {
+		if p.created.Before(cutoff) {
+			delete(e.plans, k)
+		}
+	}
+}
+
+// push stores the parts of one batch, each in its session. A part already
+// stored by an earlier attempt is skipped; a retryable failure makes the
+// whole batch retry (only the missing parts are written again).
+func (e *captureExporter) push(ctx context.Context, batch any, signal sessionstore.Signal, items int64, split func() []part) error {
+	if e.sessions == nil {
+		return errors.New("session_capture: not started")
+	}
+	plan := e.plan(batch, items)
+	parts := split()
+	var retryable, permanent []error
+	for i := range parts {
+		p := &parts[i]
+		target, err := e.target(ctx, plan, signal, p)
+		if err != nil {
+			if sessionstore.IsPermanent(err) {
+				permanent = append(permanent, err)
+			} else {
+				retryable = append(retryable, err)
+			}
+			continue
+		}
+		if target.done || p.items == 0 {
+			continue // stored by an earlier attempt, or nothing to replay
+		}
+		if err := e.write(ctx, signal, plan, target, p); err != nil {
+			if sessionstore.IsPermanent(err) {
+				target.session.markFailed()
+				permanent = append(permanent, err)
+			} else {
+				retryable = append(retryable, err)
+			}
+		}
+	}
+	if len(retryable) > 0 {
+		if e.cfg.RetryConfig.Enabled {
+			return errors.Join(retryable...) // the plan stays for the retry
+		}
+		e.forget(batch)
+		return errors.Join(retryable...)
+	}
+	e.forget(batch)
+	if len(permanent) > 0 {
+		return consumererror.NewPermanent(errors.Join(permanent...))
+	}
+	return nil
+}
+
+// target returns where a part goes, resolving its session and key on the
+// first attempt.
+func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal sessionstore.Signal, p *part) (*planTarget, error) {
+	e.plansMu.Lock()
+	t, ok := plan.targets[p.route]
+	e.plansMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	var s *session
+	if p.route == "" {
+		s = e.sessions.current()
+	} else {
+		if err := sessionstore.ValidateSessionID(p.route); err != nil {
+			return nil, fmt.Errorf("resource attribute %s: %w", e.cfg.Session.FromAttribute, err)
+		}
+		var err error
+		if s, err = e.sessions.routed(ctx, p.route, p.resource); err != nil {
+			return nil, err
+		}
+	}
+	t = &planTarget{session: s, key: sessionstore.NewObjectKey(s.id, signal, plan.captureTime).String()}
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	if existing, ok := plan.targets[p.route]; ok {
+		return existing, nil
+	}
+	plan.targets[p.route] = t
+	return t, nil
+}
+
+func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal, plan *batchPlan, t *planTarget, p *part) error {
+	attrs := metric.WithAttributes(attribute.String("signal", string(signal)))
+	enc, err := p.encode(e.encoder)
+	if err != nil {
+		return sessionstore.Permanent(fmt.Errorf("encode %s batch: %w", signal, err))
+	}
+	defer enc.Release()
+	if err := e.store.Put(ctx, t.key, enc.Data); err != nil {
+		permanent := sessionstore.IsPermanent(err)
+		e.telemetry.ExporterSessionCaptureWriteErrors.Add(ctx, 1, metric.WithAttributes(
+			attribute.String("signal", string(signal)), attribute.Bool("permanent", permanent)))
+		return fmt.Errorf("session %s: %w", t.session.id, err)
+	}
+	t.done = true
+	t.session.add(signal, plan.captureTime, p, int64(enc.RawBytes), int64(len(enc.Data)))
+	if t.session.isClosed() {
+		e.sessions.remember(t.session)
+	} else if t.session.own && e.cfg.Session.MaxBytes > 0 && t.session.storedBytes() >= e.cfg.Session.MaxBytes {
+		e.wake()
+	}
+	e.telemetry.ExporterSessionCaptureObjects.Add(ctx, 1, attrs)
+	e.telemetry.ExporterSessionCaptureItems.Add(ctx, p.items, attrs)
+	e.telemetry.ExporterSessionCaptureBytes.Add(ctx, int64(enc.RawBytes), attrs)
+	e.telemetry.ExporterSessionCaptureCompressedBytes.Add(ctx, int64(len(enc.Data)), attrs)
+	e.set.Logger.Debug("Stored batch", zap.String("key", t.key), zap.Int64("items", p.items), zap.Int("bytes", len(enc.Data)))
+	return nil
+}

@@ -1,0 +1,542 @@
+package sessioncaptureexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/testdata"
+
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// trio is one session_capture component serving all three pipelines.
+type trio struct {
+	traces  exporter.Traces
+	metrics exporter.Metrics
+	logs    exporter.Logs
+	shared  *captureExporter
+}
+
+func newTrio(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
+	f := NewFactory()
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
+	ctx := context.Background()
+	tr := &trio{}
+	var err error
+	tr.traces, err = f.CreateTraces(ctx, set, cfg)
+	require.NoError(t, err)
+	tr.metrics, err = f.CreateMetrics(ctx, set, cfg)
+	require.NoError(t, err)
+	tr.logs, err = f.CreateLogs(ctx, set, cfg)
+	require.NoError(t, err)
+	shared, err := getOrCreate(set, cfg)
+	require.NoError(t, err)
+	tr.shared = shared.Unwrap()
+	if wrap != nil {
+		tr.shared.openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
+			st, err := sessionstore.Open(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return wrap(st), nil
+		}
+	}
+	host := componenttest.NewNopHost()
+	require.NoError(t, tr.traces.Start(ctx, host))
+	require.NoError(t, tr.metrics.Start(ctx, host))
+	require.NoError(t, tr.logs.Start(ctx, host))
+	return tr
+}
+
+func (tr *trio) shutdown(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, tr.traces.Shutdown(ctx))
+	require.NoError(t, tr.metrics.Shutdown(ctx))
+	require.NoError(t, tr.logs.Shutdown(ctx))
+}
+
+func fsConfig(t *testing.T) (*Config, sessionstore.Store) {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Store.Directory = filepath.Join(t.TempDir(), "data")
+	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+	cfg.RetryConfig.MaxInterval = 50 * time.Millisecond
+	st, err := sessionstore.OpenFilesystem(cfg.Store.Directory)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return cfg, st
+}
+
+// stored is everything a session holds, read back through the store.
+type stored struct {
+	meta    *sessionstore.Metadata
+	objects []sessionstore.Object
+	traces  ptrace.Traces
+	metrics pmetric.Metrics
+	logs    plog.Logs
+	raw     map[sessionstore.Signal]int64
+}
+
+func readSession(t *testing.T, st sessionstore.Store, id string) stored {
+	t.Helper()
+	ctx := context.Background()
+	out := stored{traces: ptrace.NewTraces(), metrics: pmetric.NewMetrics(), logs: plog.NewLogs(), raw: map[sessionstore.Signal]int64{}}
+	var err error
+	out.meta, err = sessionstore.ReadMetadata(ctx, st, id)
+	require.NoError(t, err)
+	for o, err := range sessionstore.ListObjects(ctx, st, id) {
+		require.NoError(t, err)
+		out.objects = append(out.objects, o)
+		b, n, err := sessionstore.ReadObject(ctx, st, o, 64<<20)
+		require.NoError(t, err)
+		out.raw[o.Signal] += int64(n)
+		switch o.Signal {
+		case sessionstore.SignalTraces:
+			b.Traces.ResourceSpans().MoveAndAppendTo(out.traces.ResourceSpans())
+		case sessionstore.SignalMetrics:
+			b.Metrics.ResourceMetrics().MoveAndAppendTo(out.metrics.ResourceMetrics())
+		case sessionstore.SignalLogs:
+			b.Logs.ResourceLogs().MoveAndAppendTo(out.logs.ResourceLogs())
+		}
+	}
+	return out
+}
+
+func sessionIDs(t *testing.T, st sessionstore.Store) []string {
+	t.Helper()
+	list, err := sessionstore.ListSessions(context.Background(), st)
+	require.NoError(t, err)
+	var ids []string
+	for _, s := range list {
+		require.NoError(t, s.Err)
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+// checkCounts asserts that the metadata says exactly what the objects hold.
+func checkCounts(t *testing.T, s stored) {
+	t.Helper()
+	m := s.meta
+	assert.Equal(t, int64(s.traces.SpanCount()), m.CapturedTraces)
+	assert.Equal(t, int64(s.metrics.DataPointCount()), m.CapturedMetrics)
+	assert.Equal(t, int64(s.logs.LogRecordCount()), m.CapturedLogs)
+	var total int64
+	perSignal := map[sessionstore.Signal]*sessionstore.SignalStats{}
+	for _, o := range s.objects {
+		total += o.Size
+		st := perSignal[o.Signal]
+		if st == nil {
+			st = &sessionstore.SignalStats{}
+			perSignal[o.Signal] = st
+		}
+		st.Objects++
+		st.CompressedBytes += o.Size
+		ct := o.CaptureTime
+		if st.FirstCaptureTime == nil || ct.Before(*st.FirstCaptureTime) {
+			st.FirstCaptureTime = &ct
+		}
+		if st.LastCaptureTime == nil || ct.After(*st.LastCaptureTime) {
+			st.LastCaptureTime = &ct
+		}
+	}
+	assert.Equal(t, total, m.TotalSizeBytes)
+	items := map[sessionstore.Signal]int64{
+		sessionstore.SignalTraces:  int64(s.traces.SpanCount()),
+		sessionstore.SignalMetrics: int64(s.metrics.DataPointCount()),
+		sessionstore.SignalLogs:    int64(s.logs.LogRecordCount()),
+	}
+	for sig, st := range perSignal {
+		st.Items = items[sig]
+		st.Bytes = s.raw[sig]
+	}
+	assert.Equal(t, perSignal, m.Signals)
+}
+
+func TestCaptureRoundTrip(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.Description = "round trip"
+	cfg.Session.Labels = map[string]string{"env": "test"}
+	cfg.Session.EnabledFlags = []string{"paymentFailure"}
+	cfg.Session.DiagnosticSessionID = "diag-1"
+	tr := newTrio(t, cfg, nil)
+	ctx := context.Background()
+
+	sentTraces, sentMetrics, sentLogs := ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
+	for i := range 5 {
+		td := testdata.GenerateTraces(10 + i)
+		for j := range td.ResourceSpans().Len() {
+			td.ResourceSpans().At(j).CopyTo(sentTraces.ResourceSpans().AppendEmpty())
+		}
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, td))
+		md := testdata.GenerateMetrics(5 + i)
+		appendMetrics(md, sentMetrics)
+		require.NoError(t, tr.metrics.ConsumeMetrics(ctx, md))
+		ld := testdata.GenerateLogs(7 + i)
+		appendLogs(ld, sentLogs)
+		require.NoError(t, tr.logs.ConsumeLogs(ctx, ld))
+	}
+	tr.shutdown(t)
+
+	ids := sessionIDs(t, st)
+	require.Len(t, ids, 1, "one session for all three signals")
+	assert.Regexp(t, `^capture-\d{8}T\d{6}Z-[0-9a-f]{8}$`, ids[0])
+	s := readSession(t, st, ids[0])
+	require.NoError(t, ptracetest.CompareTraces(sentTraces, s.traces, ptracetest.IgnoreResourceSpansOrder()))
+	require.NoError(t, pmetrictest.CompareMetrics(sentMetrics, s.metrics, pmetrictest.IgnoreResourceMetricsOrder()))
+	require.NoError(t, plogtest.CompareLogs(sentLogs, s.logs, plogtest.IgnoreResourceLogsOrder()))
+
+	m := s.meta
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+	require.NotNil(t, m.EndTime)
+	assert.False(t, m.EndTime.Before(m.StartTime))
+	assert.Equal(t, "sessions/"+ids[0], m.S3Prefix)
+	assert.Equal(t, "round trip", m.Description)
+	assert.Equal(t, "diag-1", m.DiagnosticSessionID)
+	assert.Equal(t, []string{"paymentFailure"}, m.EnabledFlags)
+	assert.Equal(t, map[string]string{"env": "test"}, m.Labels)
+	assert.Equal(t, sessionstore.SessionTypeCapture, m.SessionType)
+	assert.Equal(t, 1, m.SchemaVersion)
+	assert.Contains(t, m.CreatedBy, "session_capture")
+	require.NotNil(t, m.EventTimeRange)
+	checkCounts(t, s)
+	for _, o := range s.objects {
+		assert.Equal(t, ids[0], o.SessionID)
+	}
+}
+
+func appendMetrics(from, to pmetric.Metrics) {
+	for i := range from.ResourceMetrics().Len() {
+		from.ResourceMetrics().At(i).CopyTo(to.ResourceMetrics().AppendEmpty())
+	}
+}
+
+func appendLogs(from, to plog.Logs) {
+	for i := range from.ResourceLogs().Len() {
+		from.ResourceLogs().At(i).CopyTo(to.ResourceLogs().AppendEmpty())
+	}
+}
+
+func tracesForSession(id string, spans int) ptrace.Traces {
+	td := testdata.GenerateTraces(spans)
+	if id != "" {
+		td.ResourceSpans().At(0).Resource().Attributes().PutStr("test.session.id", id)
+	}
+	return td
+}
+
+func TestFromAttribute(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "own-session"
+	cfg.Session.FromAttribute = "test.session.id"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	ctx := context.Background()
+
+	// One batch, three resources: two sessions named by the attribute and
+	// one without it.
+	td := ptrace.NewTraces()
+	tracesForSession("seed-a", 3).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	tracesForSession("seed-b", 5).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	tracesForSession("", 2).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	before := ptrace.NewTraces()
+	td.CopyTo(before)
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, td))
+	require.NoError(t, ptracetest.CompareTraces(before, td), "the batch is not changed")
+
+	// Hostile ids in the attribute are refused, naming the value; the rest
+	// of the batch is stored.
+	for _, bad := range []string{"../x", "a/b", "..", "a\x00b", string(make([]byte, 200))} {
+		td := ptrace.NewTraces()
+		tracesForSession(bad, 1).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		tracesForSession("seed-a", 4).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		err := tr.traces.ConsumeTraces(ctx, td)
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+		assert.Contains(t, err.Error(), "test.session.id")
+		if len(bad) < 64 {
+			assert.Contains(t, err.Error(), fmt.Sprintf("%q", bad))
+		}
+	}
+	tr.shutdown(t)
+
+	assert.Equal(t, []string{"own-session", "seed-a", "seed-b"}, sessionIDs(t, st))
+	a := readSession(t, st, "seed-a")
+	assert.Equal(t, 3+5*4, a.traces.SpanCount())
+	b := readSession(t, st, "seed-b")
+	assert.Equal(t, 5, b.traces.SpanCount())
+	own := readSession(t, st, "own-session")
+	assert.Equal(t, 2, own.traces.SpanCount())
+	for _, s := range []stored{a, b, own} {
+		assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status)
+		checkCounts(t, s)
+	}
+	require.NoError(t, ptracetest.CompareTraces(tracesForSession("seed-b", 5), b.traces))
+	var keys []string
+	for info, err := range st.List(ctx, "") {
+		require.NoError(t, err)
+		keys = append(keys, info.Key)
+	}
+	for _, k := range keys {
+		assert.Regexp(t, `^sessions/(own-session|seed-a|seed-b)/`, k, "nothing outside a valid session")
+	}
+}
+
+// faultyStore fails Put on demand.
+type faultyStore struct {
+	sessionstore.Store
+	mu      sync.Mutex
+	puts    []string
+	failPut func(key string, attempt int) (store bool, err error)
+}
+
+func (f *faultyStore) Put(ctx context.Context, key string, data []byte) error {
+	f.mu.Lock()
+	attempt := 0
+	for _, k := range f.puts {
+		if k == key {
+			attempt++
+		}
+	}
+	f.puts = append(f.puts, key)
+	hook := f.failPut
+	f.mu.Unlock()
+	if hook != nil && filepath.Base(key) != "metadata.json" {
+		storeIt, err := hook(key, attempt)
+		if storeIt {
+			if perr := f.Store.Put(ctx, key, data); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if storeIt {
+			return nil
+		}
+	}
+	return f.Store.Put(ctx, key, data)
+}
+
+func (f *faultyStore) dataPuts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, k := range f.puts {
+		if filepath.Base(k) != "metadata.json" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func TestRetryOverwritesSameKey(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	var fs *faultyStore
+	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+		fs = &faultyStore{Store: s, failPut: func(_ string, attempt int) (bool, error) {
+			switch attempt {
+			case 0:
+				return true, errors.New("timeout after the write landed") // ambiguous
+			case 1:
+				return false, errors.New("connection refused")
+			}
+			return false, nil
+		}}
+		return fs
+	})
+	td := testdata.GenerateTraces(25)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
+	tr.shutdown(t)
+
+	puts := fs.dataPuts()
+	require.Len(t, puts, 3, "two failures, then success")
+	assert.Equal(t, puts[0], puts[1])
+	assert.Equal(t, puts[0], puts[2], "every retry uses the key chosen first")
+	ids := sessionIDs(t, st)
+	require.Len(t, ids, 1)
+	s := readSession(t, st, ids[0])
+	require.Len(t, s.objects, 1, "no duplicate object")
+	require.NoError(t, ptracetest.CompareTraces(td, s.traces))
+	checkCounts(t, s)
+}
+
+func TestPermanentStoreErrorFailsSession(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	var calls atomic.Int32
+	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+		return &faultyStore{Store: s, failPut: func(string, int) (bool, error) {
+			calls.Add(1)
+			return false, sessionstore.Permanent(errors.New("AccessDenied"))
+		}}
+	})
+	err := tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(3))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "AccessDenied")
+	assert.Equal(t, int32(1), calls.Load(), "a permanent error is not retried")
+	tr.shutdown(t)
+	ids := sessionIDs(t, st)
+	require.Len(t, ids, 1)
+	m, err := sessionstore.ReadMetadata(context.Background(), st, ids[0])
+	require.NoError(t, err)
+	assert.Equal(t, sessionstore.StatusFailed, m.Status)
+}
+
+func TestRotationByDuration(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "soak"
+	cfg.Session.MaxDuration = time.Second
+	tr := newTrio(t, cfg, nil)
+	ctx := context.Background()
+	sent := 0
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
+		sent += 3
+		time.Sleep(50 * time.Millisecond)
+	}
+	tr.shutdown(t)
+	ids := sessionIDs(t, st)
+	assert.Equal(t, []string{"soak", "soak-2", "soak-3"}, ids)
+	got := 0
+	for _, id := range ids {
+		s := readSession(t, st, id)
+		assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status, id)
+		checkCounts(t, s)
+		got += s.logs.LogRecordCount()
+	}
+	assert.Equal(t, sent, got, "rotation loses nothing")
+}
+
+func TestRotationBySize(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.MaxBytes = 600 // a batch of 20 spans stores in about 300 bytes
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	ctx := context.Background()
+	for range 10 {
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(20)))
+		// Rotation happens in the background, prompted by the write.
+		require.Eventually(t, func() bool { return tr.shared.sessions.rotationDue() == "" }, 5*time.Second, 5*time.Millisecond)
+	}
+	tr.shutdown(t)
+	ids := sessionIDs(t, st)
+	assert.Len(t, ids, 4, "rotated after every third batch")
+	total := 0
+	for _, id := range ids {
+		s := readSession(t, st, id)
+		checkCounts(t, s)
+		total += s.traces.SpanCount()
+	}
+	assert.Equal(t, 200, total)
+}
+
+func TestFixedIDContinuesAfterRestart(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "nightly"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	for range 2 {
+		tr := newTrio(t, cfg, nil)
+		require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
+		tr.shutdown(t)
+	}
+	s := readSession(t, st, "nightly")
+	assert.Equal(t, 8, s.traces.SpanCount())
+	assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status)
+	checkCounts(t, s)
+}
+
+func TestMetadataWrittenWhileActive(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "live"
+	cfg.MetadataInterval = 100 * time.Millisecond
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	defer tr.shutdown(t)
+	m, err := sessionstore.ReadMetadata(context.Background(), st, "live")
+	require.NoError(t, err, "metadata.json exists as soon as the session opens")
+	assert.Equal(t, sessionstore.StatusActive, m.Status)
+	assert.Nil(t, m.EndTime)
+	require.NoError(t, tr.metrics.ConsumeMetrics(context.Background(), testdata.GenerateMetrics(4)))
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(context.Background(), st, "live")
+		return err == nil && m.CapturedMetrics > 0 && m.Status == sessionstore.StatusActive
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+func TestLifecycle(t *testing.T) {
+	cfg, _ := fsConfig(t)
+	f := NewFactory()
+	set := exportertest.NewNopSettings(metadata.Type)
+	exp, err := f.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Shutdown(context.Background()), "shutdown without start")
+	// (A second Shutdown of an exporterhelper exporter panics inside
+	// exporterhelper itself; the shared instance below it tolerates it, see
+	// internal/sharedcomponent.)
+
+	bad, _ := fsConfig(t)
+	bad.Store.Backend = sessionstore.BackendS3
+	bad.Store.S3.Bucket = ""
+	lexp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), bad)
+	require.NoError(t, err, "no I/O and no validation surprises in create")
+	err = lexp.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bucket")
+	require.NoError(t, lexp.Shutdown(context.Background()))
+	assert.Equal(t, 0, exporters.Len(), "no instance left behind")
+}
+
+func TestKeysFollowLayout(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	before := time.Now().UTC().Truncate(time.Millisecond)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(1)))
+	require.NoError(t, tr.metrics.ConsumeMetrics(context.Background(), testdata.GenerateMetrics(1)))
+	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(1)))
+	after := time.Now().UTC()
+	tr.shutdown(t)
+	var signals []string
+	for info, err := range st.List(context.Background(), "sessions/") {
+		require.NoError(t, err)
+		if filepath.Base(info.Key) == "metadata.json" {
+			continue
+		}
+		k, err := sessionstore.ParseObjectKey(info.Key)
+		require.NoError(t, err)
+		assert.False(t, k.CaptureTime.Before(before) || k.CaptureTime.After(after), "capture time is when the batch was stored")
+		signals = append(signals, string(k.Signal))
+	}
+	slices.Sort(signals)
+	assert.Equal(t, []string{"logs", "metrics", "traces"}, signals)
+}

@@ -1,0 +1,86 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// NewFactory returns the factory of the session_capture exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	// Batching is on by default: one stored object per batch, so tiny OTLP
+	// requests are gathered into objects of up to 8192 items, flushed at
+	// least every 200 ms so that replay keeps a fine time resolution.
+	queue := exporterhelper.NewDefaultQueueConfig()
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.MaxSize = 16384
+	queue.Batch = configoptional.Some(batch)
+	queue.BlockOnOverflow = true
+	return &Config{
+		Store: sessionstore.NewDefaultConfig(),
+		Session: SessionConfig{
+			ID:           AutoSessionID,
+			Labels:       map[string]string{},
+			EnabledFlags: []string{},
+		},
+		MetadataInterval: 10 * time.Second,
+		CompressionLevel: sessionstore.CompressionDefault,
+		TimeoutConfig:    exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
+		QueueConfig:      configoptional.Some(queue),
+		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	exp, err := getOrCreate(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, exp.Unwrap().pushTraces, helperOptions(exp, cfg.(*Config))...)
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	exp, err := getOrCreate(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewMetrics(ctx, set, cfg, exp.Unwrap().pushMetrics, helperOptions(exp, cfg.(*Config))...)
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	exp, err := getOrCreate(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.Unwrap().pushLogs, helperOptions(exp, cfg.(*Config))...)
+}
+
+func helperOptions(exp *sharedExporter, cfg *Config) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(exp.Start),
+		exporterhelper.WithShutdown(exp.Shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(cfg.TimeoutConfig),
+		exporterhelper.WithRetry(cfg.RetryConfig),
+		exporterhelper.WithQueue(cfg.QueueConfig),
+	}
+}

@@ -1,0 +1,363 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// session is the state of one session this exporter writes to: its
+// metadata, kept current as objects land, and whether the stored
+// metadata.json is behind.
+type session struct {
+	id     string
+	own    bool // the exporter's own session, as opposed to one named by an attribute
+	opened time.Time
+
+	mu        sync.Mutex
+	meta      *sessionstore.Metadata
+	dirty     bool // meta changed since it was last stored
+	stored    bool // metadata.json was written at least once
+	closed    bool
+	failed    bool // some data could not be stored
+	lastWrite time.Time
+}
+
+func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part, raw, compressed int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.meta.Add(signal, captureTime, p.items, raw, compressed)
+	s.meta.ExtendEventTime(p.eventStart, p.eventEnd)
+	s.dirty = true
+}
+
+func (s *session) markFailed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed = true
+	s.dirty = true
+}
+
+func (s *session) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *session) storedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta.TotalSizeBytes
+}
+
+// close marks the session ended at t; its next metadata write is final.
+func (s *session) close(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	end := t.UTC()
+	s.meta.EndTime = &end
+	s.dirty = true
+}
+
+// snapshot returns a copy of the metadata to write if a write is due, with
+// the status the session has at this moment.
+func (s *session) snapshot(now time.Time, interval time.Duration, force bool) *sessionstore.Metadata {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	due := !s.stored || (s.dirty && (force || s.closed || now.Sub(s.lastWrite) >= interval))
+	if !due {
+		return nil
+	}
+	switch {
+	case s.closed && s.failed:
+		s.meta.Status = sessionstore.StatusFailed
+	case s.closed:
+		s.meta.Status = sessionstore.StatusCompleted
+	default:
+		s.meta.Status = sessionstore.StatusActive
+	}
+	s.meta.UpdatedTime = now.UTC()
+	s.dirty = false
+	return s.meta.Clone()
+}
+
+// written records a successful write of a snapshot; a failed write leaves
+// the session dirty so that the next round retries.
+func (s *session) written(now time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.dirty = true
+		return
+	}
+	s.stored = true
+	s.lastWrite = now
+}
+
+func (s *session) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed && !s.dirty && s.stored
+}
+
+// sessionManager owns every session of one exporter instance: the own
+// session (rotated on size or age) and the sessions named by the routing
+// attribute. Metadata writes happen only in flush, called from one
+// goroutine at a time, so snapshots of one session never race.
+type sessionManager struct {
+	store     sessionstore.Store
+	cfg       *SessionConfig
+	createdBy string
+	logger    *zap.Logger
+	now       func() time.Time
+	onOpen    func(reason string)
+
+	mu       sync.Mutex
+	own      *session
+	ownSeq   int // rotations of a fixed id: id, id-2, id-3, ...
+	sessions map[string]*session
+}
+
+func newSessionManager(store sessionstore.Store, cfg *SessionConfig, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
+	return &sessionManager{
+		store: store, cfg: cfg, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
+		sessions: map[string]*session{},
+	}
+}
+
+// newSession builds the state of a session, continuing the stored one if
+// the id already exists (a fixed id across collector restarts, or a seed
+// session that several collectors write).
+func (m *sessionManager) newSession(ctx context.Context, id string, own bool, res pcommon.Resource) (*session, error) {
+	now := m.now()
+	s := &session{id: id, own: own, opened: now}
+	var existing *sessionstore.Metadata
+	err := sessionstore.ErrNotFound
+	if !own || m.cfg.ID != AutoSessionID {
+		// Generated ids are new by construction; named ones may exist.
+		existing, err = sessionstore.ReadMetadata(ctx, m.store, id)
+	}
+	switch {
+	case err == nil:
+		existing.Status = sessionstore.StatusActive
+		existing.EndTime = nil
+		s.meta = existing
+		s.stored = true
+		s.dirty = true
+		m.logger.Info("Continuing existing session", zap.String("session", id),
+			zap.Int64("items", existing.Items()))
+	case errors.Is(err, sessionstore.ErrNotFound):
+		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+	case errors.Is(err, sessionstore.ErrCorrupt):
+		// Unreadable metadata must not block capture: start the counts
+		// afresh; `sessionctl verify --repair` recounts from the objects.
+		m.logger.Warn("Existing session metadata is unreadable; starting its counts afresh",
+			zap.String("session", id), zap.Error(err))
+		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+	default:
+		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
+	}
+	if own {
+		s.meta.Description = m.cfg.Description
+		s.meta.DiagnosticSessionID = m.cfg.DiagnosticSessionID
+		s.meta.EnabledFlags = slices.Clone(m.cfg.EnabledFlags)
+		if len(m.cfg.Labels) > 0 {
+			s.meta.Labels = maps.Clone(m.cfg.Labels)
+		}
+	} else {
+		applyResourceMetadata(s.meta, res)
+	}
+	return s, nil
+}
+
+// ownID returns the id of the next own session.
+func (m *sessionManager) ownID(start time.Time) string {
+	if m.cfg.ID == AutoSessionID {
+		return sessionstore.NewSessionID("capture", start)
+	}
+	if m.ownSeq <= 1 {
+		return m.cfg.ID
+	}
+	return m.cfg.ID + "-" + strconv.Itoa(m.ownSeq)
+}
+
+// openOwn opens the next own session and makes it current; the previous
+// one, if any, is closed. Rotation to a suffix that already exists skips
+// ahead, so a restarted collector never mixes two runs in one rotated id.
+func (m *sessionManager) openOwn(ctx context.Context, reason string) error {
+	m.mu.Lock()
+	m.ownSeq++
+	id := m.ownID(m.now())
+	m.mu.Unlock()
+	if m.ownSeq > 1 && m.cfg.ID != AutoSessionID {
+		for range 1000 {
+			_, err := sessionstore.ReadMetadata(ctx, m.store, id)
+			if errors.Is(err, sessionstore.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("session %s: read metadata: %w", id, err)
+			}
+			m.mu.Lock()
+			m.ownSeq++
+			id = m.ownID(m.now())
+			m.mu.Unlock()
+		}
+	}
+	s, err := m.newSession(ctx, id, true, pcommon.NewResource())
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	prev := m.own
+	m.own = s
+	m.sessions[id] = s
+	m.mu.Unlock()
+	if prev != nil {
+		prev.close(m.now())
+	}
+	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", reason))
+	m.onOpen(reason)
+	return nil
+}
+
+// current returns the own session.
+func (m *sessionManager) current() *session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.own
+}
+
+// routed returns the session named by a routing attribute, opening it on
+// first sight.
+func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Resource) (*session, error) {
+	m.mu.Lock()
+	s, ok := m.sessions[id]
+	m.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := m.newSession(ctx, id, false, res)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if existing, ok := m.sessions[id]; ok {
+		return existing, nil // opened meanwhile by another batch
+	}
+	m.sessions[id] = s
+	m.logger.Info("Opened session from attribute", zap.String("session", id))
+	m.onOpen("attribute")
+	return s, nil
+}
+
+// rotationDue reports why the own session should rotate, or "".
+func (m *sessionManager) rotationDue() string {
+	s := m.current()
+	if s == nil {
+		return ""
+	}
+	if m.cfg.MaxDuration > 0 && m.now().Sub(s.opened) >= m.cfg.MaxDuration {
+		return "max_duration"
+	}
+	if m.cfg.MaxBytes > 0 && s.storedBytes() >= m.cfg.MaxBytes {
+		return "max_bytes"
+	}
+	return ""
+}
+
+// untilRotation returns how long until the own session reaches
+// max_duration, or -1 without a duration limit.
+func (m *sessionManager) untilRotation() time.Duration {
+	s := m.current()
+	if s == nil || m.cfg.MaxDuration <= 0 {
+		return -1
+	}
+	return max(0, s.opened.Add(m.cfg.MaxDuration).Sub(m.now()))
+}
+
+// closeAll ends every session.
+func (m *sessionManager) closeAll() {
+	m.mu.Lock()
+	all := slices.Collect(maps.Values(m.sessions))
+	m.mu.Unlock()
+	now := m.now()
+	for _, s := range all {
+		s.close(now)
+	}
+}
+
+// flush writes the metadata of every session whose write is due (force:
+// every changed one) and forgets closed sessions that are fully written.
+func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
+	m.mu.Lock()
+	all := slices.Collect(maps.Values(m.sessions))
+	m.mu.Unlock()
+	slices.SortFunc(all, func(a, b *session) int { return a.opened.Compare(b.opened) })
+	var errs []error
+	for _, s := range all {
+		now := m.now()
+		snap := s.snapshot(now, interval, force)
+		if snap == nil {
+			continue
+		}
+		err := sessionstore.WriteMetadata(ctx, m.store, snap)
+		s.written(now, err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("write metadata of session %s: %w", s.id, err))
+			continue
+		}
+		if snap.Status != sessionstore.StatusActive {
+			m.logger.Info("Closed session", zap.String("session", s.id), zap.String("status", string(snap.Status)),
+				zap.Int64("spans", snap.CapturedTraces), zap.Int64("data_points", snap.CapturedMetrics),
+				zap.Int64("log_records", snap.CapturedLogs), zap.Int64("stored_bytes", snap.TotalSizeBytes))
+		}
+	}
+	m.mu.Lock()
+	for id, s := range m.sessions {
+		if s != m.own && s.idle() {
+			delete(m.sessions, id)
+		}
+	}
+	m.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// remember puts a closed session back in the manager when a late write (a
+// retry of a batch planned before rotation) changes it after it was
+// forgotten, so that its metadata is rewritten.
+func (m *sessionManager) remember(s *session) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[s.id]; !ok {
+		m.sessions[s.id] = s
+	}
+}
+
+// Resource attributes the seed generator stamps, read into seed metadata.
+const (
+	attrTestPattern = "test.pattern"
+)
+
+// applyResourceMetadata fills what a session named by an attribute can
+// learn from the data itself.
+func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
+	if _, ok := res.Attributes().Get(attrTestPattern); ok {
+		meta.SessionType = sessionstore.SessionTypeSeed
+	}
+}

@@ -1,0 +1,222 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// part is the share of one exported batch that goes to one session.
+type part struct {
+	// route is the session id named by the routing attribute, or "" for the
+	// exporter's own session.
+	route string
+	// resource is the first resource of the part, for session metadata.
+	resource pcommon.Resource
+	items    int64
+	// eventStart and eventEnd bound the event timestamps in the part.
+	eventStart, eventEnd time.Time
+	encode               func(*sessionstore.Encoder) (*sessionstore.Encoded, error)
+}
+
+// eventRange accumulates the earliest and latest event timestamps.
+type eventRange struct{ lo, hi pcommon.Timestamp }
+
+func (r *eventRange) add(ts pcommon.Timestamp) {
+	if ts == 0 {
+		return
+	}
+	if r.lo == 0 || ts < r.lo {
+		r.lo = ts
+	}
+	if ts > r.hi {
+		r.hi = ts
+	}
+}
+
+func (r *eventRange) times() (time.Time, time.Time) {
+	if r.lo == 0 {
+		return time.Time{}, time.Time{}
+	}
+	return r.lo.AsTime(), r.hi.AsTime()
+}
+
+// routeOf returns the session a resource belongs to: the value of attr, or
+// "" when attr is unset or the resource lacks it.
+func routeOf(res pcommon.Resource, attr string) string {
+	if attr == "" {
+		return ""
+	}
+	v, ok := res.Attributes().Get(attr)
+	if !ok {
+		return ""
+	}
+	return v.AsString()
+}
+
+// groupResources returns, in order of first appearance, the routes of n
+// resources and the indexes of the resources of each.
+func groupResources(n int, route func(i int) string) ([]string, map[string][]int) {
+	var order []string
+	groups := map[string][]int{}
+	for i := range n {
+		r := route(i)
+		if _, ok := groups[r]; !ok {
+			order = append(order, r)
+		}
+		groups[r] = append(groups[r], i)
+	}
+	return order, groups
+}
+
+func splitTraces(td ptrace.Traces, attr string) []part {
+	rss := td.ResourceSpans()
+	order, groups := groupResources(rss.Len(), func(i int) string { return routeOf(rss.At(i).Resource(), attr) })
+	parts := make([]part, 0, len(order))
+	for _, route := range order {
+		sub := td
+		if len(order) > 1 {
+			// MutatesData is false: copy the resources, never move them.
+			sub = ptrace.NewTraces()
+			for _, i := range groups[route] {
+				rss.At(i).CopyTo(sub.ResourceSpans().AppendEmpty())
+			}
+		}
+		var er eventRange
+		var items int64
+		srss := sub.ResourceSpans()
+		for i := range srss.Len() {
+			sss := srss.At(i).ScopeSpans()
+			for j := range sss.Len() {
+				spans := sss.At(j).Spans()
+				items += int64(spans.Len())
+				for k := range spans.Len() {
+					er.add(spans.At(k).StartTimestamp())
+					er.add(spans.At(k).EndTimestamp())
+				}
+			}
+		}
+		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
+		if srss.Len() > 0 {
+			p.resource = srss.At(0).Resource()
+		}
+		p.eventStart, p.eventEnd = er.times()
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+func splitLogs(ld plog.Logs, attr string) []part {
+	rls := ld.ResourceLogs()
+	order, groups := groupResources(rls.Len(), func(i int) string { return routeOf(rls.At(i).Resource(), attr) })
+	parts := make([]part, 0, len(order))
+	for _, route := range order {
+		sub := ld
+		if len(order) > 1 {
+			sub = plog.NewLogs()
+			for _, i := range groups[route] {
+				rls.At(i).CopyTo(sub.ResourceLogs().AppendEmpty())
+			}
+		}
+		var er eventRange
+		var items int64
+		srls := sub.ResourceLogs()
+		for i := range srls.Len() {
+			sls := srls.At(i).ScopeLogs()
+			for j := range sls.Len() {
+				recs := sls.At(j).LogRecords()
+				items += int64(recs.Len())
+				for k := range recs.Len() {
+					ts := recs.At(k).Timestamp()
+					if ts == 0 {
+						ts = recs.At(k).ObservedTimestamp()
+					}
+					er.add(ts)
+				}
+			}
+		}
+		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
+		if srls.Len() > 0 {
+			p.resource = srls.At(0).Resource()
+		}
+		p.eventStart, p.eventEnd = er.times()
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+func splitMetrics(md pmetric.Metrics, attr string) []part {
+	rms := md.ResourceMetrics()
+	order, groups := groupResources(rms.Len(), func(i int) string { return routeOf(rms.At(i).Resource(), attr) })
+	parts := make([]part, 0, len(order))
+	for _, route := range order {
+		sub := md
+		if len(order) > 1 {
+			sub = pmetric.NewMetrics()
+			for _, i := range groups[route] {
+				rms.At(i).CopyTo(sub.ResourceMetrics().AppendEmpty())
+			}
+		}
+		var er eventRange
+		var items int64
+		srms := sub.ResourceMetrics()
+		for i := range srms.Len() {
+			sms := srms.At(i).ScopeMetrics()
+			for j := range sms.Len() {
+				ms := sms.At(j).Metrics()
+				for k := range ms.Len() {
+					items += int64(metricPoints(ms.At(k), &er))
+				}
+			}
+		}
+		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
+		if srms.Len() > 0 {
+			p.resource = srms.At(0).Resource()
+		}
+		p.eventStart, p.eventEnd = er.times()
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// metricPoints counts the data points of m and feeds their timestamps to er.
+func metricPoints(m pmetric.Metric, er *eventRange) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps := m.Gauge().DataPoints()
+		for i := range dps.Len() {
+			er.add(dps.At(i).Timestamp())
+		}
+		return dps.Len()
+	case pmetric.MetricTypeSum:
+		dps := m.Sum().DataPoints()
+		for i := range dps.Len() {
+			er.add(dps.At(i).Timestamp())
+		}
+		return dps.Len()
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := range dps.Len() {
+			er.add(dps.At(i).Timestamp())
+		}
+		return dps.Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := range dps.Len() {
+			er.add(dps.At(i).Timestamp())
+		}
+		return dps.Len()
+	case pmetric.MetricTypeSummary:
+		dps := m.Summary().DataPoints()
+		for i := range dps.Len() {
+			er.add(dps.At(i).Timestamp())
+		}
+		return dps.Len()
+	}
+	return 0
+}

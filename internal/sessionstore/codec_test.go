@@ -1,0 +1,126 @@
+package sessionstore
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/testdata"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	for _, level := range []CompressionLevel{CompressionBestSpeed, CompressionDefault, CompressionBestCompression} {
+		enc, err := NewEncoder(level)
+		require.NoError(t, err)
+
+		td := testdata.GenerateTraces(50)
+		e, err := enc.EncodeTraces(td)
+		require.NoError(t, err)
+		// The stored object is plain gzip of the protobuf an OTLP/HTTP client posts.
+		zr, err := gzip.NewReader(bytes.NewReader(e.Data))
+		require.NoError(t, err)
+		raw, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		want, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		assert.Equal(t, want, raw)
+		assert.Equal(t, len(raw), e.RawBytes)
+		b, n, err := DecodeObject(bytes.NewReader(e.Data), SignalTraces, 1<<20)
+		require.NoError(t, err)
+		assert.Equal(t, len(raw), n)
+		require.NoError(t, ptracetest.CompareTraces(td, b.Traces))
+		e.Release()
+
+		md := testdata.GenerateMetrics(20)
+		em, err := enc.EncodeMetrics(md)
+		require.NoError(t, err)
+		bm, _, err := DecodeObject(bytes.NewReader(em.Data), SignalMetrics, 1<<20)
+		require.NoError(t, err)
+		require.NoError(t, pmetrictest.CompareMetrics(md, bm.Metrics))
+		assert.Equal(t, md.DataPointCount(), bm.ItemCount())
+
+		ld := testdata.GenerateLogs(20)
+		el, err := enc.EncodeLogs(ld)
+		require.NoError(t, err)
+		bl, _, err := DecodeObject(bytes.NewReader(el.Data), SignalLogs, 1<<20)
+		require.NoError(t, err)
+		require.NoError(t, plogtest.CompareLogs(ld, bl.Logs))
+	}
+	_, err := NewEncoder("fastest")
+	require.Error(t, err)
+}
+
+func gz(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+type failingReader struct{ data []byte }
+
+var errConnReset = errors.New("connection reset by peer")
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, errConnReset
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestDecodeBadObjects(t *testing.T) {
+	enc, err := NewEncoder(CompressionDefault)
+	require.NoError(t, err)
+	good, err := enc.EncodeTraces(testdata.GenerateTraces(20))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		r       io.Reader
+		max     int64
+		wantErr error
+	}{
+		{name: "empty", r: bytes.NewReader(nil), max: 1 << 20, wantErr: ErrCorrupt},
+		{name: "not gzip", r: bytes.NewReader([]byte("{\"resourceSpans\": []}")), max: 1 << 20, wantErr: ErrCorrupt},
+		{name: "truncated", r: bytes.NewReader(good.Data[:len(good.Data)/2]), max: 1 << 20, wantErr: ErrCorrupt},
+		{name: "bad crc", r: bytes.NewReader(append(bytes.Clone(good.Data[:len(good.Data)-8]), 0, 0, 0, 0, 0, 0, 0, 0)), max: 1 << 20, wantErr: ErrCorrupt},
+		{name: "gzip bomb", r: bytes.NewReader(gz(t, make([]byte, 64<<20))), max: 1 << 20, wantErr: ErrTooLarge},
+		{name: "not protobuf", r: bytes.NewReader(gz(t, []byte{0xff, 0xff, 0xff, 0xff, 0xff})), max: 1 << 20, wantErr: ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := DecodeObject(tt.r, SignalTraces, tt.max)
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+
+	t.Run("source error is not corruption", func(t *testing.T) {
+		_, _, err := DecodeObject(&failingReader{data: good.Data[:len(good.Data)/2]}, SignalTraces, 1<<20)
+		require.ErrorIs(t, err, errConnReset)
+		assert.NotErrorIs(t, err, ErrCorrupt)
+	})
+
+	t.Run("exactly at the cap", func(t *testing.T) {
+		payload := bytes.Repeat([]byte{0}, 0) // an empty request is valid protobuf
+		_, n, err := DecodeObject(bytes.NewReader(gz(t, payload)), SignalLogs, 0)
+		require.NoError(t, err)
+		assert.Equal(t, 0, n)
+		_, _, err = DecodeObject(bytes.NewReader(good.Data), SignalTraces, int64(good.RawBytes))
+		require.NoError(t, err)
+		_, _, err = DecodeObject(bytes.NewReader(good.Data), SignalTraces, int64(good.RawBytes-1))
+		require.ErrorIs(t, err, ErrTooLarge)
+	})
+}
