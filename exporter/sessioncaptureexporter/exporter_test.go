@@ -21,8 +21,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -30,6 +30,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
 // trio is one session_capture component serving all three pipelines.
@@ -93,92 +94,6 @@ func fsConfig(t *testing.T) (*Config, sessionstore.Store) {
 	return cfg, st
 }
 
-// stored is everything a session holds, read back through the store.
-type stored struct {
-	meta    *sessionstore.Metadata
-	objects []sessionstore.Object
-	traces  ptrace.Traces
-	metrics pmetric.Metrics
-	logs    plog.Logs
-	raw     map[sessionstore.Signal]int64
-}
-
-func readSession(t *testing.T, st sessionstore.Store, id string) stored {
-	t.Helper()
-	ctx := context.Background()
-	out := stored{traces: ptrace.NewTraces(), metrics: pmetric.NewMetrics(), logs: plog.NewLogs(), raw: map[sessionstore.Signal]int64{}}
-	var err error
-	out.meta, err = sessionstore.ReadMetadata(ctx, st, id)
-	require.NoError(t, err)
-	for o, err := range sessionstore.ListObjects(ctx, st, id) {
-		require.NoError(t, err)
-		out.objects = append(out.objects, o)
-		b, n, err := sessionstore.ReadObject(ctx, st, o, 64<<20)
-		require.NoError(t, err)
-		out.raw[o.Signal] += int64(n)
-		switch o.Signal {
-		case sessionstore.SignalTraces:
-			b.Traces.ResourceSpans().MoveAndAppendTo(out.traces.ResourceSpans())
-		case sessionstore.SignalMetrics:
-			b.Metrics.ResourceMetrics().MoveAndAppendTo(out.metrics.ResourceMetrics())
-		case sessionstore.SignalLogs:
-			b.Logs.ResourceLogs().MoveAndAppendTo(out.logs.ResourceLogs())
-		}
-	}
-	return out
-}
-
-func sessionIDs(t *testing.T, st sessionstore.Store) []string {
-	t.Helper()
-	list, err := sessionstore.ListSessions(context.Background(), st)
-	require.NoError(t, err)
-	var ids []string
-	for _, s := range list {
-		require.NoError(t, s.Err)
-		ids = append(ids, s.ID)
-	}
-	return ids
-}
-
-// checkCounts asserts that the metadata says exactly what the objects hold.
-func checkCounts(t *testing.T, s stored) {
-	t.Helper()
-	m := s.meta
-	assert.Equal(t, int64(s.traces.SpanCount()), m.CapturedTraces)
-	assert.Equal(t, int64(s.metrics.DataPointCount()), m.CapturedMetrics)
-	assert.Equal(t, int64(s.logs.LogRecordCount()), m.CapturedLogs)
-	var total int64
-	perSignal := map[sessionstore.Signal]*sessionstore.SignalStats{}
-	for _, o := range s.objects {
-		total += o.Size
-		st := perSignal[o.Signal]
-		if st == nil {
-			st = &sessionstore.SignalStats{}
-			perSignal[o.Signal] = st
-		}
-		st.Objects++
-		st.CompressedBytes += o.Size
-		ct := o.CaptureTime
-		if st.FirstCaptureTime == nil || ct.Before(*st.FirstCaptureTime) {
-			st.FirstCaptureTime = &ct
-		}
-		if st.LastCaptureTime == nil || ct.After(*st.LastCaptureTime) {
-			st.LastCaptureTime = &ct
-		}
-	}
-	assert.Equal(t, total, m.TotalSizeBytes)
-	items := map[sessionstore.Signal]int64{
-		sessionstore.SignalTraces:  int64(s.traces.SpanCount()),
-		sessionstore.SignalMetrics: int64(s.metrics.DataPointCount()),
-		sessionstore.SignalLogs:    int64(s.logs.LogRecordCount()),
-	}
-	for sig, st := range perSignal {
-		st.Items = items[sig]
-		st.Bytes = s.raw[sig]
-	}
-	assert.Equal(t, perSignal, m.Signals)
-}
-
 func TestCaptureRoundTrip(t *testing.T) {
 	cfg, st := fsConfig(t)
 	cfg.Session.Description = "round trip"
@@ -204,15 +119,15 @@ func TestCaptureRoundTrip(t *testing.T) {
 	}
 	tr.shutdown(t)
 
-	ids := sessionIDs(t, st)
+	ids := sessiontest.IDs(t, st)
 	require.Len(t, ids, 1, "one session for all three signals")
 	assert.Regexp(t, `^capture-\d{8}T\d{6}Z-[0-9a-f]{8}$`, ids[0])
-	s := readSession(t, st, ids[0])
-	require.NoError(t, ptracetest.CompareTraces(sentTraces, s.traces, ptracetest.IgnoreResourceSpansOrder()))
-	require.NoError(t, pmetrictest.CompareMetrics(sentMetrics, s.metrics, pmetrictest.IgnoreResourceMetricsOrder()))
-	require.NoError(t, plogtest.CompareLogs(sentLogs, s.logs, plogtest.IgnoreResourceLogsOrder()))
+	s := sessiontest.Read(t, st, ids[0])
+	require.NoError(t, ptracetest.CompareTraces(sentTraces, s.Traces, ptracetest.IgnoreResourceSpansOrder()))
+	require.NoError(t, pmetrictest.CompareMetrics(sentMetrics, s.Metrics, pmetrictest.IgnoreResourceMetricsOrder()))
+	require.NoError(t, plogtest.CompareLogs(sentLogs, s.Logs, plogtest.IgnoreResourceLogsOrder()))
 
-	m := s.meta
+	m := s.Meta
 	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 	require.NotNil(t, m.EndTime)
 	assert.False(t, m.EndTime.Before(m.StartTime))
@@ -225,8 +140,8 @@ func TestCaptureRoundTrip(t *testing.T) {
 	assert.Equal(t, 1, m.SchemaVersion)
 	assert.Contains(t, m.CreatedBy, "session_capture")
 	require.NotNil(t, m.EventTimeRange)
-	checkCounts(t, s)
-	for _, o := range s.objects {
+	sessiontest.CheckCounts(t, s)
+	for _, o := range s.Objects {
 		assert.Equal(t, ids[0], o.SessionID)
 	}
 }
@@ -286,18 +201,18 @@ func TestFromAttribute(t *testing.T) {
 	}
 	tr.shutdown(t)
 
-	assert.Equal(t, []string{"own-session", "seed-a", "seed-b"}, sessionIDs(t, st))
-	a := readSession(t, st, "seed-a")
-	assert.Equal(t, 3+5*4, a.traces.SpanCount())
-	b := readSession(t, st, "seed-b")
-	assert.Equal(t, 5, b.traces.SpanCount())
-	own := readSession(t, st, "own-session")
-	assert.Equal(t, 2, own.traces.SpanCount())
-	for _, s := range []stored{a, b, own} {
-		assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status)
-		checkCounts(t, s)
+	assert.Equal(t, []string{"own-session", "seed-a", "seed-b"}, sessiontest.IDs(t, st))
+	a := sessiontest.Read(t, st, "seed-a")
+	assert.Equal(t, 3+5*4, a.Traces.SpanCount())
+	b := sessiontest.Read(t, st, "seed-b")
+	assert.Equal(t, 5, b.Traces.SpanCount())
+	own := sessiontest.Read(t, st, "own-session")
+	assert.Equal(t, 2, own.Traces.SpanCount())
+	for _, s := range []sessiontest.Stored{a, b, own} {
+		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+		sessiontest.CheckCounts(t, s)
 	}
-	require.NoError(t, ptracetest.CompareTraces(tracesForSession("seed-b", 5), b.traces))
+	require.NoError(t, ptracetest.CompareTraces(tracesForSession("seed-b", 5), b.Traces))
 	var keys []string
 	for info, err := range st.List(ctx, "") {
 		require.NoError(t, err)
@@ -380,12 +295,12 @@ func TestRetryOverwritesSameKey(t *testing.T) {
 	require.Len(t, puts, 3, "two failures, then success")
 	assert.Equal(t, puts[0], puts[1])
 	assert.Equal(t, puts[0], puts[2], "every retry uses the key chosen first")
-	ids := sessionIDs(t, st)
+	ids := sessiontest.IDs(t, st)
 	require.Len(t, ids, 1)
-	s := readSession(t, st, ids[0])
-	require.Len(t, s.objects, 1, "no duplicate object")
-	require.NoError(t, ptracetest.CompareTraces(td, s.traces))
-	checkCounts(t, s)
+	s := sessiontest.Read(t, st, ids[0])
+	require.Len(t, s.Objects, 1, "no duplicate object")
+	require.NoError(t, ptracetest.CompareTraces(td, s.Traces))
+	sessiontest.CheckCounts(t, s)
 }
 
 func TestPermanentStoreErrorFailsSession(t *testing.T) {
@@ -404,7 +319,7 @@ func TestPermanentStoreErrorFailsSession(t *testing.T) {
 	assert.Contains(t, err.Error(), "AccessDenied")
 	assert.Equal(t, int32(1), calls.Load(), "a permanent error is not retried")
 	tr.shutdown(t)
-	ids := sessionIDs(t, st)
+	ids := sessiontest.IDs(t, st)
 	require.Len(t, ids, 1)
 	m, err := sessionstore.ReadMetadata(context.Background(), st, ids[0])
 	require.NoError(t, err)
@@ -425,14 +340,14 @@ func TestRotationByDuration(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	tr.shutdown(t)
-	ids := sessionIDs(t, st)
+	ids := sessiontest.IDs(t, st)
 	assert.Equal(t, []string{"soak", "soak-2", "soak-3"}, ids)
 	got := 0
 	for _, id := range ids {
-		s := readSession(t, st, id)
-		assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status, id)
-		checkCounts(t, s)
-		got += s.logs.LogRecordCount()
+		s := sessiontest.Read(t, st, id)
+		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status, id)
+		sessiontest.CheckCounts(t, s)
+		got += s.Logs.LogRecordCount()
 	}
 	assert.Equal(t, sent, got, "rotation loses nothing")
 }
@@ -449,13 +364,13 @@ func TestRotationBySize(t *testing.T) {
 		require.Eventually(t, func() bool { return tr.shared.sessions.rotationDue() == "" }, 5*time.Second, 5*time.Millisecond)
 	}
 	tr.shutdown(t)
-	ids := sessionIDs(t, st)
+	ids := sessiontest.IDs(t, st)
 	assert.Len(t, ids, 4, "rotated after every third batch")
 	total := 0
 	for _, id := range ids {
-		s := readSession(t, st, id)
-		checkCounts(t, s)
-		total += s.traces.SpanCount()
+		s := sessiontest.Read(t, st, id)
+		sessiontest.CheckCounts(t, s)
+		total += s.Traces.SpanCount()
 	}
 	assert.Equal(t, 200, total)
 }
@@ -469,10 +384,10 @@ func TestFixedIDContinuesAfterRestart(t *testing.T) {
 		require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
 		tr.shutdown(t)
 	}
-	s := readSession(t, st, "nightly")
-	assert.Equal(t, 8, s.traces.SpanCount())
-	assert.Equal(t, sessionstore.StatusCompleted, s.meta.Status)
-	checkCounts(t, s)
+	s := sessiontest.Read(t, st, "nightly")
+	assert.Equal(t, 8, s.Traces.SpanCount())
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+	sessiontest.CheckCounts(t, s)
 }
 
 func TestMetadataWrittenWhileActive(t *testing.T) {

@@ -1,0 +1,65 @@
+# otelcol-recordreplay: build, run and test the collector distribution.
+#   make run    build bin/otelcol-recordreplay and run collector-config.yaml
+#   make test   every test, with the tools it needs installed into bin/
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO          ?= go
+BIN         := $(CURDIR)/bin
+OCB_VERSION := v0.165.0
+VGW_VERSION := v1.8.0
+BENCHSTAT_VERSION := v0.0.0-20251208221838-04cf7a2dca90
+OCB         := $(BIN)/builder
+VERSITYGW   := $(BIN)/versitygw
+OTELCOL     := $(BIN)/otelcol-recordreplay
+CONFIG      ?= collector-config.yaml
+TEST_TIMEOUT ?= 30m
+GO_TEST_FLAGS ?=
+
+.PHONY: all build run test unit-test e2e-test tools bench lint fmt clean
+
+all: build
+
+$(OCB):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+$(VERSITYGW):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VGW_VERSION)
+
+tools: $(OCB) $(VERSITYGW)
+
+## build: the collector distribution, from builder-config.yaml, into bin/
+build: $(OCB)
+	@mkdir -p build
+	$(OCB) --config builder-config.yaml
+	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL)
+	@echo "built $(OTELCOL)"
+
+## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
+run: build
+	$(OTELCOL) --config $(CONFIG)
+
+## test: unit, integration (real S3 server) and end-to-end tests of the built binary
+test: tools build
+	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
+		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
+
+## unit-test: the fast tests only (no S3 server, no binary)
+unit-test:
+	$(GO) test -short -count=1 ./...
+
+## bench: write-path benchmarks (see BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./exporter/sessioncaptureexporter/ | tee bench.out
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf build $(OTELCOL)

@@ -1,0 +1,234 @@
+// Package otelcoltest runs the built collector binary for end-to-end tests:
+// start it with a config, talk OTLP to it, stop it with SIGTERM. Tests skip
+// when the binary is missing, unless RECORDREPLAY_REQUIRE_OTELCOL=1 (as
+// `make test` sets), in which case they fail.
+package otelcoltest // import "github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Bin finds the collector binary: $OTELCOL_BIN, then bin/otelcol-recordreplay
+// at the repository root.
+func Bin(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("OTELCOL_BIN"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for ; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+				continue
+			}
+			p := filepath.Join(dir, "bin", "otelcol-recordreplay")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if os.Getenv("RECORDREPLAY_REQUIRE_OTELCOL") == "1" {
+		tb.Fatal("bin/otelcol-recordreplay not found: run `make build`")
+	}
+	tb.Skip("bin/otelcol-recordreplay not found: run `make build` (or set OTELCOL_BIN)")
+	return ""
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Collector is one running collector process.
+type Collector struct {
+	GRPC, HTTP, Health string // host:port
+	Dir                string // working directory of the process
+	logPath            string
+	cmd                *exec.Cmd
+	done               chan struct{}
+	exitErr            error
+}
+
+// Start writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
+// replaced by fresh loopback addresses and the working directory) and starts
+// the collector in a temporary directory. It waits for the health check
+// when the config has one. The process is killed when the test ends.
+func Start(tb testing.TB, config string, env ...string) *Collector {
+	tb.Helper()
+	bin := Bin(tb)
+	c := &Collector{
+		GRPC:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		HTTP:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		Health: "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		Dir:    tb.TempDir(),
+		done:   make(chan struct{}),
+	}
+	config = strings.NewReplacer("{{GRPC}}", c.GRPC, "{{HTTP}}", c.HTTP, "{{HEALTH}}", c.Health, "{{DIR}}", c.Dir).Replace(config)
+	cfgPath := filepath.Join(c.Dir, "config.yaml")
+	require.NoError(tb, os.WriteFile(cfgPath, []byte(config), 0o644))
+	c.logPath = filepath.Join(c.Dir, "collector.log")
+	logf, err := os.Create(c.logPath)
+	require.NoError(tb, err)
+	c.cmd = exec.Command(bin, "--config", cfgPath)
+	c.cmd.Dir = c.Dir
+	c.cmd.Env = append(os.Environ(), env...)
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(tb, c.cmd.Start())
+	go func() {
+		c.exitErr = c.cmd.Wait()
+		_ = logf.Close()
+		close(c.done)
+	}()
+	tb.Cleanup(func() {
+		select {
+		case <-c.done:
+		default:
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+		if tb.Failed() {
+			tb.Logf("collector log:\n%s", c.Log())
+		}
+	})
+	if strings.Contains(config, "health_check") {
+		c.WaitHealthy(tb)
+	}
+	return c
+}
+
+// Log returns what the collector printed so far.
+func (c *Collector) Log() string {
+	data, _ := os.ReadFile(c.logPath)
+	return string(data)
+}
+
+// WaitHealthy waits until the health check extension reports ready.
+func (c *Collector) WaitHealthy(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			tb.Fatalf("collector exited during start-up (%v):\n%s", c.exitErr, c.Log())
+		default:
+		}
+		resp, err := http.Get("http://" + c.Health + "/")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("collector not healthy within 60s:\n%s", c.Log())
+}
+
+// Stop sends SIGTERM and waits for a clean exit (status 0).
+func (c *Collector) Stop(tb testing.TB) {
+	tb.Helper()
+	require.NoError(tb, c.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-c.done:
+	case <-time.After(2 * time.Minute):
+		tb.Fatalf("collector did not exit within 2m of SIGTERM:\n%s", c.Log())
+	}
+	require.NoError(tb, c.exitErr, "collector exit status; log:\n%s", c.Log())
+}
+
+// Wait waits for the process to exit by itself and returns its error.
+func (c *Collector) Wait(timeout time.Duration) (error, bool) {
+	select {
+	case <-c.done:
+		return c.exitErr, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+func (c *Collector) post(tb testing.TB, path string, body []byte) {
+	tb.Helper()
+	resp, err := http.Post("http://"+c.HTTP+path, "application/x-protobuf", bytes.NewReader(body))
+	require.NoError(tb, err)
+	defer resp.Body.Close()
+	require.Equal(tb, http.StatusOK, resp.StatusCode, "POST %s", path)
+}
+
+// SendTracesHTTP posts td to /v1/traces as OTLP/HTTP protobuf.
+func (c *Collector) SendTracesHTTP(tb testing.TB, td ptrace.Traces) {
+	tb.Helper()
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(tb, err)
+	c.post(tb, "/v1/traces", body)
+}
+
+// SendMetricsHTTP posts md to /v1/metrics.
+func (c *Collector) SendMetricsHTTP(tb testing.TB, md pmetric.Metrics) {
+	tb.Helper()
+	body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	require.NoError(tb, err)
+	c.post(tb, "/v1/metrics", body)
+}
+
+// SendLogsHTTP posts ld to /v1/logs.
+func (c *Collector) SendLogsHTTP(tb testing.TB, ld plog.Logs) {
+	tb.Helper()
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	require.NoError(tb, err)
+	c.post(tb, "/v1/logs", body)
+}
+
+// GRPCClients are OTLP/gRPC clients of a collector.
+type GRPCClients struct {
+	conn    *grpc.ClientConn
+	Traces  ptraceotlp.GRPCClient
+	Metrics pmetricotlp.GRPCClient
+	Logs    plogotlp.GRPCClient
+}
+
+// DialGRPC connects OTLP/gRPC clients; they close when the test ends.
+func (c *Collector) DialGRPC(tb testing.TB) *GRPCClients {
+	tb.Helper()
+	conn, err := grpc.NewClient(c.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = conn.Close() })
+	return &GRPCClients{conn: conn, Traces: ptraceotlp.NewGRPCClient(conn), Metrics: pmetricotlp.NewGRPCClient(conn), Logs: plogotlp.NewGRPCClient(conn)}
+}
+
+// Ctx returns a context with a timeout for one RPC.
+func Ctx(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// String describes the collector.
+func (c *Collector) String() string { return fmt.Sprintf("collector grpc=%s http=%s", c.GRPC, c.HTTP) }
