@@ -221,6 +221,8 @@ func TestCaptureSurvivesS3Outage(t *testing.T) {
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "otel-data")
 	c := otelcoltest.Start(t, captureConfig(s3Store(srv, "otel-data"), `
+session: {id: outage}
+metadata_interval: 500ms
 retry_on_failure:
   enabled: true
   initial_interval: 500ms
@@ -256,11 +258,17 @@ sending_queue:
 		send(batch)
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.Stop(t)
-
+	// Batches waiting in retry backoff are abandoned by exporterhelper at
+	// shutdown, so wait for the backlog to land before stopping.
 	cfg := srv.Config("otel-data", "captures/e2e")
 	st, err := sessionstore.Open(context.Background(), &cfg)
 	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(context.Background(), st, "outage")
+		return err == nil && m.CapturedTraces == int64(all.SpanCount())
+	}, 90*time.Second, 250*time.Millisecond, "the backlog is stored once the server is back")
+	c.Stop(t)
+
 	ids := sessiontest.IDs(t, st)
 	require.Len(t, ids, 1)
 	s := sessiontest.Read(t, st, ids[0])
@@ -276,7 +284,7 @@ sending_queue:
 func TestInvalidSessionIDs(t *testing.T) {
 	for _, id := range []string{"../x", "a/b", "", "..", strings.Repeat("z", 200)} {
 		t.Run("config "+id[:min(len(id), 10)], func(t *testing.T) {
-			c := otelcoltest.Start(t, captureConfig(fsStore, "session: {id: \""+id+"\"}"))
+			c := otelcoltest.Launch(t, captureConfig(fsStore, "session: {id: \""+id+"\"}"))
 			err, exited := c.Wait(60 * time.Second)
 			require.True(t, exited, "the collector must refuse the config")
 			require.Error(t, err)
@@ -284,7 +292,7 @@ func TestInvalidSessionIDs(t *testing.T) {
 			if len(shown) > 64 {
 				shown = shown[:64]
 			}
-			assert.Contains(t, c.Log(), `invalid session id \"`+shown)
+			assert.Contains(t, c.Log(), `invalid session id "`+shown)
 			_, statErr := os.Stat(filepath.Join(c.Dir, "data"))
 			assert.True(t, os.IsNotExist(statErr), "nothing written")
 		})

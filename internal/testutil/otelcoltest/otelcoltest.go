@@ -76,11 +76,22 @@ type Collector struct {
 	exitErr            error
 }
 
-// Start writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
-// replaced by fresh loopback addresses and the working directory) and starts
-// the collector in a temporary directory. It waits for the health check
-// when the config has one. The process is killed when the test ends.
+// Start launches the collector and waits until its health check (if the
+// config has one) reports ready.
 func Start(tb testing.TB, config string, env ...string) *Collector {
+	tb.Helper()
+	c := Launch(tb, config, env...)
+	if strings.Contains(config, "health_check") {
+		c.WaitHealthy(tb)
+	}
+	return c
+}
+
+// Launch writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
+// replaced by fresh loopback addresses and the working directory) and starts
+// the collector in a temporary directory, without waiting for it. The
+// process is killed when the test ends.
+func Launch(tb testing.TB, config string, env ...string) *Collector {
 	tb.Helper()
 	bin := Bin(tb)
 	c := &Collector{
@@ -115,12 +126,9 @@ func Start(tb testing.TB, config string, env ...string) *Collector {
 			<-c.done
 		}
 		if tb.Failed() {
-			tb.Logf("collector log:\n%s", c.Log())
+			tb.Logf("collector log (last lines):\n%s", c.LogTail(40))
 		}
 	})
-	if strings.Contains(config, "health_check") {
-		c.WaitHealthy(tb)
-	}
 	return c
 }
 
@@ -130,6 +138,15 @@ func (c *Collector) Log() string {
 	return string(data)
 }
 
+// LogTail returns the last n lines of the log.
+func (c *Collector) LogTail(n int) string {
+	lines := strings.Split(c.Log(), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 // WaitHealthy waits until the health check extension reports ready.
 func (c *Collector) WaitHealthy(tb testing.TB) {
 	tb.Helper()
@@ -137,7 +154,7 @@ func (c *Collector) WaitHealthy(tb testing.TB) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.done:
-			tb.Fatalf("collector exited during start-up (%v):\n%s", c.exitErr, c.Log())
+			tb.Fatalf("collector exited during start-up (%v):\n%s", c.exitErr, c.LogTail(40))
 		default:
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
@@ -149,7 +166,7 @@ func (c *Collector) WaitHealthy(tb testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.Fatalf("collector not healthy within 60s:\n%s", c.Log())
+	tb.Fatalf("collector not healthy within 60s:\n%s", c.LogTail(40))
 }
 
 // Stop sends SIGTERM and waits for a clean exit (status 0).
@@ -159,9 +176,9 @@ func (c *Collector) Stop(tb testing.TB) {
 	select {
 	case <-c.done:
 	case <-time.After(2 * time.Minute):
-		tb.Fatalf("collector did not exit within 2m of SIGTERM:\n%s", c.Log())
+		tb.Fatalf("collector did not exit within 2m of SIGTERM:\n%s", c.LogTail(40))
 	}
-	require.NoError(tb, c.exitErr, "collector exit status; log:\n%s", c.Log())
+	require.NoError(tb, c.exitErr, "collector exit status; log:\n%s", c.LogTail(40))
 }
 
 // Wait waits for the process to exit by itself and returns its error.
