@@ -8,7 +8,7 @@ GO          ?= go
 BIN         := $(CURDIR)/bin
 OCB_VERSION := v0.165.0
 VGW_VERSION := v1.8.0
-BENCHSTAT_VERSION := v0.0.0-20251208221838-04cf7a2dca90
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 OCB         := $(BIN)/builder
 VERSITYGW   := $(BIN)/versitygw
 OTELCOL     := $(BIN)/otelcol-recordreplay
@@ -28,7 +28,7 @@ $(VERSITYGW):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VGW_VERSION)
 
-tools: $(OCB) $(VERSITYGW)
+tools: $(OCB) $(VERSITYGW) $(BENCHSTAT)
 
 ## build: the collector distribution, from builder-config.yaml, into bin/
 build: $(OCB)
@@ -50,9 +50,15 @@ test: tools build
 unit-test:
 	$(GO) test -short -count=1 ./...
 
-## bench: write-path benchmarks (see BENCHMARKS.md)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./exporter/sessioncaptureexporter/ | tee bench.out
+BENCHSTAT := $(BIN)/benchstat
+$(BENCHSTAT):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+## bench: write-path benchmarks next to the bare marshal+gzip bound (see BENCHMARKS.md)
+bench: $(BENCHSTAT)
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 6 ./exporter/sessioncaptureexporter/ | tee bench-capture.out
+	$(BENCHSTAT) bench-capture.out
 
 lint:
 	$(GO) vet ./...
