@@ -170,6 +170,19 @@ func TestCaptureFilesystem(t *testing.T) {
 	checkSession(t, st, want)
 }
 
+// TestDefaultConfig runs collector-config.yaml, the config behind `make run`.
+func TestDefaultConfig(t *testing.T) {
+	dir := t.TempDir()
+	c := otelcoltest.StartFile(t, "../collector-config.yaml", "CAPTURE_DIR="+dir, "CAPTURE_SESSION_ID=make-run")
+	want := sendMixed(t, c)
+	c.Stop(t)
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	assert.Equal(t, []string{"make-run"}, sessiontest.IDs(t, st))
+	checkSession(t, st, want)
+}
+
 func TestCaptureS3(t *testing.T) {
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "otel-data")

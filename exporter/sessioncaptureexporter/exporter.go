@@ -144,23 +144,13 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 	e.sessions = newSessionManager(store, &e.cfg.Session, e.createdBy(), logger, e.now, func(reason string) {
 		e.telemetry.ExporterSessionCaptureSessions.Add(context.Background(), 1,
 			metric.WithAttributes(attribute.String("reason", reason)))
+		e.wake() // write the new session's metadata.json (active) right away
 	})
-	if err := e.sessions.openOwn(pingCtx, "start"); err != nil {
-		if sessionstore.IsPermanent(err) {
-			return fmt.Errorf("session_capture: %w", err)
-		}
-		// The metadata could not be read; start a session that will not
-		// collide with whatever is there.
-		return fmt.Errorf("session_capture: open session: %w", err)
-	}
-	if err := e.sessions.flush(pingCtx, e.cfg.MetadataInterval, false); err != nil {
-		logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
-	}
 
 	loopCtx, loopCancel := context.WithCancel(context.Background())
 	e.cancel = loopCancel
 	e.wg.Go(func() { e.housekeeping(loopCtx) })
-	logger.Info("Capturing sessions", zap.String("store", store.String()), zap.String("session", e.sessions.current().id))
+	logger.Info("Capturing into session store; a session opens with the first data", zap.String("store", store.String()))
 	return nil
 }
 
@@ -179,12 +169,8 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 		case <-timer.C:
 		case <-e.kick:
 		}
-		rotated := true
 		if reason := e.sessions.rotationDue(); reason != "" {
-			if err := e.sessions.openOwn(ctx, reason); err != nil {
-				rotated = false
-				e.set.Logger.Warn("Could not rotate session; will retry", zap.Error(err))
-			}
+			e.sessions.rotate(reason)
 		}
 		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
 			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
@@ -192,9 +178,9 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 		}
 		e.sweepPlans()
 		// Wake at the next tick, or exactly when the own session is due to
-		// rotate if that comes first (a failed rotation waits a whole tick).
+		// rotate if that comes first.
 		wait := housekeepingInterval
-		if d := e.sessions.untilRotation(); rotated && d >= 0 && d < wait {
+		if d := e.sessions.untilRotation(); d >= 0 && d < wait {
 			wait = d
 		}
 		timer.Reset(wait)
@@ -337,7 +323,10 @@ func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal se
 	}
 	var s *session
 	if p.route == "" {
-		s = e.sessions.current()
+		var err error
+		if s, err = e.sessions.ownSession(ctx); err != nil {
+			return nil, err
+		}
 	} else {
 		if err := sessionstore.ValidateSessionID(p.route); err != nil {
 			return nil, fmt.Errorf("resource attribute %s: %w", e.cfg.Session.FromAttribute, err)

@@ -397,14 +397,19 @@ func TestMetadataWrittenWhileActive(t *testing.T) {
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	tr := newTrio(t, cfg, nil)
 	defer tr.shutdown(t)
-	m, err := sessionstore.ReadMetadata(context.Background(), st, "live")
-	require.NoError(t, err, "metadata.json exists as soon as the session opens")
-	assert.Equal(t, sessionstore.StatusActive, m.Status)
-	assert.Nil(t, m.EndTime)
-	require.NoError(t, tr.metrics.ConsumeMetrics(context.Background(), testdata.GenerateMetrics(4)))
+	ctx := context.Background()
+	assert.Empty(t, sessiontest.IDs(t, st), "an idle exporter leaves no empty session")
+	require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(4)))
+	// The first data opens the session and its metadata.json says active;
+	// the counts follow within metadata_interval.
 	require.Eventually(t, func() bool {
-		m, err := sessionstore.ReadMetadata(context.Background(), st, "live")
-		return err == nil && m.CapturedMetrics > 0 && m.Status == sessionstore.StatusActive
+		m, err := sessionstore.ReadMetadata(ctx, st, "live")
+		return err == nil && m.Status == sessionstore.StatusActive && m.EndTime == nil && m.CapturedMetrics == 8
+	}, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(1)))
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(ctx, st, "live")
+		return err == nil && m.CapturedMetrics == 10
 	}, 5*time.Second, 20*time.Millisecond)
 }
 

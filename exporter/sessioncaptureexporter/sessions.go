@@ -126,10 +126,13 @@ type sessionManager struct {
 	now       func() time.Time
 	onOpen    func(reason string)
 
-	mu       sync.Mutex
-	own      *session
-	ownSeq   int // rotations of a fixed id: id, id-2, id-3, ...
-	sessions map[string]*session
+	openMu sync.Mutex // serializes opening the own session
+
+	mu         sync.Mutex
+	own        *session // nil between a rotation and the next batch
+	ownSeq     int      // own sessions opened: id, id-2, id-3, ...
+	nextReason string   // why the next own session opens
+	sessions   map[string]*session
 }
 
 func newSessionManager(store sessionstore.Store, cfg *SessionConfig, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
@@ -184,58 +187,77 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 	return s, nil
 }
 
-// ownID returns the id of the next own session.
-func (m *sessionManager) ownID(start time.Time) string {
+// ownID returns the id of the seq-th own session (1-based).
+func (m *sessionManager) ownID(seq int) string {
 	if m.cfg.ID == AutoSessionID {
-		return sessionstore.NewSessionID("capture", start)
+		return sessionstore.NewSessionID("capture", m.now())
 	}
-	if m.ownSeq <= 1 {
+	if seq <= 1 {
 		return m.cfg.ID
 	}
-	return m.cfg.ID + "-" + strconv.Itoa(m.ownSeq)
+	return m.cfg.ID + "-" + strconv.Itoa(seq)
 }
 
-// openOwn opens the next own session and makes it current; the previous
-// one, if any, is closed. Rotation to a suffix that already exists skips
-// ahead, so a restarted collector never mixes two runs in one rotated id.
-func (m *sessionManager) openOwn(ctx context.Context, reason string) error {
-	m.mu.Lock()
-	m.ownSeq++
-	id := m.ownID(m.now())
-	m.mu.Unlock()
-	if m.ownSeq > 1 && m.cfg.ID != AutoSessionID {
-		for range 1000 {
+// ownSession returns the exporter's own session, opening the next one if
+// there is none: sessions open with their first data, so an idle exporter
+// leaves no empty sessions behind. Rotation to a fixed-id suffix that
+// already exists skips ahead, so a restarted collector never mixes two runs
+// in one rotated id.
+func (m *sessionManager) ownSession(ctx context.Context) (*session, error) {
+	if s := m.current(); s != nil {
+		return s, nil
+	}
+	m.openMu.Lock()
+	defer m.openMu.Unlock()
+	if s := m.current(); s != nil {
+		return s, nil // opened while we waited
+	}
+	seq := m.ownSeq + 1
+	id := m.ownID(seq)
+	if seq > 1 && m.cfg.ID != AutoSessionID {
+		for {
 			_, err := sessionstore.ReadMetadata(ctx, m.store, id)
 			if errors.Is(err, sessionstore.ErrNotFound) {
 				break
 			}
-			if err != nil {
-				return fmt.Errorf("session %s: read metadata: %w", id, err)
+			if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+				return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
 			}
-			m.mu.Lock()
-			m.ownSeq++
-			id = m.ownID(m.now())
-			m.mu.Unlock()
+			seq++
+			id = m.ownID(seq)
 		}
 	}
 	s, err := m.newSession(ctx, id, true, pcommon.NewResource())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.mu.Lock()
-	prev := m.own
+	m.ownSeq = seq
 	m.own = s
 	m.sessions[id] = s
+	m.mu.Unlock()
+	reason := m.nextReason
+	if reason == "" {
+		reason = "start"
+	}
+	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", reason))
+	m.onOpen(reason)
+	return s, nil
+}
+
+// rotate closes the own session; the next batch opens its successor.
+func (m *sessionManager) rotate(reason string) {
+	m.mu.Lock()
+	prev := m.own
+	m.own = nil
+	m.nextReason = reason
 	m.mu.Unlock()
 	if prev != nil {
 		prev.close(m.now())
 	}
-	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", reason))
-	m.onOpen(reason)
-	return nil
 }
 
-// current returns the own session.
+// current returns the open own session, or nil.
 func (m *sessionManager) current() *session {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -87,23 +87,51 @@ func Start(tb testing.TB, config string, env ...string) *Collector {
 	return c
 }
 
-// Launch writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
-// replaced by fresh loopback addresses and the working directory) and starts
-// the collector in a temporary directory, without waiting for it. The
-// process is killed when the test ends.
-func Launch(tb testing.TB, config string, env ...string) *Collector {
+// StartFile runs the collector on an existing config file, with the
+// default config's address variables (OTLP_GRPC_ENDPOINT, OTLP_HTTP_ENDPOINT,
+// HEALTH_ENDPOINT, TELEMETRY_PORT) set to fresh loopback addresses, and
+// waits for its health check.
+func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
 	tb.Helper()
-	bin := Bin(tb)
-	c := &Collector{
+	abs, err := filepath.Abs(configPath)
+	require.NoError(tb, err)
+	c := newCollector(tb)
+	env = append([]string{
+		"OTLP_GRPC_ENDPOINT=" + c.GRPC, "OTLP_HTTP_ENDPOINT=" + c.HTTP, "HEALTH_ENDPOINT=" + c.Health,
+		"TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
+	}, env...)
+	c.run(tb, abs, env)
+	c.WaitHealthy(tb)
+	return c
+}
+
+func newCollector(tb testing.TB) *Collector {
+	return &Collector{
 		GRPC:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
 		HTTP:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
 		Health: "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
 		Dir:    tb.TempDir(),
 		done:   make(chan struct{}),
 	}
+}
+
+// Launch writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
+// replaced by fresh loopback addresses and the working directory) and starts
+// the collector in a temporary directory, without waiting for it. The
+// process is killed when the test ends.
+func Launch(tb testing.TB, config string, env ...string) *Collector {
+	tb.Helper()
+	c := newCollector(tb)
 	config = strings.NewReplacer("{{GRPC}}", c.GRPC, "{{HTTP}}", c.HTTP, "{{HEALTH}}", c.Health, "{{DIR}}", c.Dir).Replace(config)
 	cfgPath := filepath.Join(c.Dir, "config.yaml")
 	require.NoError(tb, os.WriteFile(cfgPath, []byte(config), 0o644))
+	c.run(tb, cfgPath, env)
+	return c
+}
+
+func (c *Collector) run(tb testing.TB, cfgPath string, env []string) {
+	tb.Helper()
+	bin := Bin(tb)
 	c.logPath = filepath.Join(c.Dir, "collector.log")
 	logf, err := os.Create(c.logPath)
 	require.NoError(tb, err)
@@ -129,7 +157,6 @@ func Launch(tb testing.TB, config string, env ...string) *Collector {
 			tb.Logf("collector log (last lines):\n%s", c.LogTail(40))
 		}
 	})
-	return c
 }
 
 // Log returns what the collector printed so far.
