@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -35,6 +36,7 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 
 func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, sessionstore.BackendFilesystem, cfg.Store.Backend)
 	assert.Equal(t, "./data", cfg.Store.Directory)

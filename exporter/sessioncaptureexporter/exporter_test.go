@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -43,8 +44,12 @@ type trio struct {
 
 func newTrio(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
 	t.Helper()
+	return newTrioWith(t, exportertest.NewNopSettings(metadata.Type), cfg, wrap)
+}
+
+func newTrioWith(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
 	f := NewFactory()
-	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
 	ctx := context.Background()
 	tr := &trio{}
@@ -459,4 +464,41 @@ func TestKeysFollowLayout(t *testing.T) {
 	}
 	slices.Sort(signals)
 	assert.Equal(t, []string{"logs", "metrics", "traces"}, signals)
+}
+
+func TestOwnTelemetry(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	tr := newTrioWith(t, set, cfg, nil)
+	ctx := context.Background()
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(7)))
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(5)))
+	require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(4)))
+	tr.shutdown(t)
+	s := sessiontest.Read(t, st, sessiontest.IDs(t, st)[0])
+
+	sum := func(name, signal string) int64 {
+		t.Helper()
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		data, ok := m.Data.(metricdata.Sum[int64])
+		require.True(t, ok, name)
+		var total int64
+		for _, dp := range data.DataPoints {
+			if v, ok := dp.Attributes.Value("signal"); ok && v.AsString() == signal {
+				total += dp.Value
+			}
+		}
+		return total
+	}
+	assert.Equal(t, int64(2), sum("otelcol_exporter_session_capture_objects", "traces"))
+	assert.Equal(t, int64(12), sum("otelcol_exporter_session_capture_items", "traces"))
+	assert.Equal(t, int64(4), sum("otelcol_exporter_session_capture_items", "logs"))
+	assert.Equal(t, s.Meta.TotalSizeBytes,
+		sum("otelcol_exporter_session_capture_compressed_bytes", "traces")+sum("otelcol_exporter_session_capture_compressed_bytes", "logs"))
+	assert.Equal(t, s.Raw[sessionstore.SignalTraces], sum("otelcol_exporter_session_capture_bytes", "traces"))
 }
