@@ -195,6 +195,37 @@ func TestCaptureS3(t *testing.T) {
 	checkSession(t, st, want)
 }
 
+// TestMinioConfig runs configs/capture-minio.yaml unchanged against the S3
+// server, configured only through the environment as a MinIO user would.
+func TestMinioConfig(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "otel-data")
+	c := otelcoltest.StartFile(t, "../configs/capture-minio.yaml",
+		"S3_ENDPOINT="+srv.Endpoint, "S3_BUCKET=otel-data", "S3_PREFIX=prod/capture",
+		"AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey,
+		"CAPTURE_DESCRIPTION=minio e2e")
+	want := sendMixed(t, c)
+	c.Stop(t)
+	cfg := srv.Config("otel-data", "prod/capture")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	checkSession(t, st, want)
+	m, err := sessionstore.ReadMetadata(context.Background(), st, sessiontest.IDs(t, st)[0])
+	require.NoError(t, err)
+	assert.Equal(t, "minio e2e", m.Description)
+}
+
+// TestMissingBucketFailsStart: a store that can never work stops the
+// collector at start with an error naming the bucket.
+func TestMissingBucketFailsStart(t *testing.T) {
+	srv := s3server.Start(t)
+	c := otelcoltest.Launch(t, captureConfig(s3Store(srv, "no-such-bucket"), ""), s3Env...)
+	err, exited := c.Wait(60 * time.Second)
+	require.True(t, exited, "the collector must not run without its bucket")
+	require.Error(t, err)
+	assert.Contains(t, c.Log(), `bucket \"no-such-bucket\" does not exist`)
+}
+
 func TestCaptureRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("12 s of traffic")
@@ -318,8 +349,12 @@ func TestInvalidSessionIDs(t *testing.T) {
 			td.ResourceSpans().At(0).Resource().Attributes().PutStr("test.session.id", bad)
 			c.SendTracesHTTP(t, td) // accepted into the queue; refused when filed
 		}
+		// One batch holding resources of two sessions lands in two sessions.
 		good := sessiontest.Traces("svc", 2, 3, time.Now())
 		good.ResourceSpans().At(0).Resource().Attributes().PutStr("test.session.id", "seed-ok")
+		other := sessiontest.Traces("svc", 3, 4, time.Now())
+		other.ResourceSpans().At(0).Resource().Attributes().PutStr("test.session.id", "seed-other")
+		other.ResourceSpans().At(0).CopyTo(good.ResourceSpans().AppendEmpty())
 		c.SendTracesHTTP(t, good)
 		c.Stop(t)
 		assert.Contains(t, c.Log(), `invalid session id \"../x\"`)
@@ -334,12 +369,18 @@ func TestInvalidSessionIDs(t *testing.T) {
 			if f == "config.yaml" || f == "collector.log" {
 				continue
 			}
-			assert.Regexp(t, `^data/sessions/(own|seed-ok)/`, f)
+			assert.Regexp(t, `^data/sessions/(seed-ok|seed-other)/`, f)
 		}
 		st, err := sessionstore.OpenFilesystem(filepath.Join(c.Dir, "data"))
 		require.NoError(t, err)
 		defer st.Close()
-		assert.Equal(t, []string{"own", "seed-ok"}, sessiontest.IDs(t, st))
-		assert.Equal(t, 3, sessiontest.Read(t, st, "seed-ok").Traces.SpanCount())
+		// No data lacked the attribute, so the exporter's own session never opened.
+		assert.Equal(t, []string{"seed-ok", "seed-other"}, sessiontest.IDs(t, st))
+		for id, spans := range map[string]int{"seed-ok": 3, "seed-other": 4} {
+			s := sessiontest.Read(t, st, id)
+			assert.Equal(t, spans, s.Traces.SpanCount())
+			assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+			sessiontest.CheckCounts(t, s)
+		}
 	})
 }
