@@ -2,8 +2,11 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"slices"
+	"strings"
 )
 
 // Object is a data object of a session: its parsed key and stored size.
@@ -58,4 +61,54 @@ func ReadObject(ctx context.Context, s Store, o Object, maxBytes int64) (Batch, 
 		return b, n, fmt.Errorf("%s: %w", o.Key, err)
 	}
 	return b, n, nil
+}
+
+// ListObjectsByTime yields the data objects of a session in capture-time
+// order across all signals (ties broken by key). Key order is time order
+// only per signal, because the signal leads the file name; so the objects
+// of one hour directory are buffered and sorted. Memory is bounded by the
+// objects of one hour, never by the session.
+func ListObjectsByTime(ctx context.Context, s Store, sessionID string) iter.Seq2[Object, error] {
+	return func(yield func(Object, error) bool) {
+		var hour string
+		var buf []Object
+		flush := func() bool {
+			slices.SortFunc(buf, func(a, b Object) int {
+				if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
+					return c
+				}
+				return strings.Compare(a.Key, b.Key)
+			})
+			for _, o := range buf {
+				if !yield(o, nil) {
+					return false
+				}
+			}
+			buf = buf[:0]
+			return true
+		}
+		for o, err := range ListObjects(ctx, s, sessionID) {
+			if err != nil {
+				if errors.Is(err, ErrCorrupt) {
+					if !yield(o, err) {
+						return
+					}
+					continue
+				}
+				if flush() {
+					yield(Object{}, err)
+				}
+				return
+			}
+			dir := o.Key[:strings.LastIndexByte(o.Key, '/')]
+			if dir != hour {
+				if !flush() {
+					return
+				}
+				hour = dir
+			}
+			buf = append(buf, o)
+		}
+		flush()
+	}
 }

@@ -1,0 +1,213 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// AutoSession asks the receiver to pick a completed session by Selection.
+const AutoSession = "auto"
+
+// Selection is how `session: auto` picks a session.
+type Selection string
+
+// Selection strategies.
+const (
+	SelectionLatest   Selection = "latest"   // newest startTime
+	SelectionLargest  Selection = "largest"  // most items (spans + data points + log records)
+	SelectionSmallest Selection = "smallest" // fewest items, empty sessions excluded
+	SelectionRandom   Selection = "random"
+)
+
+// UnmarshalText refuses unknown strategies while the configuration loads.
+func (s *Selection) UnmarshalText(text []byte) error {
+	switch v := Selection(text); v {
+	case SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom:
+		*s = v
+		return nil
+	}
+	return fmt.Errorf("unknown selection %q: want %q, %q, %q or %q", string(text),
+		SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom)
+}
+
+// TimestampMode says how replayed timestamps are rewritten.
+type TimestampMode string
+
+// Timestamp modes (see README for the exact arithmetic).
+const (
+	// TimestampsNone replays timestamps as recorded.
+	TimestampsNone TimestampMode = "none"
+	// TimestampsRelative shifts all of a pass by one delta: the first
+	// object's capture time maps to the pass start; every gap is preserved.
+	TimestampsRelative TimestampMode = "relative"
+	// TimestampsCurrent shifts each object by its emit time minus its
+	// capture time, so data always looks live.
+	TimestampsCurrent TimestampMode = "current"
+)
+
+// UnmarshalText refuses unknown modes while the configuration loads.
+func (m *TimestampMode) UnmarshalText(text []byte) error {
+	switch v := TimestampMode(text); v {
+	case TimestampsNone, TimestampsRelative, TimestampsCurrent:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("unknown timestamps mode %q: want %q, %q or %q", string(text),
+		TimestampsNone, TimestampsRelative, TimestampsCurrent)
+}
+
+// ByteSize is a size in bytes that also reads "64MiB", "1GiB", "500MB".
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	mult   float64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+// UnmarshalText parses a plain number of bytes or a number with a unit.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := 1.0
+	num := s
+	for _, u := range byteUnits {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 || math.IsInf(v*mult, 0) || v*mult > math.MaxInt64 {
+		return fmt.Errorf("invalid size %q: want bytes, or a number with KiB, MiB, GiB, KB, MB or GB", s)
+	}
+	*b = ByteSize(v * mult)
+	return nil
+}
+
+// Config is the configuration of the session_replay receiver.
+type Config struct {
+	// Store says where sessions are read from (the same block as session_capture).
+	Store sessionstore.Config `mapstructure:"store"`
+	// Session is a session id, or "auto" to pick one by Selection.
+	Session string `mapstructure:"session"`
+	// Selection picks among completed sessions when Session is auto.
+	Selection Selection `mapstructure:"selection"`
+	// Filter narrows the sessions auto picks from.
+	Filter FilterConfig `mapstructure:"filter"`
+	// Services keeps only resources whose service.name is listed (empty: all).
+	Services []string `mapstructure:"services"`
+	// Speed is the replay rate: 1 = as recorded, 4 = four times faster,
+	// 0 = as fast as the pipeline accepts.
+	Speed float64 `mapstructure:"speed"`
+	// MaxGap caps every idle stretch between objects (0 keeps recorded gaps).
+	MaxGap time.Duration `mapstructure:"max_gap"`
+	// MaxDuration stops the replay after this much wall time (0: no limit).
+	MaxDuration time.Duration `mapstructure:"max_duration"`
+	// Loops is the number of passes over the session; 0 repeats until shutdown.
+	Loops int `mapstructure:"loops"`
+	// Timestamps selects how timestamps are rewritten: none, relative, current.
+	Timestamps TimestampMode `mapstructure:"timestamps"`
+	// RegenerateIDs remaps trace and span ids per pass with a keyed bijection.
+	RegenerateIDs bool `mapstructure:"regenerate_ids"`
+	// Shard replays only the objects whose key hashes to Index of Count.
+	Shard ShardConfig `mapstructure:"shard"`
+	// MaxObjectBytes caps the decompressed size of one object.
+	MaxObjectBytes ByteSize `mapstructure:"max_object_bytes"`
+	// ReadAhead is how many objects are fetched and decoded ahead of their
+	// turn; it bounds memory (ReadAhead objects in flight) and hides
+	// storage latency.
+	ReadAhead int `mapstructure:"read_ahead"`
+	// StartAt, an RFC 3339 time, is when the first pass starts (several
+	// collectors sharing a session by shard start together). Empty: at once.
+	StartAt string `mapstructure:"start_at"`
+	// StartDelay waits this long after start before the first pass.
+	StartDelay time.Duration `mapstructure:"start_delay"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// FilterConfig narrows automatic selection.
+type FilterConfig struct {
+	// SessionType keeps only capture or seed sessions ("" keeps both).
+	SessionType string `mapstructure:"session_type"`
+	// Labels keeps only sessions carrying all of these labels.
+	Labels map[string]string `mapstructure:"labels"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// ShardConfig splits a session among several replaying collectors.
+type ShardConfig struct {
+	Index int `mapstructure:"index"`
+	Count int `mapstructure:"count"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks the configuration; it never changes it.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.Session != AutoSession {
+		if err := sessionstore.ValidateSessionID(cfg.Session); err != nil {
+			errs = append(errs, fmt.Errorf("session: %w (or use %q)", err, AutoSession))
+		}
+	}
+	switch cfg.Filter.SessionType {
+	case "", string(sessionstore.SessionTypeCapture), string(sessionstore.SessionTypeSeed):
+	default:
+		errs = append(errs, fmt.Errorf("filter.session_type %q: want %q, %q or empty", cfg.Filter.SessionType,
+			sessionstore.SessionTypeCapture, sessionstore.SessionTypeSeed))
+	}
+	if cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
+		errs = append(errs, fmt.Errorf("speed %v must be 0 (as fast as possible) or positive", cfg.Speed))
+	}
+	if cfg.MaxGap < 0 {
+		errs = append(errs, fmt.Errorf("max_gap %s must not be negative", cfg.MaxGap))
+	}
+	if cfg.MaxDuration < 0 {
+		errs = append(errs, fmt.Errorf("max_duration %s must not be negative", cfg.MaxDuration))
+	}
+	if cfg.Loops < 0 {
+		errs = append(errs, fmt.Errorf("loops %d must be 0 (until shutdown) or positive", cfg.Loops))
+	}
+	if cfg.Shard.Count < 1 || cfg.Shard.Index < 0 || cfg.Shard.Index >= cfg.Shard.Count {
+		errs = append(errs, fmt.Errorf("shard {index: %d, count: %d}: want count >= 1 and 0 <= index < count",
+			cfg.Shard.Index, cfg.Shard.Count))
+	}
+	if cfg.MaxObjectBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_object_bytes %d must be positive", cfg.MaxObjectBytes))
+	}
+	if cfg.ReadAhead < 1 || cfg.ReadAhead > 64 {
+		errs = append(errs, fmt.Errorf("read_ahead %d must be between 1 and 64", cfg.ReadAhead))
+	}
+	if cfg.StartAt != "" {
+		if _, err := time.Parse(time.RFC3339, cfg.StartAt); err != nil {
+			errs = append(errs, fmt.Errorf("start_at %q must be an RFC 3339 time such as 2026-11-28T23:00:00Z", cfg.StartAt))
+		}
+	}
+	if cfg.StartDelay < 0 {
+		errs = append(errs, fmt.Errorf("start_delay %s must not be negative", cfg.StartDelay))
+	}
+	for _, s := range cfg.Services {
+		if s == "" {
+			errs = append(errs, errors.New("services: empty service name"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,119 @@
+package sessionreplayreceiver
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	id := component.MustNewID(metadata.Type.String())
+	if name != "" {
+		id = component.MustNewIDWithName(metadata.Type.String(), name)
+	}
+	sub, err := cm.Sub(id.String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	if err := sub.Unmarshal(&cfg); err != nil {
+		return nil, err
+	}
+	return cfg.(*Config), confmap.Validate(cfg)
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, AutoSession, cfg.Session)
+	assert.Equal(t, SelectionLatest, cfg.Selection)
+	assert.Equal(t, 1.0, cfg.Speed)
+	assert.Equal(t, 1, cfg.Loops)
+	assert.Equal(t, TimestampsCurrent, cfg.Timestamps)
+	assert.Equal(t, ByteSize(64<<20), cfg.MaxObjectBytes)
+	assert.Equal(t, ShardConfig{Index: 0, Count: 1}, cfg.Shard)
+	loaded, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, cfg, loaded)
+}
+
+func TestFullConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	require.NoError(t, err)
+	want := createDefaultConfig().(*Config)
+	want.Store.Backend = sessionstore.BackendS3
+	want.Store.S3.Endpoint = "http://minio:9000"
+	want.Store.S3.UsePathStyle = true
+	want.Selection = SelectionLargest
+	want.Filter = FilterConfig{SessionType: "seed", Labels: map[string]string{"env": "staging"}}
+	want.Services = []string{"checkout", "payment"}
+	want.Speed = 10
+	want.MaxGap = 2 * time.Second
+	want.MaxDuration = time.Hour
+	want.Loops = 0
+	want.Timestamps = TimestampsRelative
+	want.RegenerateIDs = true
+	want.Shard = ShardConfig{Index: 1, Count: 3}
+	want.MaxObjectBytes = 128 << 20
+	want.ReadAhead = 8
+	want.StartAt = "2026-11-28T23:00:00Z"
+	want.StartDelay = 5 * time.Second
+	assert.Equal(t, want, cfg)
+
+	fixed, err := loadConfig(t, "fixed")
+	require.NoError(t, err)
+	assert.Equal(t, "capture-20261128T231000Z-1a2b3c4d", fixed.Session)
+	assert.Equal(t, ByteSize(1<<20), fixed.MaxObjectBytes)
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	tests := []struct {
+		name    string
+		wantErr []string
+	}{
+		{"typo", []string{"sped"}},
+		{"bad_selection", []string{`"biggest"`, "latest", "largest", "smallest", "random"}},
+		{"bad_timestamps", []string{`"absolute"`, "none", "relative", "current"}},
+		{"bad_size", []string{`"lots"`, "MiB"}},
+		{"bad_id", []string{`"../etc"`}},
+		{"negatives", []string{"speed -1", "loops -2", "max_gap -1s", "max_duration -1s"}},
+		{"bad_shard", []string{"index: 3, count: 3"}},
+		{"bad_filter", []string{`"synthetic"`}},
+		{"bad_start_at", []string{`"tomorrow"`, "RFC 3339"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(t, tt.name)
+			require.Error(t, err)
+			for _, frag := range tt.wantErr {
+				assert.Contains(t, err.Error(), frag)
+			}
+		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{
+		"64MiB": 64 << 20, "1GiB": 1 << 30, "500MB": 500e6, "1048576": 1 << 20, "1.5KiB": 1536, "10 KB": 10e3, "7B": 7,
+	} {
+		var b ByteSize
+		require.NoError(t, b.UnmarshalText([]byte(in)), in)
+		assert.Equal(t, want, b, in)
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1XB", "1e30GiB"} {
+		var b ByteSize
+		assert.Error(t, b.UnmarshalText([]byte(in)), in)
+	}
+}

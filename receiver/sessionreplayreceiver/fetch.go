@@ -1,0 +1,163 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"iter"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// fetched is one object, read and decoded ahead of its turn.
+type fetched struct {
+	obj   sessionstore.Object
+	raw   []byte // the protobuf, kept to decode afresh if the pipeline asks for a retry
+	batch sessionstore.Batch
+	err   error // why the object is skipped: corrupt, truncated, too large, vanished
+}
+
+// backoff waits between attempts against a failing store or pipeline:
+// 100 ms doubling to 5 s.
+type backoff struct{ next time.Duration }
+
+func (b *backoff) wait(ctx context.Context) error {
+	if b.next == 0 {
+		b.next = 100 * time.Millisecond
+	}
+	t := time.NewTimer(b.next)
+	defer t.Stop()
+	b.next = min(2*b.next, 5*time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// inShard reports whether key belongs to shard index of count.
+func inShard(key string, index, count int) bool {
+	if count <= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	return h.Sum64()%uint64(count) == uint64(index)
+}
+
+// objects yields the objects this receiver replays in one pass, in capture
+// order: only signals that have a pipeline, only its shard. Keys that do not
+// follow the layout are reported and skipped. If the store fails mid-way
+// the listing is retried and resumes after the last object yielded.
+func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error)) iter.Seq[sessionstore.Object] {
+	return func(yield func(sessionstore.Object) bool) {
+		var last *sessionstore.Object
+		var bo backoff
+		for {
+			failed := false
+			for o, err := range sessionstore.ListObjectsByTime(ctx, r.store, id) {
+				if err != nil {
+					if errors.Is(err, sessionstore.ErrCorrupt) {
+						if last == nil || after(o, *last) {
+							onBad(o.Key, err)
+						}
+						continue
+					}
+					if ctx.Err() != nil {
+						return
+					}
+					r.set.Logger.Warn("Listing the session failed; retrying", zap.String("session", id), zap.Error(err))
+					failed = true
+					break
+				}
+				if last != nil && !after(o, *last) {
+					continue // already yielded before a listing failure
+				}
+				o := o
+				last = &o
+				if !r.wants(o.Signal) || !inShard(o.Key, r.cfg.Shard.Index, r.cfg.Shard.Count) {
+					continue
+				}
+				if !yield(o) {
+					return
+				}
+			}
+			if !failed {
+				return
+			}
+			if bo.wait(ctx) != nil {
+				return
+			}
+		}
+	}
+}
+
+// after orders objects as ListObjectsByTime does.
+func after(a, b sessionstore.Object) bool {
+	if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
+		return c > 0
+	}
+	return a.Key > b.Key
+}
+
+// prefetch reads and decodes objects on up to ReadAhead goroutines and
+// hands them over in order. At most ReadAhead+1 objects are in memory.
+func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstore.Object]) (<-chan chan fetched, func()) {
+	slots := make(chan chan fetched, r.cfg.ReadAhead-1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(slots)
+		for o := range objs {
+			slot := make(chan fetched, 1)
+			select {
+			case slots <- slot:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() { slot <- r.fetch(ctx, o) })
+		}
+	})
+	return slots, wg.Wait
+}
+
+// fetch reads and decodes one object. A broken object comes back with err
+// set; a failing store is retried until it answers or ctx ends.
+func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetched {
+	var bo backoff
+	for {
+		raw, err := r.read(ctx, o)
+		if err == nil {
+			b, uerr := sessionstore.Unmarshal(o.Signal, raw)
+			if uerr != nil {
+				return fetched{obj: o, err: uerr}
+			}
+			return fetched{obj: o, raw: raw, batch: b}
+		}
+		switch {
+		case errors.Is(err, sessionstore.ErrCorrupt), errors.Is(err, sessionstore.ErrTooLarge):
+			return fetched{obj: o, err: err}
+		case errors.Is(err, sessionstore.ErrNotFound):
+			return fetched{obj: o, err: errors.New("object vanished (deleted while replaying?)")}
+		case ctx.Err() != nil:
+			return fetched{obj: o, err: ctx.Err()}
+		}
+		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
+		if bo.wait(ctx) != nil {
+			return fetched{obj: o, err: ctx.Err()}
+		}
+	}
+}
+
+func (r *replayReceiver) read(ctx context.Context, o sessionstore.Object) ([]byte, error) {
+	rc, err := r.store.Get(ctx, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return sessionstore.Decompress(rc, int64(r.cfg.MaxObjectBytes))
+}

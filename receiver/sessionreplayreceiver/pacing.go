@@ -1,0 +1,69 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"time"
+)
+
+// schedule computes when each object of a pass is due. Every due time is
+// derived from the pass anchor (start) and the object's capture time, never
+// from a sum of sleeps, so lateness of one object does not shift the rest:
+// due_i = start + offset_i / speed, where offset_i is the capture time since
+// the pass's first object with every gap longer than maxGap cut to maxGap
+// (an exact integer sum, so no rounding drift either).
+type schedule struct {
+	start  time.Time
+	speed  float64
+	maxGap time.Duration
+
+	started bool
+	first   time.Time // c_0
+	prev    time.Time // capture time of the previous object
+	offset  time.Duration
+}
+
+func newSchedule(start time.Time, speed float64, maxGap time.Duration) *schedule {
+	return &schedule{start: start, speed: speed, maxGap: maxGap}
+}
+
+// due returns when the object captured at c is due.
+func (s *schedule) due(c time.Time) time.Time {
+	if !s.started {
+		s.started, s.first, s.prev = true, c, c
+	}
+	gap := c.Sub(s.prev)
+	if gap < 0 {
+		gap = 0 // objects arrive in capture order; a tie or clock step costs no time
+	}
+	if s.maxGap > 0 && gap > s.maxGap {
+		gap = s.maxGap
+	}
+	s.offset += gap
+	s.prev = c
+	return s.at(s.offset)
+}
+
+// at converts a (compressed) capture offset into wall time.
+func (s *schedule) at(offset time.Duration) time.Time {
+	if s.speed == 0 {
+		return s.start
+	}
+	return s.start.Add(time.Duration(float64(offset) / s.speed))
+}
+
+// next returns the anchor of the following pass: the session length after
+// this pass's anchor at this speed (the tail beyond the last object being
+// length minus the capture span), or now if the pipeline was slower.
+func (s *schedule) next(length time.Duration, now time.Time) time.Time {
+	tail := length - s.prev.Sub(s.first)
+	if tail < 0 {
+		tail = 0
+	}
+	if s.maxGap > 0 && tail > s.maxGap {
+		tail = s.maxGap
+	}
+	w := s.at(s.offset + tail)
+	if now.After(w) {
+		return now
+	}
+	return w
+}

@@ -1,0 +1,145 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// errNoSession reports that the wanted session is not in the store.
+var errNoSession = errors.New("no such session")
+
+// selectSession resolves the configured session: an explicit id must
+// exist; auto picks among completed, non-empty sessions that pass the
+// filter.
+func selectSession(ctx context.Context, store sessionstore.Store, cfg *Config, rnd *rand.Rand) (*sessionstore.Metadata, error) {
+	if cfg.Session != AutoSession {
+		m, err := sessionstore.ReadMetadata(ctx, store, cfg.Session)
+		if errors.Is(err, sessionstore.ErrNotFound) {
+			return nil, fmt.Errorf("%w %q in %s; %s", errNoSession, cfg.Session, store, describeSessions(ctx, store))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("session %q: %w", cfg.Session, err)
+		}
+		return m, nil
+	}
+	list, err := sessionstore.ListSessions(ctx, store)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions in %s: %w", store, err)
+	}
+	var candidates []*sessionstore.Metadata
+	for _, s := range list {
+		if s.Err != nil || !matches(s.Metadata, &cfg.Filter) {
+			continue
+		}
+		candidates = append(candidates, s.Metadata)
+	}
+	if len(candidates) == 0 {
+		return nil, fmt.Errorf("%w: no completed, non-empty session in %s matches%s; %s",
+			errNoSession, store, describeFilter(&cfg.Filter), describeSessions(ctx, store))
+	}
+	return pick(candidates, cfg.Selection, rnd), nil
+}
+
+func matches(m *sessionstore.Metadata, f *FilterConfig) bool {
+	if m.Status != sessionstore.StatusCompleted || m.Items() == 0 {
+		return false
+	}
+	if f.SessionType != "" && string(m.SessionType) != f.SessionType {
+		return false
+	}
+	for k, v := range f.Labels {
+		if got, ok := m.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// pick applies a strategy; ties go to the newest session, then the id, so
+// the choice is stable.
+func pick(c []*sessionstore.Metadata, sel Selection, rnd *rand.Rand) *sessionstore.Metadata {
+	newer := func(a, b *sessionstore.Metadata) int {
+		if d := a.StartTime.Compare(b.StartTime); d != 0 {
+			return d
+		}
+		return strings.Compare(a.SessionID, b.SessionID)
+	}
+	switch sel {
+	case SelectionLargest:
+		return slices.MaxFunc(c, func(a, b *sessionstore.Metadata) int {
+			if a.Items() != b.Items() {
+				return cmpInt(a.Items(), b.Items())
+			}
+			return newer(a, b)
+		})
+	case SelectionSmallest:
+		return slices.MinFunc(c, func(a, b *sessionstore.Metadata) int {
+			if a.Items() != b.Items() {
+				return cmpInt(a.Items(), b.Items())
+			}
+			return -newer(a, b)
+		})
+	case SelectionRandom:
+		slices.SortFunc(c, newer)
+		return c[rnd.IntN(len(c))]
+	default:
+		return slices.MaxFunc(c, newer)
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func describeFilter(f *FilterConfig) string {
+	var parts []string
+	if f.SessionType != "" {
+		parts = append(parts, "session_type "+f.SessionType)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Labels)) {
+		parts = append(parts, fmt.Sprintf("label %s=%s", k, f.Labels[k]))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// describeSessions lists what the store holds, for error messages.
+func describeSessions(ctx context.Context, store sessionstore.Store) string {
+	list, err := sessionstore.ListSessions(ctx, store)
+	if err != nil {
+		return "could not list sessions: " + err.Error()
+	}
+	if len(list) == 0 {
+		return "the store holds no sessions"
+	}
+	const most = 20
+	var parts []string
+	for i, s := range list {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("… and %d more", len(list)-most))
+			break
+		}
+		switch {
+		case s.Err != nil:
+			parts = append(parts, s.ID+" (unreadable metadata)")
+		default:
+			parts = append(parts, fmt.Sprintf("%s (%s, %d items)", s.ID, s.Metadata.Status, s.Metadata.Items()))
+		}
+	}
+	return "sessions there: " + strings.Join(parts, ", ")
+}
