@@ -21,17 +21,25 @@ type fetched struct {
 	err   error // why the object is skipped: corrupt, truncated, too large, vanished
 }
 
-// backoff waits between attempts against a failing store or pipeline:
-// 100 ms doubling to 5 s.
-type backoff struct{ next time.Duration }
+// backoff waits between attempts, doubling from initial to limit: against
+// a failing store 100 ms to 5 s (storeBackoff), against a pipeline that
+// pushes back 10 ms to 2 s (pipelineBackoff), since a refusal from, say,
+// the memory limiter clears quickly.
+type backoff struct {
+	initial, limit time.Duration
+	next           time.Duration
+}
+
+func storeBackoff() backoff    { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
+func pipelineBackoff() backoff { return backoff{initial: 10 * time.Millisecond, limit: 2 * time.Second} }
 
 func (b *backoff) wait(ctx context.Context) error {
 	if b.next == 0 {
-		b.next = 100 * time.Millisecond
+		b.next = b.initial
 	}
 	t := time.NewTimer(b.next)
 	defer t.Stop()
-	b.next = min(2*b.next, 5*time.Second)
+	b.next = min(2*b.next, b.limit)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
@@ -57,7 +65,7 @@ func inShard(key string, index, count int) bool {
 func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error)) iter.Seq[sessionstore.Object] {
 	return func(yield func(sessionstore.Object) bool) {
 		var last *sessionstore.Object
-		var bo backoff
+		bo := storeBackoff()
 		for {
 			failed := false
 			for o, err := range sessionstore.ListObjectsByTime(ctx, r.store, id) {
@@ -128,7 +136,7 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 // fetch reads and decodes one object. A broken object comes back with err
 // set; a failing store is retried until it answers or ctx ends.
 func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetched {
-	var bo backoff
+	bo := storeBackoff()
 	for {
 		raw, err := r.read(ctx, o)
 		if err == nil {

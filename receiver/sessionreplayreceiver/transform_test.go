@@ -14,7 +14,9 @@ import (
 
 var t0 = pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC))
 
-func ts(ms int) pcommon.Timestamp { return t0 + pcommon.Timestamp(ms)*pcommon.Timestamp(time.Millisecond) }
+func ts(ms int) pcommon.Timestamp {
+	return t0 + pcommon.Timestamp(ms)*pcommon.Timestamp(time.Millisecond)
+}
 
 // richTraces has every kind of timestamp and id reference a trace can hold.
 func richTraces() ptrace.Traces {
