@@ -30,8 +30,10 @@ type backoff struct {
 	next           time.Duration
 }
 
-func storeBackoff() backoff    { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
-func pipelineBackoff() backoff { return backoff{initial: 10 * time.Millisecond, limit: 2 * time.Second} }
+func storeBackoff() backoff { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
+func pipelineBackoff() backoff {
+	return backoff{initial: 10 * time.Millisecond, limit: 2 * time.Second}
+}
 
 func (b *backoff) wait(ctx context.Context) error {
 	if b.next == 0 {

@@ -239,10 +239,10 @@ func TestBadObjectsAreSkippedAndReported(t *testing.T) {
 	_, _ = zw.Write(make([]byte, 8<<20)) // inflates past the 1 MiB cap below
 	require.NoError(t, zw.Close())
 	bad := [][]byte{
-		[]byte("not gzip at all"),                      // not gzip
-		valid.Data[:len(valid.Data)/2],                   // truncated
-		{},                                               // empty
-		bomb.Bytes(),                                     // gzip bomb
+		[]byte("not gzip at all"),      // not gzip
+		valid.Data[:len(valid.Data)/2], // truncated
+		{},                             // empty
+		bomb.Bytes(),                   // gzip bomb
 		gzipped(t, []byte{0xff, 0xff, 0xff, 0xff, 0x0f}), // gzip, but not an export request
 	}
 	for i := range 10 {
