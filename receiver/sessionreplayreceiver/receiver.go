@@ -159,7 +159,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
 		defer cancel()
 	}
-	p := &passState{anchor: start}
+	p := &passState{anchor: start, fixedAnchor: r.cfg.StartAt != ""}
 	for pass := 0; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
 		if err := r.replayPass(ctx, p); err != nil {
@@ -171,7 +171,9 @@ func (r *replayReceiver) run(ctx context.Context) {
 			r.set.Logger.Warn("Session has nothing to replay for the configured pipelines", zap.String("session", r.session.SessionID))
 			break
 		}
-		p.nextPass(time.Now())
+		if p.sched != nil {
+			p.nextPass(time.Now())
+		}
 	}
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
@@ -189,6 +191,9 @@ type passState struct {
 	anchor  time.Time // W_k: when the pass's first object is due
 	sched   *schedule
 	objects int64
+	// fixedAnchor keeps W_0 at start_at even if the first object is late,
+	// so that shards started together stay on one schedule.
+	fixedAnchor bool
 
 	// Fixed by pass 0, for `relative` loops.
 	c0     time.Time     // capture time of the session's first replayed object
@@ -211,7 +216,6 @@ func (p *passState) nextPass(now time.Time) {
 }
 
 func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
-	p.sched = newSchedule(p.anchor, r.cfg.Speed, r.cfg.MaxGap)
 	p.objects = 0
 	key := passKey(r.seed, p.pass)
 	passStart := time.Now()
@@ -230,9 +234,17 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if p.pass == 0 && p.objects == 0 {
-			p.c0 = f.obj.CaptureTime
-			p.delta0 = p.anchor.Sub(p.c0)
+		if p.objects == 0 {
+			// The pass starts when its first object is in hand: listing and
+			// reading it must not make the whole pass late.
+			if now := time.Now(); now.After(p.anchor) && !(p.fixedAnchor && p.pass == 0) {
+				p.anchor = now
+			}
+			p.sched = newSchedule(p.anchor, r.cfg.Speed, r.cfg.MaxGap)
+			if p.pass == 0 {
+				p.c0 = f.obj.CaptureTime
+				p.delta0 = p.anchor.Sub(p.c0)
+			}
 		}
 		p.objects++
 		due := p.sched.due(f.obj.CaptureTime)
@@ -247,11 +259,13 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			continue
 		}
 		emit := time.Now()
-		late := max(emit.Sub(due), 0)
-		r.result.lateness.add(late)
-		passLate.add(late)
-		r.telemetry.ReceiverSessionReplayLateness.Record(context.Background(), late.Seconds())
-		r.telemetry.ReceiverSessionReplayLatenessH.Record(context.Background(), late.Seconds())
+		if r.cfg.Speed > 0 { // at speed 0 everything is due at once: lateness means nothing
+			late := max(emit.Sub(due), 0)
+			r.result.lateness.add(late)
+			passLate.add(late)
+			r.telemetry.ReceiverSessionReplayLateness.Record(context.Background(), late.Seconds())
+			r.telemetry.ReceiverSessionReplayLatenessH.Record(context.Background(), late.Seconds())
+		}
 
 		var sh *shifter
 		switch r.cfg.Timestamps {
