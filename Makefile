@@ -16,7 +16,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run test unit-test e2e-test tools bench lint fmt clean
+.PHONY: all build run replay replay-heavy test unit-test tools bench lint fmt clean
 
 all: build
 
@@ -40,6 +40,27 @@ build: $(OCB)
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
 run: build
 	$(OTELCOL) --config $(CONFIG)
+
+# Replay settings (see configs/replay.yaml); e.g. make replay SESSION=<id> SPEED=4
+SESSION    ?= auto
+SELECTION  ?= latest
+SPEED      ?= 1
+LOOPS      ?= 1
+TIMESTAMPS ?= current
+REPLAY_ENDPOINT ?=
+REPLAY_REGENERATE_IDS ?= false
+REPLAY_ENV = REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
+	REPLAY_LOOPS=$(LOOPS) REPLAY_TIMESTAMPS=$(TIMESTAMPS) \
+	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_http,debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
+
+## replay: replay the latest completed session at 1x with current timestamps, to the
+## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set
+replay: build
+	$(REPLAY_ENV) $(OTELCOL) --config configs/replay.yaml
+
+## replay-heavy: the largest session at 2x, looping until stopped, with fresh trace ids per pass
+replay-heavy: build
+	$(MAKE) --no-print-directory replay SELECTION=largest SPEED=2 LOOPS=0 TIMESTAMPS=relative REPLAY_REGENERATE_IDS=true
 
 ## test: unit, integration (real S3 server) and end-to-end tests of the built binary
 test: tools build

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"iter"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
 // benchSpans is the batch size of the write-path benchmarks: the exporter's
@@ -28,62 +26,12 @@ import (
 const benchSpans = 8192
 
 // benchBatches returns a few distinct batches that look like production
-// traffic: several services, random ids, HTTP and DB attributes, some
-// events, so that compression works as hard as on real data.
+// traffic.
 func benchBatches(n int) []ptrace.Traces {
-	r := rand.New(rand.NewPCG(42, 7))
-	services := []string{"frontend", "checkout", "payment", "cart", "product-catalog", "currency", "shipping", "email"}
-	routes := []string{"/api/cart", "/api/checkout", "/api/products/{id}", "/api/currency/convert", "/api/shipping/quote"}
 	base := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	out := make([]ptrace.Traces, n)
 	for b := range out {
-		td := ptrace.NewTraces()
-		perService := benchSpans / len(services)
-		for si, svc := range services {
-			rs := td.ResourceSpans().AppendEmpty()
-			ra := rs.Resource().Attributes()
-			ra.PutStr("service.name", svc)
-			ra.PutStr("service.version", "1.4."+fmt.Sprint(si))
-			ra.PutStr("deployment.environment.name", "production")
-			ra.PutStr("host.name", fmt.Sprintf("node-%02d", r.IntN(20)))
-			ss := rs.ScopeSpans().AppendEmpty()
-			ss.Scope().SetName("io.opentelemetry.http")
-			for i := range perService {
-				sp := ss.Spans().AppendEmpty()
-				var tid [16]byte
-				var sid [8]byte
-				for k := range tid {
-					tid[k] = byte(r.Uint32())
-				}
-				for k := range sid {
-					sid[k] = byte(r.Uint32())
-				}
-				sp.SetTraceID(tid)
-				sp.SetSpanID(sid)
-				route := routes[r.IntN(len(routes))]
-				sp.SetName("GET " + route)
-				sp.SetKind(ptrace.SpanKindServer)
-				start := base.Add(time.Duration(b*benchSpans+i) * time.Millisecond)
-				sp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
-				sp.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(r.IntN(200_000)) * time.Microsecond)))
-				a := sp.Attributes()
-				a.PutStr("http.request.method", "GET")
-				a.PutStr("http.route", route)
-				a.PutInt("http.response.status_code", int64([]int{200, 200, 200, 201, 404, 500}[r.IntN(6)]))
-				a.PutStr("url.path", route+"/"+fmt.Sprint(r.IntN(100000)))
-				a.PutStr("server.address", svc+".shop.svc.cluster.local")
-				a.PutInt("server.port", 8080)
-				a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)")
-				if r.IntN(10) == 0 {
-					ev := sp.Events().AppendEmpty()
-					ev.SetName("exception")
-					ev.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Millisecond)))
-					ev.Attributes().PutStr("exception.type", "TimeoutError")
-					ev.Attributes().PutStr("exception.message", "upstream timed out after 5s")
-				}
-			}
-		}
-		out[b] = td
+		out[b] = sessiontest.RealisticTraces(uint64(b), benchSpans, base.Add(time.Duration(b)*time.Minute))
 	}
 	return out
 }

@@ -106,8 +106,10 @@ func validatePrefix(prefix string) error {
 	return ValidateKey(strings.TrimSuffix(prefix, "/"))
 }
 
-// readLimited reads all of r, failing once more than limit bytes arrive.
-// Everything read from storage goes through a limit.
+// ReadAll reads all of r, failing with ErrTooLarge once more than limit
+// bytes arrive. Everything read from storage goes through a limit.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) { return readLimited(r, limit) }
+
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {

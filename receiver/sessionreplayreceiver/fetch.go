@@ -1,8 +1,10 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"iter"
 	"sync"
@@ -15,25 +17,23 @@ import (
 
 // fetched is one object, read and decoded ahead of its turn.
 type fetched struct {
-	obj   sessionstore.Object
-	raw   []byte // the protobuf, kept to decode afresh if the pipeline asks for a retry
-	batch sessionstore.Batch
-	err   error // why the object is skipped: corrupt, truncated, too large, vanished
+	obj        sessionstore.Object
+	compressed []byte // the object as stored, kept to decode afresh if the pipeline asks for a retry
+	batch      sessionstore.Batch
+	err        error // why the object is skipped: corrupt, truncated, too large, vanished
 }
 
 // backoff waits between attempts, doubling from initial to limit: against
 // a failing store 100 ms to 5 s (storeBackoff), against a pipeline that
-// pushes back 10 ms to 2 s (pipelineBackoff), since a refusal from, say,
+// pushes back 5 ms to 1 s (pipelineBackoff), since a refusal from, say,
 // the memory limiter clears quickly.
 type backoff struct {
 	initial, limit time.Duration
 	next           time.Duration
 }
 
-func storeBackoff() backoff { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
-func pipelineBackoff() backoff {
-	return backoff{initial: 10 * time.Millisecond, limit: 2 * time.Second}
-}
+func storeBackoff() backoff    { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
+func pipelineBackoff() backoff { return backoff{initial: 5 * time.Millisecond, limit: time.Second} }
 
 func (b *backoff) wait(ctx context.Context) error {
 	if b.next == 0 {
@@ -115,10 +115,14 @@ func after(a, b sessionstore.Object) bool {
 	return a.Key > b.Key
 }
 
-// prefetch reads and decodes objects on up to ReadAhead goroutines and
-// hands them over in order. At most ReadAhead+1 objects are in memory.
-func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstore.Object]) (<-chan chan fetched, func()) {
+// prefetch reads objects on up to ReadAhead goroutines and one decoder
+// goroutine decompresses and unmarshals them in order, one ahead of the
+// consumer. Memory is bounded by ReadAhead compressed objects plus two
+// decoded ones (the one being delivered and the next), whatever the session
+// size; compressed objects are 5-10 times smaller than decoded ones.
+func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstore.Object]) (<-chan fetched, func()) {
 	slots := make(chan chan fetched, r.cfg.ReadAhead-1)
+	decoded := make(chan fetched)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(slots)
@@ -132,24 +136,47 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 			wg.Go(func() { slot <- r.fetch(ctx, o) })
 		}
 	})
-	return slots, wg.Wait
+	wg.Go(func() {
+		defer close(decoded)
+		for slot := range slots {
+			var f fetched
+			select {
+			case f = <-slot:
+			case <-ctx.Done():
+				return
+			}
+			if f.err == nil {
+				f.batch, f.err = r.decode(f.obj, f.compressed)
+			}
+			select {
+			case decoded <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	return decoded, wg.Wait
 }
 
-// fetch reads and decodes one object. A broken object comes back with err
-// set; a failing store is retried until it answers or ctx ends.
+// decode inflates (bounded by MaxObjectBytes) and unmarshals an object.
+func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
+	raw, err := sessionstore.Decompress(bytes.NewReader(compressed), int64(r.cfg.MaxObjectBytes))
+	if err != nil {
+		return sessionstore.Batch{}, err
+	}
+	return sessionstore.Unmarshal(o.Signal, raw)
+}
+
+// fetch reads one stored object. A broken object comes back with err set; a
+// failing store is retried until it answers or ctx ends.
 func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetched {
 	bo := storeBackoff()
 	for {
-		raw, err := r.read(ctx, o)
-		if err == nil {
-			b, uerr := sessionstore.Unmarshal(o.Signal, raw)
-			if uerr != nil {
-				return fetched{obj: o, err: uerr}
-			}
-			return fetched{obj: o, raw: raw, batch: b}
-		}
+		data, err := r.read(ctx, o)
 		switch {
-		case errors.Is(err, sessionstore.ErrCorrupt), errors.Is(err, sessionstore.ErrTooLarge):
+		case err == nil:
+			return fetched{obj: o, compressed: data}
+		case errors.Is(err, sessionstore.ErrTooLarge):
 			return fetched{obj: o, err: err}
 		case errors.Is(err, sessionstore.ErrNotFound):
 			return fetched{obj: o, err: errors.New("object vanished (deleted while replaying?)")}
@@ -163,11 +190,16 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 	}
 }
 
+// read loads the stored (compressed) bytes of an object; an object stored
+// larger than max_object_bytes is refused without reading it all.
 func (r *replayReceiver) read(ctx context.Context, o sessionstore.Object) ([]byte, error) {
+	if o.Size > int64(r.cfg.MaxObjectBytes) {
+		return nil, fmt.Errorf("%w: stored size %d exceeds max_object_bytes %d", sessionstore.ErrTooLarge, o.Size, r.cfg.MaxObjectBytes)
+	}
 	rc, err := r.store.Get(ctx, o.Key)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	return sessionstore.Decompress(rc, int64(r.cfg.MaxObjectBytes))
+	return sessionstore.ReadAll(rc, int64(r.cfg.MaxObjectBytes))
 }

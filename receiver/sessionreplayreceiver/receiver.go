@@ -224,14 +224,11 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 
 	listCtx, stopList := context.WithCancel(ctx)
 	defer stopList()
-	slots, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad))
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad))
 	defer wait()
 	defer stopList()
-	for slot := range slots {
-		var f fetched
-		select {
-		case f = <-slot:
-		case <-ctx.Done():
+	for f := range objects {
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if p.objects == 0 {
@@ -368,7 +365,7 @@ func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, i
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			var err error
-			if b, err = sessionstore.Unmarshal(f.obj.Signal, f.raw); err != nil {
+			if b, err = r.decode(f.obj, f.compressed); err != nil {
 				return 0, err // decoded fine the first time: cannot happen
 			}
 			if sh != nil {

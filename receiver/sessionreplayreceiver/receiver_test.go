@@ -345,7 +345,7 @@ func TestContract(t *testing.T) {
 		Signal:        pipeline.SignalLogs,
 		Config:        cfg,
 		Generator:     gen,
-		GenerateCount: 50,
+		GenerateCount: 40,
 	})
 }
 

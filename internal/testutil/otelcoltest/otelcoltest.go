@@ -101,7 +101,9 @@ func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
 		"TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
 	}, env...)
 	c.run(tb, abs, env)
-	c.WaitHealthy(tb)
+	if data, err := os.ReadFile(abs); err == nil && strings.Contains(string(data), "health_check") {
+		c.WaitHealthy(tb)
+	}
 	return c
 }
 
@@ -157,6 +159,26 @@ func (c *Collector) run(tb testing.TB, cfgPath string, env []string) {
 			tb.Logf("collector log (last lines):\n%s", c.LogTail(40))
 		}
 	})
+}
+
+// Pid is the process id.
+func (c *Collector) Pid() int { return c.cmd.Process.Pid }
+
+// WaitLog waits until the log contains text.
+func (c *Collector) WaitLog(tb testing.TB, text string, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(c.Log(), text) {
+			return
+		}
+		select {
+		case <-c.done:
+			tb.Fatalf("collector exited (%v) before logging %q:\n%s", c.exitErr, text, c.LogTail(40))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	tb.Fatalf("collector did not log %q within %s:\n%s", text, timeout, c.LogTail(40))
 }
 
 // Log returns what the collector printed so far.

@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// TestReplayIntoCapture captures traffic with one collector, replays it with
+// configs/replay.yaml (the config behind `make replay`) over OTLP/HTTP into
+// a second capturing collector, and checks the second capture holds exactly
+// what the first one did.
+func TestReplayIntoCapture(t *testing.T) {
+	first := otelcoltest.Start(t, captureConfig(fsStore, "session: {id: original}"))
+	want := sendMixed(t, first)
+	first.Stop(t)
+
+	second := otelcoltest.Start(t, captureConfig(fsStore, "session: {id: replayed}"))
+	replay := otelcoltest.StartFile(t, "../configs/replay.yaml",
+		"REPLAY_DIR="+filepath.Join(first.Dir, "data"), "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
+		"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=http://"+second.HTTP,
+		"TELEMETRY_PORT="+strconv.Itoa(otelcoltest.FreePort(t)))
+	replay.WaitLog(t, "Replay finished", 60*time.Second)
+	assert.Contains(t, replay.Log(), `"session": "original"`)
+	replay.Stop(t) // drains its exporter queue
+	second.Stop(t)
+
+	st, err := sessionstore.OpenFilesystem(filepath.Join(second.Dir, "data"))
+	require.NoError(t, err)
+	defer st.Close()
+	got := sessiontest.Read(t, st, "replayed")
+	require.NoError(t, ptracetest.CompareTraces(want.traces, got.Traces, ptracetest.IgnoreResourceSpansOrder()))
+	require.NoError(t, pmetrictest.CompareMetrics(want.metrics, got.Metrics, pmetrictest.IgnoreResourceMetricsOrder()))
+	require.NoError(t, plogtest.CompareLogs(want.logs, got.Logs, plogtest.IgnoreResourceLogsOrder()))
+}
+
+// TestReplayMemory replays, at speed 0, a session of more than 1 GiB of
+// uncompressed OTLP and reads the collector's peak resident memory.
+func TestReplayMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 1 GiB of OTLP")
+	}
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	c0 := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	w := sessiontest.NewWriter(t, st, "big", c0)
+	const objects = 185
+	var raw int64
+	for i := range objects {
+		// Four distinct batches, each stored many times: content does not
+		// matter for memory, size does.
+		// 16384 spans: the largest batch session_capture writes by default.
+		td := sessiontest.RealisticTraces(uint64(i%4), 16384, c0)
+		w.Traces(c0.Add(time.Duration(i)*time.Second), td)
+	}
+	for _, s := range w.Meta.Signals {
+		raw += s.Bytes
+	}
+	require.Greater(t, raw, int64(1<<30), "at least 1 GiB uncompressed")
+	w.Complete()
+
+	c := otelcoltest.Launch(t, `
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: `+dir+`}
+    session: big
+    speed: 0
+    timestamps: relative
+    regenerate_ids: true
+exporters:
+  debug: {verbosity: basic}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [debug]}
+`)
+	start := time.Now()
+	c.WaitLog(t, "Replay finished", 5*time.Minute)
+	elapsed := time.Since(start)
+	peak := peakRSS(t, c.Pid())
+	c.Stop(t)
+	assert.Contains(t, c.Log(), fmt.Sprintf(`"objects": %d`, objects))
+	t.Logf("replayed %d objects, %.2f GiB of OTLP, in %s: peak RSS %d MiB", objects, float64(raw)/(1<<30), elapsed.Round(time.Millisecond), peak>>20)
+	assert.Less(t, peak, int64(200<<20), "peak RSS")
+}
+
+// peakRSS reads VmHWM (peak resident set size) of a process.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+var _ = context.Background
