@@ -76,10 +76,12 @@ $(BENCHSTAT):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
-## bench: write-path benchmarks next to the bare marshal+gzip bound (see BENCHMARKS.md)
+## bench: capture write path and replay throughput next to their bounds, replay pacing (see BENCHMARKS.md)
 bench: $(BENCHSTAT)
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 6 ./exporter/sessioncaptureexporter/ | tee bench-capture.out
-	$(BENCHSTAT) bench-capture.out
+	$(GO) test -run '^$$' -bench . -benchtime 5x -count 6 ./receiver/sessionreplayreceiver/ | tee bench-replay.out
+	$(GO) test -count=1 -v -run 'TestPacingRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|PASS|FAIL' | tee bench-pacing.out
+	$(BENCHSTAT) bench-capture.out bench-replay.out
 
 lint:
 	$(GO) vet ./...
