@@ -58,7 +58,18 @@ type started struct {
 
 var instances atomic.Int64
 
+// startReplayWith starts a traces-only replay whose store is wrapped.
+func startReplayWith(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store, nt consumer.Traces) *started {
+	t.Helper()
+	return startReplayOpts(t, cfg, wrap, nt, nil, nil)
+}
+
 func startReplay(t *testing.T, cfg *Config, nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
+	t.Helper()
+	return startReplayOpts(t, cfg, nil, nt, nm, nl)
+}
+
+func startReplayOpts(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store, nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
 	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
@@ -84,6 +95,15 @@ func startReplay(t *testing.T, cfg *Config, nt consumer.Traces, nm consumer.Metr
 	}
 	shared, err := getOrCreate(set, cfg)
 	require.NoError(t, err)
+	if wrap != nil {
+		shared.Unwrap().openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
+			st, err := sessionstore.Open(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return wrap(st), nil
+		}
+	}
 	require.NoError(t, comp.Start(ctx, componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, comp.Shutdown(context.Background())) })
 	return &started{r: shared.Unwrap(), comp: comp, logs: logs}
