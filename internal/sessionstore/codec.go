@@ -2,6 +2,7 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -185,6 +186,42 @@ func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return data, nil
+}
+
+// DecompressBytes is Decompress for an object already in memory. It sizes
+// its output from the gzip trailer (ISIZE), so inflating costs one
+// allocation instead of a series of regrowths; the hint is only trusted up
+// to maxBytes and to what deflate can physically expand to.
+func DecompressBytes(data []byte, maxBytes int64) ([]byte, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(data))
+	} else {
+		err = zr.Reset(bytes.NewReader(data))
+	}
+	if err != nil {
+		if zr != nil {
+			gzipReaders.Put(zr)
+		}
+		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
+	}
+	defer gzipReaders.Put(zr)
+	var hint int64
+	if len(data) >= 18 {
+		hint = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+	}
+	hint = min(hint, maxBytes, int64(len(data))*1032)
+	var buf bytes.Buffer
+	buf.Grow(int(hint) + bytes.MinRead + 1)
+	n, err := buf.ReadFrom(io.LimitReader(zr, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if n > maxBytes {
+		return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
+	}
+	return buf.Bytes(), nil
 }
 
 // Batch is one decoded object: exactly one of Traces, Metrics or Logs is

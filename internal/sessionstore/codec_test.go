@@ -102,10 +102,29 @@ func TestDecodeBadObjects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := DecodeObject(tt.r, SignalTraces, tt.max)
+			data, err := io.ReadAll(tt.r)
+			require.NoError(t, err)
+			_, _, err = DecodeObject(bytes.NewReader(data), SignalTraces, tt.max)
+			require.ErrorIs(t, err, tt.wantErr)
+			// The in-memory path agrees.
+			raw, err := DecompressBytes(data, tt.max)
+			if err == nil {
+				_, err = Unmarshal(SignalTraces, raw)
+			}
 			require.ErrorIs(t, err, tt.wantErr)
 		})
 	}
+
+	t.Run("lying size trailer", func(t *testing.T) {
+		// ISIZE claims 4 GiB: the hint is capped, the output is still exact.
+		data := bytes.Clone(good.Data)
+		copy(data[len(data)-4:], []byte{0xff, 0xff, 0xff, 0xff})
+		_, err := DecompressBytes(data, 1<<20)
+		require.ErrorIs(t, err, ErrCorrupt, "the trailer is checked too")
+		raw, err := DecompressBytes(good.Data, 1<<20)
+		require.NoError(t, err)
+		assert.Len(t, raw, good.RawBytes)
+	})
 
 	t.Run("source error is not corruption", func(t *testing.T) {
 		_, _, err := DecodeObject(&failingReader{data: good.Data[:len(good.Data)/2]}, SignalTraces, 1<<20)

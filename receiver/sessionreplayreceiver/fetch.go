@@ -1,7 +1,6 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -160,7 +159,7 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 
 // decode inflates (bounded by MaxObjectBytes) and unmarshals an object.
 func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
-	raw, err := sessionstore.Decompress(bytes.NewReader(compressed), int64(r.cfg.MaxObjectBytes))
+	raw, err := sessionstore.DecompressBytes(compressed, int64(r.cfg.MaxObjectBytes))
 	if err != nil {
 		return sessionstore.Batch{}, err
 	}
