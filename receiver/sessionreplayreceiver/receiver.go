@@ -167,8 +167,11 @@ func (r *replayReceiver) run(ctx context.Context) {
 		}
 		r.result.passes++
 		r.telemetry.ReceiverSessionReplayPasses.Add(context.Background(), 1)
-		if p.objects == 0 {
-			r.set.Logger.Warn("Session has nothing to replay for the configured pipelines", zap.String("session", r.session.SessionID))
+		if p.delivered == 0 {
+			// Nothing readable for these pipelines (or every object is bad):
+			// another pass would only repeat that.
+			r.set.Logger.Warn("Session has nothing to replay for the configured pipelines", zap.String("session", r.session.SessionID),
+				zap.Int64("objects_seen", p.objects))
 			break
 		}
 		if p.sched != nil {
@@ -187,10 +190,11 @@ func (r *replayReceiver) run(ctx context.Context) {
 
 // passState carries what one pass needs from the ones before it.
 type passState struct {
-	pass    int
-	anchor  time.Time // W_k: when the pass's first object is due
-	sched   *schedule
-	objects int64
+	pass      int
+	anchor    time.Time // W_k: when the pass's first object is due
+	sched     *schedule
+	objects   int64 // objects of this pass, bad ones included
+	delivered int64 // objects of this pass handed to the pipeline
 	// fixedAnchor keeps W_0 at start_at even if the first object is late,
 	// so that shards started together stay on one schedule.
 	fixedAnchor bool
@@ -216,7 +220,7 @@ func (p *passState) nextPass(now time.Time) {
 }
 
 func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
-	p.objects = 0
+	p.objects, p.delivered = 0, 0
 	key := passKey(r.seed, p.pass)
 	passStart := time.Now()
 	var passItems int64
@@ -286,6 +290,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			return err
 		}
 		passItems += int64(n)
+		p.delivered++
 		r.result.objects++
 		r.result.items[f.obj.Signal] += int64(n)
 		attrs := metric.WithAttributes(attribute.String("signal", string(f.obj.Signal)))

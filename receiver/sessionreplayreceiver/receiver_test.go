@@ -398,3 +398,16 @@ func (g *contractGenerator) Generate() []receivertest.UniqueIDAttrVal {
 	g.mu.Unlock()
 	return []receivertest.UniqueIDAttrVal{id}
 }
+
+func TestAllBadSessionStopsLooping(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	w := sessiontest.NewWriter(t, st, "allbad", time.Now())
+	w.Raw(sessionstore.SignalLogs, time.Now(), []byte("junk"))
+	w.Complete()
+	cfg := baseConfig(storeCfg, "allbad")
+	cfg.Loops = 0 // forever, but there is nothing to replay
+	rep := startReplay(t, cfg, nil, nil, new(consumertest.LogsSink))
+	rep.wait(t, 10*time.Second)
+	assert.Equal(t, int64(1), rep.r.result.badObjects)
+	assert.Len(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All(), 1)
+}
