@@ -1,0 +1,109 @@
+package generator // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
+
+import (
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// builder assembles one batch: a resource per service (in sorted order) with
+// one scope, so a batch's layout depends only on what it holds.
+type builder struct {
+	g     *Generator
+	ph    *Phase
+	td    ptrace.Traces
+	ld    plog.Logs
+	spans map[string]ptrace.SpanSlice
+	recs  map[string]plog.LogRecordSlice
+}
+
+func newBuilder(g *Generator, ph *Phase) *builder {
+	b := &builder{g: g, ph: ph, td: ptrace.NewTraces(), ld: plog.NewLogs(),
+		spans: map[string]ptrace.SpanSlice{}, recs: map[string]plog.LogRecordSlice{}}
+	for _, svc := range g.sc.ServiceNames() {
+		rs := b.td.ResourceSpans().AppendEmpty()
+		g.fillResource(rs.Resource(), svc, ph)
+		ss := rs.ScopeSpans().AppendEmpty()
+		g.fillScope(ss.Scope())
+		b.spans[svc] = ss.Spans()
+		rl := b.ld.ResourceLogs().AppendEmpty()
+		g.fillResource(rl.Resource(), svc, ph)
+		sl := rl.ScopeLogs().AppendEmpty()
+		g.fillScope(sl.Scope())
+		b.recs[svc] = sl.LogRecords()
+	}
+	return b
+}
+
+// span appends a span of svc stamped with the phase labels.
+func (b *builder) span(svc string) ptrace.Span {
+	sp := b.spans[svc].AppendEmpty()
+	b.g.phaseAttrs(sp.Attributes(), b.ph)
+	return sp
+}
+
+// log appends a log record of svc stamped with the phase labels.
+func (b *builder) log(svc string) plog.LogRecord {
+	lr := b.recs[svc].AppendEmpty()
+	b.g.phaseAttrs(lr.Attributes(), b.ph)
+	return lr
+}
+
+func (b *builder) traces() ptrace.Traces {
+	b.td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool { return rs.ScopeSpans().At(0).Spans().Len() == 0 })
+	return b.td
+}
+
+func (b *builder) logs() plog.Logs {
+	b.ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().At(0).LogRecords().Len() == 0 })
+	return b.ld
+}
+
+func (g *Generator) fillScope(s pcommon.InstrumentationScope) {
+	s.SetName(ScopeName)
+	s.SetVersion(g.o.Version)
+}
+
+// phaseAttrs stamps the ground-truth phase labels.
+func (g *Generator) phaseAttrs(m pcommon.Map, ph *Phase) {
+	m.PutStr(AttrPhaseName, ph.Name)
+	m.PutInt(AttrPhaseIndex, int64(ph.Index))
+}
+
+// fillResource writes a service's resource: semantic conventions plus
+// everything the capture side needs to describe the seed session.
+func (g *Generator) fillResource(r pcommon.Resource, svc string, ph *Phase) {
+	a := r.Attributes()
+	info := g.sc.Services[svc]
+	a.PutStr("service.name", svc)
+	if info.Version != "" {
+		a.PutStr("service.version", info.Version)
+	}
+	a.PutStr("service.namespace", "seed")
+	a.PutStr("service.instance.id", g.instIDs[svc])
+	a.PutStr("deployment.environment.name", g.sc.Environment)
+	if info.Language != "" {
+		a.PutStr("telemetry.sdk.language", info.Language)
+	}
+	a.PutStr("telemetry.sdk.name", "opentelemetry")
+	a.PutStr(AttrSessionID, g.o.SessionID)
+	a.PutStr(AttrPattern, g.sc.Name)
+	a.PutInt(AttrSeed, g.o.Seed)
+	a.PutDouble(AttrRate, g.o.TracesPerSecond)
+	a.PutDouble(AttrErrorRate, g.o.ErrorRate)
+	a.PutStr(AttrDuration, g.total.String())
+	if g.o.Description != "" {
+		a.PutStr(AttrDescription, g.o.Description)
+	}
+	g.phaseAttrs(a, ph)
+	a.PutStr(AttrPhaseStart, ph.Start.Format(time.RFC3339Nano))
+	a.PutStr(AttrPhaseEnd, ph.End.Format(time.RFC3339Nano))
+	for _, f := range g.sc.Flags() {
+		a.PutDouble(AttrPhaseFlag+f, ph.Flags[f])
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
