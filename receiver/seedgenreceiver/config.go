@@ -1,0 +1,137 @@
+package seedgenreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver"
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
+)
+
+// AutoSessionID asks for seed-<UTC start>-<8 hex>, derived from the run's
+// inputs.
+const AutoSessionID = "auto"
+
+// Clock says how emission is paced.
+type Clock string
+
+// Clocks.
+const (
+	// ClockRealtime emits each batch when the virtual clock reaches its end.
+	ClockRealtime Clock = "realtime"
+	// ClockFast emits as fast as the pipeline accepts.
+	ClockFast Clock = "fast"
+)
+
+// UnmarshalText refuses unknown clocks while the configuration loads.
+func (c *Clock) UnmarshalText(text []byte) error {
+	switch v := Clock(text); v {
+	case ClockRealtime, ClockFast:
+		*c = v
+		return nil
+	}
+	return fmt.Errorf("unknown clock %q: want %q or %q", string(text), ClockRealtime, ClockFast)
+}
+
+// Config is the configuration of the seed_gen receiver.
+type Config struct {
+	// Pattern is a built-in pattern name.
+	Pattern string `mapstructure:"pattern"`
+	// ScenarioFile is a scenario YAML file (instead of Pattern).
+	ScenarioFile string `mapstructure:"scenario_file"`
+	// Duration scales the phases to fit; 0 runs the scenario's own length.
+	Duration time.Duration `mapstructure:"duration"`
+	// TracesPerSecond is the rate of root traces (not spans).
+	TracesPerSecond float64 `mapstructure:"traces_per_second"`
+	// ErrorRate is the baseline probability that a trace fails somewhere.
+	ErrorRate float64 `mapstructure:"error_rate"`
+	// Seed makes the run reproducible: same scenario, seed and start_time,
+	// same bytes.
+	Seed int64 `mapstructure:"seed"`
+	// SessionID is stamped on every resource as test.session.id.
+	SessionID string `mapstructure:"session_id"`
+	// Description is stamped as test.description (session metadata).
+	Description string `mapstructure:"description"`
+	// Clock paces emission: realtime or fast.
+	Clock Clock `mapstructure:"clock"`
+	// StartTime anchors the virtual clock (RFC 3339); empty: when it starts.
+	StartTime string `mapstructure:"start_time"`
+	// BatchInterval is how much virtual time one emitted batch covers.
+	BatchInterval time.Duration `mapstructure:"batch_interval"`
+	// MetricsInterval is the aggregation window of the generated metrics.
+	MetricsInterval time.Duration `mapstructure:"metrics_interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks the configuration, including the scenario file (errors
+// name its line and field); it never changes the configuration.
+func (cfg *Config) Validate() error {
+	var errs []error
+	switch {
+	case cfg.Pattern != "" && cfg.ScenarioFile != "":
+		errs = append(errs, fmt.Errorf("set pattern (%q) or scenario_file (%q), not both", cfg.Pattern, cfg.ScenarioFile))
+	case cfg.Pattern == "" && cfg.ScenarioFile == "":
+		errs = append(errs, fmt.Errorf("set pattern (one of %v) or scenario_file", scenario.Builtins()))
+	default:
+		if _, err := cfg.loadScenario(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.Duration < 0 {
+		errs = append(errs, fmt.Errorf("duration %s must not be negative", cfg.Duration))
+	}
+	if cfg.TracesPerSecond <= 0 || math.IsInf(cfg.TracesPerSecond, 0) || math.IsNaN(cfg.TracesPerSecond) {
+		errs = append(errs, fmt.Errorf("traces_per_second %v must be positive", cfg.TracesPerSecond))
+	}
+	if cfg.ErrorRate < 0 || cfg.ErrorRate > 1 || math.IsNaN(cfg.ErrorRate) {
+		errs = append(errs, fmt.Errorf("error_rate %v must be between 0 and 1", cfg.ErrorRate))
+	}
+	if cfg.SessionID != AutoSessionID {
+		if err := sessionstore.ValidateSessionID(cfg.SessionID); err != nil {
+			errs = append(errs, fmt.Errorf("session_id: %w (or use %q)", err, AutoSessionID))
+		}
+	}
+	if cfg.StartTime != "" {
+		if _, err := time.Parse(time.RFC3339, cfg.StartTime); err != nil {
+			errs = append(errs, fmt.Errorf("start_time %q must be an RFC 3339 time such as 2026-11-28T23:00:00Z", cfg.StartTime))
+		}
+	}
+	if cfg.BatchInterval <= 0 {
+		errs = append(errs, fmt.Errorf("batch_interval %s must be positive", cfg.BatchInterval))
+	}
+	if cfg.MetricsInterval <= 0 {
+		errs = append(errs, fmt.Errorf("metrics_interval %s must be positive", cfg.MetricsInterval))
+	}
+	return errors.Join(errs...)
+}
+
+func (cfg *Config) loadScenario() (*scenario.Scenario, error) {
+	if cfg.ScenarioFile != "" {
+		return scenario.Load(cfg.ScenarioFile)
+	}
+	return scenario.Builtin(cfg.Pattern)
+}
+
+// sessionID resolves auto: seed-<UTC start>-<8 hex of scenario, seed and
+// start>, so a run with a fixed start_time always gets the same id.
+func (cfg *Config) sessionID(name string, start time.Time) string {
+	if cfg.SessionID != AutoSessionID {
+		return cfg.SessionID
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(cfg.Seed))
+	binary.BigEndian.PutUint64(b[8:], uint64(start.UnixNano()))
+	h := sha256.Sum256(append(b[:], name...))
+	return "seed-" + start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(h[:4])
+}

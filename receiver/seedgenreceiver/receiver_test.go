@@ -1,0 +1,128 @@
+package seedgenreceiver
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/goleak"
+
+	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/metadata"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var n int
+
+// runSeed runs one seed_gen instance into sinks until it finishes.
+func runSeed(t *testing.T, cfg *Config, nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *seedReceiver {
+	t.Helper()
+	n++
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), fmt.Sprint("t", n))
+	f := NewFactory()
+	ctx := context.Background()
+	var comps []component.Component
+	if nt != nil {
+		c, err := f.CreateTraces(ctx, set, cfg, nt)
+		require.NoError(t, err)
+		comps = append(comps, c)
+	}
+	if nm != nil {
+		c, err := f.CreateMetrics(ctx, set, cfg, nm)
+		require.NoError(t, err)
+		comps = append(comps, c)
+	}
+	if nl != nil {
+		c, err := f.CreateLogs(ctx, set, cfg, nl)
+		require.NoError(t, err)
+		comps = append(comps, c)
+	}
+	shared, err := getOrCreate(set, cfg)
+	require.NoError(t, err)
+	for _, c := range comps {
+		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	}
+	select {
+	case <-shared.Unwrap().done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("seed run did not finish")
+	}
+	for _, c := range comps {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+	return shared.Unwrap()
+}
+
+func fastConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Clock = ClockFast
+	cfg.StartTime = "2026-11-28T12:00:00Z"
+	return cfg
+}
+
+func TestFastRunFeedsAllPipelines(t *testing.T) {
+	ts, ms, ls := new(consumertest.TracesSink), new(consumertest.MetricsSink), new(consumertest.LogsSink)
+	r := runSeed(t, fastConfig(), ts, ms, ls)
+	assert.Positive(t, ts.SpanCount())
+	assert.Positive(t, ms.DataPointCount())
+	assert.Positive(t, ls.LogRecordCount())
+	assert.Equal(t, int64(ts.SpanCount()), r.counts["traces"])
+	assert.Regexp(t, `^seed-20261128T120000Z-[0-9a-f]{8}$`, r.sessionID)
+	res := ts.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes()
+	v, _ := res.Get("test.session.id")
+	assert.Equal(t, r.sessionID, v.Str())
+}
+
+func TestRealtimeRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s of real time")
+	}
+	cfg := createDefaultConfig().(*Config) // realtime, 10 traces/s, 30 s
+	sink := &arrivals{}
+	start := time.Now()
+	runSeed(t, cfg, sink, nil, nil)
+	perSecond := map[int]int{}
+	total := 0
+	for _, a := range sink.got {
+		roots := 0
+		for i := range a.td.ResourceSpans().Len() {
+			ss := a.td.ResourceSpans().At(i).ScopeSpans().At(0).Spans()
+			for k := range ss.Len() {
+				if ss.At(k).ParentSpanID().IsEmpty() {
+					roots++
+				}
+			}
+		}
+		perSecond[int(a.at.Sub(start)/time.Second)] += roots
+		total += roots
+	}
+	t.Logf("traces per wall second: %v", perSecond)
+	assert.InDelta(t, 300, total, 1)
+	for sec, n := range perSecond {
+		assert.LessOrEqual(t, n, 12, "second %d", sec)
+	}
+	assert.InDelta(t, 30, time.Since(start).Seconds(), 1.5, "paced by the virtual clock")
+}
+
+type arrival struct {
+	at time.Time
+	td ptrace.Traces
+}
+
+type arrivals struct{ got []arrival }
+
+func (a *arrivals) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (a *arrivals) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	a.got = append(a.got, arrival{time.Now(), td})
+	return nil
+}
