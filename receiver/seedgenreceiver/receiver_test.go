@@ -12,10 +12,13 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/goleak"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/metadata"
 )
 
@@ -125,4 +128,43 @@ func (a *arrivals) Capabilities() consumer.Capabilities { return consumer.Capabi
 func (a *arrivals) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	a.got = append(a.got, arrival{time.Now(), td})
 	return nil
+}
+
+// TestDeterministicAcrossClocksAndBatching: the same scenario, seed and
+// start_time give the same OTLP bytes for every signal in fast and
+// realtime mode and with different batch sizes; another seed does not.
+func TestDeterministicAcrossClocksAndBatching(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4 s of real time")
+	}
+	collect := func(mod func(*Config)) [][]byte {
+		cfg := fastConfig()
+		cfg.Pattern = ""
+		cfg.ScenarioFile = "testdata/scenario-ok.yaml" // 4 s
+		cfg.Duration = 0
+		mod(cfg)
+		ts, ms, ls := new(consumertest.TracesSink), new(consumertest.MetricsSink), new(consumertest.LogsSink)
+		runSeed(t, cfg, ts, ms, ls)
+		td, md, ld := ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
+		for _, b := range ts.AllTraces() {
+			b.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		}
+		for _, b := range ms.AllMetrics() {
+			b.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+		}
+		for _, b := range ls.AllLogs() {
+			b.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		}
+		require.Positive(t, td.SpanCount())
+		require.Positive(t, md.DataPointCount())
+		require.Positive(t, ld.LogRecordCount())
+		return sessiontest.Canonical(t, td, md, ld)
+	}
+	fast := collect(func(*Config) {})
+	realtime := collect(func(c *Config) { c.Clock = ClockRealtime; c.BatchInterval = 300 * time.Millisecond })
+	bigBatches := collect(func(c *Config) { c.BatchInterval = 2 * time.Second })
+	assert.Equal(t, fast, realtime)
+	assert.Equal(t, fast, bigBatches)
+	other := collect(func(c *Config) { c.Seed = 7 })
+	assert.NotEqual(t, fast, other)
 }

@@ -3,7 +3,6 @@ package generator
 import (
 	"bytes"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
 
@@ -76,51 +76,9 @@ func spans(td ptrace.Traces) []spanRec {
 	return out
 }
 
-// canonical serializes every item on its own (with its resource and
-// scope) and sorts: equal for equal data however it was batched.
 func canonical(t *testing.T, r run) [][]byte {
 	t.Helper()
-	var out [][]byte
-	for i := range r.traces.ResourceSpans().Len() {
-		rs := r.traces.ResourceSpans().At(i)
-		for j := range rs.ScopeSpans().Len() {
-			ss := rs.ScopeSpans().At(j)
-			for k := range ss.Spans().Len() {
-				one := ptrace.NewTraces()
-				ors := one.ResourceSpans().AppendEmpty()
-				rs.Resource().CopyTo(ors.Resource())
-				oss := ors.ScopeSpans().AppendEmpty()
-				ss.Scope().CopyTo(oss.Scope())
-				ss.Spans().At(k).CopyTo(oss.Spans().AppendEmpty())
-				b, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(one)
-				require.NoError(t, err)
-				out = append(out, append([]byte("T"), b...))
-			}
-		}
-	}
-	for i := range r.metrics.ResourceMetrics().Len() {
-		one := pmetric.NewMetrics()
-		r.metrics.ResourceMetrics().At(i).CopyTo(one.ResourceMetrics().AppendEmpty())
-		b, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(one)
-		require.NoError(t, err)
-		out = append(out, append([]byte("M"), b...))
-	}
-	for i := range r.logs.ResourceLogs().Len() {
-		rl := r.logs.ResourceLogs().At(i)
-		for k := range rl.ScopeLogs().At(0).LogRecords().Len() {
-			one := plog.NewLogs()
-			orl := one.ResourceLogs().AppendEmpty()
-			rl.Resource().CopyTo(orl.Resource())
-			osl := orl.ScopeLogs().AppendEmpty()
-			rl.ScopeLogs().At(0).Scope().CopyTo(osl.Scope())
-			rl.ScopeLogs().At(0).LogRecords().At(k).CopyTo(osl.LogRecords().AppendEmpty())
-			b, err := (&plog.ProtoMarshaler{}).MarshalLogs(one)
-			require.NoError(t, err)
-			out = append(out, append([]byte("L"), b...))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i], out[j]) < 0 })
-	return out
+	return sessiontest.Canonical(t, r.traces, r.metrics, r.logs)
 }
 
 func TestDeterminism(t *testing.T) {
