@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,11 @@ func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part
 	defer s.mu.Unlock()
 	s.meta.Add(signal, captureTime, p.items, raw, compressed)
 	s.meta.ExtendEventTime(p.eventStart, p.eventEnd)
+	if s.meta.Seed != nil {
+		for idx, ph := range p.phases {
+			addPhase(s.meta, idx, ph)
+		}
+	}
 	s.dirty = true
 }
 
@@ -371,15 +377,89 @@ func (m *sessionManager) remember(s *session) {
 	}
 }
 
-// Resource attributes the seed generator stamps, read into seed metadata.
+// Resource attributes the seed generator stamps, read into seed metadata
+// (see receiver/seedgenreceiver/internal/generator).
 const (
 	attrTestPattern = "test.pattern"
+	attrSeed        = "test.seed"
+	attrRate        = "test.traces_per_second"
+	attrErrorRate   = "test.error_rate"
+	attrDuration    = "test.duration"
+	attrDescription = "test.description"
+	attrPhaseName   = "test.phase.name"
+	attrPhaseIndex  = "test.phase.index"
+	attrPhaseStart  = "test.phase.start"
+	attrPhaseEnd    = "test.phase.end"
+	attrPhaseFlag   = "test.phase.flag."
 )
 
 // applyResourceMetadata fills what a session named by an attribute can
-// learn from the data itself.
+// learn from the data itself: a resource of the seed generator makes it a
+// seed session with the pattern's parameters.
 func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
-	if _, ok := res.Attributes().Get(attrTestPattern); ok {
-		meta.SessionType = sessionstore.SessionTypeSeed
+	a := res.Attributes()
+	pattern, ok := a.Get(attrTestPattern)
+	if !ok {
+		return
 	}
+	meta.SessionType = sessionstore.SessionTypeSeed
+	if meta.Labels == nil {
+		meta.Labels = map[string]string{}
+	}
+	meta.Labels["pattern"] = pattern.AsString()
+	if d, ok := a.Get(attrDescription); ok && meta.Description == "" {
+		meta.Description = d.AsString()
+	}
+	if meta.Seed != nil {
+		return // continuing a session that already has its table
+	}
+	seed := &sessionstore.SeedInfo{Pattern: pattern.AsString(), Phases: []sessionstore.Phase{}}
+	if v, ok := a.Get(attrSeed); ok {
+		seed.Seed = v.Int()
+	}
+	if v, ok := a.Get(attrRate); ok {
+		seed.TracesPerSecond = v.Double()
+	}
+	if v, ok := a.Get(attrErrorRate); ok {
+		seed.ErrorRate = v.Double()
+	}
+	if v, ok := a.Get(attrDuration); ok {
+		seed.Duration = v.AsString()
+	}
+	meta.Seed = seed
+}
+
+// addPhase counts items in the phase table, adding the phase (name, time
+// range, flags) on first sight, and keeps enabledFlags the flags that are
+// on in some phase.
+func addPhase(meta *sessionstore.Metadata, idx int64, ph *phaseItems) {
+	for i := range meta.Seed.Phases {
+		if int64(meta.Seed.Phases[i].Index) == idx {
+			meta.Seed.Phases[i].Items += ph.items
+			return
+		}
+	}
+	a := ph.resource.Attributes()
+	row := sessionstore.Phase{Index: int(idx), Items: ph.items, Flags: map[string]float64{}}
+	if v, ok := a.Get(attrPhaseName); ok {
+		row.Name = v.AsString()
+	}
+	if v, ok := a.Get(attrPhaseStart); ok {
+		row.Start, _ = time.Parse(time.RFC3339Nano, v.AsString())
+	}
+	if v, ok := a.Get(attrPhaseEnd); ok {
+		row.End, _ = time.Parse(time.RFC3339Nano, v.AsString())
+	}
+	a.Range(func(k string, v pcommon.Value) bool {
+		if name, ok := strings.CutPrefix(k, attrPhaseFlag); ok {
+			row.Flags[name] = v.Double()
+			if v.Double() > 0 && !slices.Contains(meta.EnabledFlags, name) {
+				meta.EnabledFlags = append(meta.EnabledFlags, name)
+				slices.Sort(meta.EnabledFlags)
+			}
+		}
+		return true
+	})
+	meta.Seed.Phases = append(meta.Seed.Phases, row)
+	slices.SortFunc(meta.Seed.Phases, func(a, b sessionstore.Phase) int { return a.Index - b.Index })
 }

@@ -22,6 +22,31 @@ type part struct {
 	// eventStart and eventEnd bound the event timestamps in the part.
 	eventStart, eventEnd time.Time
 	encode               func(*sessionstore.Encoder) (*sessionstore.Encoded, error)
+	// phases counts the items per seed phase (resources that carry
+	// test.phase.index), with a resource describing each phase.
+	phases map[int64]*phaseItems
+}
+
+type phaseItems struct {
+	resource pcommon.Resource
+	items    int64
+}
+
+// countPhase adds a resource's items to its seed phase, if it has one.
+func (p *part) countPhase(res pcommon.Resource, items int64) {
+	v, ok := res.Attributes().Get(attrPhaseIndex)
+	if !ok || v.Type() != pcommon.ValueTypeInt {
+		return
+	}
+	if p.phases == nil {
+		p.phases = map[int64]*phaseItems{}
+	}
+	ph := p.phases[v.Int()]
+	if ph == nil {
+		ph = &phaseItems{resource: res}
+		p.phases[v.Int()] = ph
+	}
+	ph.items += items
 }
 
 // eventRange accumulates the earliest and latest event timestamps.
@@ -88,20 +113,22 @@ func splitTraces(td ptrace.Traces, attr string) []part {
 			}
 		}
 		var er eventRange
-		var items int64
+		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
 		srss := sub.ResourceSpans()
 		for i := range srss.Len() {
+			var resItems int64
 			sss := srss.At(i).ScopeSpans()
 			for j := range sss.Len() {
 				spans := sss.At(j).Spans()
-				items += int64(spans.Len())
+				resItems += int64(spans.Len())
 				for k := range spans.Len() {
 					er.add(spans.At(k).StartTimestamp())
 					er.add(spans.At(k).EndTimestamp())
 				}
 			}
+			p.items += resItems
+			p.countPhase(srss.At(i).Resource(), resItems)
 		}
-		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
 		if srss.Len() > 0 {
 			p.resource = srss.At(0).Resource()
 		}
@@ -124,13 +151,14 @@ func splitLogs(ld plog.Logs, attr string) []part {
 			}
 		}
 		var er eventRange
-		var items int64
+		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
 		srls := sub.ResourceLogs()
 		for i := range srls.Len() {
+			var resItems int64
 			sls := srls.At(i).ScopeLogs()
 			for j := range sls.Len() {
 				recs := sls.At(j).LogRecords()
-				items += int64(recs.Len())
+				resItems += int64(recs.Len())
 				for k := range recs.Len() {
 					ts := recs.At(k).Timestamp()
 					if ts == 0 {
@@ -139,8 +167,9 @@ func splitLogs(ld plog.Logs, attr string) []part {
 					er.add(ts)
 				}
 			}
+			p.items += resItems
+			p.countPhase(srls.At(i).Resource(), resItems)
 		}
-		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
 		if srls.Len() > 0 {
 			p.resource = srls.At(0).Resource()
 		}
@@ -163,18 +192,20 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 			}
 		}
 		var er eventRange
-		var items int64
+		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
 		srms := sub.ResourceMetrics()
 		for i := range srms.Len() {
+			var resItems int64
 			sms := srms.At(i).ScopeMetrics()
 			for j := range sms.Len() {
 				ms := sms.At(j).Metrics()
 				for k := range ms.Len() {
-					items += int64(metricPoints(ms.At(k), &er))
+					resItems += int64(metricPoints(ms.At(k), &er))
 				}
 			}
+			p.items += resItems
+			p.countPhase(srms.At(i).Resource(), resItems)
 		}
-		p := part{route: route, items: items, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
 		if srms.Len() > 0 {
 			p.resource = srms.At(0).Resource()
 		}

@@ -1,0 +1,125 @@
+package seedgenreceiver
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// TestCapturedSeedSession runs payment-failure through a real
+// session_capture exporter with from_attribute and checks the session's
+// metadata: type, pattern parameters, flags and the phase table, whose item
+// counts must equal what the stored data says phase by phase.
+func TestCapturedSeedSession(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ef := sessioncaptureexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{
+		"store":   map[string]any{"backend": "filesystem", "directory": dir},
+		"session": map[string]any{"from_attribute": "test.session.id"},
+	}).Unmarshal(ecfg))
+	set := exportertest.NewNopSettings(ef.Type())
+	set.ID = component.MustNewIDWithName(ef.Type().String(), "seedcapture")
+	ctx := context.Background()
+	te, err := ef.CreateTraces(ctx, set, ecfg)
+	require.NoError(t, err)
+	me, err := ef.CreateMetrics(ctx, set, ecfg)
+	require.NoError(t, err)
+	le, err := ef.CreateLogs(ctx, set, ecfg)
+	require.NoError(t, err)
+	for _, c := range []component.Component{te, me, le} {
+		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	}
+
+	cfg := fastConfig()
+	cfg.Pattern = "payment-failure"
+	cfg.TracesPerSecond = 20
+	cfg.Duration = 30 * time.Second
+	cfg.Description = "payment failure for training"
+	r := runSeed(t, cfg, te, me, le)
+	for _, c := range []component.Component{te, me, le} {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	assert.Equal(t, []string{r.sessionID}, sessiontest.IDs(t, st), "only the seed session, no empty capture session")
+	s := sessiontest.Read(t, st, r.sessionID)
+	m := s.Meta
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+	assert.Equal(t, sessionstore.SessionTypeSeed, m.SessionType)
+	assert.Equal(t, []string{"paymentFailure"}, m.EnabledFlags)
+	assert.Equal(t, "payment failure for training", m.Description)
+	assert.Equal(t, "payment-failure", m.Labels["pattern"])
+	sessiontest.CheckCounts(t, s)
+	require.NotNil(t, m.Seed)
+	assert.Equal(t, "payment-failure", m.Seed.Pattern)
+	assert.Equal(t, int64(1), m.Seed.Seed)
+	assert.Equal(t, 20.0, m.Seed.TracesPerSecond)
+	assert.Equal(t, 0.05, m.Seed.ErrorRate)
+	assert.Equal(t, "30s", m.Seed.Duration)
+	require.Len(t, m.Seed.Phases, 3)
+	start := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for i, want := range []struct {
+		name string
+		flag float64
+	}{{"startup", 0}, {"failure", 0.75}, {"rampdown", 0}} {
+		ph := m.Seed.Phases[i]
+		assert.Equal(t, want.name, ph.Name)
+		assert.Equal(t, i, ph.Index)
+		assert.Equal(t, start.Add(time.Duration(i)*10*time.Second), ph.Start)
+		assert.Equal(t, start.Add(time.Duration(i+1)*10*time.Second), ph.End)
+		assert.Equal(t, want.flag, ph.Flags["paymentFailure"])
+	}
+
+	// Per-phase items from the data itself: every span, data point and log
+	// record carries its phase index.
+	counted := map[int64]int64{}
+	add := func(m pcommon.Map) {
+		v, ok := m.Get("test.phase.index")
+		require.True(t, ok)
+		counted[v.Int()]++
+	}
+	rss := s.Traces.ResourceSpans()
+	for i := range rss.Len() {
+		spans := rss.At(i).ScopeSpans().At(0).Spans()
+		for k := range spans.Len() {
+			add(spans.At(k).Attributes())
+		}
+	}
+	rms := s.Metrics.ResourceMetrics()
+	for i := range rms.Len() {
+		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
+		for k := range ms.Len() {
+			dps := ms.At(k).Histogram().DataPoints()
+			for p := range dps.Len() {
+				add(dps.At(p).Attributes())
+			}
+		}
+	}
+	rls := s.Logs.ResourceLogs()
+	for i := range rls.Len() {
+		recs := rls.At(i).ScopeLogs().At(0).LogRecords()
+		for k := range recs.Len() {
+			add(recs.At(k).Attributes())
+		}
+	}
+	for _, ph := range m.Seed.Phases {
+		assert.Equal(t, counted[int64(ph.Index)], ph.Items, "phase %s", ph.Name)
+		assert.Positive(t, ph.Items)
+	}
+}
