@@ -16,7 +16,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy test unit-test tools bench lint fmt clean
+.PHONY: all build run replay replay-heavy seed seed-quick seed-basic test unit-test tools bench lint fmt clean
 
 all: build
 
@@ -61,6 +61,34 @@ replay: build
 ## replay-heavy: the largest session at 2x, looping until stopped, with fresh trace ids per pass
 replay-heavy: build
 	$(MAKE) --no-print-directory replay SELECTION=largest SPEED=2 LOOPS=0 TIMESTAMPS=relative REPLAY_REGENERATE_IDS=true
+
+# Seed settings (see configs/seed.yaml); e.g.
+#   make seed PATTERN=payment-failure DURATION=30s DESCRIPTION="checkout outage drill"
+PATTERN     ?= basic-topology
+SCENARIO    ?=
+DURATION    ?= 30s
+RATE        ?= 10
+ERROR_RATE  ?= 0.05
+SEED        ?= 1
+DESCRIPTION ?=
+CLOCK       ?= realtime
+STORE       ?= filesystem
+SEED_ENV = SEED_PATTERN=$(PATTERN) SEED_SCENARIO_FILE=$(SCENARIO) SEED_DURATION=$(DURATION) \
+	SEED_RATE=$(RATE) SEED_ERROR_RATE=$(ERROR_RATE) SEED_SEED=$(SEED) SEED_DESCRIPTION="$(DESCRIPTION)" \
+	SEED_CLOCK=$(CLOCK) STORE=$(STORE)
+
+## seed: generate PATTERN (or SCENARIO=file.yaml) for DURATION and capture it as a seed
+## session (filesystem ./data, or STORE=s3); stops when the pattern ends
+seed: build
+	$(SEED_ENV) scripts/run-until.sh "Seed finished" $(OTELCOL) --config configs/seed.yaml
+
+## seed-quick: 10 s of basic-topology
+seed-quick:
+	$(MAKE) --no-print-directory seed DURATION=10s
+
+## seed-basic: 30 s of basic-topology at 5 traces/s
+seed-basic:
+	$(MAKE) --no-print-directory seed DURATION=30s RATE=5
 
 ## test: unit, integration (real S3 server) and end-to-end tests of the built binary
 test: tools build

@@ -44,7 +44,7 @@ func (c *Clock) UnmarshalText(text []byte) error {
 type Config struct {
 	// Pattern is a built-in pattern name.
 	Pattern string `mapstructure:"pattern"`
-	// ScenarioFile is a scenario YAML file (instead of Pattern).
+	// ScenarioFile is a scenario YAML file; when set it replaces Pattern.
 	ScenarioFile string `mapstructure:"scenario_file"`
 	// Duration scales the phases to fit; 0 runs the scenario's own length.
 	Duration time.Duration `mapstructure:"duration"`
@@ -79,8 +79,6 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	var errs []error
 	switch {
-	case cfg.Pattern != "" && cfg.ScenarioFile != "":
-		errs = append(errs, fmt.Errorf("set pattern (%q) or scenario_file (%q), not both", cfg.Pattern, cfg.ScenarioFile))
 	case cfg.Pattern == "" && cfg.ScenarioFile == "":
 		errs = append(errs, fmt.Errorf("set pattern (one of %v) or scenario_file", scenario.Builtins()))
 	default:

@@ -56,14 +56,17 @@ func TestConfigs(t *testing.T) {
 	want.MetricsInterval = 10 * time.Second
 	assert.Equal(t, want, full)
 
-	_, err = loadConfig(t, "file")
+	file, err := loadConfig(t, "file")
 	require.NoError(t, err)
+	sc, err := file.loadScenario()
+	require.NoError(t, err)
+	assert.Equal(t, "checkout-storm", sc.Name, "scenario_file replaces the default pattern")
 }
 
 func TestInvalidConfigs(t *testing.T) {
 	for name, frags := range map[string][]string{
 		"bad_file":        {"testdata/scenario-bad.yaml: line 5: phases[1].flags.paymentFail: unknown flag \"paymentFail\""},
-		"both":            {"not both"},
+		"no_source":       {"set pattern (one of [basic-topology db-outage latency-spike payment-failure traffic-ramp]) or scenario_file"},
 		"unknown_pattern": {`unknown pattern "payment-failures"`, "payment-failure"},
 		"bad_clock":       {`"instant"`, "realtime", "fast"},
 		"bad_values":      {"traces_per_second 0", "error_rate 1.5", `"../x"`, `"yesterday"`, "duration -1s"},
