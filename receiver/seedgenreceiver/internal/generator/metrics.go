@@ -3,7 +3,6 @@ package generator // import "github.com/recordreplay/otelcol-recordreplay/receiv
 import (
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -65,6 +64,7 @@ type window struct {
 // and metrics window. A trace counts in the window where it starts, so every
 // span is in exactly one data point.
 type aggregator struct {
+	keyBuf  []byte
 	g       *Generator
 	ph      *Phase
 	windows map[int]*window
@@ -86,26 +86,38 @@ func (a *aggregator) window(at time.Time) *window {
 	return w
 }
 
-// observe records the span of an operation in its duration metric.
+// observe records the span of an operation in its duration metric. The
+// series key is built in a reused buffer and the attribute map only for a
+// new series: this runs for most spans.
 func (t *tctx) observe(op *scenario.Operation, sp ptrace.Span, fail *failure) {
 	spec, ok := metricFor[op.Kind]
 	if !ok {
 		return
 	}
 	w := t.m.window(t.window)
-	attrs := pcommon.NewMap()
-	var kb strings.Builder
-	kb.WriteString(op.Service + "\x00" + spec.name)
+	kb := t.m.keyBuf[:0]
+	kb = append(kb, op.Service...)
+	kb = append(kb, 0)
+	kb = append(kb, spec.name...)
 	for _, k := range spec.attrs {
 		if v, ok := sp.Attributes().Get(k); ok {
-			v.CopyTo(attrs.PutEmpty(k))
-			kb.WriteString("\x00" + k + "=" + v.AsString())
+			kb = append(kb, 0)
+			kb = append(kb, k...)
+			kb = append(kb, '=')
+			kb = append(kb, v.AsString()...)
 		}
 	}
-	key := kb.String()
-	s, ok := w.series[key]
+	t.m.keyBuf = kb
+	s, ok := w.series[string(kb)]
 	if !ok {
+		attrs := pcommon.NewMap()
+		for _, k := range spec.attrs {
+			if v, ok := sp.Attributes().Get(k); ok {
+				v.CopyTo(attrs.PutEmpty(k))
+			}
+		}
 		t.g.phaseAttrs(attrs, t.ph)
+		key := string(kb)
 		s = &series{service: op.Service, metric: spec.name, desc: spec.desc, attrs: attrs, key: key,
 			buckets: make([]uint64, len(durationBuckets)+1), min: 1e300}
 		w.series[key] = s
