@@ -16,7 +16,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy seed seed-quick seed-basic test unit-test tools bench lint fmt clean
+.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed test unit-test tools bench lint fmt clean
 
 all: build
 
@@ -98,6 +98,15 @@ test: tools build
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:
 	$(GO) test -short -count=1 ./...
+
+TELEMETRYGEN := $(BIN)/telemetrygen
+$(TELEMETRYGEN):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
+
+## bench-seed: seed_gen (clock fast) spans/s next to telemetrygen v0.161.0, one run
+bench-seed: build $(TELEMETRYGEN)
+	bash scripts/bench-seed.sh
 
 BENCHSTAT := $(BIN)/benchstat
 $(BENCHSTAT):
