@@ -77,4 +77,3 @@ func tail(b []byte) string {
 	}
 	return string(b)
 }
-
