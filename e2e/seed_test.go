@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -19,17 +21,61 @@ import (
 // mode, and checks the captured seed session and its phase table; then it
 // replays that session, picked by `auto` with a seed filter.
 func TestSeedIntoCapture(t *testing.T) {
-	bin := otelcoltest.Bin(t)
 	dir := t.TempDir()
-	cmd := exec.Command("../scripts/run-until.sh", "Seed finished", bin, "--config", "../configs/seed.yaml")
-	cmd.Env = append(os.Environ(), "CAPTURE_DIR="+dir, "SEED_PATTERN=payment-failure", "SEED_DURATION=30s",
-		"SEED_RATE=20", "SEED_CLOCK=fast", "SEED_DESCRIPTION=e2e drill")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", tail(out))
-
+	runSeed(t, "CAPTURE_DIR="+dir)
 	st, err := sessionstore.OpenFilesystem(dir)
 	require.NoError(t, err)
 	defer st.Close()
+	id := checkSeedSession(t, st)
+
+	// Replay it: auto, seed sessions only, as fast as possible.
+	replay := otelcoltest.Launch(t, `
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: `+dir+`}
+    filter: {session_type: seed, labels: {pattern: payment-failure}}
+    speed: 0
+exporters:
+  debug: {verbosity: basic}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [debug]}
+    metrics: {receivers: [session_replay], exporters: [debug]}
+    logs: {receivers: [session_replay], exporters: [debug]}
+`)
+	replay.WaitLog(t, "Replay finished", time.Minute)
+	replay.Stop(t)
+	assert.Contains(t, replay.Log(), `"session": "`+id+`"`)
+}
+
+// TestSeedIntoS3 is `make seed STORE=s3 …` against the S3 server.
+func TestSeedIntoS3(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "seeds")
+	runSeed(t, "STORE=s3", "S3_ENDPOINT="+srv.Endpoint, "S3_BUCKET=seeds", "S3_PREFIX=training",
+		"AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
+	cfg := srv.Config("seeds", "training")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	checkSeedSession(t, st)
+}
+
+// runSeed runs scripts/run-until.sh around the binary with
+// configs/seed.yaml, payment-failure at 20 traces/s for 30 s, clock fast.
+func runSeed(t *testing.T, env ...string) {
+	t.Helper()
+	bin := otelcoltest.Bin(t)
+	cmd := exec.Command("../scripts/run-until.sh", "Seed finished", bin, "--config", "../configs/seed.yaml")
+	cmd.Env = append(append(os.Environ(), "SEED_PATTERN=payment-failure", "SEED_DURATION=30s",
+		"SEED_RATE=20", "SEED_CLOCK=fast", "SEED_DESCRIPTION=e2e drill"), env...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", tail(out))
+}
+
+// checkSeedSession checks the one seed session in st and returns its id.
+func checkSeedSession(t *testing.T, st sessionstore.Store) string {
+	t.Helper()
 	ids := sessiontest.IDs(t, st)
 	require.Len(t, ids, 1)
 	assert.Regexp(t, `^seed-\d{8}T\d{6}Z-[0-9a-f]{8}$`, ids[0])
@@ -50,25 +96,7 @@ func TestSeedIntoCapture(t *testing.T) {
 	}
 	assert.Equal(t, m.Items(), phaseItems, "every item is in one phase")
 
-	// Replay it: auto, seed sessions only, as fast as possible.
-	replay := otelcoltest.Launch(t, `
-receivers:
-  session_replay:
-    store: {backend: filesystem, directory: `+dir+`}
-    filter: {session_type: seed, labels: {pattern: payment-failure}}
-    speed: 0
-exporters:
-  debug: {verbosity: basic}
-service:
-  telemetry: {metrics: {level: none}}
-  pipelines:
-    traces: {receivers: [session_replay], exporters: [debug]}
-    metrics: {receivers: [session_replay], exporters: [debug]}
-    logs: {receivers: [session_replay], exporters: [debug]}
-`)
-	replay.WaitLog(t, "Replay finished", time.Minute)
-	replay.Stop(t)
-	assert.Contains(t, replay.Log(), `"session": "`+ids[0]+`"`)
+	return ids[0]
 }
 
 func tail(b []byte) string {

@@ -124,11 +124,13 @@ func (r *seedReceiver) run(ctx context.Context, start time.Time) {
 		if r.cfg.Clock == ClockRealtime {
 			due := wallStart.Add(b.Due.Sub(start))
 			if !sleepUntil(ctx, due) {
+				r.set.Logger.Info("Seed stopped before the end", zap.String("session", r.sessionID))
 				return
 			}
 			r.telemetry.ReceiverSeedGenLateness.Record(context.Background(), time.Since(due).Seconds())
 		}
 		if err := r.emit(ctx, b); err != nil {
+			r.set.Logger.Info("Seed stopped before the end", zap.String("session", r.sessionID))
 			return
 		}
 		r.telemetry.ReceiverSeedGenBatches.Add(context.Background(), 1)
