@@ -49,28 +49,6 @@ func (p *part) countPhase(res pcommon.Resource, items int64) {
 	ph.items += items
 }
 
-// eventRange accumulates the earliest and latest event timestamps.
-type eventRange struct{ lo, hi pcommon.Timestamp }
-
-func (r *eventRange) add(ts pcommon.Timestamp) {
-	if ts == 0 {
-		return
-	}
-	if r.lo == 0 || ts < r.lo {
-		r.lo = ts
-	}
-	if ts > r.hi {
-		r.hi = ts
-	}
-}
-
-func (r *eventRange) times() (time.Time, time.Time) {
-	if r.lo == 0 {
-		return time.Time{}, time.Time{}
-	}
-	return r.lo.AsTime(), r.hi.AsTime()
-}
-
 // routeOf returns the session a resource belongs to: the value of attr, or
 // "" when attr is unset or the resource lacks it.
 func routeOf(res pcommon.Resource, attr string) string {
@@ -112,27 +90,21 @@ func splitTraces(td ptrace.Traces, attr string) []part {
 				rss.At(i).CopyTo(sub.ResourceSpans().AppendEmpty())
 			}
 		}
-		var er eventRange
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
 		srss := sub.ResourceSpans()
 		for i := range srss.Len() {
 			var resItems int64
 			sss := srss.At(i).ScopeSpans()
 			for j := range sss.Len() {
-				spans := sss.At(j).Spans()
-				resItems += int64(spans.Len())
-				for k := range spans.Len() {
-					er.add(spans.At(k).StartTimestamp())
-					er.add(spans.At(k).EndTimestamp())
-				}
+				resItems += int64(sss.At(j).Spans().Len())
 			}
 			p.items += resItems
 			p.countPhase(srss.At(i).Resource(), resItems)
 		}
+		p.eventStart, p.eventEnd = sessionstore.TracesEventRange(sub)
 		if srss.Len() > 0 {
 			p.resource = srss.At(0).Resource()
 		}
-		p.eventStart, p.eventEnd = er.times()
 		parts = append(parts, p)
 	}
 	return parts
@@ -150,30 +122,21 @@ func splitLogs(ld plog.Logs, attr string) []part {
 				rls.At(i).CopyTo(sub.ResourceLogs().AppendEmpty())
 			}
 		}
-		var er eventRange
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
 		srls := sub.ResourceLogs()
 		for i := range srls.Len() {
 			var resItems int64
 			sls := srls.At(i).ScopeLogs()
 			for j := range sls.Len() {
-				recs := sls.At(j).LogRecords()
-				resItems += int64(recs.Len())
-				for k := range recs.Len() {
-					ts := recs.At(k).Timestamp()
-					if ts == 0 {
-						ts = recs.At(k).ObservedTimestamp()
-					}
-					er.add(ts)
-				}
+				resItems += int64(sls.At(j).LogRecords().Len())
 			}
 			p.items += resItems
 			p.countPhase(srls.At(i).Resource(), resItems)
 		}
+		p.eventStart, p.eventEnd = sessionstore.LogsEventRange(sub)
 		if srls.Len() > 0 {
 			p.resource = srls.At(0).Resource()
 		}
-		p.eventStart, p.eventEnd = er.times()
 		parts = append(parts, p)
 	}
 	return parts
@@ -191,7 +154,6 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 				rms.At(i).CopyTo(sub.ResourceMetrics().AppendEmpty())
 			}
 		}
-		var er eventRange
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
 		srms := sub.ResourceMetrics()
 		for i := range srms.Len() {
@@ -200,54 +162,34 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 			for j := range sms.Len() {
 				ms := sms.At(j).Metrics()
 				for k := range ms.Len() {
-					resItems += int64(metricPoints(ms.At(k), &er))
+					resItems += int64(dataPoints(ms.At(k)))
 				}
 			}
 			p.items += resItems
 			p.countPhase(srms.At(i).Resource(), resItems)
 		}
+		p.eventStart, p.eventEnd = sessionstore.MetricsEventRange(sub)
 		if srms.Len() > 0 {
 			p.resource = srms.At(0).Resource()
 		}
-		p.eventStart, p.eventEnd = er.times()
 		parts = append(parts, p)
 	}
 	return parts
 }
 
-// metricPoints counts the data points of m and feeds their timestamps to er.
-func metricPoints(m pmetric.Metric, er *eventRange) int {
+// dataPoints counts the data points of m.
+func dataPoints(m pmetric.Metric) int {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		dps := m.Gauge().DataPoints()
-		for i := range dps.Len() {
-			er.add(dps.At(i).Timestamp())
-		}
-		return dps.Len()
+		return m.Gauge().DataPoints().Len()
 	case pmetric.MetricTypeSum:
-		dps := m.Sum().DataPoints()
-		for i := range dps.Len() {
-			er.add(dps.At(i).Timestamp())
-		}
-		return dps.Len()
+		return m.Sum().DataPoints().Len()
 	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		for i := range dps.Len() {
-			er.add(dps.At(i).Timestamp())
-		}
-		return dps.Len()
+		return m.Histogram().DataPoints().Len()
 	case pmetric.MetricTypeExponentialHistogram:
-		dps := m.ExponentialHistogram().DataPoints()
-		for i := range dps.Len() {
-			er.add(dps.At(i).Timestamp())
-		}
-		return dps.Len()
+		return m.ExponentialHistogram().DataPoints().Len()
 	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		for i := range dps.Len() {
-			er.add(dps.At(i).Timestamp())
-		}
-		return dps.Len()
+		return m.Summary().DataPoints().Len()
 	}
 	return 0
 }
