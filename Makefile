@@ -30,12 +30,13 @@ $(VERSITYGW):
 
 tools: $(OCB) $(VERSITYGW) $(BENCHSTAT)
 
-## build: the collector distribution, from builder-config.yaml, into bin/
+## build: the collector distribution (from builder-config.yaml) and sessionctl, into bin/
 build: $(OCB)
 	@mkdir -p build
 	$(OCB) --config builder-config.yaml
 	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL)
-	@echo "built $(OTELCOL)"
+	$(GO) build -o $(BIN)/sessionctl ./cmd/sessionctl
+	@echo "built $(OTELCOL) and $(BIN)/sessionctl"
 
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
 run: build

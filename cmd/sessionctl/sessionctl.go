@@ -1,0 +1,392 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+const usage = `sessionctl manages recorded sessions.
+
+Usage:
+  sessionctl [store flags] list
+  sessionctl [store flags] show ID
+  sessionctl [store flags] verify [--repair] [--max-object-bytes N] ID...
+  sessionctl [store flags] rm --yes ID...
+  sessionctl [store flags] prune --older-than DURATION [--dry-run]
+
+Store flags (a directory by default; S3 when --s3-bucket is set; S3 credentials
+come from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, roles):
+`
+
+// exit codes
+const (
+	exitOK       = 0
+	exitProblems = 1 // verify found mismatches or bad objects
+	exitUsage    = 2
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sessionctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "./data", "filesystem store root")
+	bucket := fs.String("s3-bucket", "", "S3 bucket (selects the s3 backend)")
+	prefix := fs.String("s3-prefix", "", "key prefix inside the bucket")
+	region := fs.String("s3-region", "us-east-1", "S3 region")
+	endpoint := fs.String("s3-endpoint", "", "S3 endpoint, e.g. http://minio:9000 (empty: AWS)")
+	pathStyle := fs.Bool("s3-path-style", false, "path-style addressing (MinIO and most S3-compatible servers)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg := sessionstore.NewDefaultConfig()
+	cfg.Directory = *dir
+	if *bucket != "" {
+		cfg.Backend = sessionstore.BackendS3
+		cfg.S3.Bucket, cfg.S3.Prefix, cfg.S3.Region = *bucket, *prefix, *region
+		cfg.S3.Endpoint, cfg.S3.UsePathStyle = *endpoint, *pathStyle
+	} else if _, err := os.Stat(*dir); err != nil {
+		fmt.Fprintf(stderr, "sessionctl: store directory %s: %v\n", *dir, err)
+		return exitUsage
+	}
+	st, err := sessionstore.Open(ctx, &cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionctl: %v\n", err)
+		return exitUsage
+	}
+	defer st.Close()
+	c := &cli{ctx: ctx, st: st, out: stdout, errw: stderr}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	switch cmd {
+	case "list", "ls":
+		return c.list()
+	case "show":
+		return c.show(rest)
+	case "verify":
+		return c.verify(rest)
+	case "rm":
+		return c.rm(rest)
+	case "prune":
+		return c.prune(rest)
+	}
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, verify, rm, prune)\n", cmd)
+	return exitUsage
+}
+
+type cli struct {
+	ctx  context.Context
+	st   sessionstore.Store
+	out  io.Writer
+	errw io.Writer
+}
+
+func (c *cli) fail(format string, a ...any) int {
+	fmt.Fprintf(c.errw, "sessionctl: "+format+"\n", a...)
+	return exitUsage
+}
+
+func (c *cli) list() int {
+	list, err := sessionstore.ListSessions(c.ctx, c.st)
+	if err != nil {
+		return c.fail("list: %v", err)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tTYPE\tSTATUS\tSTART\tDURATION\tSPANS\tPOINTS\tLOGS\tSTORED")
+	for _, s := range list {
+		if s.Err != nil {
+			fmt.Fprintf(tw, "%s\t?\tunreadable\t\t\t\t\t\t%v\n", s.ID, s.Err)
+			continue
+		}
+		m := s.Metadata
+		dur := "-"
+		if m.EndTime != nil {
+			dur = m.EndTime.Sub(m.StartTime).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", s.ID, m.SessionType, m.Status,
+			m.StartTime.Format(time.RFC3339), dur, m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, bytesHuman(m.TotalSizeBytes))
+	}
+	_ = tw.Flush()
+	return exitOK
+}
+
+func bytesHuman(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func (c *cli) show(args []string) int {
+	if len(args) != 1 {
+		return c.fail("show needs one session id")
+	}
+	m, err := sessionstore.ReadMetadata(c.ctx, c.st, args[0])
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return c.fail("%v", err)
+	}
+	return exitOK
+}
+
+// verify recounts a session from its objects and compares with its
+// metadata; --repair writes the recounted metadata (a session left active by
+// a crash becomes completed, ending at its last object).
+func (c *cli) verify(args []string) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(c.errw)
+	repair := fs.Bool("repair", false, "rewrite metadata.json from the objects")
+	maxBytes := fs.Int64("max-object-bytes", 256<<20, "decompressed size cap per object")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		return c.fail("verify needs at least one session id")
+	}
+	code := exitOK
+	for _, id := range fs.Args() {
+		if r := c.verifyOne(id, *repair, *maxBytes); r != exitOK {
+			code = r
+		}
+	}
+	return code
+}
+
+func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		return c.fail("%v", err)
+	}
+	stored, err := sessionstore.ReadMetadata(c.ctx, c.st, id)
+	missing := errors.Is(err, sessionstore.ErrNotFound)
+	if err != nil && !missing && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return c.fail("%v", err)
+	}
+	if err != nil {
+		fmt.Fprintf(c.out, "%s: metadata.json: %v\n", id, err)
+		stored = nil
+	}
+	// Recount everything the objects hold.
+	counted := sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, time.Time{}, "sessionctl verify --repair")
+	var bad []string
+	objects := 0
+	for o, err := range sessionstore.ListObjects(c.ctx, c.st, id) {
+		if err != nil {
+			if errors.Is(err, sessionstore.ErrCorrupt) {
+				bad = append(bad, fmt.Sprintf("%s: %v", o.Key, err))
+				continue
+			}
+			return c.fail("list %s: %v", id, err)
+		}
+		objects++
+		b, raw, err := sessionstore.ReadObject(c.ctx, c.st, o, maxBytes)
+		if err != nil {
+			if errors.Is(err, sessionstore.ErrCorrupt) || errors.Is(err, sessionstore.ErrTooLarge) {
+				bad = append(bad, err.Error())
+				continue
+			}
+			return c.fail("read %s: %v", o.Key, err)
+		}
+		counted.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
+		counted.ExtendEventTime(b.EventRange())
+	}
+	if missing && objects == 0 {
+		return c.fail("no such session %q", id)
+	}
+	problems := slices.Clone(bad)
+	if stored != nil {
+		problems = append(problems, diff(stored, counted)...)
+	} else {
+		problems = append(problems, "metadata.json missing or unreadable")
+	}
+	for _, p := range problems {
+		fmt.Fprintf(c.out, "%s: %s\n", id, p)
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(c.out, "%s: ok (%d objects, %d spans, %d data points, %d log records)\n",
+			id, objects, counted.CapturedTraces, counted.CapturedMetrics, counted.CapturedLogs)
+		return exitOK
+	}
+	if !repair {
+		return exitProblems
+	}
+	fixed := repaired(stored, counted)
+	if err := sessionstore.WriteMetadata(c.ctx, c.st, fixed); err != nil {
+		return c.fail("write metadata of %s: %v", id, err)
+	}
+	fmt.Fprintf(c.out, "%s: repaired (status %s, %d spans, %d data points, %d log records, %d bad objects left in place)\n",
+		id, fixed.Status, fixed.CapturedTraces, fixed.CapturedMetrics, fixed.CapturedLogs, len(bad))
+	return exitOK
+}
+
+// diff lists the counts on which stored metadata and the objects disagree.
+func diff(stored, counted *sessionstore.Metadata) []string {
+	var out []string
+	cmp := func(name string, a, b int64) {
+		if a != b {
+			out = append(out, fmt.Sprintf("%s: metadata says %d, objects hold %d", name, a, b))
+		}
+	}
+	cmp("capturedTraces", stored.CapturedTraces, counted.CapturedTraces)
+	cmp("capturedMetrics", stored.CapturedMetrics, counted.CapturedMetrics)
+	cmp("capturedLogs", stored.CapturedLogs, counted.CapturedLogs)
+	cmp("totalSizeBytes", stored.TotalSizeBytes, counted.TotalSizeBytes)
+	for _, sig := range sessionstore.Signals {
+		a, b := stored.Signals[sig], counted.Signals[sig]
+		if a == nil {
+			a = &sessionstore.SignalStats{}
+		}
+		if b == nil {
+			b = &sessionstore.SignalStats{}
+		}
+		cmp("signals."+string(sig)+".objects", a.Objects, b.Objects)
+		cmp("signals."+string(sig)+".items", a.Items, b.Items)
+		cmp("signals."+string(sig)+".bytes", a.Bytes, b.Bytes)
+		cmp("signals."+string(sig)+".compressedBytes", a.CompressedBytes, b.CompressedBytes)
+	}
+	if stored.Status == sessionstore.StatusActive {
+		out = append(out, "status is active (the writer did not close it: crashed or still running)")
+	}
+	return out
+}
+
+// repaired is the stored metadata (or a fresh one) with every count taken
+// from the objects.
+func repaired(stored, counted *sessionstore.Metadata) *sessionstore.Metadata {
+	m := counted
+	if stored != nil {
+		cp := *stored
+		m = &cp
+		m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs = counted.CapturedTraces, counted.CapturedMetrics, counted.CapturedLogs
+		m.TotalSizeBytes, m.Signals, m.EventTimeRange = counted.TotalSizeBytes, counted.Signals, counted.EventTimeRange
+	}
+	var first, last time.Time
+	for _, s := range m.Signals {
+		if s.FirstCaptureTime != nil && (first.IsZero() || s.FirstCaptureTime.Before(first)) {
+			first = *s.FirstCaptureTime
+		}
+		if s.LastCaptureTime != nil && s.LastCaptureTime.After(last) {
+			last = *s.LastCaptureTime
+		}
+	}
+	if m.StartTime.IsZero() {
+		m.StartTime = first
+	}
+	if m.Status == sessionstore.StatusActive || stored == nil {
+		m.Status = sessionstore.StatusCompleted
+		if !last.IsZero() {
+			end := last
+			m.EndTime = &end
+		}
+	}
+	m.UpdatedTime = time.Now().UTC()
+	return m
+}
+
+func (c *cli) rm(args []string) int {
+	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
+	fs.SetOutput(c.errw)
+	yes := fs.Bool("yes", false, "really delete")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		return c.fail("rm needs at least one session id")
+	}
+	if !*yes {
+		return c.fail("rm deletes sessions for good: add --yes")
+	}
+	for _, id := range fs.Args() {
+		if err := c.remove(id); err != nil {
+			return c.fail("%v", err)
+		}
+	}
+	return exitOK
+}
+
+// remove deletes a session's objects, then its metadata (last, so that a
+// half-deleted session is still listed and can be removed again).
+func (c *cli) remove(id string) error {
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		return err
+	}
+	n := 0
+	for info, err := range c.st.List(c.ctx, sessionstore.RawPrefix(id)) {
+		if err != nil {
+			return fmt.Errorf("list %s: %w", id, err)
+		}
+		if err := c.st.Delete(c.ctx, info.Key); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := c.st.Delete(c.ctx, sessionstore.MetadataKey(id)); err != nil {
+		return err
+	}
+	// Anything else under the session prefix (stray files).
+	for info, err := range c.st.List(c.ctx, sessionstore.SessionPrefix(id)) {
+		if err != nil {
+			return fmt.Errorf("list %s: %w", id, err)
+		}
+		if err := c.st.Delete(c.ctx, info.Key); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.out, "%s: removed (%d objects)\n", id, n)
+	return nil
+}
+
+func (c *cli) prune(args []string) int {
+	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
+	fs.SetOutput(c.errw)
+	olderThan := fs.Duration("older-than", 0, "remove sessions that started longer ago than this (e.g. 720h)")
+	dryRun := fs.Bool("dry-run", false, "only list what would be removed")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *olderThan <= 0 {
+		return c.fail("prune needs --older-than, e.g. --older-than 720h")
+	}
+	list, err := sessionstore.ListSessions(c.ctx, c.st)
+	if err != nil {
+		return c.fail("list: %v", err)
+	}
+	cutoff := time.Now().Add(-*olderThan)
+	for _, s := range list {
+		if s.Err != nil || s.Metadata.Status == sessionstore.StatusActive || !s.Metadata.StartTime.Before(cutoff) {
+			continue // unreadable and active sessions are never pruned
+		}
+		if *dryRun {
+			fmt.Fprintf(c.out, "%s: would remove (started %s)\n", s.ID, s.Metadata.StartTime.Format(time.RFC3339))
+			continue
+		}
+		if err := c.remove(s.ID); err != nil {
+			return c.fail("%v", err)
+		}
+	}
+	return exitOK
+}
+

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/testdata"
+	"go.uber.org/goleak"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+func sessionctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := run(context.Background(), args, &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+// fixture writes two sessions: "good" (completed, counts right) and "old"
+// (started 40 days ago).
+func fixture(t *testing.T) (string, sessionstore.Store) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now().UTC()
+	w := sessiontest.NewWriter(t, st, "good", now)
+	w.Traces(now, testdata.GenerateTraces(5))
+	w.Metrics(now.Add(time.Second), testdata.GenerateMetrics(3))
+	w.Logs(now.Add(2*time.Second), testdata.GenerateLogs(4))
+	w.Complete()
+	old := now.AddDate(0, 0, -40)
+	w = sessiontest.NewWriter(t, st, "old", old)
+	w.Traces(old, testdata.GenerateTraces(2))
+	w.Complete()
+	return dir, st
+}
+
+func TestListAndShow(t *testing.T) {
+	dir, _ := fixture(t)
+	code, out, _ := sessionctl(t, "--dir", dir, "list")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "SESSION")
+	assert.Regexp(t, `good\s+capture\s+completed\s+\S+\s+2s\s+5\s+\d+\s+4\s`, out)
+	assert.Contains(t, out, "old")
+
+	code, out, _ = sessionctl(t, "--dir", dir, "show", "good")
+	require.Equal(t, 0, code)
+	var m sessionstore.Metadata
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	assert.Equal(t, "good", m.SessionID)
+
+	code, _, errs := sessionctl(t, "--dir", dir, "show", "../etc")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `invalid session id "../etc"`)
+	code, _, errs = sessionctl(t, "--dir", filepath.Join(dir, "nope"), "list")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "store directory")
+	code, _, errs = sessionctl(t, "--dir", dir, "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `unknown command "frobnicate"`)
+}
+
+func TestVerifyAndRepair(t *testing.T) {
+	dir, st := fixture(t)
+	code, out, _ := sessionctl(t, "--dir", dir, "verify", "good")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "good: ok (3 objects, 5 spans")
+
+	// A crash: metadata left active with stale counts, plus a bad object.
+	ctx := context.Background()
+	m, err := sessionstore.ReadMetadata(ctx, st, "good")
+	require.NoError(t, err)
+	want := *m
+	m.Status = sessionstore.StatusActive
+	m.EndTime = nil
+	m.CapturedTraces = 1
+	m.TotalSizeBytes = 7
+	require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
+	badKey := sessionstore.NewObjectKey("good", sessionstore.SignalLogs, time.Now()).String()
+	require.NoError(t, st.Put(ctx, badKey, []byte("not gzip")))
+
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "good")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "capturedTraces: metadata says 1, objects hold 5")
+	assert.Contains(t, out, "totalSizeBytes: metadata says 7")
+	assert.Contains(t, out, "status is active")
+	assert.Contains(t, out, badKey)
+
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "--repair", "good")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "good: repaired (status completed")
+	fixed, err := sessionstore.ReadMetadata(ctx, st, "good")
+	require.NoError(t, err)
+	assert.Equal(t, want.CapturedTraces, fixed.CapturedTraces)
+	assert.Equal(t, want.TotalSizeBytes, fixed.TotalSizeBytes)
+	assert.Equal(t, want.Signals, fixed.Signals)
+	assert.Equal(t, sessionstore.StatusCompleted, fixed.Status)
+	require.NotNil(t, fixed.EndTime)
+	require.NoError(t, st.Delete(ctx, badKey))
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "good")
+	assert.Equal(t, 0, code, out)
+
+	// Metadata lost entirely: rebuilt from the objects.
+	require.NoError(t, st.Delete(ctx, sessionstore.MetadataKey("old")))
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "--repair", "old")
+	require.Equal(t, 0, code, out)
+	rebuilt, err := sessionstore.ReadMetadata(ctx, st, "old")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), rebuilt.CapturedTraces)
+	assert.False(t, rebuilt.StartTime.IsZero())
+
+	code, _, errs := sessionctl(t, "--dir", dir, "verify", "missing")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `no such session "missing"`)
+}
+
+func TestRmAndPrune(t *testing.T) {
+	dir, st := fixture(t)
+	code, _, errs := sessionctl(t, "--dir", dir, "rm", "good")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "--yes")
+	assert.Equal(t, []string{"good", "old"}, sessiontest.IDs(t, st))
+
+	code, out, _ := sessionctl(t, "--dir", dir, "prune", "--older-than", "720h", "--dry-run")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "old: would remove")
+	assert.NotContains(t, out, "good")
+	assert.Equal(t, []string{"good", "old"}, sessiontest.IDs(t, st))
+
+	code, out, _ = sessionctl(t, "--dir", dir, "prune", "--older-than", "720h")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "old: removed (1 objects)")
+	assert.Equal(t, []string{"good"}, sessiontest.IDs(t, st))
+
+	code, out, _ = sessionctl(t, "--dir", dir, "rm", "--yes", "good")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "good: removed (3 objects)")
+	assert.Empty(t, sessiontest.IDs(t, st))
+	entries, err := os.ReadDir(filepath.Join(dir, "sessions"))
+	if err == nil {
+		assert.Empty(t, entries, "no empty directories left behind")
+	}
+}
+
+func TestS3Store(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the S3 server")
+	}
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "ctl")
+	cfg := srv.Config("ctl", "team")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	w := sessiontest.NewWriter(t, st, "on-s3", time.Now())
+	w.Traces(time.Now(), testdata.GenerateTraces(3))
+	w.Complete()
+	t.Setenv("AWS_ACCESS_KEY_ID", s3server.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3server.SecretKey)
+	s3 := []string{"--s3-bucket", "ctl", "--s3-prefix", "team", "--s3-endpoint", srv.Endpoint, "--s3-path-style"}
+	code, out, errs := sessionctl(t, append(s3, "list")...)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "on-s3")
+	code, out, _ = sessionctl(t, append(s3, "verify", "on-s3")...)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "on-s3: ok (1 objects, 3 spans")
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+	)
+}
