@@ -389,4 +389,3 @@ func (c *cli) prune(args []string) int {
 	}
 	return exitOK
 }
-
