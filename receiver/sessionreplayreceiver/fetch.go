@@ -190,9 +190,12 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 }
 
 // read loads the stored (compressed) bytes of an object; an object stored
-// larger than max_object_bytes is refused without reading it all.
+// larger than max_object_bytes (plus gzip's worst-case overhead on
+// incompressible data) is refused without reading it all.
 func (r *replayReceiver) read(ctx context.Context, o sessionstore.Object) ([]byte, error) {
-	if o.Size > int64(r.cfg.MaxObjectBytes) {
+	limit := int64(r.cfg.MaxObjectBytes)
+	limit += limit/64 + 4096
+	if o.Size > limit {
 		return nil, fmt.Errorf("%w: stored size %d exceeds max_object_bytes %d", sessionstore.ErrTooLarge, o.Size, r.cfg.MaxObjectBytes)
 	}
 	rc, err := r.store.Get(ctx, o.Key)
@@ -200,5 +203,5 @@ func (r *replayReceiver) read(ctx context.Context, o sessionstore.Object) ([]byt
 		return nil, err
 	}
 	defer rc.Close()
-	return sessionstore.ReadAll(rc, int64(r.cfg.MaxObjectBytes))
+	return sessionstore.ReadAll(rc, limit)
 }
