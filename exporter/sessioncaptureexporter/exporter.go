@@ -277,6 +277,9 @@ func (e *captureExporter) push(ctx context.Context, batch any, signal sessionsto
 	var retryable, permanent []error
 	for i := range parts {
 		p := &parts[i]
+		if p.items == 0 {
+			continue // nothing to replay: no object, and no session opened for it
+		}
 		target, err := e.target(ctx, plan, signal, p)
 		if err != nil {
 			if sessionstore.IsPermanent(err) {
@@ -286,8 +289,8 @@ func (e *captureExporter) push(ctx context.Context, batch any, signal sessionsto
 			}
 			continue
 		}
-		if target.done || p.items == 0 {
-			continue // stored by an earlier attempt, or nothing to replay
+		if target.done {
+			continue // stored by an earlier attempt
 		}
 		if err := e.write(ctx, signal, plan, target, p); err != nil {
 			if sessionstore.IsPermanent(err) {

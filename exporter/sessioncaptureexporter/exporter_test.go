@@ -502,3 +502,15 @@ func TestOwnTelemetry(t *testing.T) {
 		sum("otelcol_exporter_session_capture_compressed_bytes", "traces")+sum("otelcol_exporter_session_capture_compressed_bytes", "logs"))
 	assert.Equal(t, s.Raw[sessionstore.SignalTraces], sum("otelcol_exporter_session_capture_bytes", "traces"))
 }
+
+func TestEmptyBatchesStoreNothing(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().Resource().Attributes().PutStr("service.name", "idle")
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
+	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), plog.NewLogs()))
+	tr.shutdown(t)
+	assert.Empty(t, sessiontest.IDs(t, st), "no object and no empty session")
+}
