@@ -91,10 +91,11 @@ seed-quick:
 seed-basic:
 	$(MAKE) --no-print-directory seed DURATION=30s RATE=5
 
-## test: unit, integration (real S3 server) and end-to-end tests of the built binary
+## test: unit, integration (real S3 server) and end-to-end tests of the built binary.
+## Packages run one at a time (-p 1): several tests pace against the real clock.
 test: tools build
 	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
-		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
+		$(GO) test -p 1 -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
 
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:
@@ -124,7 +125,7 @@ bench: $(BENCHSTAT)
 		$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./exporter/sessioncaptureexporter/ >> bench-capture.out || exit 1; \
 		$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./receiver/sessionreplayreceiver/ >> bench-replay.out || exit 1; \
 	done
-	$(GO) test -count=1 -v -run 'TestPacingRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|PASS|FAIL' | tee bench-pacing.out
+	RECORDREPLAY_STRICT_PACING=1 $(GO) test -count=1 -v -run 'TestPacingRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|PASS|FAIL' | tee bench-pacing.out
 	$(BENCHSTAT) bench-capture.out bench-replay.out
 	@echo "per-round ratios against the bound:"
 	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost spans/s

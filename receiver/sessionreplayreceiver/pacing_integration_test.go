@@ -1,6 +1,7 @@
 package sessionreplayreceiver
 
 import (
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 // TestPacingRealTime replays a session whose objects span 20 s of capture
 // time (one object every 100 ms, slightly irregular) with the real clock,
 // at 1x and 4x, and measures what arrives. The figures are logged for
-// BENCHMARKS.md.
+// BENCHMARKS.md. In `make test` other packages may load both cores at the
+// same time, so the lateness bound is loose (50 ms); `make bench` runs the
+// test alone with RECORDREPLAY_STRICT_PACING=1 and the 10 ms target.
 func TestPacingRealTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("25 s of real time")
@@ -60,9 +63,13 @@ func TestPacingRealTime(t *testing.T) {
 		t.Logf("speed %.0fx: elapsed %s (want %s, error %+.3f%%), arrival lateness p50 %s p99 %s max %s, last object %s off schedule; receiver p99 %s",
 			speed, elapsed.Round(time.Millisecond), want, 100*(float64(elapsed)/float64(want)-1),
 			late[len(late)/2], p99, late[len(late)-1], last, rep.r.result.lateness.quantile(0.99))
+		bound := 50 * time.Millisecond
+		if os.Getenv("RECORDREPLAY_STRICT_PACING") == "1" {
+			bound = 10 * time.Millisecond
+		}
 		assert.InEpsilon(t, float64(want), float64(elapsed), 0.02, "within 2%%")
-		assert.Less(t, p99, 10*time.Millisecond, "p99 lateness")
-		assert.Less(t, rep.r.result.lateness.quantile(0.99), 10*time.Millisecond, "receiver's own p99 lateness")
-		assert.Less(t, last.Abs(), 10*time.Millisecond, "no cumulative drift")
+		assert.Less(t, p99, bound, "p99 lateness")
+		assert.Less(t, rep.r.result.lateness.quantile(0.99), bound, "receiver's own p99 lateness")
+		assert.Less(t, last.Abs(), bound, "no cumulative drift")
 	}
 }
