@@ -95,6 +95,8 @@ type Generator struct {
 	faults  []faultState
 	instIDs map[string]string
 	total   time.Duration
+	// baselineOff offsets the low-discrepancy sequence of baseline errors.
+	baselineOff float64
 }
 
 type entry struct {
@@ -170,6 +172,7 @@ func New(o Options) (*Generator, error) {
 	for _, svc := range o.Scenario.ServiceNames() {
 		g.instIDs[svc] = g.uuid("instance:" + svc)
 	}
+	g.baselineOff = g.unit("baseline")
 	return g, nil
 }
 

@@ -64,7 +64,7 @@ func (g *Generator) trace(k uint64, ph *Phase, start time.Time, b *builder, m *a
 	}
 	// Baseline errors: a share error_rate of traces fails at one operation
 	// they reach, chosen at random.
-	if frac(g.unit("baseline")+float64(k)*golden) < g.o.ErrorRate {
+	if frac(g.baselineOff+float64(k)*golden) < g.o.ErrorRate {
 		ops := g.reach[e.op]
 		t.baseline = ops[t.rng.IntN(len(ops))]
 	}
