@@ -58,6 +58,10 @@ type SessionConfig struct {
 	// MaxDuration rotates the exporter's own session after this long; 0
 	// never rotates on time. A fixed id continues as id-2, id-3, ...
 	MaxDuration time.Duration `mapstructure:"max_duration"`
+	// IdleTimeout completes a session named by FromAttribute after this long
+	// without data (0: only when the collector stops); data that arrives
+	// later for the same id continues it.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -93,6 +97,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Session.MaxDuration < 0 {
 		errs = append(errs, fmt.Errorf("session.max_duration %s must not be negative", cfg.Session.MaxDuration))
+	}
+	if cfg.Session.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("session.idle_timeout %s must not be negative", cfg.Session.IdleTimeout))
 	}
 	if cfg.MetadataInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))

@@ -48,6 +48,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, q.Batch.HasValue(), "batching is on by default: one object per batch")
 	assert.True(t, q.BlockOnOverflow, "a full queue pushes back instead of dropping captures")
 	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Equal(t, time.Minute, cfg.Session.IdleTimeout)
 
 	loaded, err := loadConfig(t, "")
 	require.NoError(t, err)

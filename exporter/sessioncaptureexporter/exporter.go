@@ -172,6 +172,7 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 		if reason := e.sessions.rotationDue(); reason != "" {
 			e.sessions.rotate(reason)
 		}
+		e.sessions.closeIdle()
 		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
 			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
 			componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
@@ -363,10 +364,11 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 		return fmt.Errorf("session %s: %w", t.session.id, err)
 	}
 	t.done = true
-	t.session.add(signal, plan.captureTime, p, int64(enc.RawBytes), int64(len(enc.Data)))
-	if t.session.isClosed() {
-		e.sessions.remember(t.session)
-	} else if t.session.own && e.cfg.Session.MaxBytes > 0 && t.session.storedBytes() >= e.cfg.Session.MaxBytes {
+	s := e.sessions.liveFor(t.session)
+	s.add(signal, plan.captureTime, p, int64(enc.RawBytes), int64(len(enc.Data)))
+	if s.isClosed() {
+		e.sessions.remember(s)
+	} else if s.own && e.cfg.Session.MaxBytes > 0 && s.storedBytes() >= e.cfg.Session.MaxBytes {
 		e.wake()
 	}
 	e.telemetry.ExporterSessionCaptureObjects.Add(ctx, 1, attrs)

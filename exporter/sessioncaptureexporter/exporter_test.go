@@ -514,3 +514,29 @@ func TestEmptyBatchesStoreNothing(t *testing.T) {
 	tr.shutdown(t)
 	assert.Empty(t, sessiontest.IDs(t, st), "no object and no empty session")
 }
+
+func TestIdleAttributeSessionsComplete(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.FromAttribute = "test.session.id"
+	cfg.Session.IdleTimeout = 300 * time.Millisecond
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	ctx := context.Background()
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 3)))
+	// No more data: the session completes by itself while the collector runs,
+	// so that replay's auto selection can pick it.
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
+		return err == nil && m.Status == sessionstore.StatusCompleted && m.CapturedTraces == 3
+	}, 10*time.Second, 50*time.Millisecond)
+	// More data for the same id continues it.
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 4)))
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
+		return err == nil && m.CapturedTraces == 7
+	}, 10*time.Second, 50*time.Millisecond)
+	tr.shutdown(t)
+	s := sessiontest.Read(t, st, "seed-idle")
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+	sessiontest.CheckCounts(t, s)
+}

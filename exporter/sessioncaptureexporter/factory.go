@@ -41,6 +41,7 @@ func createDefaultConfig() component.Config {
 			ID:           AutoSessionID,
 			Labels:       map[string]string{},
 			EnabledFlags: []string{},
+			IdleTimeout:  time.Minute,
 		},
 		MetadataInterval: 10 * time.Second,
 		CompressionLevel: sessionstore.CompressionDefault,

@@ -32,6 +32,7 @@ type session struct {
 	closed    bool
 	failed    bool // some data could not be stored
 	lastWrite time.Time
+	lastData  time.Time
 }
 
 func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part, raw, compressed int64) {
@@ -39,6 +40,7 @@ func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part
 	defer s.mu.Unlock()
 	s.meta.Add(signal, captureTime, p.items, raw, compressed)
 	s.meta.ExtendEventTime(p.eventStart, p.eventEnd)
+	s.lastData = captureTime
 	if s.meta.Seed != nil {
 		for idx, ph := range p.phases {
 			addPhase(s.meta, idx, ph)
@@ -132,7 +134,8 @@ type sessionManager struct {
 	now       func() time.Time
 	onOpen    func(reason string)
 
-	openMu sync.Mutex // serializes opening the own session
+	openMu  sync.Mutex // serializes opening the own session
+	writeMu sync.Mutex // one metadata writer at a time, so snapshots land in order
 
 	mu         sync.Mutex
 	own        *session // nil between a rotation and the next batch
@@ -276,8 +279,15 @@ func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Reso
 	m.mu.Lock()
 	s, ok := m.sessions[id]
 	m.mu.Unlock()
-	if ok {
+	if ok && !s.isClosed() {
 		return s, nil
+	}
+	if ok {
+		// Completed for idleness but not yet forgotten: write it out first,
+		// so that continuing it starts from its final counts.
+		if err := m.flushOne(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 	s, err := m.newSession(ctx, id, false, res)
 	if err != nil {
@@ -285,7 +295,7 @@ func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Reso
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if existing, ok := m.sessions[id]; ok {
+	if existing, ok := m.sessions[id]; ok && !existing.isClosed() {
 		return existing, nil // opened meanwhile by another batch
 	}
 	m.sessions[id] = s
@@ -319,6 +329,36 @@ func (m *sessionManager) untilRotation() time.Duration {
 	return max(0, s.opened.Add(m.cfg.MaxDuration).Sub(m.now()))
 }
 
+// closeIdle completes attribute-named sessions that saw no data for the
+// idle timeout; a later batch for the same id continues the stored session.
+func (m *sessionManager) closeIdle() {
+	if m.cfg.IdleTimeout <= 0 {
+		return
+	}
+	now := m.now()
+	m.mu.Lock()
+	var idle []*session
+	for _, s := range m.sessions {
+		if s.own {
+			continue
+		}
+		s.mu.Lock()
+		last := s.lastData
+		if last.IsZero() {
+			last = s.opened
+		}
+		if !s.closed && now.Sub(last) >= m.cfg.IdleTimeout {
+			idle = append(idle, s)
+		}
+		s.mu.Unlock()
+	}
+	m.mu.Unlock()
+	for _, s := range idle {
+		m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
+		s.close(now)
+	}
+}
+
 // closeAll ends every session.
 func (m *sessionManager) closeAll() {
 	m.mu.Lock()
@@ -333,6 +373,8 @@ func (m *sessionManager) closeAll() {
 // flush writes the metadata of every session whose write is due (force:
 // every changed one) and forgets closed sessions that are fully written.
 func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
 	m.mu.Lock()
 	all := slices.Collect(maps.Values(m.sessions))
 	m.mu.Unlock()
@@ -364,6 +406,39 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 	}
 	m.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// flushOne writes a session's metadata now if it changed.
+func (m *sessionManager) flushOne(ctx context.Context, s *session) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	now := m.now()
+	snap := s.snapshot(now, 0, true)
+	if snap == nil {
+		return nil
+	}
+	err := sessionstore.WriteMetadata(ctx, m.store, snap)
+	s.written(now, err)
+	if err != nil {
+		return fmt.Errorf("write metadata of session %s: %w", s.id, err)
+	}
+	return nil
+}
+
+// liveFor returns the session that now stands for s's id: s itself, or the
+// session that continued it after it was completed for idleness (a retry
+// of a batch planned before then counts in the continuation, so two
+// objects never write one metadata.json).
+func (m *sessionManager) liveFor(s *session) *session {
+	if !s.isClosed() || s.own {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.sessions[s.id]; ok && cur != s && !cur.isClosed() {
+		return cur
+	}
+	return s
 }
 
 // remember puts a closed session back in the manager when a late write (a
