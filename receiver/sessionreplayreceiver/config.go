@@ -133,6 +133,9 @@ type Config struct {
 	StartAt string `mapstructure:"start_at"`
 	// StartDelay waits this long after start before the first pass.
 	StartDelay time.Duration `mapstructure:"start_delay"`
+	// Backoff paces retries of data the pipeline refused with a
+	// non-permanent error (the replay waits; it never drops).
+	Backoff BackoffConfig `mapstructure:"backoff"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -144,6 +147,16 @@ type FilterConfig struct {
 	SessionType string `mapstructure:"session_type"`
 	// Labels keeps only sessions carrying all of these labels.
 	Labels map[string]string `mapstructure:"labels"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// BackoffConfig is an exponential backoff: doubling from InitialInterval
+// up to MaxInterval.
+type BackoffConfig struct {
+	InitialInterval time.Duration `mapstructure:"initial_interval"`
+	MaxInterval     time.Duration `mapstructure:"max_interval"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -200,6 +213,10 @@ func (cfg *Config) Validate() error {
 		if _, err := time.Parse(time.RFC3339, cfg.StartAt); err != nil {
 			errs = append(errs, fmt.Errorf("start_at %q must be an RFC 3339 time such as 2026-11-28T23:00:00Z", cfg.StartAt))
 		}
+	}
+	if cfg.Backoff.InitialInterval <= 0 || cfg.Backoff.MaxInterval < cfg.Backoff.InitialInterval {
+		errs = append(errs, fmt.Errorf("backoff {initial_interval: %s, max_interval: %s}: want 0 < initial_interval <= max_interval",
+			cfg.Backoff.InitialInterval, cfg.Backoff.MaxInterval))
 	}
 	if cfg.StartDelay < 0 {
 		errs = append(errs, fmt.Errorf("start_delay %s must not be negative", cfg.StartDelay))

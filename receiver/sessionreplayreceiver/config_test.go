@@ -70,6 +70,7 @@ func TestFullConfig(t *testing.T) {
 	want.ReadAhead = 8
 	want.StartAt = "2026-11-28T23:00:00Z"
 	want.StartDelay = 5 * time.Second
+	want.Backoff = BackoffConfig{InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second}
 	assert.Equal(t, want, cfg)
 
 	fixed, err := loadConfig(t, "fixed")
@@ -92,6 +93,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad_shard", []string{"index: 3, count: 3"}},
 		{"bad_filter", []string{`"synthetic"`}},
 		{"bad_start_at", []string{`"tomorrow"`, "RFC 3339"}},
+		{"bad_backoff", []string{"backoff {initial_interval: 0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -35,6 +36,7 @@ func createDefaultConfig() component.Config {
 		Shard:          ShardConfig{Index: 0, Count: 1},
 		MaxObjectBytes: 64 << 20,
 		ReadAhead:      4,
+		Backoff:        BackoffConfig{InitialInterval: 5 * time.Millisecond, MaxInterval: time.Second},
 	}
 }
 

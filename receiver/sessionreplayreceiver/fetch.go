@@ -24,15 +24,17 @@ type fetched struct {
 
 // backoff waits between attempts, doubling from initial to limit: against
 // a failing store 100 ms to 5 s (storeBackoff), against a pipeline that
-// pushes back 5 ms to 1 s (pipelineBackoff), since a refusal from, say,
-// the memory limiter clears quickly.
+// pushes back as configured (default 5 ms to 1 s: a refusal from, say, the
+// memory limiter clears quickly).
 type backoff struct {
 	initial, limit time.Duration
 	next           time.Duration
 }
 
-func storeBackoff() backoff    { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
-func pipelineBackoff() backoff { return backoff{initial: 5 * time.Millisecond, limit: time.Second} }
+func storeBackoff() backoff { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
+func pipelineBackoff(c BackoffConfig) backoff {
+	return backoff{initial: c.InitialInterval, limit: c.MaxInterval}
+}
 
 func (b *backoff) wait(ctx context.Context) error {
 	if b.next == 0 {

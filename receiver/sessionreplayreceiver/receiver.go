@@ -365,7 +365,7 @@ func (r *replayReceiver) transform(b sessionstore.Batch, sh *shifter, ids *idKey
 // until it is accepted or the replay stops: replay waits, it never drops. A
 // permanent error is counted and the object skipped.
 func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, ids *idKey) (int, error) {
-	bo := pipelineBackoff()
+	bo := pipelineBackoff(r.cfg.Backoff)
 	b := f.batch
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {

@@ -358,6 +358,9 @@ func TestContract(t *testing.T) {
 	cfg := baseConfig(storeCfg, "contract")
 	// The generator writes objects after Start; the pass begins after them.
 	cfg.StartDelay = time.Second
+	// Half of all deliveries fail in two scenarios: keep retries short so
+	// the checker's 5 s window is never the limit.
+	cfg.Backoff = BackoffConfig{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
 	gen := &contractGenerator{t: t, st: st}
 	receivertest.CheckConsumeContract(receivertest.CheckConsumeContractParams{
 		T:             t,
@@ -365,7 +368,7 @@ func TestContract(t *testing.T) {
 		Signal:        pipeline.SignalLogs,
 		Config:        cfg,
 		Generator:     gen,
-		GenerateCount: 40,
+		GenerateCount: 30,
 	})
 }
 
