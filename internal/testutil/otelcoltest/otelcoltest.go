@@ -7,8 +7,8 @@ package otelcoltest // import "github.com/recordreplay/otelcol-recordreplay/inte
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +28,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
 )
 
 // Bin finds the collector binary: $OTELCOL_BIN, then bin/otelcol-recordreplay
@@ -58,13 +60,7 @@ func Bin(tb testing.TB) string {
 }
 
 // FreePort returns a loopback port that was free a moment ago.
-func FreePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func FreePort(tb testing.TB) int { return ports.Free(tb) }
 
 // Collector is one running collector process.
 type Collector struct {
@@ -80,31 +76,57 @@ type Collector struct {
 // config has one) reports ready.
 func Start(tb testing.TB, config string, env ...string) *Collector {
 	tb.Helper()
-	c := Launch(tb, config, env...)
-	if strings.Contains(config, "health_check") {
-		c.WaitHealthy(tb)
+	for attempt := 1; ; attempt++ {
+		c := Launch(tb, config, env...)
+		if !strings.Contains(config, "health_check") {
+			return c
+		}
+		if c.retryable(tb, attempt) {
+			continue
+		}
+		return c
 	}
-	return c
+}
+
+// retryable waits for the collector to become healthy; it reports true
+// when the collector died because a port was taken meanwhile (another
+// attempt with fresh ports will do), and fails the test otherwise.
+func (c *Collector) retryable(tb testing.TB, attempt int) bool {
+	tb.Helper()
+	err := c.waitHealthy()
+	if err == nil {
+		return false
+	}
+	if attempt < 3 && strings.Contains(c.Log(), "address already in use") {
+		tb.Logf("collector could not bind (attempt %d), retrying with other ports", attempt)
+		return true
+	}
+	tb.Fatalf("%v:\n%s", err, c.LogTail(40))
+	return false
 }
 
 // StartFile runs the collector on an existing config file, with the
 // default config's address variables (OTLP_GRPC_ENDPOINT, OTLP_HTTP_ENDPOINT,
 // HEALTH_ENDPOINT, TELEMETRY_PORT) set to fresh loopback addresses, and
-// waits for its health check.
+// waits for its health check if it has one. If a port was taken between
+// choosing it and the collector binding it, it starts again with others.
 func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
 	tb.Helper()
 	abs, err := filepath.Abs(configPath)
 	require.NoError(tb, err)
-	c := newCollector(tb)
-	env = append([]string{
-		"OTLP_GRPC_ENDPOINT=" + c.GRPC, "OTLP_HTTP_ENDPOINT=" + c.HTTP, "HEALTH_ENDPOINT=" + c.Health,
-		"TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
-	}, env...)
-	c.run(tb, abs, env)
-	if data, err := os.ReadFile(abs); err == nil && strings.Contains(string(data), "health_check") {
-		c.WaitHealthy(tb)
+	data, err := os.ReadFile(abs)
+	require.NoError(tb, err)
+	for attempt := 1; ; attempt++ {
+		c := newCollector(tb)
+		full := append([]string{
+			"OTLP_GRPC_ENDPOINT=" + c.GRPC, "OTLP_HTTP_ENDPOINT=" + c.HTTP, "HEALTH_ENDPOINT=" + c.Health,
+			"TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
+		}, env...)
+		c.run(tb, abs, full)
+		if !strings.Contains(string(data), "health_check") || !c.retryable(tb, attempt) {
+			return c
+		}
 	}
-	return c
 }
 
 func newCollector(tb testing.TB) *Collector {
@@ -199,23 +221,29 @@ func (c *Collector) LogTail(n int) string {
 // WaitHealthy waits until the health check extension reports ready.
 func (c *Collector) WaitHealthy(tb testing.TB) {
 	tb.Helper()
+	if err := c.waitHealthy(); err != nil {
+		tb.Fatalf("%v:\n%s", err, c.LogTail(40))
+	}
+}
+
+func (c *Collector) waitHealthy() error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.done:
-			tb.Fatalf("collector exited during start-up (%v):\n%s", c.exitErr, c.LogTail(40))
+			return fmt.Errorf("collector exited during start-up (%v)", c.exitErr)
 		default:
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.Fatalf("collector not healthy within 60s:\n%s", c.LogTail(40))
+	return errors.New("collector not healthy within 60s")
 }
 
 // Stop sends SIGTERM and waits for a clean exit (status 0).

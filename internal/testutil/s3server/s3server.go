@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
 )
 
 // Credentials of the root account the server starts with.
@@ -79,7 +80,7 @@ func Start(tb testing.TB) *Server {
 	root := tb.TempDir()
 	s := &Server{
 		bin:     bin,
-		addr:    "127.0.0.1:" + strconv.Itoa(freePort(tb)),
+		addr:    "127.0.0.1:" + strconv.Itoa(ports.Free(tb)),
 		dir:     filepath.Join(root, "data"),
 		logPath: filepath.Join(root, "versitygw.log"),
 	}
@@ -88,13 +89,6 @@ func Start(tb testing.TB) *Server {
 	s.Restart(tb)
 	tb.Cleanup(s.Stop)
 	return s
-}
-
-func freePort(tb testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Restart starts the server again (after Stop) on the same address and data.
