@@ -162,7 +162,7 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 			for j := range sms.Len() {
 				ms := sms.At(j).Metrics()
 				for k := range ms.Len() {
-					resItems += int64(dataPoints(ms.At(k)))
+					resItems += int64(sessionstore.DataPoints(ms.At(k)))
 				}
 			}
 			p.items += resItems
@@ -175,21 +175,4 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 		parts = append(parts, p)
 	}
 	return parts
-}
-
-// dataPoints counts the data points of m.
-func dataPoints(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }

@@ -150,6 +150,20 @@ var ErrCorrupt = errors.New("corrupt object")
 // gzipReaders pools readers: each holds a 32 KiB window.
 var gzipReaders sync.Pool
 
+// openGzip takes a pooled reader and reads the gzip header from r; the
+// caller returns the reader with gzipReaders.Put when err is nil.
+func openGzip(r io.Reader) (*gzip.Reader, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	if zr == nil {
+		return gzip.NewReader(r)
+	}
+	if err := zr.Reset(r); err != nil {
+		gzipReaders.Put(zr)
+		return nil, err
+	}
+	return zr, nil
+}
+
 // Decompress reads a stored object from r and returns the protobuf inside,
 // refusing to inflate more than maxBytes (a small object can expand to
 // gigabytes). Errors match ErrCorrupt or ErrTooLarge.
@@ -157,25 +171,15 @@ func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
 	// Tell a broken object from a broken connection: an error from the
 	// source itself is the store's, and retrying may help.
 	src := &sourceReader{r: r}
-	r = src
-	zr, _ := gzipReaders.Get().(*gzip.Reader)
-	var err error
-	if zr == nil {
-		zr, err = gzip.NewReader(r)
-	} else {
-		err = zr.Reset(r)
-	}
+	zr, err := openGzip(src)
 	if err != nil {
-		if zr != nil {
-			gzipReaders.Put(zr)
-		}
 		if src.err != nil {
 			return nil, src.err
 		}
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
 	}
 	defer gzipReaders.Put(zr)
-	data, err := readLimited(zr, maxBytes)
+	data, err := ReadAll(zr, maxBytes)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
@@ -193,17 +197,8 @@ func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
 // allocation instead of a series of regrowths; the hint is only trusted up
 // to maxBytes and to what deflate can physically expand to.
 func DecompressBytes(data []byte, maxBytes int64) ([]byte, error) {
-	zr, _ := gzipReaders.Get().(*gzip.Reader)
-	var err error
-	if zr == nil {
-		zr, err = gzip.NewReader(bytes.NewReader(data))
-	} else {
-		err = zr.Reset(bytes.NewReader(data))
-	}
+	zr, err := openGzip(bytes.NewReader(data))
 	if err != nil {
-		if zr != nil {
-			gzipReaders.Put(zr)
-		}
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
 	}
 	defer gzipReaders.Put(zr)
@@ -231,6 +226,23 @@ type Batch struct {
 	Traces  ptrace.Traces
 	Metrics pmetric.Metrics
 	Logs    plog.Logs
+}
+
+// DataPoints counts the data points of a metric, whatever its type.
+func DataPoints(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
 }
 
 // ItemCount returns the spans, data points or log records in the batch.

@@ -1,7 +1,6 @@
 package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -207,7 +206,7 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := readLimited(rc, maxMetadataBytes)
+	data, err := ReadAll(rc, maxMetadataBytes)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, key, err)
@@ -215,8 +214,7 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}
 	var m Metadata
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: decode %s: %w", ErrCorrupt, key, err)
 	}
 	if m.SessionID != id {

@@ -108,9 +108,7 @@ func validatePrefix(prefix string) error {
 
 // ReadAll reads all of r, failing with ErrTooLarge once more than limit
 // bytes arrive. Everything read from storage goes through a limit.
-func ReadAll(r io.Reader, limit int64) ([]byte, error) { return readLimited(r, limit) }
-
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err

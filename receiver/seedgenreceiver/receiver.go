@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/metadata"
 )
@@ -123,7 +124,7 @@ func (r *seedReceiver) run(ctx context.Context, start time.Time) {
 		}
 		if r.cfg.Clock == ClockRealtime {
 			due := wallStart.Add(b.Due.Sub(start))
-			if !sleepUntil(ctx, due) {
+			if !waitutil.SleepUntil(ctx, due) {
 				r.set.Logger.Info("Seed stopped before the end", zap.String("session", r.sessionID))
 				return
 			}
@@ -138,21 +139,6 @@ func (r *seedReceiver) run(ctx context.Context, start time.Time) {
 	r.set.Logger.Info("Seed finished", zap.String("session", r.sessionID),
 		zap.Int64("spans", r.counts["traces"]), zap.Int64("data_points", r.counts["metrics"]),
 		zap.Int64("log_records", r.counts["logs"]), zap.Duration("elapsed", time.Since(wallStart)))
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // emit hands one batch to each wired pipeline.
@@ -205,7 +191,7 @@ func (r *seedReceiver) emit(ctx context.Context, b generator.Batch) error {
 // so a retry sends what was generated. A permanent error is counted and the
 // batch dropped.
 func deliver[T any](ctx context.Context, r *seedReceiver, signal string, n int, mutates bool, clone func() T, data T, consume func(context.Context, T) error) error {
-	wait := 5 * time.Millisecond
+	bo := waitutil.Backoff{Initial: 5 * time.Millisecond, Limit: time.Second}
 	for {
 		d := data
 		if mutates {
@@ -222,9 +208,8 @@ func deliver[T any](ctx context.Context, r *seedReceiver, signal string, n int, 
 			r.set.Logger.Debug("Pipeline refused a seed batch permanently", zap.String("signal", signal), zap.Error(err))
 			return nil
 		}
-		if !sleepUntil(ctx, time.Now().Add(wait)) {
-			return ctx.Err()
+		if err := bo.Wait(ctx); err != nil {
+			return err
 		}
-		wait = min(2*wait, time.Second)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
 
 // fetched is one object, read and decoded ahead of its turn.
@@ -22,33 +23,16 @@ type fetched struct {
 	err        error // why the object is skipped: corrupt, truncated, too large, vanished
 }
 
-// backoff waits between attempts, doubling from initial to limit: against
-// a failing store 100 ms to 5 s (storeBackoff), against a pipeline that
-// pushes back as configured (default 5 ms to 1 s: a refusal from, say, the
-// memory limiter clears quickly).
-type backoff struct {
-	initial, limit time.Duration
-	next           time.Duration
+// storeBackoff paces retries against a failing store: 100 ms to 5 s.
+func storeBackoff() waitutil.Backoff {
+	return waitutil.Backoff{Initial: 100 * time.Millisecond, Limit: 5 * time.Second}
 }
 
-func storeBackoff() backoff { return backoff{initial: 100 * time.Millisecond, limit: 5 * time.Second} }
-func pipelineBackoff(c BackoffConfig) backoff {
-	return backoff{initial: c.InitialInterval, limit: c.MaxInterval}
-}
-
-func (b *backoff) wait(ctx context.Context) error {
-	if b.next == 0 {
-		b.next = b.initial
-	}
-	t := time.NewTimer(b.next)
-	defer t.Stop()
-	b.next = min(2*b.next, b.limit)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// pipelineBackoff paces retries of data the pipeline refused, as
+// configured (default 5 ms to 1 s: a refusal from, say, the memory limiter
+// clears quickly).
+func pipelineBackoff(c BackoffConfig) waitutil.Backoff {
+	return waitutil.Backoff{Initial: c.InitialInterval, Limit: c.MaxInterval}
 }
 
 // inShard reports whether key belongs to shard index of count.
@@ -89,7 +73,6 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 				if last != nil && !after(o, *last) {
 					continue // already yielded before a listing failure
 				}
-				o := o
 				last = &o
 				if !r.wants(o.Signal) || !inShard(o.Key, r.cfg.Shard.Index, r.cfg.Shard.Count) {
 					continue
@@ -101,7 +84,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 			if !failed {
 				return
 			}
-			if bo.wait(ctx) != nil {
+			if bo.Wait(ctx) != nil {
 				return
 			}
 		}
@@ -185,7 +168,7 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 			return fetched{obj: o, err: ctx.Err()}
 		}
 		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
-		if bo.wait(ctx) != nil {
+		if bo.Wait(ctx) != nil {
 			return fetched{obj: o, err: ctx.Err()}
 		}
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
 )
 
@@ -151,7 +152,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		}
 	}
 	start = start.Add(r.cfg.StartDelay)
-	if !sleepUntil(ctx, start) {
+	if !waitutil.SleepUntil(ctx, start) {
 		return
 	}
 	if r.cfg.MaxDuration > 0 {
@@ -249,7 +250,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		}
 		p.objects++
 		due := p.sched.due(f.obj.CaptureTime)
-		if !sleepUntil(ctx, due) {
+		if !waitutil.SleepUntil(ctx, due) {
 			return ctx.Err()
 		}
 		if f.err != nil {
@@ -310,22 +311,6 @@ func (r *replayReceiver) reportBad(key string, err error) {
 	r.result.badObjects++
 	r.telemetry.ReceiverSessionReplayBadObjects.Add(context.Background(), 1)
 	r.set.Logger.Warn("Skipping bad object", zap.String("key", key), zap.Error(err))
-}
-
-// sleepUntil waits for t; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // transform applies the services filter, the time shift and the id
@@ -393,7 +378,7 @@ func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, i
 			return 0, nil
 		}
 		r.set.Logger.Debug("Pipeline refused object; retrying", zap.String("key", f.obj.Key), zap.Error(err))
-		if werr := bo.wait(ctx); werr != nil {
+		if werr := bo.Wait(ctx); werr != nil {
 			return 0, werr
 		}
 	}

@@ -22,7 +22,8 @@ func selectSession(ctx context.Context, store sessionstore.Store, cfg *Config, r
 	if cfg.Session != AutoSession {
 		m, err := sessionstore.ReadMetadata(ctx, store, cfg.Session)
 		if errors.Is(err, sessionstore.ErrNotFound) {
-			return nil, fmt.Errorf("%w %q in %s; %s", errNoSession, cfg.Session, store, describeSessions(ctx, store))
+			list, lerr := sessionstore.ListSessions(ctx, store)
+			return nil, fmt.Errorf("%w %q in %s; %s", errNoSession, cfg.Session, store, describeSessions(list, lerr))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("session %q: %w", cfg.Session, err)
@@ -42,7 +43,7 @@ func selectSession(ctx context.Context, store sessionstore.Store, cfg *Config, r
 	}
 	if len(candidates) == 0 {
 		return nil, fmt.Errorf("%w: no completed, non-empty session in %s matches%s; %s",
-			errNoSession, store, describeFilter(&cfg.Filter), describeSessions(ctx, store))
+			errNoSession, store, describeFilter(&cfg.Filter), describeSessions(list, nil))
 	}
 	return pick(candidates, cfg.Selection, rnd), nil
 }
@@ -118,9 +119,9 @@ func describeFilter(f *FilterConfig) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// describeSessions lists what the store holds, for error messages.
-func describeSessions(ctx context.Context, store sessionstore.Store) string {
-	list, err := sessionstore.ListSessions(ctx, store)
+// describeSessions says what a listing of the store holds, for error
+// messages.
+func describeSessions(list []sessionstore.SessionInfo, err error) string {
 	if err != nil {
 		return "could not list sessions: " + err.Error()
 	}

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
 // Canonical serializes every span, every metric data point and every log
@@ -42,7 +44,7 @@ func Canonical(t testing.TB, td ptrace.Traces, md pmetric.Metrics, ld plog.Logs)
 			sm := rm.ScopeMetrics().At(j)
 			for k := range sm.Metrics().Len() {
 				m := sm.Metrics().At(k)
-				for p := range pointCount(m) {
+				for p := range sessionstore.DataPoints(m) {
 					one := pmetric.NewMetrics()
 					orm := one.ResourceMetrics().AppendEmpty()
 					rm.Resource().CopyTo(orm.Resource())
@@ -95,20 +97,4 @@ func keepPoint(m pmetric.Metric, p int) {
 	case pmetric.MetricTypeSummary:
 		m.Summary().DataPoints().RemoveIf(func(pmetric.SummaryDataPoint) bool { return keep() })
 	}
-}
-
-func pointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
