@@ -189,36 +189,18 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 		fmt.Fprintf(c.out, "%s: metadata.json: %v\n", id, err)
 		stored = nil
 	}
-	// Recount everything the objects hold.
-	counted := sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, time.Time{}, "sessionctl verify --repair")
-	var bad []string
-	objects := 0
-	for o, err := range sessionstore.ListObjects(c.ctx, c.st, id) {
-		if err != nil {
-			if errors.Is(err, sessionstore.ErrCorrupt) {
-				bad = append(bad, fmt.Sprintf("%s: %v", o.Key, err))
-				continue
-			}
-			return c.fail("list %s: %v", id, err)
-		}
-		objects++
-		b, raw, err := sessionstore.ReadObject(c.ctx, c.st, o, maxBytes)
-		if err != nil {
-			if errors.Is(err, sessionstore.ErrCorrupt) || errors.Is(err, sessionstore.ErrTooLarge) {
-				bad = append(bad, err.Error())
-				continue
-			}
-			return c.fail("read %s: %v", o.Key, err)
-		}
-		counted.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
-		counted.ExtendEventTime(b.EventRange())
+	rc, err := sessionstore.RecountSession(c.ctx, c.st, id, maxBytes)
+	if err != nil {
+		return c.fail("%v", err)
 	}
+	counted, bad, objects := rc.Counts, rc.Bad, rc.Objects
+	counted.CreatedBy = "sessionctl verify --repair"
 	if missing && objects == 0 {
 		return c.fail("no such session %q", id)
 	}
 	problems := slices.Clone(bad)
 	if stored != nil {
-		problems = append(problems, diff(stored, counted)...)
+		problems = append(problems, sessionstore.CountMismatches(stored, counted)...)
 	} else {
 		problems = append(problems, "metadata.json missing or unreadable")
 	}
@@ -233,77 +215,13 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 	if !repair {
 		return exitProblems
 	}
-	fixed := repaired(stored, counted)
+	fixed := sessionstore.Repaired(stored, counted, time.Now())
 	if err := sessionstore.WriteMetadata(c.ctx, c.st, fixed); err != nil {
 		return c.fail("write metadata of %s: %v", id, err)
 	}
 	fmt.Fprintf(c.out, "%s: repaired (status %s, %d spans, %d data points, %d log records, %d bad objects left in place)\n",
 		id, fixed.Status, fixed.CapturedTraces, fixed.CapturedMetrics, fixed.CapturedLogs, len(bad))
 	return exitOK
-}
-
-// diff lists the counts on which stored metadata and the objects disagree.
-func diff(stored, counted *sessionstore.Metadata) []string {
-	var out []string
-	cmp := func(name string, a, b int64) {
-		if a != b {
-			out = append(out, fmt.Sprintf("%s: metadata says %d, objects hold %d", name, a, b))
-		}
-	}
-	cmp("capturedTraces", stored.CapturedTraces, counted.CapturedTraces)
-	cmp("capturedMetrics", stored.CapturedMetrics, counted.CapturedMetrics)
-	cmp("capturedLogs", stored.CapturedLogs, counted.CapturedLogs)
-	cmp("totalSizeBytes", stored.TotalSizeBytes, counted.TotalSizeBytes)
-	for _, sig := range sessionstore.Signals {
-		a, b := stored.Signals[sig], counted.Signals[sig]
-		if a == nil {
-			a = &sessionstore.SignalStats{}
-		}
-		if b == nil {
-			b = &sessionstore.SignalStats{}
-		}
-		cmp("signals."+string(sig)+".objects", a.Objects, b.Objects)
-		cmp("signals."+string(sig)+".items", a.Items, b.Items)
-		cmp("signals."+string(sig)+".bytes", a.Bytes, b.Bytes)
-		cmp("signals."+string(sig)+".compressedBytes", a.CompressedBytes, b.CompressedBytes)
-	}
-	if stored.Status == sessionstore.StatusActive {
-		out = append(out, "status is active (the writer did not close it: crashed or still running)")
-	}
-	return out
-}
-
-// repaired is the stored metadata (or a fresh one) with every count taken
-// from the objects.
-func repaired(stored, counted *sessionstore.Metadata) *sessionstore.Metadata {
-	m := counted
-	if stored != nil {
-		cp := *stored
-		m = &cp
-		m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs = counted.CapturedTraces, counted.CapturedMetrics, counted.CapturedLogs
-		m.TotalSizeBytes, m.Signals, m.EventTimeRange = counted.TotalSizeBytes, counted.Signals, counted.EventTimeRange
-	}
-	var first, last time.Time
-	for _, s := range m.Signals {
-		if s.FirstCaptureTime != nil && (first.IsZero() || s.FirstCaptureTime.Before(first)) {
-			first = *s.FirstCaptureTime
-		}
-		if s.LastCaptureTime != nil && s.LastCaptureTime.After(last) {
-			last = *s.LastCaptureTime
-		}
-	}
-	if m.StartTime.IsZero() {
-		m.StartTime = first
-	}
-	if m.Status == sessionstore.StatusActive || stored == nil {
-		m.Status = sessionstore.StatusCompleted
-		if !last.IsZero() {
-			end := last
-			m.EndTime = &end
-		}
-	}
-	m.UpdatedTime = time.Now().UTC()
-	return m
 }
 
 func (c *cli) rm(args []string) int {
@@ -327,33 +245,11 @@ func (c *cli) rm(args []string) int {
 	return exitOK
 }
 
-// remove deletes a session's objects, then its metadata (last, so that a
-// half-deleted session is still listed and can be removed again).
+// remove deletes a session.
 func (c *cli) remove(id string) error {
-	if err := sessionstore.ValidateSessionID(id); err != nil {
+	n, err := sessionstore.DeleteSession(c.ctx, c.st, id)
+	if err != nil {
 		return err
-	}
-	n := 0
-	for info, err := range c.st.List(c.ctx, sessionstore.RawPrefix(id)) {
-		if err != nil {
-			return fmt.Errorf("list %s: %w", id, err)
-		}
-		if err := c.st.Delete(c.ctx, info.Key); err != nil {
-			return err
-		}
-		n++
-	}
-	if err := c.st.Delete(c.ctx, sessionstore.MetadataKey(id)); err != nil {
-		return err
-	}
-	// Anything else under the session prefix (stray files).
-	for info, err := range c.st.List(c.ctx, sessionstore.SessionPrefix(id)) {
-		if err != nil {
-			return fmt.Errorf("list %s: %w", id, err)
-		}
-		if err := c.st.Delete(c.ctx, info.Key); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(c.out, "%s: removed (%d objects)\n", id, n)
 	return nil

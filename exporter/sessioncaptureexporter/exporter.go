@@ -372,7 +372,6 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 		e.wake()
 	}
 	e.telemetry.ExporterSessionCaptureObjects.Add(ctx, 1, attrs)
-	e.telemetry.ExporterSessionCaptureItems.Add(ctx, p.items, attrs)
 	e.telemetry.ExporterSessionCaptureBytes.Add(ctx, int64(enc.RawBytes), attrs)
 	e.telemetry.ExporterSessionCaptureCompressedBytes.Add(ctx, int64(len(enc.Data)), attrs)
 	e.set.Logger.Debug("Stored batch", zap.String("key", t.key), zap.Int64("items", p.items), zap.Int("bytes", len(enc.Data)))

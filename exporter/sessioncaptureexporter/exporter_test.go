@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
@@ -331,30 +332,34 @@ func TestPermanentStoreErrorFailsSession(t *testing.T) {
 	assert.Equal(t, sessionstore.StatusFailed, m.Status)
 }
 
+// TestRotationByDuration runs on a virtual clock (testing/synctest): the
+// subject is when rotation happens, not the machine's timers.
 func TestRotationByDuration(t *testing.T) {
-	cfg, st := fsConfig(t)
-	cfg.Session.ID = "soak"
-	cfg.Session.MaxDuration = time.Second
-	tr := newTrio(t, cfg, nil)
-	ctx := context.Background()
-	sent := 0
-	deadline := time.Now().Add(2500 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
-		sent += 3
-		time.Sleep(50 * time.Millisecond)
-	}
-	tr.shutdown(t)
-	ids := sessiontest.IDs(t, st)
-	assert.Equal(t, []string{"soak", "soak-2", "soak-3"}, ids)
-	got := 0
-	for _, id := range ids {
-		s := sessiontest.Read(t, st, id)
-		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status, id)
-		sessiontest.CheckCounts(t, s)
-		got += s.Logs.LogRecordCount()
-	}
-	assert.Equal(t, sent, got, "rotation loses nothing")
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "soak"
+		cfg.Session.MaxDuration = time.Second
+		tr := newTrio(t, cfg, nil)
+		ctx := context.Background()
+		sent := 0
+		deadline := time.Now().Add(2500 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
+			sent += 3
+			time.Sleep(50 * time.Millisecond)
+		}
+		tr.shutdown(t)
+		ids := sessiontest.IDs(t, st)
+		assert.Equal(t, []string{"soak", "soak-2", "soak-3"}, ids)
+		got := 0
+		for _, id := range ids {
+			s := sessiontest.Read(t, st, id)
+			assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status, id)
+			sessiontest.CheckCounts(t, s)
+			got += s.Logs.LogRecordCount()
+		}
+		assert.Equal(t, sent, got, "rotation loses nothing")
+	})
 }
 
 func TestRotationBySize(t *testing.T) {
@@ -395,27 +400,57 @@ func TestFixedIDContinuesAfterRestart(t *testing.T) {
 	sessiontest.CheckCounts(t, s)
 }
 
-func TestMetadataWrittenWhileActive(t *testing.T) {
+// TestUnreadableMetadataIsRecounted: continuing a session whose
+// metadata.json is unreadable counts what its objects already hold instead
+// of starting at zero.
+func TestUnreadableMetadataIsRecounted(t *testing.T) {
 	cfg, st := fsConfig(t)
-	cfg.Session.ID = "live"
-	cfg.MetadataInterval = 100 * time.Millisecond
+	cfg.Session.ID = "nightly"
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	tr := newTrio(t, cfg, nil)
-	defer tr.shutdown(t)
-	ctx := context.Background()
-	assert.Empty(t, sessiontest.IDs(t, st), "an idle exporter leaves no empty session")
-	require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(4)))
-	// The first data opens the session and its metadata.json says active;
-	// the counts follow within metadata_interval.
-	require.Eventually(t, func() bool {
-		m, err := sessionstore.ReadMetadata(ctx, st, "live")
-		return err == nil && m.Status == sessionstore.StatusActive && m.EndTime == nil && m.CapturedMetrics == 8
-	}, 5*time.Second, 20*time.Millisecond)
-	require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(1)))
-	require.Eventually(t, func() bool {
-		m, err := sessionstore.ReadMetadata(ctx, st, "live")
-		return err == nil && m.CapturedMetrics == 10
-	}, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
+	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(3)))
+	tr.shutdown(t)
+	first := sessiontest.Read(t, st, "nightly").Meta
+
+	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("nightly"), []byte("{not json")))
+	tr = newTrio(t, cfg, nil)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+	tr.shutdown(t)
+
+	s := sessiontest.Read(t, st, "nightly")
+	assert.Equal(t, 9, s.Traces.SpanCount())
+	assert.Equal(t, int64(9), s.Meta.CapturedTraces)
+	assert.Equal(t, int64(3), s.Meta.CapturedLogs)
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+	assert.Equal(t, *first.Signals[sessionstore.SignalTraces].FirstCaptureTime, s.Meta.StartTime,
+		"the recounted session starts at its first object")
+	sessiontest.CheckCounts(t, s)
+}
+
+func TestMetadataWrittenWhileActive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "live"
+		cfg.MetadataInterval = 100 * time.Millisecond
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		tr := newTrio(t, cfg, nil)
+		defer tr.shutdown(t)
+		ctx := context.Background()
+		assert.Empty(t, sessiontest.IDs(t, st), "an idle exporter leaves no empty session")
+		require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(4)))
+		// The first data opens the session and its metadata.json says active;
+		// the counts follow within metadata_interval.
+		require.Eventually(t, func() bool {
+			m, err := sessionstore.ReadMetadata(ctx, st, "live")
+			return err == nil && m.Status == sessionstore.StatusActive && m.EndTime == nil && m.CapturedMetrics == 8
+		}, 5*time.Second, 20*time.Millisecond)
+		require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(1)))
+		require.Eventually(t, func() bool {
+			m, err := sessionstore.ReadMetadata(ctx, st, "live")
+			return err == nil && m.CapturedMetrics == 10
+		}, 5*time.Second, 20*time.Millisecond)
+	})
 }
 
 func TestLifecycle(t *testing.T) {
@@ -481,6 +516,8 @@ func TestOwnTelemetry(t *testing.T) {
 	tr.shutdown(t)
 	s := sessiontest.Read(t, st, sessiontest.IDs(t, st)[0])
 
+	// sum adds up the points of a counter, those of one signal if signal
+	// is set.
 	sum := func(name, signal string) int64 {
 		t.Helper()
 		m, err := tel.GetMetric(name)
@@ -489,15 +526,18 @@ func TestOwnTelemetry(t *testing.T) {
 		require.True(t, ok, name)
 		var total int64
 		for _, dp := range data.DataPoints {
-			if v, ok := dp.Attributes.Value("signal"); ok && v.AsString() == signal {
+			if v, ok := dp.Attributes.Value("signal"); signal == "" || ok && v.AsString() == signal {
 				total += dp.Value
 			}
 		}
 		return total
 	}
 	assert.Equal(t, int64(2), sum("otelcol_exporter_session_capture_objects", "traces"))
-	assert.Equal(t, int64(12), sum("otelcol_exporter_session_capture_items", "traces"))
-	assert.Equal(t, int64(4), sum("otelcol_exporter_session_capture_items", "logs"))
+	// Items stored are exporterhelper's to count: the exporter keeps no twin.
+	assert.Equal(t, int64(12), sum("otelcol_exporter_sent_spans", ""))
+	assert.Equal(t, int64(4), sum("otelcol_exporter_sent_log_records", ""))
+	_, err := tel.GetMetric("otelcol_exporter_session_capture_items")
+	require.Error(t, err, "no own items counter")
 	assert.Equal(t, s.Meta.TotalSizeBytes,
 		sum("otelcol_exporter_session_capture_compressed_bytes", "traces")+sum("otelcol_exporter_session_capture_compressed_bytes", "logs"))
 	assert.Equal(t, s.Raw[sessionstore.SignalTraces], sum("otelcol_exporter_session_capture_bytes", "traces"))
@@ -516,27 +556,29 @@ func TestEmptyBatchesStoreNothing(t *testing.T) {
 }
 
 func TestIdleAttributeSessionsComplete(t *testing.T) {
-	cfg, st := fsConfig(t)
-	cfg.Session.FromAttribute = "test.session.id"
-	cfg.Session.IdleTimeout = 300 * time.Millisecond
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	tr := newTrio(t, cfg, nil)
-	ctx := context.Background()
-	require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 3)))
-	// No more data: the session completes by itself while the collector runs,
-	// so that replay's auto selection can pick it.
-	require.Eventually(t, func() bool {
-		m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
-		return err == nil && m.Status == sessionstore.StatusCompleted && m.CapturedTraces == 3
-	}, 10*time.Second, 50*time.Millisecond)
-	// More data for the same id continues it.
-	require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 4)))
-	require.Eventually(t, func() bool {
-		m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
-		return err == nil && m.CapturedTraces == 7
-	}, 10*time.Second, 50*time.Millisecond)
-	tr.shutdown(t)
-	s := sessiontest.Read(t, st, "seed-idle")
-	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
-	sessiontest.CheckCounts(t, s)
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.FromAttribute = "test.session.id"
+		cfg.Session.IdleTimeout = 300 * time.Millisecond
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		tr := newTrio(t, cfg, nil)
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 3)))
+		// No more data: the session completes by itself while the collector runs,
+		// so that replay's auto selection can pick it.
+		require.Eventually(t, func() bool {
+			m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
+			return err == nil && m.Status == sessionstore.StatusCompleted && m.CapturedTraces == 3
+		}, 10*time.Second, 50*time.Millisecond)
+		// More data for the same id continues it.
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-idle", 4)))
+		require.Eventually(t, func() bool {
+			m, err := sessionstore.ReadMetadata(ctx, st, "seed-idle")
+			return err == nil && m.CapturedTraces == 7
+		}, 10*time.Second, 50*time.Millisecond)
+		tr.shutdown(t)
+		s := sessiontest.Read(t, st, "seed-idle")
+		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+		sessiontest.CheckCounts(t, s)
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
@@ -27,14 +26,6 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	// Batching is on by default: one stored object per batch, so tiny OTLP
-	// requests are gathered into objects of up to 8192 items, flushed at
-	// least every 200 ms so that replay keeps a fine time resolution.
-	queue := exporterhelper.NewDefaultQueueConfig()
-	batch := exporterhelper.NewDefaultBatchConfig()
-	batch.MaxSize = 16384
-	queue.Batch = configoptional.Some(batch)
-	queue.BlockOnOverflow = true
 	return &Config{
 		Store: sessionstore.NewDefaultConfig(),
 		Session: SessionConfig{
@@ -46,8 +37,12 @@ func createDefaultConfig() component.Config {
 		MetadataInterval: 10 * time.Second,
 		CompressionLevel: sessionstore.CompressionDefault,
 		TimeoutConfig:    exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
-		QueueConfig:      configoptional.Some(queue),
-		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		// Batching is on by default (see metadata.yaml): one stored object
+		// per batch, so tiny OTLP requests are gathered into objects of
+		// 8192 to 16384 items, flushed at least every 200 ms so that replay
+		// keeps a fine time resolution; a full queue blocks.
+		QueueConfig: metadata.NewDefaultSendingQueueConfig(),
+		RetryConfig: configretry.NewDefaultBackOffConfig(),
 	}
 }
 

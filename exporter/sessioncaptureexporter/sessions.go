@@ -175,11 +175,20 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 	case errors.Is(err, sessionstore.ErrNotFound):
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
 	case errors.Is(err, sessionstore.ErrCorrupt):
-		// Unreadable metadata must not block capture: start the counts
-		// afresh; `sessionctl verify --repair` recounts from the objects.
-		m.logger.Warn("Existing session metadata is unreadable; starting its counts afresh",
-			zap.String("session", id), zap.Error(err))
+		// Unreadable metadata must not block capture, nor lose what the
+		// session already holds: recount it from its objects.
+		rc, rerr := sessionstore.RecountSession(ctx, m.store, id, sessionstore.DefaultRecountObjectBytes)
+		if rerr != nil {
+			return nil, fmt.Errorf("session %s: recount after unreadable metadata: %w", id, rerr)
+		}
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+		s.meta.TakeCounts(rc.Counts)
+		if first, _ := rc.Counts.CaptureRange(); !first.IsZero() {
+			s.meta.StartTime = first
+		}
+		m.logger.Warn("Existing session metadata is unreadable; recounted the session from its objects",
+			zap.String("session", id), zap.Int("objects", rc.Objects), zap.Int("bad_objects", len(rc.Bad)),
+			zap.Int64("items", s.meta.Items()), zap.Error(err))
 	default:
 		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
 	}
@@ -452,28 +461,12 @@ func (m *sessionManager) remember(s *session) {
 	}
 }
 
-// Resource attributes the seed generator stamps, read into seed metadata
-// (see receiver/seedgenreceiver/internal/generator).
-const (
-	attrTestPattern = "test.pattern"
-	attrSeed        = "test.seed"
-	attrRate        = "test.traces_per_second"
-	attrErrorRate   = "test.error_rate"
-	attrDuration    = "test.duration"
-	attrDescription = "test.description"
-	attrPhaseName   = "test.phase.name"
-	attrPhaseIndex  = "test.phase.index"
-	attrPhaseStart  = "test.phase.start"
-	attrPhaseEnd    = "test.phase.end"
-	attrPhaseFlag   = "test.phase.flag."
-)
-
 // applyResourceMetadata fills what a session named by an attribute can
 // learn from the data itself: a resource of the seed generator makes it a
 // seed session with the pattern's parameters.
 func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
 	a := res.Attributes()
-	pattern, ok := a.Get(attrTestPattern)
+	pattern, ok := a.Get(sessionstore.AttrPattern)
 	if !ok {
 		return
 	}
@@ -482,23 +475,23 @@ func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
 		meta.Labels = map[string]string{}
 	}
 	meta.Labels["pattern"] = pattern.AsString()
-	if d, ok := a.Get(attrDescription); ok && meta.Description == "" {
+	if d, ok := a.Get(sessionstore.AttrDescription); ok && meta.Description == "" {
 		meta.Description = d.AsString()
 	}
 	if meta.Seed != nil {
 		return // continuing a session that already has its table
 	}
 	seed := &sessionstore.SeedInfo{Pattern: pattern.AsString(), Phases: []sessionstore.Phase{}}
-	if v, ok := a.Get(attrSeed); ok {
+	if v, ok := a.Get(sessionstore.AttrSeed); ok {
 		seed.Seed = v.Int()
 	}
-	if v, ok := a.Get(attrRate); ok {
+	if v, ok := a.Get(sessionstore.AttrRate); ok {
 		seed.TracesPerSecond = v.Double()
 	}
-	if v, ok := a.Get(attrErrorRate); ok {
+	if v, ok := a.Get(sessionstore.AttrErrorRate); ok {
 		seed.ErrorRate = v.Double()
 	}
-	if v, ok := a.Get(attrDuration); ok {
+	if v, ok := a.Get(sessionstore.AttrDuration); ok {
 		seed.Duration = v.AsString()
 	}
 	meta.Seed = seed
@@ -516,17 +509,17 @@ func addPhase(meta *sessionstore.Metadata, idx int64, ph *phaseItems) {
 	}
 	a := ph.resource.Attributes()
 	row := sessionstore.Phase{Index: int(idx), Items: ph.items, Flags: map[string]float64{}}
-	if v, ok := a.Get(attrPhaseName); ok {
+	if v, ok := a.Get(sessionstore.AttrPhaseName); ok {
 		row.Name = v.AsString()
 	}
-	if v, ok := a.Get(attrPhaseStart); ok {
+	if v, ok := a.Get(sessionstore.AttrPhaseStart); ok {
 		row.Start, _ = time.Parse(time.RFC3339Nano, v.AsString())
 	}
-	if v, ok := a.Get(attrPhaseEnd); ok {
+	if v, ok := a.Get(sessionstore.AttrPhaseEnd); ok {
 		row.End, _ = time.Parse(time.RFC3339Nano, v.AsString())
 	}
 	a.Range(func(k string, v pcommon.Value) bool {
-		if name, ok := strings.CutPrefix(k, attrPhaseFlag); ok {
+		if name, ok := strings.CutPrefix(k, sessionstore.AttrPhaseFlag); ok {
 			row.Flags[name] = v.Double()
 			if v.Double() > 0 && !slices.Contains(meta.EnabledFlags, name) {
 				meta.EnabledFlags = append(meta.EnabledFlags, name)

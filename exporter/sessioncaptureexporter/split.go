@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -32,9 +33,12 @@ type phaseItems struct {
 	items    int64
 }
 
-// countPhase adds a resource's items to its seed phase, if it has one.
-func (p *part) countPhase(res pcommon.Resource, items int64) {
-	v, ok := res.Attributes().Get(attrPhaseIndex)
+// countResource adds a resource's items to the part and to its seed
+// phase, if it has one.
+func (p *part) countResource(res pcommon.Resource, n int) {
+	items := int64(n)
+	p.items += items
+	v, ok := res.Attributes().Get(sessionstore.AttrPhaseIndex)
 	if !ok || v.Type() != pcommon.ValueTypeInt {
 		return
 	}
@@ -92,14 +96,8 @@ func splitTraces(td ptrace.Traces, attr string) []part {
 		}
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
 		srss := sub.ResourceSpans()
-		for i := range srss.Len() {
-			var resItems int64
-			sss := srss.At(i).ScopeSpans()
-			for j := range sss.Len() {
-				resItems += int64(sss.At(j).Spans().Len())
-			}
-			p.items += resItems
-			p.countPhase(srss.At(i).Resource(), resItems)
+		for _, rs := range srss.All() {
+			p.countResource(rs.Resource(), pdatawalk.ResourceSpanCount(rs))
 		}
 		p.eventStart, p.eventEnd = sessionstore.TracesEventRange(sub)
 		if srss.Len() > 0 {
@@ -124,14 +122,8 @@ func splitLogs(ld plog.Logs, attr string) []part {
 		}
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
 		srls := sub.ResourceLogs()
-		for i := range srls.Len() {
-			var resItems int64
-			sls := srls.At(i).ScopeLogs()
-			for j := range sls.Len() {
-				resItems += int64(sls.At(j).LogRecords().Len())
-			}
-			p.items += resItems
-			p.countPhase(srls.At(i).Resource(), resItems)
+		for _, rl := range srls.All() {
+			p.countResource(rl.Resource(), pdatawalk.ResourceLogRecordCount(rl))
 		}
 		p.eventStart, p.eventEnd = sessionstore.LogsEventRange(sub)
 		if srls.Len() > 0 {
@@ -156,17 +148,8 @@ func splitMetrics(md pmetric.Metrics, attr string) []part {
 		}
 		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
 		srms := sub.ResourceMetrics()
-		for i := range srms.Len() {
-			var resItems int64
-			sms := srms.At(i).ScopeMetrics()
-			for j := range sms.Len() {
-				ms := sms.At(j).Metrics()
-				for k := range ms.Len() {
-					resItems += int64(sessionstore.DataPoints(ms.At(k)))
-				}
-			}
-			p.items += resItems
-			p.countPhase(srms.At(i).Resource(), resItems)
+		for _, rm := range srms.All() {
+			p.countResource(rm.Resource(), pdatawalk.ResourceDataPointCount(rm))
 		}
 		p.eventStart, p.eventEnd = sessionstore.MetricsEventRange(sub)
 		if srms.Len() > 0 {

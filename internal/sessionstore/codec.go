@@ -152,7 +152,7 @@ var gzipReaders sync.Pool
 
 // openGzip takes a pooled reader and reads the gzip header from r; the
 // caller returns the reader with gzipReaders.Put when err is nil.
-func openGzip(r io.Reader) (*gzip.Reader, error) {
+func openGzip(r *bytes.Reader) (*gzip.Reader, error) {
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	if zr == nil {
 		return gzip.NewReader(r)
@@ -164,39 +164,14 @@ func openGzip(r io.Reader) (*gzip.Reader, error) {
 	return zr, nil
 }
 
-// Decompress reads a stored object from r and returns the protobuf inside,
+// Decompress inflates a stored object and returns the protobuf inside,
 // refusing to inflate more than maxBytes (a small object can expand to
-// gigabytes). Errors match ErrCorrupt or ErrTooLarge.
-func Decompress(r io.Reader, maxBytes int64) ([]byte, error) {
-	// Tell a broken object from a broken connection: an error from the
-	// source itself is the store's, and retrying may help.
-	src := &sourceReader{r: r}
-	zr, err := openGzip(src)
-	if err != nil {
-		if src.err != nil {
-			return nil, src.err
-		}
-		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
-	}
-	defer gzipReaders.Put(zr)
-	data, err := ReadAll(zr, maxBytes)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
-		}
-		if src.err != nil {
-			return nil, src.err
-		}
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return data, nil
-}
-
-// DecompressBytes is Decompress for an object already in memory. It sizes
-// its output from the gzip trailer (ISIZE), so inflating costs one
-// allocation instead of a series of regrowths; the hint is only trusted up
-// to maxBytes and to what deflate can physically expand to.
-func DecompressBytes(data []byte, maxBytes int64) ([]byte, error) {
+// gigabytes). Errors match ErrCorrupt or ErrTooLarge. It is the one
+// decompressor of stored objects: it sizes its output from the gzip
+// trailer (ISIZE), so inflating costs one allocation instead of a series of
+// regrowths; the hint is only trusted up to maxBytes and to what deflate
+// can physically expand to.
+func Decompress(data []byte, maxBytes int64) ([]byte, error) {
 	zr, err := openGzip(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
@@ -226,23 +201,6 @@ type Batch struct {
 	Traces  ptrace.Traces
 	Metrics pmetric.Metrics
 	Logs    plog.Logs
-}
-
-// DataPoints counts the data points of a metric, whatever its type.
-func DataPoints(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
 
 // ItemCount returns the spans, data points or log records in the batch.
@@ -281,28 +239,13 @@ func Unmarshal(signal Signal, raw []byte) (Batch, error) {
 	return b, nil
 }
 
-// DecodeObject decompresses (bounded by maxBytes) and unmarshals one object.
-// It returns the batch and the uncompressed size.
-func DecodeObject(r io.Reader, signal Signal, maxBytes int64) (Batch, int, error) {
-	raw, err := Decompress(r, maxBytes)
+// Decode inflates (bounded by maxBytes) and unmarshals one stored object of
+// signal. It returns the batch and the uncompressed size.
+func Decode(signal Signal, data []byte, maxBytes int64) (Batch, int, error) {
+	raw, err := Decompress(data, maxBytes)
 	if err != nil {
 		return Batch{Signal: signal}, 0, err
 	}
 	b, err := Unmarshal(signal, raw)
 	return b, len(raw), err
-}
-
-// sourceReader remembers the first error of the underlying reader other
-// than io.EOF.
-type sourceReader struct {
-	r   io.Reader
-	err error
-}
-
-func (s *sourceReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
-	}
-	return n, err
 }

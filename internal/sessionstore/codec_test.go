@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -33,7 +34,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, raw)
 		assert.Equal(t, len(raw), e.RawBytes)
-		b, n, err := DecodeObject(bytes.NewReader(e.Data), SignalTraces, 1<<20)
+		b, n, err := Decode(SignalTraces, e.Data, 1<<20)
 		require.NoError(t, err)
 		assert.Equal(t, len(raw), n)
 		require.NoError(t, ptracetest.CompareTraces(td, b.Traces))
@@ -42,7 +43,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		md := testdata.GenerateMetrics(20)
 		em, err := enc.EncodeMetrics(md)
 		require.NoError(t, err)
-		bm, _, err := DecodeObject(bytes.NewReader(em.Data), SignalMetrics, 1<<20)
+		bm, _, err := Decode(SignalMetrics, em.Data, 1<<20)
 		require.NoError(t, err)
 		require.NoError(t, pmetrictest.CompareMetrics(md, bm.Metrics))
 		assert.Equal(t, md.DataPointCount(), bm.ItemCount())
@@ -50,7 +51,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		ld := testdata.GenerateLogs(20)
 		el, err := enc.EncodeLogs(ld)
 		require.NoError(t, err)
-		bl, _, err := DecodeObject(bytes.NewReader(el.Data), SignalLogs, 1<<20)
+		bl, _, err := Decode(SignalLogs, el.Data, 1<<20)
 		require.NoError(t, err)
 		require.NoError(t, plogtest.CompareLogs(ld, bl.Logs))
 	}
@@ -81,6 +82,14 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// getStore serves one reader for every Get; nothing else is used.
+type getStore struct {
+	Store
+	rc io.Reader
+}
+
+func (g getStore) Get(context.Context, string) (io.ReadCloser, error) { return io.NopCloser(g.rc), nil }
+
 func TestDecodeBadObjects(t *testing.T) {
 	enc, err := NewEncoder(CompressionDefault)
 	require.NoError(t, err)
@@ -104,10 +113,10 @@ func TestDecodeBadObjects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data, err := io.ReadAll(tt.r)
 			require.NoError(t, err)
-			_, _, err = DecodeObject(bytes.NewReader(data), SignalTraces, tt.max)
+			_, _, err = Decode(SignalTraces, data, tt.max)
 			require.ErrorIs(t, err, tt.wantErr)
-			// The in-memory path agrees.
-			raw, err := DecompressBytes(data, tt.max)
+			// Decompress then Unmarshal agrees.
+			raw, err := Decompress(data, tt.max)
 			if err == nil {
 				_, err = Unmarshal(SignalTraces, raw)
 			}
@@ -119,27 +128,29 @@ func TestDecodeBadObjects(t *testing.T) {
 		// ISIZE claims 4 GiB: the hint is capped, the output is still exact.
 		data := bytes.Clone(good.Data)
 		copy(data[len(data)-4:], []byte{0xff, 0xff, 0xff, 0xff})
-		_, err := DecompressBytes(data, 1<<20)
+		_, err := Decompress(data, 1<<20)
 		require.ErrorIs(t, err, ErrCorrupt, "the trailer is checked too")
-		raw, err := DecompressBytes(good.Data, 1<<20)
+		raw, err := Decompress(good.Data, 1<<20)
 		require.NoError(t, err)
 		assert.Len(t, raw, good.RawBytes)
 	})
 
 	t.Run("source error is not corruption", func(t *testing.T) {
-		_, _, err := DecodeObject(&failingReader{data: good.Data[:len(good.Data)/2]}, SignalTraces, 1<<20)
+		st := getStore{rc: &failingReader{data: good.Data[:len(good.Data)/2]}}
+		o := Object{ObjectKey: ObjectKey{Signal: SignalTraces}, Key: "k", Size: int64(len(good.Data))}
+		_, _, err := ReadObject(t.Context(), st, o, 1<<20)
 		require.ErrorIs(t, err, errConnReset)
 		assert.NotErrorIs(t, err, ErrCorrupt)
 	})
 
 	t.Run("exactly at the cap", func(t *testing.T) {
 		payload := bytes.Repeat([]byte{0}, 0) // an empty request is valid protobuf
-		_, n, err := DecodeObject(bytes.NewReader(gz(t, payload)), SignalLogs, 0)
+		_, n, err := Decode(SignalLogs, gz(t, payload), 0)
 		require.NoError(t, err)
 		assert.Equal(t, 0, n)
-		_, _, err = DecodeObject(bytes.NewReader(good.Data), SignalTraces, int64(good.RawBytes))
+		_, _, err = Decode(SignalTraces, good.Data, int64(good.RawBytes))
 		require.NoError(t, err)
-		_, _, err = DecodeObject(bytes.NewReader(good.Data), SignalTraces, int64(good.RawBytes-1))
+		_, _, err = Decode(SignalTraces, good.Data, int64(good.RawBytes-1))
 		require.ErrorIs(t, err, ErrTooLarge)
 	})
 }

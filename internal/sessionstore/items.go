@@ -7,109 +7,59 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 )
 
-// eventRange accumulates the earliest and latest non-zero timestamps.
-type eventRange struct{ lo, hi pcommon.Timestamp }
-
-func (r *eventRange) add(ts pcommon.Timestamp) {
-	if ts == 0 {
-		return
-	}
-	if r.lo == 0 || ts < r.lo {
-		r.lo = ts
-	}
-	if ts > r.hi {
-		r.hi = ts
-	}
-}
-
-func (r *eventRange) times() (time.Time, time.Time) {
-	if r.lo == 0 {
-		return time.Time{}, time.Time{}
-	}
-	return r.lo.AsTime(), r.hi.AsTime()
-}
+// What metadata.json's eventTimeRange covers: when the recorded events
+// happened, as opposed to when they were captured.
 
 // TracesEventRange bounds the span start and end times of td (zero times
-// when it has none). It is what metadata.json's eventTimeRange covers.
+// when it has none).
 func TracesEventRange(td ptrace.Traces) (time.Time, time.Time) {
-	var er eventRange
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		sss := rss.At(i).ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				er.add(spans.At(k).StartTimestamp())
-				er.add(spans.At(k).EndTimestamp())
-			}
-		}
+	var r pdatawalk.TimeRange
+	for _, sp := range pdatawalk.Spans(td) {
+		r.Add(sp.StartTimestamp())
+		r.Add(sp.EndTimestamp())
 	}
-	return er.times()
+	return r.Times()
 }
 
 // LogsEventRange bounds the log record times of ld (the observed time
 // where a record has no time).
 func LogsEventRange(ld plog.Logs) (time.Time, time.Time) {
-	var er eventRange
-	rls := ld.ResourceLogs()
-	for i := range rls.Len() {
-		sls := rls.At(i).ScopeLogs()
-		for j := range sls.Len() {
-			recs := sls.At(j).LogRecords()
-			for k := range recs.Len() {
-				ts := recs.At(k).Timestamp()
-				if ts == 0 {
-					ts = recs.At(k).ObservedTimestamp()
-				}
-				er.add(ts)
-			}
+	var r pdatawalk.TimeRange
+	for _, lr := range pdatawalk.LogRecords(ld) {
+		ts := lr.Timestamp()
+		if ts == 0 {
+			ts = lr.ObservedTimestamp()
 		}
+		r.Add(ts)
 	}
-	return er.times()
+	return r.Times()
 }
 
 // MetricsEventRange bounds the data point times of md, all five types.
 func MetricsEventRange(md pmetric.Metrics) (time.Time, time.Time) {
-	var er eventRange
-	rms := md.ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				m := ms.At(k)
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					addNumberPoints(&er, m.Gauge().DataPoints())
-				case pmetric.MetricTypeSum:
-					addNumberPoints(&er, m.Sum().DataPoints())
-				case pmetric.MetricTypeHistogram:
-					dps := m.Histogram().DataPoints()
-					for p := range dps.Len() {
-						er.add(dps.At(p).Timestamp())
-					}
-				case pmetric.MetricTypeExponentialHistogram:
-					dps := m.ExponentialHistogram().DataPoints()
-					for p := range dps.Len() {
-						er.add(dps.At(p).Timestamp())
-					}
-				case pmetric.MetricTypeSummary:
-					dps := m.Summary().DataPoints()
-					for p := range dps.Len() {
-						er.add(dps.At(p).Timestamp())
-					}
-				}
-			}
+	var r pdatawalk.TimeRange
+	pdatawalk.WalkMetrics(md, pdatawalk.Visitor{Time: func(f pdatawalk.Field, ts pcommon.Timestamp) pcommon.Timestamp {
+		if f.IsPointTime() {
+			r.Add(ts)
 		}
-	}
-	return er.times()
+		return ts
+	}})
+	return r.Times()
 }
 
-func addNumberPoints(er *eventRange, dps pmetric.NumberDataPointSlice) {
-	for p := range dps.Len() {
-		er.add(dps.At(p).Timestamp())
+// Walk visits the fields of every item of the batch (see pdatawalk).
+func (b Batch) Walk(v pdatawalk.Visitor) {
+	switch b.Signal {
+	case SignalTraces:
+		pdatawalk.WalkTraces(b.Traces, v)
+	case SignalMetrics:
+		pdatawalk.WalkMetrics(b.Metrics, v)
+	case SignalLogs:
+		pdatawalk.WalkLogs(b.Logs, v)
 	}
 }
 

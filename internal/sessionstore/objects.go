@@ -47,16 +47,46 @@ func ListObjects(ctx context.Context, s Store, sessionID string) iter.Seq2[Objec
 	}
 }
 
+// MaxStoredSize is the largest stored (gzip) size of an object that
+// inflates to at most maxBytes: deflate's worst case on incompressible data
+// (stored blocks, 5 bytes per 64 KiB) plus the gzip header and trailer,
+// with room to spare. A larger object is refused before it is read.
+func MaxStoredSize(maxBytes int64) int64 {
+	return maxBytes + maxBytes/64 + 4096
+}
+
+// ReadStored reads the stored (compressed) bytes of a data object whose
+// content may inflate to maxBytes. An object larger than MaxStoredSize is
+// refused with ErrTooLarge, by its listed size without reading it, or while
+// reading if the listing understated it. A failure of the store or the
+// connection is returned as it is (retrying may help); it never matches
+// ErrCorrupt.
+func ReadStored(ctx context.Context, s Store, o Object, maxBytes int64) ([]byte, error) {
+	limit := MaxStoredSize(maxBytes)
+	if o.Size > limit {
+		return nil, fmt.Errorf("%s: %w: stored size %d exceeds %d for a %d-byte cap", o.Key, ErrTooLarge, o.Size, limit, maxBytes)
+	}
+	rc, err := s.Get(ctx, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := ReadAll(rc, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Key, err)
+	}
+	return data, nil
+}
+
 // ReadObject fetches and decodes one data object, inflating at most
 // maxBytes. It returns the batch and its uncompressed size; errors name the
 // key.
 func ReadObject(ctx context.Context, s Store, o Object, maxBytes int64) (Batch, int, error) {
-	rc, err := s.Get(ctx, o.Key)
+	data, err := ReadStored(ctx, s, o, maxBytes)
 	if err != nil {
 		return Batch{Signal: o.Signal}, 0, err
 	}
-	defer rc.Close()
-	b, n, err := DecodeObject(rc, o.Signal, maxBytes)
+	b, n, err := Decode(o.Signal, data, maxBytes)
 	if err != nil {
 		return b, n, fmt.Errorf("%s: %w", o.Key, err)
 	}

@@ -8,8 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/goleak"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/statustest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -69,4 +72,75 @@ func TestCreateAndStartErrors(t *testing.T) {
 	require.EqualError(t, c.Start(context.Background(), componenttest.NewNopHost()), "no store")
 	require.NoError(t, c.Shutdown(context.Background()))
 	assert.Equal(t, 1, inner.shutdowns)
+}
+
+// reporting keeps the host it was started with, to report status later.
+type reporting struct {
+	host component.Host
+}
+
+func (r *reporting) Start(_ context.Context, host component.Host) error { r.host = host; return nil }
+func (r *reporting) Shutdown(context.Context) error                     { return nil }
+
+// extHost has one extension.
+type extHost struct{ ext component.Component }
+
+func (h extHost) GetExtensions() map[component.ID]component.Component {
+	return map[component.ID]component.Component{component.MustNewID("storage"): h.ext}
+}
+
+func TestStatusGoesToEveryPipelinesHost(t *testing.T) {
+	m := NewMap[string, *reporting]()
+	inner := &reporting{}
+	c, err := m.LoadOrStore("id", func() (*reporting, error) { return inner, nil })
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	ext := &counting{}
+	traces, metrics := statustest.NewHost(), statustest.NewHost()
+	traces.Host, metrics.Host = extHost{ext}, extHost{ext}
+	require.NoError(t, c.Start(ctx, traces))
+	require.NoError(t, c.Start(ctx, componenttest.NewNopHost()), "a host that takes no status is fine")
+	require.NoError(t, c.Start(ctx, metrics))
+	assert.Same(t, ext, inner.host.GetExtensions()[component.MustNewID("storage")], "extensions come from the pipelines' host")
+
+	failed := componentstatus.NewRecoverableErrorEvent(errors.New("store away"))
+	componentstatus.ReportStatus(inner.host, failed)
+	assert.Equal(t, []*componentstatus.Event{failed}, traces.Events())
+	assert.Equal(t, []*componentstatus.Event{failed}, metrics.Events())
+
+	// A pipeline that starts later first hears what it missed.
+	logs := statustest.NewHost()
+	require.NoError(t, c.Start(ctx, logs))
+	assert.Equal(t, []*componentstatus.Event{failed}, logs.Events())
+
+	ok := componentstatus.NewEvent(componentstatus.StatusOK)
+	componentstatus.ReportStatus(inner.host, ok)
+	for _, h := range []*statustest.Host{traces, metrics, logs} {
+		assert.Equal(t, []*componentstatus.Event{failed, ok}, h.Events())
+	}
+	for range 4 {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+	assert.Equal(t, 0, m.Len())
+}
+
+func TestLateHostHearsOnlyRecentEvents(t *testing.T) {
+	m := NewMap[string, *reporting]()
+	inner := &reporting{}
+	c, err := m.LoadOrStore("id", func() (*reporting, error) { return inner, nil })
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	var sent []*componentstatus.Event
+	for range replayedEvents + 3 {
+		e := componentstatus.NewRecoverableErrorEvent(errors.New("again"))
+		sent = append(sent, e)
+		componentstatus.ReportStatus(inner.host, e)
+	}
+	late := statustest.NewHost()
+	require.NoError(t, c.Start(ctx, late))
+	assert.Equal(t, sent[3:], late.Events(), "the last events, oldest first")
+	require.NoError(t, c.Shutdown(ctx))
+	require.NoError(t, c.Shutdown(ctx))
 }

@@ -58,7 +58,7 @@ func BenchmarkSeedFast(b *testing.B) {
 		require.NoError(b, err)
 		_, err = f.CreateLogs(ctx, set, cfg, c)
 		require.NoError(b, err)
-		shared, err := getOrCreate(set, cfg)
+		shared, err := receivers.Get(set, cfg)
 		require.NoError(b, err)
 		require.NoError(b, tr.Start(ctx, componenttest.NewNopHost()))
 		<-shared.Unwrap().done

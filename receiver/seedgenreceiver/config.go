@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
@@ -61,12 +63,16 @@ type Config struct {
 	Description string `mapstructure:"description"`
 	// Clock paces emission: realtime or fast.
 	Clock Clock `mapstructure:"clock"`
-	// StartTime anchors the virtual clock (RFC 3339); empty: when it starts.
-	StartTime string `mapstructure:"start_time"`
+	// StartTime anchors the virtual clock; an RFC 3339 time in YAML, checked
+	// while the configuration loads. Zero (unset): the moment it starts.
+	StartTime time.Time `mapstructure:"start_time"`
 	// BatchInterval is how much virtual time one emitted batch covers.
 	BatchInterval time.Duration `mapstructure:"batch_interval"`
 	// MetricsInterval is the aggregation window of the generated metrics.
 	MetricsInterval time.Duration `mapstructure:"metrics_interval"`
+	// RetryOnFailure paces retries of batches the pipeline refused with a
+	// non-permanent error. By default the run waits; it never drops.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -100,16 +106,14 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("session_id: %w (or use %q)", err, AutoSessionID))
 		}
 	}
-	if cfg.StartTime != "" {
-		if _, err := time.Parse(time.RFC3339, cfg.StartTime); err != nil {
-			errs = append(errs, fmt.Errorf("start_time %q must be an RFC 3339 time such as 2026-11-28T23:00:00Z", cfg.StartTime))
-		}
-	}
 	if cfg.BatchInterval <= 0 {
 		errs = append(errs, fmt.Errorf("batch_interval %s must be positive", cfg.BatchInterval))
 	}
 	if cfg.MetricsInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metrics_interval %s must be positive", cfg.MetricsInterval))
+	}
+	if err := delivery.ValidateBackOff(cfg.RetryOnFailure); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -36,6 +37,9 @@ func TestConfigs(t *testing.T) {
 	def := createDefaultConfig().(*Config)
 	require.NoError(t, componenttest.CheckConfigStruct(def))
 	require.NoError(t, confmap.Validate(def))
+	// Pipeline retries: 5 ms doubling to 1 s, never giving up.
+	assert.Equal(t, configretry.BackOffConfig{Enabled: true, InitialInterval: 5 * time.Millisecond, MaxInterval: time.Second,
+		Multiplier: 2}, def.RetryOnFailure)
 	got, err := loadConfig(t, "")
 	require.NoError(t, err)
 	assert.Equal(t, def, got)
@@ -51,9 +55,11 @@ func TestConfigs(t *testing.T) {
 	want.SessionID = "seed-training-001"
 	want.Description = "payment failure, run 1"
 	want.Clock = ClockFast
-	want.StartTime = "2026-11-28T12:00:00Z"
+	want.StartTime = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	want.BatchInterval = 500 * time.Millisecond
 	want.MetricsInterval = 10 * time.Second
+	want.RetryOnFailure = configretry.BackOffConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second,
+		Multiplier: 1.5, RandomizationFactor: 0.25, MaxElapsedTime: 10 * time.Minute}
 	assert.Equal(t, want, full)
 
 	file, err := loadConfig(t, "file")
@@ -61,6 +67,14 @@ func TestConfigs(t *testing.T) {
 	sc, err := file.loadScenario()
 	require.NoError(t, err)
 	assert.Equal(t, "checkout-storm", sc.Name, "scenario_file replaces the default pattern")
+
+	disabled, err := loadConfig(t, "retry_disabled")
+	require.NoError(t, err, "intervals do not matter when retries are off")
+	assert.False(t, disabled.RetryOnFailure.Enabled)
+
+	unset, err := loadConfig(t, "unset_start_time")
+	require.NoError(t, err)
+	assert.True(t, unset.StartTime.IsZero(), "start_time without a value is unset")
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -69,8 +83,14 @@ func TestInvalidConfigs(t *testing.T) {
 		"no_source":       {"set pattern (one of [basic-topology db-outage latency-spike payment-failure traffic-ramp]) or scenario_file"},
 		"unknown_pattern": {`unknown pattern "payment-failures"`, "payment-failure"},
 		"bad_clock":       {`"instant"`, "realtime", "fast"},
-		"bad_values":      {"traces_per_second 0", "error_rate 1.5", `"../x"`, `"yesterday"`, "duration -1s"},
+		"bad_values":      {"traces_per_second 0", "error_rate 1.5", `"../x"`, "duration -1s"},
+		"bad_start_time":  {"'start_time'", `"yesterday"`, time.RFC3339},
 		"typo":            {"traces_per_sec"},
+		"bad_retry": {"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval",
+			"retry_on_failure.multiplier 0.5 must be at least 1"},
+		// configretry's own checks run too (confmap.Validate reaches the block).
+		"bad_retry_core": {"randomization_factor value must be less than or equal to 1",
+			"'max_elapsed_time' must not be less than 'initial_interval'"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)
@@ -78,6 +98,39 @@ func TestInvalidConfigs(t *testing.T) {
 			for _, f := range frags {
 				assert.Contains(t, err.Error(), f)
 			}
+		})
+	}
+}
+
+// TestStartTimeDecodesAtLoad: start_time is parsed by the decoder (RFC 3339,
+// any offset), so a bad value fails before Validate runs.
+func TestStartTimeDecodesAtLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   any
+		want    time.Time
+		wantErr []string
+	}{
+		{name: "utc", value: "2026-11-28T12:00:00Z", want: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)},
+		{name: "offset_and_fraction", value: "2026-11-28T13:00:00.25+01:00", want: time.Date(2026, 11, 28, 12, 0, 0, 250e6, time.UTC)},
+		{name: "unset", value: nil},
+		{name: "not_a_time", value: "yesterday", wantErr: []string{"'start_time'", `"yesterday"`}},
+		{name: "date_only", value: "2026-11-28", wantErr: []string{"'start_time'", `"2026-11-28"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			err := confmap.NewFromStringMap(map[string]any{"start_time": tt.value}).Unmarshal(cfg)
+			if len(tt.wantErr) > 0 {
+				require.Error(t, err)
+				for _, frag := range tt.wantErr {
+					assert.Contains(t, err.Error(), frag)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, tt.want.Equal(cfg.StartTime), "got %s, want %s", cfg.StartTime, tt.want)
+			assert.Equal(t, tt.want.IsZero(), cfg.StartTime.IsZero())
 		})
 	}
 }

@@ -1,13 +1,12 @@
 package seedgenreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver"
 
 import (
-	"context"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/metadata"
 )
 
@@ -16,9 +15,9 @@ func NewFactory() receiver.Factory {
 	return receiver.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		receiver.WithTraces(createTraces, metadata.TracesStability),
-		receiver.WithMetrics(createMetrics, metadata.MetricsStability),
-		receiver.WithLogs(createLogs, metadata.LogsStability),
+		receiver.WithTraces(receivers.CreateTraces, metadata.TracesStability),
+		receiver.WithMetrics(receivers.CreateMetrics, metadata.MetricsStability),
+		receiver.WithLogs(receivers.CreateLogs, metadata.LogsStability),
 	)
 }
 
@@ -33,36 +32,6 @@ func createDefaultConfig() component.Config {
 		Clock:           ClockRealtime,
 		BatchInterval:   time.Second,
 		MetricsInterval: 5 * time.Second,
+		RetryOnFailure:  delivery.NewDefaultBackOffConfig(),
 	}
-}
-
-func getOrCreate(set receiver.Settings, cfg *Config) (*sharedReceiver, error) {
-	return receivers.LoadOrStore(set.ID, func() (*seedReceiver, error) { return newSeedReceiver(set, cfg) })
-}
-
-func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
-	r, err := getOrCreate(set, cfg.(*Config))
-	if err != nil {
-		return nil, err
-	}
-	r.Unwrap().setTraces(next)
-	return r, nil
-}
-
-func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
-	r, err := getOrCreate(set, cfg.(*Config))
-	if err != nil {
-		return nil, err
-	}
-	r.Unwrap().setMetrics(next)
-	return r, nil
-}
-
-func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
-	r, err := getOrCreate(set, cfg.(*Config))
-	if err != nil {
-		return nil, err
-	}
-	r.Unwrap().setLogs(next)
-	return r, nil
 }

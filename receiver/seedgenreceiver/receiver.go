@@ -7,18 +7,13 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/receiver/receiverhelper"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
+	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/metadata"
@@ -26,20 +21,13 @@ import (
 
 // receivers holds one seedReceiver per component ID: one run feeds the
 // traces, metrics and logs pipelines from the same generated events.
-var receivers = sharedcomponent.NewMap[component.ID, *seedReceiver]()
-
-type sharedReceiver = sharedcomponent.Component[*seedReceiver]
+var receivers = delivery.NewInstances(newSeedReceiver)
 
 type seedReceiver struct {
 	cfg       *Config
 	set       receiver.Settings
-	obs       *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
-
-	mu          sync.Mutex
-	nextTraces  consumer.Traces
-	nextMetrics consumer.Metrics
-	nextLogs    consumer.Logs
+	delivery  *delivery.Deliverer
 
 	gen       *generator.Generator
 	sessionID string
@@ -50,36 +38,33 @@ type seedReceiver struct {
 }
 
 func newSeedReceiver(set receiver.Settings, cfg *Config) (*seedReceiver, error) {
-	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-		ReceiverID: set.ID, Transport: "seed", LongLivedCtx: true, ReceiverCreateSettings: set,
-	})
-	if err != nil {
-		return nil, err
-	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, fmt.Errorf("create telemetry: %w", err)
 	}
-	return &seedReceiver{cfg: cfg, set: set, obs: obs, telemetry: tb, done: make(chan struct{}), counts: map[string]int64{}}, nil
+	d, err := delivery.New(set, delivery.Settings{
+		Transport: "seed", Format: "seed", Retry: cfg.RetryOnFailure, Dropped: tb.ReceiverSeedGenDroppedItems,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &seedReceiver{cfg: cfg, set: set, telemetry: tb, delivery: d, done: make(chan struct{}), counts: map[string]int64{}}, nil
 }
 
-func (r *seedReceiver) setTraces(c consumer.Traces) { r.mu.Lock(); r.nextTraces = c; r.mu.Unlock() }
-
-func (r *seedReceiver) setMetrics(c consumer.Metrics) { r.mu.Lock(); r.nextMetrics = c; r.mu.Unlock() }
-
-func (r *seedReceiver) setLogs(c consumer.Logs) { r.mu.Lock(); r.nextLogs = c; r.mu.Unlock() }
+// Deliverer implements delivery.Receiver.
+func (r *seedReceiver) Deliverer() *delivery.Deliverer { return r.delivery }
 
 // Start loads the scenario, anchors the virtual clock and starts emitting.
-func (r *seedReceiver) Start(context.Context, component.Host) error {
+// A batch the pipelines drop is reported to host (every pipeline's).
+func (r *seedReceiver) Start(_ context.Context, host component.Host) error {
+	r.delivery.ReportTo(host)
 	sc, err := r.cfg.loadScenario()
 	if err != nil {
 		return fmt.Errorf("seed_gen: %w", err)
 	}
-	start := time.Now().UTC().Truncate(time.Millisecond)
-	if r.cfg.StartTime != "" {
-		if start, err = time.Parse(time.RFC3339, r.cfg.StartTime); err != nil {
-			return fmt.Errorf("seed_gen: start_time: %w", err)
-		}
+	start := r.cfg.StartTime
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Millisecond)
 	}
 	r.sessionID = r.cfg.sessionID(sc.Name, start)
 	version := r.set.BuildInfo.Version
@@ -141,75 +126,23 @@ func (r *seedReceiver) run(ctx context.Context, start time.Time) {
 		zap.Int64("log_records", r.counts["logs"]), zap.Duration("elapsed", time.Since(wallStart)))
 }
 
-// emit hands one batch to each wired pipeline.
+// emit hands one batch to each wired pipeline. A non-permanent error
+// retries the same data with retry_on_failure's backoff (by default until it
+// is accepted or the receiver stops; the virtual clock waits); when the
+// pipeline may mutate data, each attempt gets a fresh copy so a retry sends
+// what was generated. A permanent error drops the batch, counted.
 func (r *seedReceiver) emit(ctx context.Context, b generator.Batch) error {
-	r.mu.Lock()
-	nt, nm, nl := r.nextTraces, r.nextMetrics, r.nextLogs
-	r.mu.Unlock()
-	if nt != nil && b.Traces.SpanCount() > 0 {
-		if err := deliver(ctx, r, "traces", b.Traces.SpanCount(), nt.Capabilities().MutatesData,
-			func() ptrace.Traces { c := ptrace.NewTraces(); b.Traces.CopyTo(c); return c }, b.Traces,
-			func(ctx context.Context, td ptrace.Traces) error {
-				octx := r.obs.StartTracesOp(ctx)
-				err := nt.ConsumeTraces(octx, td)
-				r.obs.EndTracesOp(octx, "seed", td.SpanCount(), err)
-				return err
-			}); err != nil {
-			return err
-		}
+	t, err := r.delivery.Traces(ctx, delivery.Fixed(b.Traces, ptrace.NewTraces))
+	r.counts["traces"] += int64(t.Accepted)
+	if err != nil {
+		return err
 	}
-	if nm != nil && b.Metrics.DataPointCount() > 0 {
-		if err := deliver(ctx, r, "metrics", b.Metrics.DataPointCount(), nm.Capabilities().MutatesData,
-			func() pmetric.Metrics { c := pmetric.NewMetrics(); b.Metrics.CopyTo(c); return c }, b.Metrics,
-			func(ctx context.Context, md pmetric.Metrics) error {
-				octx := r.obs.StartMetricsOp(ctx)
-				err := nm.ConsumeMetrics(octx, md)
-				r.obs.EndMetricsOp(octx, "seed", md.DataPointCount(), err)
-				return err
-			}); err != nil {
-			return err
-		}
+	m, err := r.delivery.Metrics(ctx, delivery.Fixed(b.Metrics, pmetric.NewMetrics))
+	r.counts["metrics"] += int64(m.Accepted)
+	if err != nil {
+		return err
 	}
-	if nl != nil && b.Logs.LogRecordCount() > 0 {
-		if err := deliver(ctx, r, "logs", b.Logs.LogRecordCount(), nl.Capabilities().MutatesData,
-			func() plog.Logs { c := plog.NewLogs(); b.Logs.CopyTo(c); return c }, b.Logs,
-			func(ctx context.Context, ld plog.Logs) error {
-				octx := r.obs.StartLogsOp(ctx)
-				err := nl.ConsumeLogs(octx, ld)
-				r.obs.EndLogsOp(octx, "seed", ld.LogRecordCount(), err)
-				return err
-			}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deliver consumes one batch. A non-permanent error retries the same data
-// with backoff (5 ms doubling to 1 s) until it is accepted or the receiver
-// stops; when the pipeline may mutate data, each attempt gets a fresh copy
-// so a retry sends what was generated. A permanent error is counted and the
-// batch dropped.
-func deliver[T any](ctx context.Context, r *seedReceiver, signal string, n int, mutates bool, clone func() T, data T, consume func(context.Context, T) error) error {
-	bo := waitutil.Backoff{Initial: 5 * time.Millisecond, Limit: time.Second}
-	for {
-		d := data
-		if mutates {
-			d = clone()
-		}
-		err := consume(ctx, d)
-		if err == nil {
-			r.counts[signal] += int64(n)
-			r.telemetry.ReceiverSeedGenItems.Add(context.Background(), int64(n), metric.WithAttributes(attribute.String("signal", signal)))
-			return nil
-		}
-		if consumererror.IsPermanent(err) {
-			r.telemetry.ReceiverSeedGenDropped.Add(context.Background(), int64(n), metric.WithAttributes(attribute.String("signal", signal)))
-			r.set.Logger.Debug("Pipeline refused a seed batch permanently", zap.String("signal", signal), zap.Error(err))
-			return nil
-		}
-		if err := bo.Wait(ctx); err != nil {
-			return err
-		}
-	}
+	l, err := r.delivery.Logs(ctx, delivery.Fixed(b.Logs, plog.NewLogs))
+	r.counts["logs"] += int64(l.Accepted)
+	return err
 }

@@ -128,7 +128,7 @@ func BenchmarkReplayThroughput(b *testing.B) {
 				r, err := NewFactory().CreateTraces(context.Background(), set, cfg, sink)
 				require.NoError(b, err)
 				require.NoError(b, r.Start(context.Background(), componenttest.NewNopHost()))
-				shared, err := getOrCreate(set, cfg)
+				shared, err := receivers.Get(set, cfg)
 				require.NoError(b, err)
 				<-shared.Unwrap().done
 				require.NoError(b, r.Shutdown(context.Background()))

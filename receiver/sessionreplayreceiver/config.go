@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -128,14 +130,15 @@ type Config struct {
 	// turn; it bounds memory (ReadAhead objects in flight) and hides
 	// storage latency.
 	ReadAhead int `mapstructure:"read_ahead"`
-	// StartAt, an RFC 3339 time, is when the first pass starts (several
-	// collectors sharing a session by shard start together). Empty: at once.
-	StartAt string `mapstructure:"start_at"`
+	// StartAt is when the first pass starts (several collectors sharing a
+	// session by shard start together); an RFC 3339 time in YAML, checked
+	// while the configuration loads. Zero (unset): at once.
+	StartAt time.Time `mapstructure:"start_at"`
 	// StartDelay waits this long after start before the first pass.
 	StartDelay time.Duration `mapstructure:"start_delay"`
-	// Backoff paces retries of data the pipeline refused with a
-	// non-permanent error (the replay waits; it never drops).
-	Backoff BackoffConfig `mapstructure:"backoff"`
+	// RetryOnFailure paces retries of data the pipeline refused with a
+	// non-permanent error. By default the replay waits; it never drops.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -147,16 +150,6 @@ type FilterConfig struct {
 	SessionType string `mapstructure:"session_type"`
 	// Labels keeps only sessions carrying all of these labels.
 	Labels map[string]string `mapstructure:"labels"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
-
-// BackoffConfig is an exponential backoff: doubling from InitialInterval
-// up to MaxInterval.
-type BackoffConfig struct {
-	InitialInterval time.Duration `mapstructure:"initial_interval"`
-	MaxInterval     time.Duration `mapstructure:"max_interval"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -209,14 +202,8 @@ func (cfg *Config) Validate() error {
 	if cfg.ReadAhead < 1 || cfg.ReadAhead > 64 {
 		errs = append(errs, fmt.Errorf("read_ahead %d must be between 1 and 64", cfg.ReadAhead))
 	}
-	if cfg.StartAt != "" {
-		if _, err := time.Parse(time.RFC3339, cfg.StartAt); err != nil {
-			errs = append(errs, fmt.Errorf("start_at %q must be an RFC 3339 time such as 2026-11-28T23:00:00Z", cfg.StartAt))
-		}
-	}
-	if cfg.Backoff.InitialInterval <= 0 || cfg.Backoff.MaxInterval < cfg.Backoff.InitialInterval {
-		errs = append(errs, fmt.Errorf("backoff {initial_interval: %s, max_interval: %s}: want 0 < initial_interval <= max_interval",
-			cfg.Backoff.InitialInterval, cfg.Backoff.MaxInterval))
+	if err := delivery.ValidateBackOff(cfg.RetryOnFailure); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.StartDelay < 0 {
 		errs = append(errs, fmt.Errorf("start_delay %s must not be negative", cfg.StartDelay))

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -44,6 +45,10 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, TimestampsCurrent, cfg.Timestamps)
 	assert.Equal(t, ByteSize(64<<20), cfg.MaxObjectBytes)
 	assert.Equal(t, ShardConfig{Index: 0, Count: 1}, cfg.Shard)
+	// Pipeline retries: 5 ms doubling to 1 s, never giving up (a replay
+	// waits, it never drops).
+	assert.Equal(t, configretry.BackOffConfig{Enabled: true, InitialInterval: 5 * time.Millisecond, MaxInterval: time.Second,
+		Multiplier: 2}, cfg.RetryOnFailure)
 	loaded, err := loadConfig(t, "")
 	require.NoError(t, err)
 	assert.Equal(t, cfg, loaded)
@@ -68,15 +73,24 @@ func TestFullConfig(t *testing.T) {
 	want.Shard = ShardConfig{Index: 1, Count: 3}
 	want.MaxObjectBytes = 128 << 20
 	want.ReadAhead = 8
-	want.StartAt = "2026-11-28T23:00:00Z"
+	want.StartAt = time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
 	want.StartDelay = 5 * time.Second
-	want.Backoff = BackoffConfig{InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second}
+	want.RetryOnFailure = configretry.BackOffConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second,
+		Multiplier: 1.5, RandomizationFactor: 0.25, MaxElapsedTime: 10 * time.Minute}
 	assert.Equal(t, want, cfg)
 
 	fixed, err := loadConfig(t, "fixed")
 	require.NoError(t, err)
 	assert.Equal(t, "capture-20261128T231000Z-1a2b3c4d", fixed.Session)
 	assert.Equal(t, ByteSize(1<<20), fixed.MaxObjectBytes)
+
+	unset, err := loadConfig(t, "unset_start_at")
+	require.NoError(t, err)
+	assert.True(t, unset.StartAt.IsZero(), "start_at without a value is unset")
+
+	disabled, err := loadConfig(t, "retry_disabled")
+	require.NoError(t, err, "intervals do not matter when retries are off")
+	assert.False(t, disabled.RetryOnFailure.Enabled)
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -92,8 +106,13 @@ func TestInvalidConfigs(t *testing.T) {
 		{"negatives", []string{"speed -1", "loops -2", "max_gap -1s", "max_duration -1s"}},
 		{"bad_shard", []string{"index: 3, count: 3"}},
 		{"bad_filter", []string{`"synthetic"`}},
-		{"bad_start_at", []string{`"tomorrow"`, "RFC 3339"}},
-		{"bad_backoff", []string{"backoff {initial_interval: 0s"}},
+		{"bad_start_at", []string{"'start_at'", `"tomorrow"`, time.RFC3339}},
+		{"bad_retry", []string{"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval",
+			"retry_on_failure.multiplier 0.5 must be at least 1"}},
+		// configretry's own checks run too (confmap.Validate reaches the block).
+		{"bad_retry_core", []string{"randomization_factor value must be less than or equal to 1",
+			"'max_elapsed_time' must not be less than 'initial_interval'"}},
+		{"old_backoff_key", []string{"backoff"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +121,39 @@ func TestInvalidConfigs(t *testing.T) {
 			for _, frag := range tt.wantErr {
 				assert.Contains(t, err.Error(), frag)
 			}
+		})
+	}
+}
+
+// TestStartAtDecodesAtLoad: start_at is parsed by the decoder (RFC 3339,
+// any offset), so a bad value fails before Validate runs.
+func TestStartAtDecodesAtLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   any
+		want    time.Time
+		wantErr []string
+	}{
+		{name: "utc", value: "2026-11-28T23:00:00Z", want: time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)},
+		{name: "offset_and_fraction", value: "2026-11-29T00:00:00.5+01:00", want: time.Date(2026, 11, 28, 23, 0, 0, 500e6, time.UTC)},
+		{name: "unset", value: nil},
+		{name: "not_a_time", value: "tomorrow", wantErr: []string{"'start_at'", `"tomorrow"`}},
+		{name: "no_zone", value: "2026-11-28T23:00:00", wantErr: []string{"'start_at'", `"2026-11-28T23:00:00"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			err := confmap.NewFromStringMap(map[string]any{"start_at": tt.value}).Unmarshal(cfg)
+			if len(tt.wantErr) > 0 {
+				require.Error(t, err)
+				for _, frag := range tt.wantErr {
+					assert.Contains(t, err.Error(), frag)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, tt.want.Equal(cfg.StartAt), "got %s, want %s", cfg.StartAt, tt.want)
+			assert.Equal(t, tt.want.IsZero(), cfg.StartAt.IsZero())
 		})
 	}
 }

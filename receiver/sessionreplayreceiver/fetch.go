@@ -3,7 +3,6 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"iter"
 	"sync"
@@ -26,13 +25,6 @@ type fetched struct {
 // storeBackoff paces retries against a failing store: 100 ms to 5 s.
 func storeBackoff() waitutil.Backoff {
 	return waitutil.Backoff{Initial: 100 * time.Millisecond, Limit: 5 * time.Second}
-}
-
-// pipelineBackoff paces retries of data the pipeline refused, as
-// configured (default 5 ms to 1 s: a refusal from, say, the memory limiter
-// clears quickly).
-func pipelineBackoff(c BackoffConfig) waitutil.Backoff {
-	return waitutil.Backoff{Initial: c.InitialInterval, Limit: c.MaxInterval}
 }
 
 // inShard reports whether key belongs to shard index of count.
@@ -67,6 +59,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 						return
 					}
 					r.set.Logger.Warn("Listing the session failed; retrying", zap.String("session", id), zap.Error(err))
+					r.storeFailing(err)
 					failed = true
 					break
 				}
@@ -144,11 +137,8 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 
 // decode inflates (bounded by MaxObjectBytes) and unmarshals an object.
 func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
-	raw, err := sessionstore.DecompressBytes(compressed, int64(r.cfg.MaxObjectBytes))
-	if err != nil {
-		return sessionstore.Batch{}, err
-	}
-	return sessionstore.Unmarshal(o.Signal, raw)
+	b, _, err := sessionstore.Decode(o.Signal, compressed, int64(r.cfg.MaxObjectBytes))
+	return b, err
 }
 
 // fetch reads one stored object. A broken object comes back with err set; a
@@ -156,9 +146,10 @@ func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessi
 func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetched {
 	bo := storeBackoff()
 	for {
-		data, err := r.read(ctx, o)
+		data, err := sessionstore.ReadStored(ctx, r.store, o, int64(r.cfg.MaxObjectBytes))
 		switch {
 		case err == nil:
+			r.storeAnswered()
 			return fetched{obj: o, compressed: data}
 		case errors.Is(err, sessionstore.ErrTooLarge):
 			return fetched{obj: o, err: err}
@@ -168,25 +159,9 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 			return fetched{obj: o, err: ctx.Err()}
 		}
 		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
+		r.storeFailing(err)
 		if bo.Wait(ctx) != nil {
 			return fetched{obj: o, err: ctx.Err()}
 		}
 	}
-}
-
-// read loads the stored (compressed) bytes of an object; an object stored
-// larger than max_object_bytes (plus gzip's worst-case overhead on
-// incompressible data) is refused without reading it all.
-func (r *replayReceiver) read(ctx context.Context, o sessionstore.Object) ([]byte, error) {
-	limit := int64(r.cfg.MaxObjectBytes)
-	limit += limit/64 + 4096
-	if o.Size > limit {
-		return nil, fmt.Errorf("%w: stored size %d exceeds max_object_bytes %d", sessionstore.ErrTooLarge, o.Size, r.cfg.MaxObjectBytes)
-	}
-	rc, err := r.store.Get(ctx, o.Key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return sessionstore.ReadAll(rc, limit)
 }

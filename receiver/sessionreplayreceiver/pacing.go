@@ -2,6 +2,8 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 
 import (
 	"time"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 )
 
 // schedule computes when each object of a pass is due. Every due time is
@@ -66,4 +68,32 @@ func (s *schedule) next(length time.Duration, now time.Time) time.Time {
 		return now
 	}
 	return w
+}
+
+// passState carries what one pass needs from the ones before it.
+type passState struct {
+	pass      int
+	anchor    time.Time // W_k: when the pass's first object is due
+	sched     *schedule
+	objects   int64 // objects of this pass, bad ones included
+	delivered int64 // objects of this pass handed to the pipeline
+	// fixedAnchor keeps W_0 at start_at even if the first object is late,
+	// so that shards started together stay on one schedule.
+	fixedAnchor bool
+
+	// Fixed by pass 0, for `relative` loops.
+	c0     time.Time           // capture time of the session's first replayed object
+	delta0 time.Duration       // W_0 - c_0
+	length time.Duration       // session length: pass k is shifted k lengths further
+	events pdatawalk.TimeRange // original timestamps of pass 0
+}
+
+// nextPass fixes the session length after pass 0 and anchors the next pass.
+func (p *passState) nextPass(now time.Time) {
+	if p.pass == 0 {
+		span := p.sched.prev.Sub(p.sched.first)
+		span = max(span, time.Duration(p.events.Hi-p.events.Lo))
+		p.length = span + time.Millisecond
+	}
+	p.anchor = p.sched.next(p.length, now)
 }

@@ -3,28 +3,25 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 import (
 	"context"
 	crand "crypto/rand"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
-	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
 )
@@ -32,21 +29,17 @@ import (
 // receivers holds one replayReceiver per component ID, shared by the
 // traces, metrics and logs pipelines so that one replay merges them all in
 // capture order.
-var receivers = sharedcomponent.NewMap[component.ID, *replayReceiver]()
-
-type sharedReceiver = sharedcomponent.Component[*replayReceiver]
+var receivers = delivery.NewInstances(newReplayReceiver)
 
 // replayReceiver streams one stored session into the pipelines.
 type replayReceiver struct {
 	cfg       *Config
 	set       receiver.Settings
-	obs       *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
+	delivery  *delivery.Deliverer
 
-	mu          sync.Mutex
-	nextTraces  consumer.Traces
-	nextMetrics consumer.Metrics
-	nextLogs    consumer.Logs
+	host      component.Host // where status goes: every pipeline's host
+	storeDown atomic.Bool    // a store outage was reported and has not ended
 
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
@@ -60,39 +53,42 @@ type replayReceiver struct {
 }
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
-	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-		ReceiverID: set.ID, Transport: "session_store", LongLivedCtx: true, ReceiverCreateSettings: set,
-	})
+	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{})}
+	_, _ = crand.Read(r.seed[:])
+	var err error
+	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, fmt.Errorf("create telemetry: %w", err)
+	}
+	// Objects are stored OTLP protobuf, so that is the format obsreport sees.
+	r.delivery, err = delivery.New(set, delivery.Settings{Transport: "session_store", Format: "otlp_proto",
+		Retry: cfg.RetryOnFailure, Dropped: r.telemetry.ReceiverSessionReplayDroppedItems})
 	if err != nil {
 		return nil, err
 	}
-	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
-	if err != nil {
-		return nil, fmt.Errorf("create telemetry: %w", err)
-	}
-	r := &replayReceiver{cfg: cfg, set: set, obs: obs, telemetry: tb, openStore: sessionstore.Open, done: make(chan struct{})}
-	_, _ = crand.Read(r.seed[:])
 	return r, nil
 }
 
+// Deliverer implements delivery.Receiver.
+func (r *replayReceiver) Deliverer() *delivery.Deliverer { return r.delivery }
+
+// pipelineSignals maps stored signals to pipelines.
+var pipelineSignals = map[sessionstore.Signal]pipeline.Signal{
+	sessionstore.SignalTraces:  pipeline.SignalTraces,
+	sessionstore.SignalMetrics: pipeline.SignalMetrics,
+	sessionstore.SignalLogs:    pipeline.SignalLogs,
+}
+
 func (r *replayReceiver) wants(s sessionstore.Signal) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch s {
-	case sessionstore.SignalTraces:
-		return r.nextTraces != nil
-	case sessionstore.SignalMetrics:
-		return r.nextMetrics != nil
-	case sessionstore.SignalLogs:
-		return r.nextLogs != nil
-	}
-	return false
+	p, ok := pipelineSignals[s]
+	return ok && r.delivery.Wants(p)
 }
 
 // Start resolves the session (an explicit id that does not exist, or no
 // session matching auto, fails here with the list of what exists) and
 // starts the replay in the background.
-func (r *replayReceiver) Start(ctx context.Context, _ component.Host) error {
+func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
+	r.host = host
+	r.delivery.ReportTo(host)
 	store, err := r.openStore(ctx, &r.cfg.Store)
 	if err != nil {
 		return fmt.Errorf("session_replay: open store: %w", err)
@@ -146,10 +142,8 @@ type summary struct {
 func (r *replayReceiver) run(ctx context.Context) {
 	r.result.items = map[sessionstore.Signal]int64{}
 	start := time.Now()
-	if r.cfg.StartAt != "" {
-		if at, err := time.Parse(time.RFC3339, r.cfg.StartAt); err == nil && at.After(start) {
-			start = at
-		}
+	if r.cfg.StartAt.After(start) {
+		start = r.cfg.StartAt
 	}
 	start = start.Add(r.cfg.StartDelay)
 	if !waitutil.SleepUntil(ctx, start) {
@@ -160,10 +154,15 @@ func (r *replayReceiver) run(ctx context.Context) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
 		defer cancel()
 	}
-	p := &passState{anchor: start, fixedAnchor: r.cfg.StartAt != ""}
+	p := &passState{anchor: start, fixedAnchor: !r.cfg.StartAt.IsZero()}
 	for pass := 0; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
 		if err := r.replayPass(ctx, p); err != nil {
+			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
+				r.set.Logger.Error("Replay stopped", zap.String("session", r.session.SessionID), zap.Error(err))
+				componentstatus.ReportStatus(r.host, componentstatus.NewPermanentErrorEvent(
+					fmt.Errorf("session_replay: replay of %s stopped: %w", r.session.SessionID, err)))
+			}
 			break
 		}
 		r.result.passes++
@@ -189,37 +188,6 @@ func (r *replayReceiver) run(ctx context.Context) {
 		zap.Bool("stopped_early", ctx.Err() != nil))
 }
 
-// passState carries what one pass needs from the ones before it.
-type passState struct {
-	pass      int
-	anchor    time.Time // W_k: when the pass's first object is due
-	sched     *schedule
-	objects   int64 // objects of this pass, bad ones included
-	delivered int64 // objects of this pass handed to the pipeline
-	// fixedAnchor keeps W_0 at start_at even if the first object is late,
-	// so that shards started together stay on one schedule.
-	fixedAnchor bool
-
-	// Fixed by pass 0, for `relative` loops.
-	c0     time.Time     // capture time of the session's first replayed object
-	delta0 time.Duration // W_0 - c_0
-	length time.Duration // session length: pass k is shifted k lengths further
-	evLo   pcommon.Timestamp
-	evHi   pcommon.Timestamp
-}
-
-// nextPass fixes the session length after pass 0 and anchors the next pass.
-func (p *passState) nextPass(now time.Time) {
-	if p.pass == 0 {
-		span := p.sched.prev.Sub(p.sched.first)
-		if p.evHi > p.evLo {
-			span = max(span, time.Duration(p.evHi-p.evLo))
-		}
-		p.length = span + time.Millisecond
-	}
-	p.anchor = p.sched.next(p.length, now)
-}
-
 func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	p.objects, p.delivered = 0, 0
 	key := passKey(r.seed, p.pass)
@@ -228,8 +196,9 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	var passLate latencyHist
 
 	listCtx, stopList := context.WithCancel(ctx)
-	defer stopList()
 	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad))
+	// Deferred calls run last-first: stop the listing and read-ahead, then
+	// wait for their goroutines.
 	defer wait()
 	defer stopList()
 	for f := range objects {
@@ -265,8 +234,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			late := max(emit.Sub(due), 0)
 			r.result.lateness.add(late)
 			passLate.add(late)
-			r.telemetry.ReceiverSessionReplayLateness.Record(context.Background(), late.Seconds())
-			r.telemetry.ReceiverSessionReplayLatenessH.Record(context.Background(), late.Seconds())
+			r.telemetry.ReceiverSessionReplayObjectLateness.Record(context.Background(), late.Seconds())
 		}
 
 		var sh *shifter
@@ -282,10 +250,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		}
 		n, err := r.deliver(ctx, &f, sh, ids)
 		if sh != nil && p.pass == 0 {
-			if p.evLo == 0 || (sh.lo != 0 && sh.lo < p.evLo) {
-				p.evLo = sh.lo
-			}
-			p.evHi = max(p.evHi, sh.hi)
+			p.events.Merge(sh.seen)
 		}
 		if err != nil {
 			return err
@@ -294,9 +259,8 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		p.delivered++
 		r.result.objects++
 		r.result.items[f.obj.Signal] += int64(n)
-		attrs := metric.WithAttributes(attribute.String("signal", string(f.obj.Signal)))
-		r.telemetry.ReceiverSessionReplayObjects.Add(context.Background(), 1, attrs)
-		r.telemetry.ReceiverSessionReplayItems.Add(context.Background(), int64(n), attrs)
+		r.telemetry.ReceiverSessionReplayObjects.Add(context.Background(), 1,
+			metric.WithAttributes(attribute.String("signal", string(f.obj.Signal))))
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -313,113 +277,54 @@ func (r *replayReceiver) reportBad(key string, err error) {
 	r.set.Logger.Warn("Skipping bad object", zap.String("key", key), zap.Error(err))
 }
 
-// transform applies the services filter, the time shift and the id
-// remapping to a freshly decoded batch; it returns the items left.
-func (r *replayReceiver) transform(b sessionstore.Batch, sh *shifter, ids *idKey) int {
-	if len(r.cfg.Services) > 0 {
-		filterServices(b, r.cfg.Services)
-	}
-	switch b.Signal {
-	case sessionstore.SignalTraces:
-		if sh != nil {
-			sh.shiftTraces(b.Traces)
-		}
-		if ids != nil {
-			ids.remapTraces(b.Traces)
-		}
-	case sessionstore.SignalMetrics:
-		if sh != nil {
-			sh.shiftMetrics(b.Metrics)
-		}
-		if ids != nil {
-			ids.remapMetrics(b.Metrics)
-		}
-	case sessionstore.SignalLogs:
-		if sh != nil {
-			sh.shiftLogs(b.Logs)
-		}
-		if ids != nil {
-			ids.remapLogs(b.Logs)
-		}
-	}
-	return b.ItemCount()
-}
-
-// deliver hands one object to its pipeline. A non-permanent error retries
-// the same data (decoded afresh, transformed the same way) with backoff
-// until it is accepted or the replay stops: replay waits, it never drops. A
-// permanent error is counted and the object skipped.
+// deliver hands one object to its pipeline through the receivers' one
+// delivery loop: every attempt gets the object decoded afresh and
+// transformed the same way (the first the prefetched batch), so a retry
+// sends what was stored. With the default retry_on_failure the replay waits
+// for the pipeline, it never drops; a permanent error drops the object
+// (counted). It returns the items accepted.
 func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, ids *idKey) (int, error) {
-	bo := pipelineBackoff(r.cfg.Backoff)
-	b := f.batch
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+	batch := func(a delivery.Attempt) (sessionstore.Batch, error) {
+		b := f.batch
+		if a.N > 0 {
 			var err error
 			if b, err = r.decode(f.obj, f.compressed); err != nil {
-				return 0, err // decoded fine the first time: cannot happen
+				return b, err // decoded fine the first time: cannot happen
 			}
 			if sh != nil {
 				sh = &shifter{delta: sh.delta}
 			}
 		}
-		n := r.transform(b, sh, ids)
-		if n == 0 {
-			return 0, nil
-		}
-		err := r.consume(ctx, b, n)
-		if err == nil {
-			return n, nil
-		}
-		if consumererror.IsPermanent(err) {
-			r.result.dropped += int64(n)
-			r.telemetry.ReceiverSessionReplayDropped.Add(context.Background(), int64(n),
-				metric.WithAttributes(attribute.String("signal", string(f.obj.Signal))))
-			r.set.Logger.Debug("Pipeline refused object permanently; skipped", zap.String("key", f.obj.Key), zap.Error(err))
-			return 0, nil
-		}
-		r.set.Logger.Debug("Pipeline refused object; retrying", zap.String("key", f.obj.Key), zap.Error(err))
-		if werr := bo.Wait(ctx); werr != nil {
-			return 0, werr
-		}
+		r.transform(b, sh, ids)
+		return b, nil
+	}
+	key := zap.String("key", f.obj.Key)
+	var out delivery.Outcome
+	var err error
+	switch f.obj.Signal {
+	case sessionstore.SignalTraces:
+		out, err = r.delivery.Traces(ctx, func(a delivery.Attempt) (ptrace.Traces, error) { b, err := batch(a); return b.Traces, err }, key)
+	case sessionstore.SignalMetrics:
+		out, err = r.delivery.Metrics(ctx, func(a delivery.Attempt) (pmetric.Metrics, error) { b, err := batch(a); return b.Metrics, err }, key)
+	case sessionstore.SignalLogs:
+		out, err = r.delivery.Logs(ctx, func(a delivery.Attempt) (plog.Logs, error) { b, err := batch(a); return b.Logs, err }, key)
+	}
+	r.result.dropped += int64(out.Dropped)
+	return out.Accepted, err
+}
+
+// storeFailing reports, once per outage, that the store keeps failing: the
+// replay waits for it, and every pipeline's status says why until it
+// answers again.
+func (r *replayReceiver) storeFailing(err error) {
+	if r.storeDown.CompareAndSwap(false, true) {
+		componentstatus.ReportStatus(r.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("session store: %w", err)))
 	}
 }
 
-func (r *replayReceiver) consume(ctx context.Context, b sessionstore.Batch, n int) error {
-	r.mu.Lock()
-	nt, nm, nl := r.nextTraces, r.nextMetrics, r.nextLogs
-	r.mu.Unlock()
-	switch b.Signal {
-	case sessionstore.SignalTraces:
-		octx := r.obs.StartTracesOp(ctx)
-		err := nt.ConsumeTraces(octx, b.Traces)
-		r.obs.EndTracesOp(octx, "otlp_proto", n, err)
-		return err
-	case sessionstore.SignalMetrics:
-		octx := r.obs.StartMetricsOp(ctx)
-		err := nm.ConsumeMetrics(octx, b.Metrics)
-		r.obs.EndMetricsOp(octx, "otlp_proto", n, err)
-		return err
-	case sessionstore.SignalLogs:
-		octx := r.obs.StartLogsOp(ctx)
-		err := nl.ConsumeLogs(octx, b.Logs)
-		r.obs.EndLogsOp(octx, "otlp_proto", n, err)
-		return err
-	}
-	return errors.New("unknown signal")
-}
-
-// filterServices keeps the resources whose service.name is listed.
-func filterServices(b sessionstore.Batch, services []string) {
-	keep := func(res pcommon.Resource) bool {
-		v, ok := res.Attributes().Get("service.name")
-		return ok && slices.Contains(services, v.AsString())
-	}
-	switch b.Signal {
-	case sessionstore.SignalTraces:
-		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool { return !keep(rs.Resource()) })
-	case sessionstore.SignalMetrics:
-		b.Metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool { return !keep(rm.Resource()) })
-	case sessionstore.SignalLogs:
-		b.Logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return !keep(rl.Resource()) })
+// storeAnswered ends a reported store outage.
+func (r *replayReceiver) storeAnswered() {
+	if r.storeDown.CompareAndSwap(true, false) {
+		componentstatus.ReportStatus(r.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }

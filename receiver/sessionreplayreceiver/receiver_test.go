@@ -93,7 +93,7 @@ func startReplayOpts(t *testing.T, cfg *Config, wrap func(sessionstore.Store) se
 		require.NoError(t, err)
 		comp = c
 	}
-	shared, err := getOrCreate(set, cfg)
+	shared, err := receivers.Get(set, cfg)
 	require.NoError(t, err)
 	if wrap != nil {
 		shared.Unwrap().openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
@@ -360,7 +360,8 @@ func TestContract(t *testing.T) {
 	cfg.StartDelay = time.Second
 	// Half of all deliveries fail in two scenarios: keep retries short so
 	// the checker's 5 s window is never the limit.
-	cfg.Backoff = BackoffConfig{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
+	cfg.RetryOnFailure.InitialInterval = time.Millisecond
+	cfg.RetryOnFailure.MaxInterval = 10 * time.Millisecond
 	gen := &contractGenerator{t: t, st: st}
 	receivertest.CheckConsumeContract(receivertest.CheckConsumeContractParams{
 		T:             t,

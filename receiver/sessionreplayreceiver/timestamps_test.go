@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
@@ -36,9 +37,9 @@ func timedSession(t *testing.T, id string) (*Config, time.Time) {
 		td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetTraceID(tid)
 		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(tid)
 		md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0).Exemplars().At(0).SetTraceID(tid)
-		shift.shiftTraces(td)
-		shift.shiftMetrics(md)
-		shift.shiftLogs(ld)
+		pdatawalk.WalkTraces(td, pdatawalk.Visitor{Time: shift.shift})
+		pdatawalk.WalkMetrics(md, pdatawalk.Visitor{Time: shift.shift})
+		pdatawalk.WalkLogs(ld, pdatawalk.Visitor{Time: shift.shift})
 		w.Traces(at, td)
 		w.Metrics(at.Add(time.Millisecond), md)
 		w.Logs(at.Add(2*time.Millisecond), ld)
@@ -50,7 +51,7 @@ func timedSession(t *testing.T, id string) (*Config, time.Time) {
 // traceTimes returns the earliest and latest timestamp of td.
 func traceTimes(td ptrace.Traces) []pcommon.Timestamp {
 	sh := &timeCollector{}
-	sh.shifter.shiftTraces(td)
+	pdatawalk.WalkTraces(td, pdatawalk.Visitor{Time: sh.shifter.shift})
 	return sh.seen()
 }
 
@@ -59,7 +60,7 @@ func traceTimes(td ptrace.Traces) []pcommon.Timestamp {
 type timeCollector struct{ shifter shifter }
 
 func (c *timeCollector) seen() []pcommon.Timestamp {
-	return []pcommon.Timestamp{c.shifter.lo, c.shifter.hi}
+	return []pcommon.Timestamp{c.shifter.seen.Lo, c.shifter.seen.Hi}
 }
 
 func TestTimestampsNoneIsByteIdentical(t *testing.T) {
@@ -73,11 +74,10 @@ func TestTimestampsNoneIsByteIdentical(t *testing.T) {
 	var stored [][]byte
 	for o, err := range sessionstore.ListObjectsByTime(context.Background(), st, "none") {
 		require.NoError(t, err)
-		rc, err := st.Get(context.Background(), o.Key)
+		data, err := sessionstore.ReadStored(context.Background(), st, o, 1<<20)
 		require.NoError(t, err)
-		raw, err := sessionstore.Decompress(rc, 1<<20)
+		raw, err := sessionstore.Decompress(data, 1<<20)
 		require.NoError(t, err)
-		_ = rc.Close()
 		stored = append(stored, raw)
 	}
 	var replayed [][]byte
@@ -117,14 +117,14 @@ func TestTimestampsRelativeLoops(t *testing.T) {
 		at := c0.Add(time.Duration(i) * 50 * time.Millisecond)
 		x := &shifter{delta: int64(at.Sub(t0.AsTime()))}
 		td, md, ld := richTraces(), richMetrics(), richLogs()
-		x.shiftTraces(td)
-		x.shiftMetrics(md)
-		x.shiftLogs(ld)
-		sh.shiftTraces(td)
-		sh.shiftMetrics(md)
-		sh.shiftLogs(ld)
+		pdatawalk.WalkTraces(td, pdatawalk.Visitor{Time: x.shift})
+		pdatawalk.WalkMetrics(md, pdatawalk.Visitor{Time: x.shift})
+		pdatawalk.WalkLogs(ld, pdatawalk.Visitor{Time: x.shift})
+		pdatawalk.WalkTraces(td, pdatawalk.Visitor{Time: sh.shift})
+		pdatawalk.WalkMetrics(md, pdatawalk.Visitor{Time: sh.shift})
+		pdatawalk.WalkLogs(ld, pdatawalk.Visitor{Time: sh.shift})
 	}
-	length := time.Duration(sh.hi-sh.lo) + time.Millisecond
+	length := time.Duration(sh.seen.Hi-sh.seen.Lo) + time.Millisecond
 
 	// Pass k is shifted by delta_0 + k*length; within a pass every
 	// timestamp moved by the same delta, so all gaps are preserved.

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 )
 
 var t0 = pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC))
@@ -115,9 +117,9 @@ func TestShiftEveryTimestamp(t *testing.T) {
 	before := allTimestamps(td, md, ld)
 	delta := 36*time.Hour + 123456789*time.Nanosecond
 	sh := &shifter{delta: int64(delta)}
-	sh.shiftTraces(td)
-	sh.shiftMetrics(md)
-	sh.shiftLogs(ld)
+	pdatawalk.WalkTraces(td, pdatawalk.Visitor{Time: sh.shift})
+	pdatawalk.WalkMetrics(md, pdatawalk.Visitor{Time: sh.shift})
+	pdatawalk.WalkLogs(ld, pdatawalk.Visitor{Time: sh.shift})
 	after := allTimestamps(td, md, ld)
 	require.Len(t, after, len(before))
 	for i := range before {
@@ -135,8 +137,8 @@ func TestShiftEveryTimestamp(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, ts(-4000), sh.lo)
-	assert.Equal(t, ts(100), sh.hi)
+	assert.Equal(t, ts(-4000), sh.seen.Lo)
+	assert.Equal(t, ts(100), sh.seen.Hi)
 }
 
 func TestRemapIDsIsConsistent(t *testing.T) {
@@ -146,9 +148,9 @@ func TestRemapIDsIsConsistent(t *testing.T) {
 	assert.NotEqual(t, k1, k2)
 
 	td, md, ld := richTraces(), richMetrics(), richLogs()
-	k1.remapTraces(td)
-	k1.remapMetrics(md)
-	k1.remapLogs(ld)
+	pdatawalk.WalkTraces(td, pdatawalk.Visitor{TraceID: k1.TraceID, SpanID: k1.SpanID})
+	pdatawalk.WalkMetrics(md, pdatawalk.Visitor{TraceID: k1.TraceID, SpanID: k1.SpanID})
+	pdatawalk.WalkLogs(ld, pdatawalk.Visitor{TraceID: k1.TraceID, SpanID: k1.SpanID})
 	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	parent, child := spans.At(0), spans.At(1)
 	assert.NotEqual(t, pcommon.TraceID([16]byte{1, 2, 3}), parent.TraceID(), "new trace id")
@@ -167,9 +169,9 @@ func TestRemapIDsIsConsistent(t *testing.T) {
 
 	// Another pass gives other ids; applying the key twice restores them.
 	td2 := richTraces()
-	k2.remapTraces(td2)
+	pdatawalk.WalkTraces(td2, pdatawalk.Visitor{TraceID: k2.TraceID, SpanID: k2.SpanID})
 	assert.NotEqual(t, parent.TraceID(), td2.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID())
-	k1.remapTraces(td)
+	pdatawalk.WalkTraces(td, pdatawalk.Visitor{TraceID: k1.TraceID, SpanID: k1.SpanID})
 	assert.Equal(t, richTraces().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SpanID(),
 		td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SpanID())
 }

@@ -1,12 +1,14 @@
 package generator // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
 
 import (
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
 // builder assembles one batch: a resource per service (in sorted order) with
@@ -69,8 +71,8 @@ func (g *Generator) fillScope(s pcommon.InstrumentationScope) {
 
 // phaseAttrs stamps the ground-truth phase labels.
 func (g *Generator) phaseAttrs(m pcommon.Map, ph *Phase) {
-	m.PutStr(AttrPhaseName, ph.Name)
-	m.PutInt(AttrPhaseIndex, int64(ph.Index))
+	m.PutStr(sessionstore.AttrPhaseName, ph.Name)
+	m.PutInt(sessionstore.AttrPhaseIndex, int64(ph.Index))
 }
 
 // fillResource writes a service's resource: semantic conventions plus
@@ -78,32 +80,30 @@ func (g *Generator) phaseAttrs(m pcommon.Map, ph *Phase) {
 func (g *Generator) fillResource(r pcommon.Resource, svc string, ph *Phase) {
 	a := r.Attributes()
 	info := g.sc.Services[svc]
-	a.PutStr("service.name", svc)
+	a.PutStr(string(semconv.ServiceNameKey), svc)
 	if info.Version != "" {
-		a.PutStr("service.version", info.Version)
+		a.PutStr(string(semconv.ServiceVersionKey), info.Version)
 	}
-	a.PutStr("service.namespace", "seed")
-	a.PutStr("service.instance.id", g.instIDs[svc])
-	a.PutStr("deployment.environment.name", g.sc.Environment)
+	a.PutStr(string(semconv.ServiceNamespaceKey), "seed")
+	a.PutStr(string(semconv.ServiceInstanceIDKey), g.instIDs[svc])
+	a.PutStr(string(semconv.DeploymentEnvironmentNameKey), g.sc.Environment)
 	if info.Language != "" {
-		a.PutStr("telemetry.sdk.language", info.Language)
+		a.PutStr(string(semconv.TelemetrySDKLanguageKey), info.Language)
 	}
-	a.PutStr("telemetry.sdk.name", "opentelemetry")
-	a.PutStr(AttrSessionID, g.o.SessionID)
-	a.PutStr(AttrPattern, g.sc.Name)
-	a.PutInt(AttrSeed, g.o.Seed)
-	a.PutDouble(AttrRate, g.o.TracesPerSecond)
-	a.PutDouble(AttrErrorRate, g.o.ErrorRate)
-	a.PutStr(AttrDuration, g.total.String())
+	a.PutStr(string(semconv.TelemetrySDKNameKey), "opentelemetry")
+	a.PutStr(sessionstore.AttrSessionID, g.o.SessionID)
+	a.PutStr(sessionstore.AttrPattern, g.sc.Name)
+	a.PutInt(sessionstore.AttrSeed, g.o.Seed)
+	a.PutDouble(sessionstore.AttrRate, g.o.TracesPerSecond)
+	a.PutDouble(sessionstore.AttrErrorRate, g.o.ErrorRate)
+	a.PutStr(sessionstore.AttrDuration, g.total.String())
 	if g.o.Description != "" {
-		a.PutStr(AttrDescription, g.o.Description)
+		a.PutStr(sessionstore.AttrDescription, g.o.Description)
 	}
 	g.phaseAttrs(a, ph)
-	a.PutStr(AttrPhaseStart, ph.Start.Format(time.RFC3339Nano))
-	a.PutStr(AttrPhaseEnd, ph.End.Format(time.RFC3339Nano))
+	a.PutStr(sessionstore.AttrPhaseStart, ph.Start.Format(time.RFC3339Nano))
+	a.PutStr(sessionstore.AttrPhaseEnd, ph.End.Format(time.RFC3339Nano))
 	for _, f := range g.sc.Flags() {
-		a.PutDouble(AttrPhaseFlag+f, ph.Flags[f])
+		a.PutDouble(sessionstore.AttrPhaseFlag+f, ph.Flags[f])
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -6,13 +6,14 @@ package generator // import "github.com/recordreplay/otelcol-recordreplay/receiv
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -20,24 +21,9 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
 
-// Ground-truth attribute names.
-const (
-	AttrSessionID     = "test.session.id"
-	AttrPattern       = "test.pattern"
-	AttrPhaseName     = "test.phase.name"
-	AttrPhaseIndex    = "test.phase.index"
-	AttrPhaseStart    = "test.phase.start"
-	AttrPhaseEnd      = "test.phase.end"
-	AttrPhaseFlag     = "test.phase.flag." // + flag name: the flag's value in this phase
-	AttrSeed          = "test.seed"
-	AttrRate          = "test.traces_per_second"
-	AttrErrorRate     = "test.error_rate"
-	AttrDuration      = "test.duration"
-	AttrDescription   = "test.description"
-	AttrFaultName     = "test.fault.name"
-	AttrFaultRoot     = "test.fault.root_cause"
-	BaselineFaultName = "baseline"
-)
+// BaselineFaultName is the sessionstore.AttrFaultName value of the failures
+// drawn for the baseline error rate, which no scenario fault explains.
+const BaselineFaultName = "baseline"
 
 // ScopeName is the instrumentation scope of generated telemetry.
 const ScopeName = "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver"
@@ -195,19 +181,19 @@ func (g *Generator) unit(label string) float64 {
 	return float64(binary.BigEndian.Uint64(h[:8])>>11) / (1 << 53)
 }
 
+// uuid derives a name-based UUID from the seed and label: the first 16
+// bytes of their hash, marked version 5 and RFC 4122 variant.
 func (g *Generator) uuid(label string) string {
 	h := g.hash(label)
-	h[6] = (h[6] & 0x0f) | 0x50 // a name-based UUID
-	h[8] = (h[8] & 0x3f) | 0x80
-	s := hex.EncodeToString(h[:16])
-	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+	u := uuid.UUID(h[:16])
+	u[6] = (u[6] & 0x0f) | 0x50
+	u[8] = (u[8] & 0x3f) | 0x80
+	return u.String()
 }
 
 func (g *Generator) reachable(id string, seen []string) []string {
-	for _, s := range seen {
-		if s == id {
-			return seen
-		}
+	if slices.Contains(seen, id) {
+		return seen
 	}
 	seen = append(seen, id)
 	op := g.sc.Op(id)

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
@@ -152,7 +153,7 @@ func TestPaymentFailureGroundTruth(t *testing.T) {
 		if root.span.Name() != "POST /api/checkout" {
 			continue
 		}
-		phase, _ := root.span.Attributes().Get(AttrPhaseName)
+		phase, _ := root.span.Attributes().Get(sessionstore.AttrPhaseName)
 		tl := perPhase[phase.Str()]
 		if tl == nil {
 			tl = &tally{}
@@ -171,7 +172,7 @@ func TestPaymentFailureGroundTruth(t *testing.T) {
 			}
 			assert.NotContains(t, []string{"POST /ship-order", "send orders", "INSERT orders", "POST /send_order_confirmation", "oteldemo.CartService/EmptyCart"}, s.span.Name())
 		}
-		v, _ := payment.span.Attributes().Get(AttrFaultRoot)
+		v, _ := payment.span.Attributes().Get(sessionstore.AttrFaultRoot)
 		assert.True(t, v.Bool())
 	}
 	for name, tl := range perPhase {
@@ -192,8 +193,8 @@ func TestLabelsExemplarsAndCounts(t *testing.T) {
 	for _, s := range spans(r.traces) {
 		ids[s.span.SpanID()] = s.span
 		for _, m := range []pcommon.Map{s.span.Attributes(), s.res.Attributes()} {
-			_, okName := m.Get(AttrPhaseName)
-			_, okIndex := m.Get(AttrPhaseIndex)
+			_, okName := m.Get(sessionstore.AttrPhaseName)
+			_, okIndex := m.Get(sessionstore.AttrPhaseIndex)
 			require.True(t, okName && okIndex, "phase labels on span %s", s.span.Name())
 		}
 	}
@@ -205,7 +206,7 @@ func TestLabelsExemplarsAndCounts(t *testing.T) {
 		for k := range recs.Len() {
 			lr := recs.At(k)
 			logs++
-			_, ok := lr.Attributes().Get(AttrPhaseName)
+			_, ok := lr.Attributes().Get(sessionstore.AttrPhaseName)
 			require.True(t, ok)
 			sp, ok := ids[lr.SpanID()]
 			require.True(t, ok, "log %q points at a generated span", lr.Body().Str())
@@ -228,7 +229,7 @@ func TestLabelsExemplarsAndCounts(t *testing.T) {
 					bucketSum += c
 				}
 				require.Equal(t, dp.Count(), bucketSum)
-				_, ok := dp.Attributes().Get(AttrPhaseIndex)
+				_, ok := dp.Attributes().Get(sessionstore.AttrPhaseIndex)
 				require.True(t, ok)
 				for e := range dp.Exemplars().Len() {
 					ex := dp.Exemplars().At(e)
@@ -257,8 +258,8 @@ func TestFaultOriginIsMarked(t *testing.T) {
 	r := collect(gen(t, "db-outage", nil))
 	roots := map[string]int{}
 	for _, s := range spans(r.traces) {
-		if v, ok := s.span.Attributes().Get(AttrFaultRoot); ok && v.Bool() {
-			name, _ := s.span.Attributes().Get(AttrFaultName)
+		if v, ok := s.span.Attributes().Get(sessionstore.AttrFaultRoot); ok && v.Bool() {
+			name, _ := s.span.Attributes().Get(sessionstore.AttrFaultName)
 			roots[name.Str()]++
 			assert.Equal(t, ptrace.StatusCodeError, s.span.Status().Code())
 			require.Positive(t, s.span.Events().Len())

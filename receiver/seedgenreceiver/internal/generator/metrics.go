@@ -1,13 +1,17 @@
 package generator // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
 
 import (
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
@@ -20,18 +24,18 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // attributes that become metric attributes.
 var metricFor = map[scenario.Kind]struct {
 	name, desc string
-	attrs      []string
+	attrs      []attribute.Key
 }{
 	scenario.KindHTTPServer: {"http.server.request.duration", "Duration of HTTP server requests.",
-		[]string{"http.request.method", "http.route", "http.response.status_code", "url.scheme", "error.type"}},
+		[]attribute.Key{semconv.HTTPRequestMethodKey, semconv.HTTPRouteKey, semconv.HTTPResponseStatusCodeKey, semconv.URLSchemeKey, semconv.ErrorTypeKey}},
 	scenario.KindGRPCServer: {"rpc.server.call.duration", "Duration of RPCs handled by the server.",
-		[]string{"rpc.system.name", "rpc.method", "rpc.response.status_code", "error.type"}},
+		[]attribute.Key{semconv.RPCSystemNameKey, semconv.RPCMethodKey, semconv.RPCResponseStatusCodeKey, semconv.ErrorTypeKey}},
 	scenario.KindDBClient: {"db.client.operation.duration", "Duration of database client operations.",
-		[]string{"db.system.name", "db.operation.name", "db.collection.name", "server.address", "error.type"}},
+		[]attribute.Key{semconv.DBSystemNameKey, semconv.DBOperationNameKey, semconv.DBCollectionNameKey, semconv.ServerAddressKey, semconv.ErrorTypeKey}},
 	scenario.KindProducer: {"messaging.client.operation.duration", "Duration of messaging operation initiated by a producer or consumer client.",
-		[]string{"messaging.system", "messaging.operation.name", "messaging.operation.type", "messaging.destination.name", "error.type"}},
+		[]attribute.Key{semconv.MessagingSystemKey, semconv.MessagingOperationNameKey, semconv.MessagingOperationTypeKey, semconv.MessagingDestinationNameKey, semconv.ErrorTypeKey}},
 	scenario.KindConsumer: {"messaging.process.duration", "Duration of processing operation.",
-		[]string{"messaging.system", "messaging.operation.name", "messaging.destination.name", "error.type"}},
+		[]attribute.Key{semconv.MessagingSystemKey, semconv.MessagingOperationNameKey, semconv.MessagingDestinationNameKey, semconv.ErrorTypeKey}},
 }
 
 // series accumulates one histogram data point.
@@ -100,7 +104,7 @@ func (t *tctx) observe(op *scenario.Operation, sp ptrace.Span, fail *failure) {
 	kb = append(kb, 0)
 	kb = append(kb, spec.name...)
 	for _, k := range spec.attrs {
-		if v, ok := sp.Attributes().Get(k); ok {
+		if v, ok := sp.Attributes().Get(string(k)); ok {
 			kb = append(kb, 0)
 			kb = append(kb, k...)
 			kb = append(kb, '=')
@@ -112,8 +116,8 @@ func (t *tctx) observe(op *scenario.Operation, sp ptrace.Span, fail *failure) {
 	if !ok {
 		attrs := pcommon.NewMap()
 		for _, k := range spec.attrs {
-			if v, ok := sp.Attributes().Get(k); ok {
-				v.CopyTo(attrs.PutEmpty(k))
+			if v, ok := sp.Attributes().Get(string(k)); ok {
+				v.CopyTo(attrs.PutEmpty(string(k)))
 			}
 		}
 		t.g.phaseAttrs(attrs, t.ph)
@@ -148,14 +152,7 @@ func (t *tctx) observe(op *scenario.Operation, sp ptrace.Span, fail *failure) {
 // flush emits the windows that ended by upTo (all of them if final).
 func (a *aggregator) flush(upTo time.Time, final bool) pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	idx := slices.Sorted(func(yield func(int) bool) {
-		for i := range a.windows {
-			if !yield(i) {
-				return
-			}
-		}
-	})
-	for _, i := range idx {
+	for _, i := range slices.Sorted(maps.Keys(a.windows)) {
 		w := a.windows[i]
 		if !final && w.end.After(upTo) {
 			continue
@@ -167,11 +164,7 @@ func (a *aggregator) flush(upTo time.Time, final bool) pmetric.Metrics {
 }
 
 func (a *aggregator) emit(md pmetric.Metrics, w *window) {
-	var all []*series
-	for _, s := range w.series {
-		all = append(all, s)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].key < all[j].key })
+	all := slices.SortedFunc(maps.Values(w.series), func(a, b *series) int { return strings.Compare(a.key, b.key) })
 	var rm pmetric.ResourceMetrics
 	var sm pmetric.ScopeMetrics
 	var m pmetric.Metric

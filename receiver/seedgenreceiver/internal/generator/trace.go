@@ -1,17 +1,22 @@
 package generator // import "github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/generator"
 
 import (
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
 
@@ -45,14 +50,13 @@ type outcome struct {
 var grpcServerErrors = []string{"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
 
 // trace generates trace number k, starting at start, into the batch and
-// the metrics window. All randomness comes from (seed, k).
+// the metrics window. Its random draws come from (seed, k); which faults
+// fire comes from the run's low-discrepancy sequences (see faults), so it
+// also depends on the traces before it.
 func (g *Generator) trace(k uint64, ph *Phase, start time.Time, b *builder, m *aggregator) {
 	t := &tctx{g: g, ph: ph, b: b, m: m, rng: rand.New(rand.NewPCG(uint64(g.o.Seed), k^0x9e3779b97f4a7c15)), window: start}
-	hi, lo := t.rng.Uint64(), t.rng.Uint64()
-	for i := range 8 {
-		t.traceID[i] = byte(hi >> (8 * i))
-		t.traceID[8+i] = byte(lo >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(t.traceID[:8], t.rng.Uint64())
+	binary.LittleEndian.PutUint64(t.traceID[8:], t.rng.Uint64())
 	// Entry by weight.
 	x := t.rng.Float64()
 	e := g.entries[len(g.entries)-1]
@@ -78,10 +82,7 @@ func frac(x float64) float64 { return x - math.Floor(x) }
 func (t *tctx) spanID() pcommon.SpanID {
 	var id pcommon.SpanID
 	for id.IsEmpty() {
-		binary := t.rng.Uint64()
-		for i := range id {
-			id[i] = byte(binary >> (8 * i))
-		}
+		binary.LittleEndian.PutUint64(id[:], t.rng.Uint64())
 	}
 	return id
 }
@@ -231,38 +232,38 @@ func (t *tctx) call(op, callee *scenario.Operation, parent pcommon.SpanID, start
 	switch callee.Kind {
 	case scenario.KindHTTPServer:
 		h := callee.HTTP
-		port := portOr(h.Port, 8080)
+		port := cmp.Or(h.Port, 8080)
 		cs.SetName(h.Method + " " + h.Route)
-		a.PutStr("http.request.method", h.Method)
-		a.PutStr("url.template", h.Route)
-		a.PutStr("url.full", fmt.Sprintf("http://%s:%d%s", callee.Service, port, fillRoute(h.Route, t.rng)))
-		a.PutStr("server.address", callee.Service)
-		a.PutInt("server.port", int64(port))
-		a.PutStr("network.protocol.version", "1.1")
+		a.PutStr(string(semconv.HTTPRequestMethodKey), h.Method)
+		a.PutStr(string(semconv.URLTemplateKey), h.Route)
+		a.PutStr(string(semconv.URLFullKey), fmt.Sprintf("http://%s:%d%s", callee.Service, port, fillRoute(h.Route, t.rng)))
+		a.PutStr(string(semconv.ServerAddressKey), callee.Service)
+		a.PutInt(string(semconv.ServerPortKey), int64(port))
+		a.PutStr(string(semconv.NetworkProtocolVersionKey), "1.1")
 		status := 200
 		if res.fail != nil {
 			status = httpStatus(res.fail)
 		}
-		a.PutInt("http.response.status_code", int64(status))
+		a.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(status))
 		if status >= 400 {
-			a.PutStr("error.type", itoa(status))
+			a.PutStr(string(semconv.ErrorTypeKey), strconv.Itoa(status))
 			cs.Status().SetCode(ptrace.StatusCodeError)
 		}
 	case scenario.KindGRPCServer:
 		g := callee.GRPC
 		method := g.Service + "/" + g.Method
 		cs.SetName(method)
-		a.PutStr("rpc.system.name", "grpc")
-		a.PutStr("rpc.method", method)
-		a.PutStr("server.address", callee.Service)
-		a.PutInt("server.port", int64(portOr(g.Port, 50051)))
+		a.PutStr(string(semconv.RPCSystemNameKey), "grpc")
+		a.PutStr(string(semconv.RPCMethodKey), method)
+		a.PutStr(string(semconv.ServerAddressKey), callee.Service)
+		a.PutInt(string(semconv.ServerPortKey), int64(cmp.Or(g.Port, 50051)))
 		code := "OK"
 		if res.fail != nil {
 			code = grpcStatus(res.fail)
 		}
-		a.PutStr("rpc.response.status_code", code)
+		a.PutStr(string(semconv.RPCResponseStatusCodeKey), code)
 		if code != "OK" {
-			a.PutStr("error.type", code)
+			a.PutStr(string(semconv.ErrorTypeKey), code)
 			cs.Status().SetCode(ptrace.StatusCodeError)
 		}
 	}
@@ -283,26 +284,13 @@ func propagated(op *scenario.Operation, cause *failure, calleeID string) *failur
 	return f
 }
 
-func httpStatus(f *failure) int {
-	if f.httpStatus != 0 {
-		return f.httpStatus
-	}
-	return 500
-}
+// httpStatus is the HTTP status a failure reports, 500 unless its fault
+// sets one.
+func httpStatus(f *failure) int { return cmp.Or(f.httpStatus, 500) }
 
-func grpcStatus(f *failure) string {
-	if f.grpcStatus != "" {
-		return f.grpcStatus
-	}
-	return "UNAVAILABLE"
-}
-
-func portOr(p, def int) int {
-	if p == 0 {
-		return def
-	}
-	return p
-}
+// grpcStatus is the gRPC status a failure reports, UNAVAILABLE unless its
+// fault sets one.
+func grpcStatus(f *failure) string { return cmp.Or(f.grpcStatus, "UNAVAILABLE") }
 
 // fillRoute turns a route template into a concrete path.
 func fillRoute(route string, rng *rand.Rand) string {
@@ -336,20 +324,20 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 		h := op.HTTP
 		sp.SetKind(ptrace.SpanKindServer)
 		sp.SetName(h.Method + " " + h.Route)
-		a.PutStr("http.request.method", h.Method)
-		a.PutStr("http.route", h.Route)
-		a.PutStr("url.path", fillRoute(h.Route, t.rng))
-		a.PutStr("url.scheme", "http")
-		a.PutStr("server.address", op.Service)
-		a.PutInt("server.port", int64(portOr(h.Port, 8080)))
-		a.PutStr("network.protocol.version", "1.1")
+		a.PutStr(string(semconv.HTTPRequestMethodKey), h.Method)
+		a.PutStr(string(semconv.HTTPRouteKey), h.Route)
+		a.PutStr(string(semconv.URLPathKey), fillRoute(h.Route, t.rng))
+		a.PutStr(string(semconv.URLSchemeKey), "http")
+		a.PutStr(string(semconv.ServerAddressKey), op.Service)
+		a.PutInt(string(semconv.ServerPortKey), int64(cmp.Or(h.Port, 8080)))
+		a.PutStr(string(semconv.NetworkProtocolVersionKey), "1.1")
 		status := 200
 		if fail != nil {
 			status = httpStatus(fail)
 		}
-		a.PutInt("http.response.status_code", int64(status))
+		a.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(status))
 		if status >= 500 {
-			a.PutStr("error.type", itoa(status))
+			a.PutStr(string(semconv.ErrorTypeKey), strconv.Itoa(status))
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
 	case scenario.KindGRPCServer:
@@ -357,17 +345,17 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 		method := g.Service + "/" + g.Method
 		sp.SetKind(ptrace.SpanKindServer)
 		sp.SetName(method)
-		a.PutStr("rpc.system.name", "grpc")
-		a.PutStr("rpc.method", method)
-		a.PutStr("server.address", op.Service)
-		a.PutInt("server.port", int64(portOr(g.Port, 50051)))
+		a.PutStr(string(semconv.RPCSystemNameKey), "grpc")
+		a.PutStr(string(semconv.RPCMethodKey), method)
+		a.PutStr(string(semconv.ServerAddressKey), op.Service)
+		a.PutInt(string(semconv.ServerPortKey), int64(cmp.Or(g.Port, 50051)))
 		code := "OK"
 		if fail != nil {
 			code = grpcStatus(fail)
 		}
-		a.PutStr("rpc.response.status_code", code)
+		a.PutStr(string(semconv.RPCResponseStatusCodeKey), code)
 		if slices.Contains(grpcServerErrors, code) {
-			a.PutStr("error.type", code)
+			a.PutStr(string(semconv.ErrorTypeKey), code)
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
 	case scenario.KindDBClient:
@@ -375,21 +363,21 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 		summary := strings.TrimSpace(d.Operation + " " + d.Collection)
 		sp.SetKind(ptrace.SpanKindClient)
 		sp.SetName(summary)
-		a.PutStr("db.system.name", d.System)
-		a.PutStr("db.operation.name", d.Operation)
+		a.PutStr(string(semconv.DBSystemNameKey), d.System)
+		a.PutStr(string(semconv.DBOperationNameKey), d.Operation)
 		if d.Collection != "" {
-			a.PutStr("db.collection.name", d.Collection)
+			a.PutStr(string(semconv.DBCollectionNameKey), d.Collection)
 		}
-		a.PutStr("db.query.summary", summary)
+		a.PutStr(string(semconv.DBQuerySummaryKey), summary)
 		if d.Host != "" {
-			a.PutStr("server.address", d.Host)
+			a.PutStr(string(semconv.ServerAddressKey), d.Host)
 		}
 		if d.Port != 0 {
-			a.PutInt("server.port", int64(d.Port))
+			a.PutInt(string(semconv.ServerPortKey), int64(d.Port))
 		}
 		if fail != nil {
-			a.PutStr("error.type", fail.errType)
-			a.PutStr("db.response.status_code", fail.errType)
+			a.PutStr(string(semconv.ErrorTypeKey), fail.errType)
+			a.PutStr(string(semconv.DBResponseStatusCodeKey), fail.errType)
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
 	case scenario.KindProducer, scenario.KindConsumer:
@@ -401,12 +389,12 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 			sp.SetKind(ptrace.SpanKindConsumer)
 		}
 		sp.SetName(opName + " " + m.Destination)
-		a.PutStr("messaging.system", m.System)
-		a.PutStr("messaging.operation.type", opType)
-		a.PutStr("messaging.operation.name", opName)
-		a.PutStr("messaging.destination.name", m.Destination)
+		a.PutStr(string(semconv.MessagingSystemKey), m.System)
+		a.PutStr(string(semconv.MessagingOperationTypeKey), opType)
+		a.PutStr(string(semconv.MessagingOperationNameKey), opName)
+		a.PutStr(string(semconv.MessagingDestinationNameKey), m.Destination)
 		if fail != nil {
-			a.PutStr("error.type", fail.errType)
+			a.PutStr(string(semconv.ErrorTypeKey), fail.errType)
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
 		if link != nil {
@@ -418,7 +406,7 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 		sp.SetKind(ptrace.SpanKindInternal)
 		sp.SetName(op.ID)
 		if fail != nil {
-			a.PutStr("error.type", fail.errType)
+			a.PutStr(string(semconv.ErrorTypeKey), fail.errType)
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
 	}
@@ -430,16 +418,16 @@ func (t *tctx) describe(op *scenario.Operation, sp ptrace.Span, fail *failure, l
 // origin marks the span where a fault starts and records the exception as
 // a span event and a log record carrying the span's trace and span ids.
 func (t *tctx) origin(op *scenario.Operation, sp ptrace.Span, fail *failure, end time.Time) {
-	sp.Attributes().PutStr(AttrFaultName, fail.fault)
-	sp.Attributes().PutBool(AttrFaultRoot, true)
+	sp.Attributes().PutStr(sessionstore.AttrFaultName, fail.fault)
+	sp.Attributes().PutBool(sessionstore.AttrFaultRoot, true)
 	sp.Status().SetCode(ptrace.StatusCodeError)
 	sp.Status().SetMessage(fail.message)
 	ts := pcommon.NewTimestampFromTime(end)
 	ev := sp.Events().AppendEmpty()
-	ev.SetName("exception")
+	ev.SetName(semconv.ExceptionEventName)
 	ev.SetTimestamp(ts)
-	ev.Attributes().PutStr("exception.type", fail.errType)
-	ev.Attributes().PutStr("exception.message", fail.message)
+	ev.Attributes().PutStr(string(semconv.ExceptionTypeKey), fail.errType)
+	ev.Attributes().PutStr(string(semconv.ExceptionMessageKey), fail.message)
 	lr := t.b.log(op.Service)
 	lr.SetTimestamp(ts)
 	lr.SetObservedTimestamp(ts)
@@ -448,9 +436,9 @@ func (t *tctx) origin(op *scenario.Operation, sp ptrace.Span, fail *failure, end
 	lr.Body().SetStr(fail.message)
 	lr.SetTraceID(t.traceID)
 	lr.SetSpanID(sp.SpanID())
-	lr.Attributes().PutStr("exception.type", fail.errType)
-	lr.Attributes().PutStr("exception.message", fail.message)
-	lr.Attributes().PutStr(AttrFaultName, fail.fault)
+	lr.Attributes().PutStr(string(semconv.ExceptionTypeKey), fail.errType)
+	lr.Attributes().PutStr(string(semconv.ExceptionMessageKey), fail.message)
+	lr.Attributes().PutStr(sessionstore.AttrFaultName, fail.fault)
 }
 
 // accessLog records the entry request, like a web server's access log.
@@ -478,12 +466,12 @@ func (t *tctx) accessLog(op *scenario.Operation, out outcome) {
 		lr.SetSeverityText("WARN")
 	}
 	dur := time.Duration(entry.EndTimestamp() - entry.StartTimestamp())
-	if v, ok := entry.Attributes().Get("http.response.status_code"); ok {
-		lr.Attributes().PutStr("http.request.method", op.HTTP.Method)
-		lr.Attributes().PutStr("http.route", op.HTTP.Route)
-		lr.Attributes().PutInt("http.response.status_code", v.Int())
+	if v, ok := entry.Attributes().Get(string(semconv.HTTPResponseStatusCodeKey)); ok {
+		lr.Attributes().PutStr(string(semconv.HTTPRequestMethodKey), op.HTTP.Method)
+		lr.Attributes().PutStr(string(semconv.HTTPRouteKey), op.HTTP.Route)
+		lr.Attributes().PutInt(string(semconv.HTTPResponseStatusCodeKey), v.Int())
 		lr.Body().SetStr(fmt.Sprintf("%s %s %d %s", op.HTTP.Method, op.HTTP.Route, v.Int(), dur.Round(time.Microsecond)))
-	} else if v, ok := entry.Attributes().Get("rpc.response.status_code"); ok {
+	} else if v, ok := entry.Attributes().Get(string(semconv.RPCResponseStatusCodeKey)); ok {
 		lr.Body().SetStr(fmt.Sprintf("%s/%s %s %s", op.GRPC.Service, op.GRPC.Method, v.Str(), dur.Round(time.Microsecond)))
 	}
 }

@@ -1,56 +1,97 @@
-package metadata // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
+// Hand-written in the shape mdatagen v0.165.0 generates from metadata.yaml
+// (mdatagen is not available to this build): keep the two in step.
+
+package metadata
 
 import (
 	"errors"
-
-	"go.opentelemetry.io/otel/metric"
+	"sync"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// Meter returns the component's meter.
 func Meter(settings component.TelemetrySettings) metric.Meter {
-	return settings.MeterProvider.Meter(ScopeName)
+	return settings.MeterProvider.Meter("github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver")
 }
 
-// TelemetryBuilder holds the component's own instruments, as listed under
-// telemetry in metadata.yaml.
+func Tracer(settings component.TelemetrySettings) trace.Tracer {
+	return settings.TracerProvider.Tracer("github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver")
+}
+
+// TelemetryBuilder provides an interface for components to report telemetry
+// as defined in metadata and user config.
 type TelemetryBuilder struct {
-	ReceiverSessionReplayObjects    metric.Int64Counter
-	ReceiverSessionReplayItems      metric.Int64Counter
-	ReceiverSessionReplayBadObjects metric.Int64Counter
-	ReceiverSessionReplayDropped    metric.Int64Counter
-	ReceiverSessionReplayPasses     metric.Int64Counter
-	ReceiverSessionReplayLateness   metric.Float64Gauge
-	ReceiverSessionReplayLatenessH  metric.Float64Histogram
+	meter                               metric.Meter
+	mu                                  sync.Mutex
+	registrations                       []metric.Registration
+	ReceiverSessionReplayBadObjects     metric.Int64Counter
+	ReceiverSessionReplayDroppedItems   metric.Int64Counter
+	ReceiverSessionReplayObjectLateness metric.Float64Histogram
+	ReceiverSessionReplayObjects        metric.Int64Counter
+	ReceiverSessionReplayPasses         metric.Int64Counter
 }
 
-// NewTelemetryBuilder creates the instruments.
-func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	m := Meter(settings)
-	b := &TelemetryBuilder{}
+// TelemetryBuilderOption applies changes to default builder.
+type TelemetryBuilderOption interface {
+	apply(*TelemetryBuilder)
+}
+
+type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
+
+func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
+	tbof(mb)
+}
+
+// Shutdown unregister all registered callbacks for async instruments.
+func (builder *TelemetryBuilder) Shutdown() {
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	for _, reg := range builder.registrations {
+		reg.Unregister()
+	}
+}
+
+// NewTelemetryBuilder provides a struct with methods to update all internal telemetry
+// for a component
+func NewTelemetryBuilder(settings component.TelemetrySettings, options ...TelemetryBuilderOption) (*TelemetryBuilder, error) {
+	builder := TelemetryBuilder{}
+	for _, op := range options {
+		op.apply(&builder)
+	}
+	builder.meter = Meter(settings)
 	var err, errs error
-	b.ReceiverSessionReplayObjects, err = m.Int64Counter("otelcol_receiver_session_replay_objects",
-		metric.WithDescription("Stored objects replayed into the pipeline."), metric.WithUnit("{object}"))
+	builder.ReceiverSessionReplayBadObjects, err = builder.meter.Int64Counter(
+		"otelcol_receiver_session_replay_bad_objects",
+		metric.WithDescription("Objects skipped because they are corrupt, truncated, oversized or not a valid export request. [Alpha]"),
+		metric.WithUnit("{object}"),
+	)
 	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayItems, err = m.Int64Counter("otelcol_receiver_session_replay_items",
-		metric.WithDescription("Spans, data points or log records replayed into the pipeline."), metric.WithUnit("{item}"))
+	builder.ReceiverSessionReplayDroppedItems, err = builder.meter.Int64Counter(
+		"otelcol_receiver_session_replay_dropped_items",
+		metric.WithDescription("Items dropped after the pipeline refused them with a permanent error, or with retry_on_failure disabled or run out. [Alpha]"),
+		metric.WithUnit("{item}"),
+	)
 	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayBadObjects, err = m.Int64Counter("otelcol_receiver_session_replay_bad_objects",
-		metric.WithDescription("Objects skipped because they are corrupt, truncated, oversized or not a valid export request."), metric.WithUnit("{object}"))
+	builder.ReceiverSessionReplayObjectLateness, err = builder.meter.Float64Histogram(
+		"otelcol_receiver_session_replay_object_lateness",
+		metric.WithDescription("How far behind its schedule each object was emitted (speed > 0 only). [Development]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}...),
+	)
 	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayDropped, err = m.Int64Counter("otelcol_receiver_session_replay_dropped_items",
-		metric.WithDescription("Items the pipeline refused with a permanent error."), metric.WithUnit("{item}"))
+	builder.ReceiverSessionReplayObjects, err = builder.meter.Int64Counter(
+		"otelcol_receiver_session_replay_objects",
+		metric.WithDescription("Stored objects replayed into the pipeline. [Alpha]"),
+		metric.WithUnit("{object}"),
+	)
 	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayPasses, err = m.Int64Counter("otelcol_receiver_session_replay_passes",
-		metric.WithDescription("Completed passes over the session."), metric.WithUnit("{pass}"))
+	builder.ReceiverSessionReplayPasses, err = builder.meter.Int64Counter(
+		"otelcol_receiver_session_replay_passes",
+		metric.WithDescription("Completed passes over the session. [Alpha]"),
+		metric.WithUnit("{pass}"),
+	)
 	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayLateness, err = m.Float64Gauge("otelcol_receiver_session_replay_lateness",
-		metric.WithDescription("How far behind its schedule the latest object was emitted."), metric.WithUnit("s"))
-	errs = errors.Join(errs, err)
-	b.ReceiverSessionReplayLatenessH, err = m.Float64Histogram("otelcol_receiver_session_replay_object_lateness",
-		metric.WithDescription("Per-object lateness behind schedule."), metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-	errs = errors.Join(errs, err)
-	return b, errs
+	return &builder, errs
 }

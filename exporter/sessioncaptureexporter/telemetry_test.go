@@ -1,0 +1,57 @@
+package sessioncaptureexporter
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/testdata"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadatatest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/metadatacheck"
+)
+
+// TestTelemetryMatchesMetadata drives the exporter through everything it
+// counts (a session opening, stored objects, a failed write) and holds its
+// own metrics to metadata.yaml, then checks their values (exporterhelper's
+// spans put exemplars on them: those are not the point).
+func TestTelemetryMatchesMetadata(t *testing.T) {
+	cfg, _ := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	tr := newTrioWith(t, metadatatest.NewSettings(tel), cfg, func(s sessionstore.Store) sessionstore.Store {
+		return &faultyStore{Store: s, failPut: func(_ string, attempt int) (bool, error) {
+			if attempt == 0 {
+				return false, errors.New("connection reset")
+			}
+			return false, nil
+		}}
+	})
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(3)))
+	tr.shutdown(t)
+
+	metadatacheck.Check(t, "metadata.yaml", tel, metadata.ScopeName)
+	traces := attribute.NewSet(attribute.String("signal", "traces"))
+	metadatatest.AssertEqualExporterSessionCaptureObjects(t, tel, []metricdata.DataPoint[int64]{{Value: 1, Attributes: traces}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterSessionCaptureSessions(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "start"))}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterSessionCaptureWriteErrors(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.Bool("permanent", false))}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterSessionCaptureBytes(t, tel, []metricdata.DataPoint[int64]{{Attributes: traces}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterSessionCaptureCompressedBytes(t, tel, []metricdata.DataPoint[int64]{{Attributes: traces}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue(), metricdatatest.IgnoreExemplars())
+}

@@ -1,0 +1,94 @@
+package pdatawalk // import "github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+
+import (
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// pointVisitor receives the data points of one metric, by point type, and
+// returns a result. Visitors are small values (no pointers to results), so
+// visiting allocates nothing.
+type pointVisitor[R any] interface {
+	number(pmetric.NumberDataPointSlice) R
+	histogram(pmetric.HistogramDataPointSlice) R
+	expHistogram(pmetric.ExponentialHistogramDataPointSlice) R
+	summary(pmetric.SummaryDataPointSlice) R
+}
+
+// visitPoints hands m's data points to v. It is the only place that tells
+// the five metric types apart; a metric without data (type empty) yields
+// R's zero value.
+func visitPoints[R any, V pointVisitor[R]](m pmetric.Metric, v V) R {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return v.number(m.Gauge().DataPoints())
+	case pmetric.MetricTypeSum:
+		return v.number(m.Sum().DataPoints())
+	case pmetric.MetricTypeHistogram:
+		return v.histogram(m.Histogram().DataPoints())
+	case pmetric.MetricTypeExponentialHistogram:
+		return v.expHistogram(m.ExponentialHistogram().DataPoints())
+	case pmetric.MetricTypeSummary:
+		return v.summary(m.Summary().DataPoints())
+	}
+	var zero R
+	return zero
+}
+
+// pointSlice is what the four data point slice types have in common.
+type pointSlice[P any] interface {
+	Len() int
+	At(int) P
+	RemoveIf(func(P) bool)
+}
+
+// counter counts data points.
+type counter struct{}
+
+func (counter) number(s pmetric.NumberDataPointSlice) int       { return s.Len() }
+func (counter) histogram(s pmetric.HistogramDataPointSlice) int { return s.Len() }
+func (counter) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) int {
+	return s.Len()
+}
+func (counter) summary(s pmetric.SummaryDataPointSlice) int { return s.Len() }
+
+// DataPointCount counts the data points of m, whatever its type.
+func DataPointCount(m pmetric.Metric) int {
+	return visitPoints[int](m, counter{})
+}
+
+// keeper leaves one data point of a metric.
+type keeper struct{ index int }
+
+func keepOne[P any, S pointSlice[P]](s S, index int) struct{} {
+	i := 0
+	s.RemoveIf(func(P) bool {
+		drop := i != index
+		i++
+		return drop
+	})
+	return struct{}{}
+}
+
+func (k keeper) number(s pmetric.NumberDataPointSlice) struct{} {
+	return keepOne[pmetric.NumberDataPoint](s, k.index)
+}
+
+func (k keeper) histogram(s pmetric.HistogramDataPointSlice) struct{} {
+	return keepOne[pmetric.HistogramDataPoint](s, k.index)
+}
+
+func (k keeper) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) struct{} {
+	return keepOne[pmetric.ExponentialHistogramDataPoint](s, k.index)
+}
+
+func (k keeper) summary(s pmetric.SummaryDataPointSlice) struct{} {
+	return keepOne[pmetric.SummaryDataPoint](s, k.index)
+}
+
+// KeepDataPoint removes every data point of m but the index-th (in the
+// order DataPointCount counts them), leaving a metric of one point with its
+// name, unit, type and temporality. The canonical test form compares data
+// point by data point with it.
+func KeepDataPoint(m pmetric.Metric, index int) {
+	visitPoints[struct{}](m, keeper{index: index})
+}

@@ -1,0 +1,105 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// transform applies the services filter, the time shift and the id
+// remapping to a freshly decoded batch, in one walk over it; it returns the
+// items left.
+func (r *replayReceiver) transform(b sessionstore.Batch, sh *shifter, ids *idKey) int {
+	if len(r.cfg.Services) > 0 {
+		filterServices(b, r.cfg.Services)
+	}
+	var v pdatawalk.Visitor
+	if sh != nil {
+		v.Time = sh.shift
+	}
+	if ids != nil {
+		v.TraceID, v.SpanID = ids.TraceID, ids.SpanID
+	}
+	if v.Time != nil || v.TraceID != nil {
+		b.Walk(v)
+	}
+	return b.ItemCount()
+}
+
+// filterServices keeps the resources whose service.name is listed.
+func filterServices(b sessionstore.Batch, services []string) {
+	keep := func(res pcommon.Resource) bool {
+		v, ok := res.Attributes().Get("service.name")
+		return ok && slices.Contains(services, v.AsString())
+	}
+	switch b.Signal {
+	case sessionstore.SignalTraces:
+		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool { return !keep(rs.Resource()) })
+	case sessionstore.SignalMetrics:
+		b.Metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool { return !keep(rm.Resource()) })
+	case sessionstore.SignalLogs:
+		b.Logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return !keep(rl.Resource()) })
+	}
+}
+
+// shifter adds a fixed delta to every set timestamp of every signal (see
+// pdatawalk for the fields) and records the range of the original
+// timestamps it saw (the event range that sizes a pass for `relative`
+// loops). A zero timestamp means "unset" in OTLP and stays zero.
+type shifter struct {
+	delta int64 // nanoseconds
+	seen  pdatawalk.TimeRange
+}
+
+func (s *shifter) shift(_ pdatawalk.Field, ts pcommon.Timestamp) pcommon.Timestamp {
+	s.seen.Add(ts)
+	v := int64(ts) + s.delta
+	if v <= 0 {
+		return 1 // never turn a set timestamp into "unset" or wrap around
+	}
+	return pcommon.Timestamp(v)
+}
+
+// idKey remaps trace and span ids by XOR with a per-pass key: a bijection,
+// so every reference (parent span ids, links, log records, exemplars) stays
+// consistent with no state, and each pass yields new traces.
+type idKey struct {
+	trace [16]byte
+	span  [8]byte
+}
+
+// passKey derives the key of one pass from the replay's random seed.
+func passKey(seed [32]byte, pass int) idKey {
+	var in [40]byte
+	copy(in[:32], seed[:])
+	binary.BigEndian.PutUint64(in[32:], uint64(pass))
+	sum := sha256.Sum256(in[:])
+	var k idKey
+	copy(k.trace[:], sum[:16])
+	copy(k.span[:], sum[16:24])
+	return k
+}
+
+// TraceID maps a (set) trace id.
+func (k *idKey) TraceID(_ pdatawalk.Field, id pcommon.TraceID) pcommon.TraceID {
+	for i := range id {
+		id[i] ^= k.trace[i]
+	}
+	return id
+}
+
+// SpanID maps a (set) span id.
+func (k *idKey) SpanID(_ pdatawalk.Field, id pcommon.SpanID) pcommon.SpanID {
+	for i := range id {
+		id[i] ^= k.span[i]
+	}
+	return id
+}
