@@ -227,6 +227,7 @@ func TestMissingBucketFailsStart(t *testing.T) {
 }
 
 func TestCaptureRotation(t *testing.T) {
+	t.Parallel() // seconds of real time in its own collector and store
 	if testing.Short() {
 		t.Skip("12 s of traffic")
 	}
@@ -259,6 +260,7 @@ session:
 }
 
 func TestCaptureSurvivesS3Outage(t *testing.T) {
+	t.Parallel() // seconds of real time in its own collector and store
 	if testing.Short() {
 		t.Skip("20 s outage")
 	}

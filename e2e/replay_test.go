@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,6 +51,7 @@ func TestReplayIntoCapture(t *testing.T) {
 // TestReplayMemory replays, at speed 0, a session of more than 1 GiB of
 // uncompressed OTLP and reads the collector's peak resident memory.
 func TestReplayMemory(t *testing.T) {
+	t.Parallel() // seconds of real time in its own collector and store
 	if testing.Short() {
 		t.Skip("writes 1 GiB of OTLP")
 	}
@@ -116,5 +116,3 @@ func peakRSS(t *testing.T, pid int) int64 {
 	t.Fatal("no VmHWM in /proc status")
 	return 0
 }
-
-var _ = context.Background

@@ -1,10 +1,12 @@
 // Package waitutil holds the waiting the receivers share: sleeping until a
-// wall time, and doubling backoff between attempts.
+// wall time, and sleeping out the next interval of a backoff.
 package waitutil // import "github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 
 import (
 	"context"
 	"time"
+
+	"github.com/cenkalti/backoff/v7"
 )
 
 // SleepUntil waits for t; it reports false if ctx ended first.
@@ -23,20 +25,15 @@ func SleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// Backoff waits between attempts, doubling from Initial up to Limit.
-type Backoff struct {
-	Initial, Limit time.Duration
-	next           time.Duration
+// NewBackOff returns an exponential backoff from initial, doubling up to
+// limit, without jitter and without end.
+func NewBackOff(initial, limit time.Duration) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: initial, Multiplier: 2, MaxInterval: limit}
 }
 
-// Wait sleeps for the next interval; it returns ctx's error if ctx ends first.
-func (b *Backoff) Wait(ctx context.Context) error {
-	if b.next == 0 {
-		b.next = b.Initial
-	}
-	d := b.next
-	b.next = min(2*b.next, b.Limit)
-	if !SleepUntil(ctx, time.Now().Add(d)) {
+// Wait sleeps for b's next interval; it returns ctx's error if ctx ends first.
+func Wait(ctx context.Context, b backoff.BackOff) error {
+	if !SleepUntil(ctx, time.Now().Add(b.NextBackOff())) {
 		return ctx.Err()
 	}
 	return nil

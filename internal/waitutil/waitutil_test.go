@@ -3,20 +3,38 @@ package waitutil
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
-func TestBackoffDoublesUpToLimit(t *testing.T) {
-	b := Backoff{Initial: time.Millisecond, Limit: 4 * time.Millisecond}
-	var got []time.Duration
-	for range 5 {
-		got = append(got, b.next)
-		require.NoError(t, b.Wait(context.Background()))
-	}
-	assert.Equal(t, []time.Duration{0, 2 * time.Millisecond, 4 * time.Millisecond, 4 * time.Millisecond, 4 * time.Millisecond}, got)
+func TestBackOffDoublesUpToLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBackOff(time.Millisecond, 4*time.Millisecond)
+		var got []time.Duration
+		for range 5 {
+			start := time.Now()
+			assert.NoError(t, Wait(context.Background(), b))
+			got = append(got, time.Since(start))
+		}
+		assert.Equal(t, []time.Duration{time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 4 * time.Millisecond, 4 * time.Millisecond}, got)
+	})
+}
+
+func TestSleepUntil(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		assert.True(t, SleepUntil(context.Background(), start.Add(time.Hour)))
+		assert.Equal(t, time.Hour, time.Since(start))
+		assert.True(t, SleepUntil(context.Background(), start), "a past time returns at once")
+		assert.Equal(t, time.Hour, time.Since(start))
+
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Minute, cancel)
+		assert.False(t, SleepUntil(ctx, time.Now().Add(time.Hour)), "ctx ends the wait")
+		assert.Equal(t, time.Hour+time.Minute, time.Since(start))
+	})
 }
 
 func TestCanceled(t *testing.T) {
@@ -24,6 +42,5 @@ func TestCanceled(t *testing.T) {
 	cancel()
 	assert.False(t, SleepUntil(ctx, time.Now().Add(time.Hour)))
 	assert.False(t, SleepUntil(ctx, time.Now().Add(-time.Second)), "a past time still honours ctx")
-	b := Backoff{Initial: time.Hour, Limit: time.Hour}
-	assert.ErrorIs(t, b.Wait(ctx), context.Canceled)
+	assert.ErrorIs(t, Wait(ctx, NewBackOff(time.Hour, time.Hour)), context.Canceled)
 }

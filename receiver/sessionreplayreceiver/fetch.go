@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v7"
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -23,8 +24,8 @@ type fetched struct {
 }
 
 // storeBackoff paces retries against a failing store: 100 ms to 5 s.
-func storeBackoff() waitutil.Backoff {
-	return waitutil.Backoff{Initial: 100 * time.Millisecond, Limit: 5 * time.Second}
+func storeBackoff() *backoff.ExponentialBackOff {
+	return waitutil.NewBackOff(100*time.Millisecond, 5*time.Second)
 }
 
 // inShard reports whether key belongs to shard index of count.
@@ -77,7 +78,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 			if !failed {
 				return
 			}
-			if bo.Wait(ctx) != nil {
+			if waitutil.Wait(ctx, bo) != nil {
 				return
 			}
 		}
@@ -160,7 +161,7 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 		}
 		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
 		r.storeFailing(err)
-		if bo.Wait(ctx) != nil {
+		if waitutil.Wait(ctx, bo) != nil {
 			return fetched{obj: o, err: ctx.Err()}
 		}
 	}

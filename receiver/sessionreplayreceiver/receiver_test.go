@@ -357,6 +357,8 @@ func TestContract(t *testing.T) {
 	w.Complete()
 	cfg := baseConfig(storeCfg, "contract")
 	// The generator writes objects after Start; the pass begins after them.
+	// (Real time: the contract checker runs subtests, which synctest does
+	// not allow inside a bubble.)
 	cfg.StartDelay = time.Second
 	// Half of all deliveries fail in two scenarios: keep retries short so
 	// the checker's 5 s window is never the limit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer"
@@ -183,26 +184,33 @@ func TestTimestampsRelativeLoops(t *testing.T) {
 	}
 }
 
+// TestTimestampsCurrent runs on a virtual clock, where the emit time of an
+// object is exactly when it arrives: its shift must be exactly arrival
+// minus capture time.
 func TestTimestampsCurrent(t *testing.T) {
-	cfg, c0 := timedSession(t, "current")
-	cfg.Timestamps = TimestampsCurrent
-	cfg.Speed = 1
-	sink := &arrivals{}
-	startReplay(t, cfg, sink, nil, nil).wait(t, 30*time.Second)
-	require.Len(t, sink.got, 4)
-	recorded := richTraces().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).StartTimestamp()
-	for i, a := range sink.got {
-		at := c0.Add(time.Duration(i) * 50 * time.Millisecond)
-		orig := int64(recorded) + int64(at.Sub(t0.AsTime()))
-		span := a.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
-		shift := time.Duration(int64(span.StartTimestamp()) - orig)
-		// The object's shift is its emit time minus its capture time; the
-		// emit time is just before it arrived here.
-		assert.InDelta(t, float64(a.at.Sub(at)), float64(shift), float64(20*time.Millisecond), "object %d", i)
-		// Gaps inside the object are exact.
-		child := a.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1)
-		assert.Equal(t, 10*time.Millisecond, time.Duration(child.StartTimestamp()-span.StartTimestamp()))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg, c0 := timedSession(t, "current")
+		cfg.Timestamps = TimestampsCurrent
+		cfg.Speed = 1
+		sink := &arrivals{}
+		startReplay(t, cfg, sink, nil, nil).wait(t, 30*time.Second)
+		require.Len(t, sink.got, 4)
+		recorded := richTraces().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).StartTimestamp()
+		for i, a := range sink.got {
+			at := c0.Add(time.Duration(i) * 50 * time.Millisecond)
+			orig := int64(recorded) + int64(at.Sub(t0.AsTime()))
+			span := a.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+			shift := time.Duration(int64(span.StartTimestamp()) - orig)
+			// The object's shift is its emit time minus its capture time.
+			assert.Equal(t, a.at.Sub(at), shift, "object %d", i)
+			if i > 0 {
+				assert.Equal(t, 50*time.Millisecond, a.at.Sub(sink.got[i-1].at), "paced at 1x")
+			}
+			// Gaps inside the object are exact.
+			child := a.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1)
+			assert.Equal(t, 10*time.Millisecond, time.Duration(child.StartTimestamp()-span.StartTimestamp()))
+		}
+	})
 }
 
 type arrival struct {
