@@ -218,17 +218,17 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 
 func (e *captureExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	return e.push(ctx, td, sessionstore.SignalTraces, int64(td.SpanCount()),
-		func() []part { return splitTraces(td, e.cfg.Session.FromAttribute) })
+		func() []part { return split(td, e.cfg.Session.FromAttribute, &tracesSignal) })
 }
 
 func (e *captureExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	return e.push(ctx, md, sessionstore.SignalMetrics, int64(md.DataPointCount()),
-		func() []part { return splitMetrics(md, e.cfg.Session.FromAttribute) })
+		func() []part { return split(md, e.cfg.Session.FromAttribute, &metricsSignal) })
 }
 
 func (e *captureExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return e.push(ctx, ld, sessionstore.SignalLogs, int64(ld.LogRecordCount()),
-		func() []part { return splitLogs(ld, e.cfg.Session.FromAttribute) })
+		func() []part { return split(ld, e.cfg.Session.FromAttribute, &logsSignal) })
 }
 
 // plan returns the batch's plan, creating it on the first attempt.

@@ -116,7 +116,10 @@ func (s *session) written(now time.Time, err error) {
 	s.lastWrite = now
 }
 
-func (s *session) idle() bool {
+// settled reports whether the session is closed and its final metadata
+// stored, so the manager can forget it. (Not "idle": idle_timeout's idle
+// means no data for a while, see closeIdle.)
+func (s *session) settled() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed && !s.dirty && s.stored
@@ -409,7 +412,7 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 	}
 	m.mu.Lock()
 	for id, s := range m.sessions {
-		if s != m.own && s.idle() {
+		if s != m.own && s.settled() {
 			delete(m.sessions, id)
 		}
 	}

@@ -81,79 +81,78 @@ func groupResources(n int, route func(i int) string) ([]string, map[string][]int
 	return order, groups
 }
 
-func splitTraces(td ptrace.Traces, attr string) []part {
-	rss := td.ResourceSpans()
-	order, groups := groupResources(rss.Len(), func(i int) string { return routeOf(rss.At(i).Resource(), attr) })
-	parts := make([]part, 0, len(order))
-	for _, route := range order {
-		sub := td
-		if len(order) > 1 {
-			// MutatesData is false: copy the resources, never move them.
-			sub = ptrace.NewTraces()
-			for _, i := range groups[route] {
-				rss.At(i).CopyTo(sub.ResourceSpans().AppendEmpty())
-			}
-		}
-		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeTraces(sub) }}
-		srss := sub.ResourceSpans()
-		for _, rs := range srss.All() {
-			p.countResource(rs.Resource(), pdatawalk.ResourceSpanCount(rs))
-		}
-		p.eventStart, p.eventEnd = sessionstore.TracesEventRange(sub)
-		if srss.Len() > 0 {
-			p.resource = srss.At(0).Resource()
-		}
-		parts = append(parts, p)
-	}
-	return parts
+// signalOps says how to split one signal's pdata by resource: D is the
+// batch type (ptrace.Traces, …), R its resource type (ptrace.ResourceSpans, …).
+type signalOps[D, R any] struct {
+	resources  func(D) resourceSlice[R]
+	newData    func() D
+	appendCopy func(to D, r R) // MutatesData is false: copy, never move
+	resource   func(R) pcommon.Resource
+	items      func(R) int
+	encode     func(*sessionstore.Encoder, D) (*sessionstore.Encoded, error)
+	eventRange func(D) (time.Time, time.Time)
 }
 
-func splitLogs(ld plog.Logs, attr string) []part {
-	rls := ld.ResourceLogs()
-	order, groups := groupResources(rls.Len(), func(i int) string { return routeOf(rls.At(i).Resource(), attr) })
-	parts := make([]part, 0, len(order))
-	for _, route := range order {
-		sub := ld
-		if len(order) > 1 {
-			sub = plog.NewLogs()
-			for _, i := range groups[route] {
-				rls.At(i).CopyTo(sub.ResourceLogs().AppendEmpty())
-			}
-		}
-		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeLogs(sub) }}
-		srls := sub.ResourceLogs()
-		for _, rl := range srls.All() {
-			p.countResource(rl.Resource(), pdatawalk.ResourceLogRecordCount(rl))
-		}
-		p.eventStart, p.eventEnd = sessionstore.LogsEventRange(sub)
-		if srls.Len() > 0 {
-			p.resource = srls.At(0).Resource()
-		}
-		parts = append(parts, p)
-	}
-	return parts
+// resourceSlice is what pdata's resource slices have in common.
+type resourceSlice[R any] interface {
+	Len() int
+	At(int) R
 }
 
-func splitMetrics(md pmetric.Metrics, attr string) []part {
-	rms := md.ResourceMetrics()
-	order, groups := groupResources(rms.Len(), func(i int) string { return routeOf(rms.At(i).Resource(), attr) })
+var (
+	tracesSignal = signalOps[ptrace.Traces, ptrace.ResourceSpans]{
+		resources:  func(td ptrace.Traces) resourceSlice[ptrace.ResourceSpans] { return td.ResourceSpans() },
+		newData:    ptrace.NewTraces,
+		appendCopy: func(td ptrace.Traces, rs ptrace.ResourceSpans) { rs.CopyTo(td.ResourceSpans().AppendEmpty()) },
+		resource:   ptrace.ResourceSpans.Resource,
+		items:      pdatawalk.ResourceSpanCount,
+		encode:     (*sessionstore.Encoder).EncodeTraces,
+		eventRange: sessionstore.TracesEventRange,
+	}
+	metricsSignal = signalOps[pmetric.Metrics, pmetric.ResourceMetrics]{
+		resources:  func(md pmetric.Metrics) resourceSlice[pmetric.ResourceMetrics] { return md.ResourceMetrics() },
+		newData:    pmetric.NewMetrics,
+		appendCopy: func(md pmetric.Metrics, rm pmetric.ResourceMetrics) { rm.CopyTo(md.ResourceMetrics().AppendEmpty()) },
+		resource:   pmetric.ResourceMetrics.Resource,
+		items:      pdatawalk.ResourceDataPointCount,
+		encode:     (*sessionstore.Encoder).EncodeMetrics,
+		eventRange: sessionstore.MetricsEventRange,
+	}
+	logsSignal = signalOps[plog.Logs, plog.ResourceLogs]{
+		resources:  func(ld plog.Logs) resourceSlice[plog.ResourceLogs] { return ld.ResourceLogs() },
+		newData:    plog.NewLogs,
+		appendCopy: func(ld plog.Logs, rl plog.ResourceLogs) { rl.CopyTo(ld.ResourceLogs().AppendEmpty()) },
+		resource:   plog.ResourceLogs.Resource,
+		items:      pdatawalk.ResourceLogRecordCount,
+		encode:     (*sessionstore.Encoder).EncodeLogs,
+		eventRange: sessionstore.LogsEventRange,
+	}
+)
+
+// split divides a batch into parts by the session each resource belongs to
+// (the value of attr), in order of first appearance; a batch of one route
+// is not copied.
+func split[D, R any](data D, attr string, sig *signalOps[D, R]) []part {
+	rs := sig.resources(data)
+	order, groups := groupResources(rs.Len(), func(i int) string { return routeOf(sig.resource(rs.At(i)), attr) })
 	parts := make([]part, 0, len(order))
 	for _, route := range order {
-		sub := md
+		sub := data
 		if len(order) > 1 {
-			sub = pmetric.NewMetrics()
+			sub = sig.newData()
 			for _, i := range groups[route] {
-				rms.At(i).CopyTo(sub.ResourceMetrics().AppendEmpty())
+				sig.appendCopy(sub, rs.At(i))
 			}
 		}
-		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return e.EncodeMetrics(sub) }}
-		srms := sub.ResourceMetrics()
-		for _, rm := range srms.All() {
-			p.countResource(rm.Resource(), pdatawalk.ResourceDataPointCount(rm))
+		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return sig.encode(e, sub) }}
+		srs := sig.resources(sub)
+		for i := range srs.Len() {
+			r := srs.At(i)
+			p.countResource(sig.resource(r), sig.items(r))
 		}
-		p.eventStart, p.eventEnd = sessionstore.MetricsEventRange(sub)
-		if srms.Len() > 0 {
-			p.resource = srms.At(0).Resource()
+		p.eventStart, p.eventEnd = sig.eventRange(sub)
+		if srs.Len() > 0 {
+			p.resource = sig.resource(srs.At(0))
 		}
 		parts = append(parts, p)
 	}

@@ -11,7 +11,9 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
@@ -79,6 +81,14 @@ type Config struct {
 }
 
 var _ component.Config = (*Config)(nil)
+
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal reads the configuration; an empty start_time (an environment
+// variable that is not set) means unset, as it did when it was a string.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	return confutil.DropEmpty(conf, "start_time").Unmarshal(cfg)
+}
 
 // Validate checks the configuration, including the scenario file (errors
 // name its line and field); it never changes the configuration.

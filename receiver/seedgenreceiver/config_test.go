@@ -114,13 +114,16 @@ func TestStartTimeDecodesAtLoad(t *testing.T) {
 		{name: "utc", value: "2026-11-28T12:00:00Z", want: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)},
 		{name: "offset_and_fraction", value: "2026-11-28T13:00:00.25+01:00", want: time.Date(2026, 11, 28, 12, 0, 0, 250e6, time.UTC)},
 		{name: "unset", value: nil},
+		{name: "empty", value: ""}, // an environment variable that is not set
 		{name: "not_a_time", value: "yesterday", wantErr: []string{"'start_time'", `"yesterday"`}},
 		{name: "date_only", value: "2026-11-28", wantErr: []string{"'start_time'", `"2026-11-28"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			err := confmap.NewFromStringMap(map[string]any{"start_time": tt.value}).Unmarshal(cfg)
+			// As the collector loads it: into the component.Config.
+			c := createDefaultConfig()
+			err := confmap.NewFromStringMap(map[string]any{"start_time": tt.value}).Unmarshal(&c)
+			cfg := c.(*Config)
 			if len(tt.wantErr) > 0 {
 				require.Error(t, err)
 				for _, frag := range tt.wantErr {

@@ -10,7 +10,9 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
@@ -165,6 +167,14 @@ type ShardConfig struct {
 }
 
 var _ component.Config = (*Config)(nil)
+
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal reads the configuration; an empty start_at (an environment
+// variable that is not set) means unset, as it did when it was a string.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	return confutil.DropEmpty(conf, "start_at").Unmarshal(cfg)
+}
 
 // Validate checks the configuration; it never changes it.
 func (cfg *Config) Validate() error {

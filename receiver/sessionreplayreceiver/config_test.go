@@ -137,13 +137,16 @@ func TestStartAtDecodesAtLoad(t *testing.T) {
 		{name: "utc", value: "2026-11-28T23:00:00Z", want: time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)},
 		{name: "offset_and_fraction", value: "2026-11-29T00:00:00.5+01:00", want: time.Date(2026, 11, 28, 23, 0, 0, 500e6, time.UTC)},
 		{name: "unset", value: nil},
+		{name: "empty", value: ""}, // an environment variable that is not set
 		{name: "not_a_time", value: "tomorrow", wantErr: []string{"'start_at'", `"tomorrow"`}},
 		{name: "no_zone", value: "2026-11-28T23:00:00", wantErr: []string{"'start_at'", `"2026-11-28T23:00:00"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			err := confmap.NewFromStringMap(map[string]any{"start_at": tt.value}).Unmarshal(cfg)
+			// As the collector loads it: into the component.Config.
+			c := createDefaultConfig()
+			err := confmap.NewFromStringMap(map[string]any{"start_at": tt.value}).Unmarshal(&c)
+			cfg := c.(*Config)
 			if len(tt.wantErr) > 0 {
 				require.Error(t, err)
 				for _, frag := range tt.wantErr {

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -140,15 +141,8 @@ func Traces(service string, batch, n int, base time.Time) ptrace.Traces {
 // SpanIDs returns every span id in td, with how often each occurs.
 func SpanIDs(td ptrace.Traces) map[pcommon.SpanID]int {
 	out := map[pcommon.SpanID]int{}
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		sss := rss.At(i).ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				out[spans.At(k).SpanID()]++
-			}
-		}
+	for _, sp := range pdatawalk.Spans(td) {
+		out[sp.SpanID()]++
 	}
 	return out
 }
