@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -229,75 +229,32 @@ func TestFromAttribute(t *testing.T) {
 	}
 }
 
-// faultyStore fails Put on demand.
-type faultyStore struct {
-	sessionstore.Store
-	mu      sync.Mutex
-	puts    []string
-	failPut func(key string, attempt int) (store bool, err error)
-}
-
-func (f *faultyStore) Put(ctx context.Context, key string, data []byte) error {
-	f.mu.Lock()
-	attempt := 0
-	for _, k := range f.puts {
-		if k == key {
-			attempt++
-		}
-	}
-	f.puts = append(f.puts, key)
-	hook := f.failPut
-	f.mu.Unlock()
-	if hook != nil && filepath.Base(key) != "metadata.json" {
-		storeIt, err := hook(key, attempt)
-		if storeIt {
-			if perr := f.Store.Put(ctx, key, data); perr != nil {
-				return perr
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if storeIt {
-			return nil
-		}
-	}
-	return f.Store.Put(ctx, key, data)
-}
-
-func (f *faultyStore) dataPuts() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, k := range f.puts {
-		if filepath.Base(k) != "metadata.json" {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func TestRetryOverwritesSameKey(t *testing.T) {
 	cfg, st := fsConfig(t)
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	var fs *faultyStore
+	var fs *faultstore.Store
 	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
-		fs = &faultyStore{Store: s, failPut: func(_ string, attempt int) (bool, error) {
-			switch attempt {
+		fs = faultstore.New(s, faultstore.Data(faultstore.Put, func(c faultstore.Call) faultstore.Fault {
+			switch c.Attempt {
 			case 0:
-				return true, errors.New("timeout after the write landed") // ambiguous
+				return faultstore.Fault{Err: errors.New("timeout after the write landed"), Land: true} // ambiguous
 			case 1:
-				return false, errors.New("connection refused")
+				return faultstore.Fault{Err: errors.New("connection refused")}
 			}
-			return false, nil
-		}}
+			return faultstore.Fault{}
+		}))
 		return fs
 	})
 	td := testdata.GenerateTraces(25)
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
 	tr.shutdown(t)
 
-	puts := fs.dataPuts()
+	var puts []string
+	for _, c := range fs.Calls(faultstore.Put) {
+		if !c.IsMetadata() {
+			puts = append(puts, c.Key)
+		}
+	}
 	require.Len(t, puts, 3, "two failures, then success")
 	assert.Equal(t, puts[0], puts[1])
 	assert.Equal(t, puts[0], puts[2], "every retry uses the key chosen first")
@@ -314,10 +271,10 @@ func TestPermanentStoreErrorFailsSession(t *testing.T) {
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	var calls atomic.Int32
 	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
-		return &faultyStore{Store: s, failPut: func(string, int) (bool, error) {
+		return faultstore.New(s, faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
 			calls.Add(1)
-			return false, sessionstore.Permanent(errors.New("AccessDenied"))
-		}}
+			return faultstore.Fault{Err: sessionstore.Permanent(errors.New("AccessDenied"))}
+		}))
 	})
 	err := tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(3))
 	require.Error(t, err)
@@ -426,6 +383,63 @@ func TestUnreadableMetadataIsRecounted(t *testing.T) {
 	assert.Equal(t, *first.Signals[sessionstore.SignalTraces].FirstCaptureTime, s.Meta.StartTime,
 		"the recounted session starts at its first object")
 	sessiontest.CheckCounts(t, s)
+}
+
+// corruptSession captures 4 spans into session "nightly" and then breaks
+// its metadata.json.
+func corruptSession(t *testing.T, cfg *Config, st sessionstore.Store) {
+	t.Helper()
+	tr := newTrio(t, cfg, nil)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
+	tr.shutdown(t)
+	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("nightly"), []byte("{not json")))
+}
+
+// TestRecountUnderFaults: a store failure while recounting is retried
+// with the batch; a recount that cannot finish within the push's timeout
+// gives way, and capture goes on counting afresh.
+func TestRecountUnderFaults(t *testing.T) {
+	t.Run("store_fails_once", func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "nightly"
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		corruptSession(t, cfg, st)
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			fs = faultstore.New(s, faultstore.Once(faultstore.List, faultstore.Fault{Err: errors.New("connection reset"), After: 0}))
+			return fs
+		})
+		require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+		tr.shutdown(t)
+		require.GreaterOrEqual(t, len(fs.Calls(faultstore.List)), 2, "the recount was tried again")
+		s := sessiontest.Read(t, st, "nightly")
+		assert.Equal(t, int64(9), s.Meta.CapturedTraces, "recounted on the retry")
+		sessiontest.CheckCounts(t, s)
+	})
+	t.Run("too_slow", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			cfg, st := fsConfig(t)
+			cfg.Session.ID = "nightly"
+			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			cfg.TimeoutConfig.Timeout = time.Second
+			corruptSession(t, cfg, st)
+			tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+				// Listing the session's objects takes longer than a push may.
+				return faultstore.New(s, func(c faultstore.Call) faultstore.Fault {
+					if c.Op == faultstore.List && c.Key == sessionstore.RawPrefix("nightly") {
+						return faultstore.Fault{Delay: time.Hour}
+					}
+					return faultstore.Fault{}
+				})
+			})
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+			tr.shutdown(t)
+			m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
+			require.NoError(t, err)
+			assert.Equal(t, int64(5), m.CapturedTraces, "counted afresh: the new batch only")
+			assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+		})
+	})
 }
 
 func TestMetadataWrittenWhileActive(t *testing.T) {

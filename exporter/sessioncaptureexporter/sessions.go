@@ -179,12 +179,21 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
 	case errors.Is(err, sessionstore.ErrCorrupt):
 		// Unreadable metadata must not block capture, nor lose what the
-		// session already holds: recount it from its objects.
+		// session already holds: recount it from its objects. A store
+		// failure while recounting is retried with the batch; a session
+		// too large to recount within the push's timeout is counted from
+		// zero instead (`sessionctl verify --repair` recounts it later), so
+		// that a recount never holds data back.
+		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
 		rc, rerr := sessionstore.RecountSession(ctx, m.store, id, sessionstore.DefaultRecountObjectBytes)
-		if rerr != nil {
+		if rerr != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("session %s: recount after unreadable metadata: %w", id, rerr)
 		}
-		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+		if rerr != nil {
+			m.logger.Warn("Existing session metadata is unreadable and the session could not be recounted; counting afresh (sessionctl verify --repair recounts it)",
+				zap.String("session", id), zap.Error(err), zap.NamedError("recount_error", rerr))
+			break
+		}
 		s.meta.TakeCounts(rc.Counts)
 		if first, _ := rc.Counts.CaptureRange(); !first.IsZero() {
 			s.meta.StartTime = first

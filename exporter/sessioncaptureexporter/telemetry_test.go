@@ -17,6 +17,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadatatest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/metadatacheck"
 )
 
@@ -30,12 +31,12 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	tr := newTrioWith(t, metadatatest.NewSettings(tel), cfg, func(s sessionstore.Store) sessionstore.Store {
-		return &faultyStore{Store: s, failPut: func(_ string, attempt int) (bool, error) {
-			if attempt == 0 {
-				return false, errors.New("connection reset")
+		return faultstore.New(s, faultstore.Data(faultstore.Put, func(c faultstore.Call) faultstore.Fault {
+			if c.Attempt == 0 {
+				return faultstore.Fault{Err: errors.New("connection reset")}
 			}
-			return false, nil
-		}}
+			return faultstore.Fault{}
+		}))
 	})
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(3)))
 	tr.shutdown(t)

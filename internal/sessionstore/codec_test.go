@@ -2,8 +2,6 @@ package sessionstore
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"testing"
 
@@ -69,27 +67,6 @@ func gz(t *testing.T, data []byte) []byte {
 	return buf.Bytes()
 }
 
-type failingReader struct{ data []byte }
-
-var errConnReset = errors.New("connection reset by peer")
-
-func (f *failingReader) Read(p []byte) (int, error) {
-	if len(f.data) == 0 {
-		return 0, errConnReset
-	}
-	n := copy(p, f.data)
-	f.data = f.data[n:]
-	return n, nil
-}
-
-// getStore serves one reader for every Get; nothing else is used.
-type getStore struct {
-	Store
-	rc io.Reader
-}
-
-func (g getStore) Get(context.Context, string) (io.ReadCloser, error) { return io.NopCloser(g.rc), nil }
-
 func TestDecodeBadObjects(t *testing.T) {
 	enc, err := NewEncoder(CompressionDefault)
 	require.NoError(t, err)
@@ -133,14 +110,6 @@ func TestDecodeBadObjects(t *testing.T) {
 		raw, err := Decompress(good.Data, 1<<20)
 		require.NoError(t, err)
 		assert.Len(t, raw, good.RawBytes)
-	})
-
-	t.Run("source error is not corruption", func(t *testing.T) {
-		st := getStore{rc: &failingReader{data: good.Data[:len(good.Data)/2]}}
-		o := Object{ObjectKey: ObjectKey{Signal: SignalTraces}, Key: "k", Size: int64(len(good.Data))}
-		_, _, err := ReadObject(t.Context(), st, o, 1<<20)
-		require.ErrorIs(t, err, errConnReset)
-		assert.NotErrorIs(t, err, ErrCorrupt)
 	})
 
 	t.Run("exactly at the cap", func(t *testing.T) {

@@ -2,6 +2,7 @@ package sessionstore_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/testdata"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -96,4 +98,30 @@ func TestReadStoredRefusesOversize(t *testing.T) {
 	data, err := sessionstore.ReadStored(ctx, st, o, 10_000)
 	require.NoError(t, err)
 	assert.Len(t, data, 10_000)
+}
+
+// TestBrokenTransferIsNotCorruption: a download that breaks off part-way
+// is the store's failure (retrying may help), never a corrupt object.
+func TestBrokenTransferIsNotCorruption(t *testing.T) {
+	ctx := context.Background()
+	st, err := sessionstore.OpenFilesystem(filepath.Join(t.TempDir(), "root"))
+	require.NoError(t, err)
+	defer st.Close()
+	w := sessiontest.NewWriter(t, st, "s1", time.Now())
+	key := w.Traces(time.Now(), testdata.GenerateTraces(50))
+	var o sessionstore.Object
+	for obj, err := range sessionstore.ListObjects(ctx, st, "s1") {
+		require.NoError(t, err)
+		o = obj
+	}
+	require.Equal(t, key, o.Key)
+	errReset := errors.New("connection reset by peer")
+	fs := faultstore.New(st, faultstore.Once(faultstore.Get, faultstore.Fault{Err: errReset, After: int(o.Size / 2)}))
+
+	_, _, err = sessionstore.ReadObject(ctx, fs, o, 1<<20)
+	require.ErrorIs(t, err, errReset)
+	assert.NotErrorIs(t, err, sessionstore.ErrCorrupt)
+	b, _, err := sessionstore.ReadObject(ctx, fs, o, 1<<20)
+	require.NoError(t, err, "the next read succeeds")
+	assert.Equal(t, 50, b.ItemCount())
 }

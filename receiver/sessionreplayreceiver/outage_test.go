@@ -3,8 +3,6 @@ package sessionreplayreceiver
 import (
 	"context"
 	"errors"
-	"iter"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
@@ -70,40 +69,19 @@ func TestS3OutageMidReplay(t *testing.T) {
 	assert.NotEmpty(t, rep.logs.FilterMessage("Reading object failed; retrying").All(), "the outage was noticed")
 }
 
-// listFailStore fails the first listing after a few objects.
-type listFailStore struct {
-	sessionstore.Store
-	failed atomic.Bool
-}
-
-func (s *listFailStore) List(ctx context.Context, prefix string) iter.Seq2[sessionstore.ObjectInfo, error] {
-	return func(yield func(sessionstore.ObjectInfo, error) bool) {
-		n := 0
-		for info, err := range s.Store.List(ctx, prefix) {
-			if n == 7 && s.failed.CompareAndSwap(false, true) {
-				yield(sessionstore.ObjectInfo{}, errors.New("connection reset"))
-				return
-			}
-			n++
-			if !yield(info, err) {
-				return
-			}
-		}
-	}
-}
-
 func TestListingResumesAfterFailure(t *testing.T) {
 	storeCfg, st := fsStore(t)
 	// Objects 1 ms apart spread over two hour directories.
 	want := writeNumbered(t, st, "resume", 20, 200*time.Second)
 	cfg := baseConfig(storeCfg, "resume")
 	sink := &arrivals{}
-	var wrapped *listFailStore
+	var wrapped *faultstore.Store
 	rep := startReplayWith(t, cfg, func(s sessionstore.Store) sessionstore.Store {
-		wrapped = &listFailStore{Store: s}
+		// The first listing breaks off after 7 objects.
+		wrapped = faultstore.New(s, faultstore.Once(faultstore.List, faultstore.Fault{Err: errors.New("connection reset"), After: 7}))
 		return wrapped
 	}, sink)
 	rep.wait(t, 30*time.Second)
-	require.True(t, wrapped.failed.Load(), "the listing failed once")
+	require.Len(t, wrapped.Calls(faultstore.List), 2, "the listing failed once and was resumed")
 	assert.Equal(t, want, spanOrder(sink), "nothing skipped, nothing repeated")
 }

@@ -2,6 +2,7 @@ package sessionreplayreceiver
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/metadatacheck"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/statustest"
@@ -95,10 +97,10 @@ func TestStoreOutageIsReportedToEveryPipeline(t *testing.T) {
 	require.NoError(t, err)
 	shared, err := receivers.Get(set, cfg)
 	require.NoError(t, err)
-	var wrapped *listFailStore
+	var wrapped *faultstore.Store
 	shared.Unwrap().openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
 		s, err := sessionstore.Open(ctx, c)
-		wrapped = &listFailStore{Store: s}
+		wrapped = faultstore.New(s, faultstore.Once(faultstore.List, faultstore.Fault{Err: errors.New("connection reset"), After: 7}))
 		return wrapped, err
 	}
 	tracesHost, logsHost := statustest.NewHost(), statustest.NewHost()
@@ -112,7 +114,7 @@ func TestStoreOutageIsReportedToEveryPipeline(t *testing.T) {
 	require.NoError(t, traces.Shutdown(ctx))
 	require.NoError(t, logs.Shutdown(ctx))
 
-	require.True(t, wrapped.failed.Load(), "the listing failed once")
+	require.Len(t, wrapped.Calls(faultstore.List), 2, "the listing failed once and was resumed")
 	assert.Equal(t, want, spanOrder(sink), "the replay waited for the store")
 	outage := []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}
 	assert.Equal(t, outage, tracesHost.Statuses())
