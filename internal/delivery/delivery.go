@@ -176,53 +176,51 @@ func (d *Deliverer) ReportTo(host component.Host) { d.mu.Lock(); d.host = host; 
 // fields are added to its log lines. The error is ctx's when ctx ended
 // before the pipeline accepted the batch, or the producer's.
 func (d *Deliverer) Traces(ctx context.Context, produce Producer[ptrace.Traces], fields ...zap.Field) (Outcome, error) {
-	d.mu.Lock()
-	next := d.traces
-	d.mu.Unlock()
+	next := wired(d, &d.traces)
 	if next == nil {
 		return Outcome{}, nil
 	}
 	return deliver(ctx, d, pipeline.SignalTraces, next.Capabilities(), produce, ptrace.Traces.SpanCount,
-		func(ctx context.Context, td ptrace.Traces, n int) error {
-			ctx = d.obs.StartTracesOp(ctx)
-			err := next.ConsumeTraces(ctx, td)
-			d.obs.EndTracesOp(ctx, d.cfg.Format, n, err)
-			return err
-		}, fields)
+		observed(d.obs.StartTracesOp, next.ConsumeTraces, d.obs.EndTracesOp, d.cfg.Format), fields)
 }
 
 // Metrics delivers one batch of metrics, as Traces does.
 func (d *Deliverer) Metrics(ctx context.Context, produce Producer[pmetric.Metrics], fields ...zap.Field) (Outcome, error) {
-	d.mu.Lock()
-	next := d.metrics
-	d.mu.Unlock()
+	next := wired(d, &d.metrics)
 	if next == nil {
 		return Outcome{}, nil
 	}
 	return deliver(ctx, d, pipeline.SignalMetrics, next.Capabilities(), produce, pmetric.Metrics.DataPointCount,
-		func(ctx context.Context, md pmetric.Metrics, n int) error {
-			ctx = d.obs.StartMetricsOp(ctx)
-			err := next.ConsumeMetrics(ctx, md)
-			d.obs.EndMetricsOp(ctx, d.cfg.Format, n, err)
-			return err
-		}, fields)
+		observed(d.obs.StartMetricsOp, next.ConsumeMetrics, d.obs.EndMetricsOp, d.cfg.Format), fields)
 }
 
 // Logs delivers one batch of logs, as Traces does.
 func (d *Deliverer) Logs(ctx context.Context, produce Producer[plog.Logs], fields ...zap.Field) (Outcome, error) {
-	d.mu.Lock()
-	next := d.logs
-	d.mu.Unlock()
+	next := wired(d, &d.logs)
 	if next == nil {
 		return Outcome{}, nil
 	}
 	return deliver(ctx, d, pipeline.SignalLogs, next.Capabilities(), produce, plog.Logs.LogRecordCount,
-		func(ctx context.Context, ld plog.Logs, n int) error {
-			ctx = d.obs.StartLogsOp(ctx)
-			err := next.ConsumeLogs(ctx, ld)
-			d.obs.EndLogsOp(ctx, d.cfg.Format, n, err)
-			return err
-		}, fields)
+		observed(d.obs.StartLogsOp, next.ConsumeLogs, d.obs.EndLogsOp, d.cfg.Format), fields)
+}
+
+// wired reads the next consumer of a signal under the lock.
+func wired[C any](d *Deliverer, next *C) C {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return *next
+}
+
+// observed wraps a Consume call in obsreport's operation for its signal.
+func observed[T any](start func(context.Context) context.Context, consume func(context.Context, T) error,
+	end func(context.Context, string, int, error), format string,
+) func(context.Context, T, int) error {
+	return func(ctx context.Context, data T, n int) error {
+		ctx = start(ctx)
+		err := consume(ctx, data)
+		end(ctx, format, n, err)
+		return err
+	}
 }
 
 // deliver is the one delivery loop: produce, consume, and on a
