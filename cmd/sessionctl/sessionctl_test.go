@@ -126,6 +126,20 @@ func TestVerifyAndRepair(t *testing.T) {
 	assert.Contains(t, errs, `no such session "missing"`)
 }
 
+// TestFutureSchemaVersion: verify reports a metadata.json of an unknown
+// schemaVersion and --repair never rewrites it.
+func TestFutureSchemaVersion(t *testing.T) {
+	dir, st := fixture(t)
+	future := []byte(`{"sessionId": "good", "schemaVersion": 2, "status": "completed", "fancy": true}`)
+	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("good"), future))
+	code, out, errw := sessionctl(t, "--dir", dir, "verify", "--repair", "good")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, out+errw, "schemaVersion 2")
+	got, err := os.ReadFile(filepath.Join(dir, "sessions", "good", "metadata.json"))
+	require.NoError(t, err)
+	assert.Equal(t, string(future), string(got), "never rewritten")
+}
+
 func TestRmAndPrune(t *testing.T) {
 	dir, st := fixture(t)
 	code, _, errs := sessionctl(t, "--dir", dir, "rm", "good")

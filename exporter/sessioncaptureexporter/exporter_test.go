@@ -442,6 +442,29 @@ func TestRecountUnderFaults(t *testing.T) {
 	})
 }
 
+// TestFutureSchemaIsNeverRewritten: a session whose metadata.json has a
+// schemaVersion this build does not know is not written to: the push fails
+// permanently, naming the version, and the file stays as it was.
+func TestFutureSchemaIsNeverRewritten(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "next"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	future := []byte(`{"sessionId": "next", "schemaVersion": 2, "status": "completed", "startTime": "2026-11-28T23:00:00Z", "fancy": {"x": 1}}`)
+	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("next"), future))
+	tr := newTrio(t, cfg, nil)
+	err := tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(2))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "no retry can help: %v", err)
+	assert.Contains(t, err.Error(), "schemaVersion 2")
+	tr.shutdown(t)
+	rc, err := st.Get(context.Background(), sessionstore.MetadataKey("next"))
+	require.NoError(t, err)
+	got, err := sessionstore.ReadAll(rc, 1<<20)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	assert.Equal(t, string(future), string(got), "never rewritten")
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)

@@ -174,6 +174,11 @@ func (m *Metadata) Clone() *Metadata {
 // Items returns the total number of spans, data points and log records.
 func (m *Metadata) Items() int64 { return m.CapturedTraces + m.CapturedMetrics + m.CapturedLogs }
 
+// ErrUnsupportedVersion reports a metadata.json of a schemaVersion this
+// build does not know (written by a newer release): it is neither read nor
+// ever rewritten.
+var ErrUnsupportedVersion = errors.New("unsupported metadata schema version")
+
 // maxMetadataBytes caps how much of a metadata.json is read.
 const maxMetadataBytes = 8 << 20
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/testdata"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -140,4 +141,26 @@ func TestShutdownWithoutStartAndTwice(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 	require.NoError(t, r.Shutdown(context.Background()))
 	assert.Equal(t, 0, receivers.Len())
+}
+
+// TestFutureSchemaIsRefused: a session whose metadata.json has a
+// schemaVersion this build does not know is not replayed, and says why.
+func TestFutureSchemaIsRefused(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	w := sessiontest.NewWriter(t, st, "next", time.Now())
+	w.Traces(time.Now(), testdata.GenerateTraces(2))
+	w.Complete()
+	future := `{"sessionId": "next", "schemaVersion": 2, "status": "completed", "startTime": "2026-11-28T23:00:00Z"}`
+	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("next"), []byte(future)))
+	r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), baseConfig(storeCfg, "next"), consumertest.NewNop())
+	require.NoError(t, err)
+	err = r.Start(context.Background(), componenttest.NewNopHost())
+	require.ErrorContains(t, err, "schemaVersion 2")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	r, err = NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), baseConfig(storeCfg, AutoSession), consumertest.NewNop())
+	require.NoError(t, err)
+	err = r.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err, "auto selection skips it: nothing else to pick")
+	require.NoError(t, r.Shutdown(context.Background()))
 }
