@@ -222,6 +222,20 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: decode %s: %w", ErrCorrupt, key, err)
 	}
+	switch m.SchemaVersion {
+	case 0: // the original tooling's metadata: version 1 without the field
+		m.SchemaVersion = SchemaVersion
+	case SchemaVersion:
+	default:
+		return nil, fmt.Errorf("%w: %s has schemaVersion %d, this build reads %d: a newer release wrote it; use that release (the file is left as it is)",
+			ErrUnsupportedVersion, key, m.SchemaVersion, SchemaVersion)
+	}
+	if m.SessionType == "" { // the original tooling's metadata: infer it from the id
+		m.SessionType = SessionTypeCapture
+		if strings.HasPrefix(id, string(SessionTypeSeed)+"-") {
+			m.SessionType = SessionTypeSeed
+		}
+	}
 	if m.SessionID != id {
 		return nil, fmt.Errorf("%w: decode %s: sessionId is %q, want %q", ErrCorrupt, key, m.SessionID, id)
 	}

@@ -73,7 +73,8 @@ func Permanent(err error) error {
 // on retry.
 func IsPermanent(err error) bool {
 	var p *permanentError
-	return errors.As(err, &p) || errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrInvalidSessionID)
+	return errors.As(err, &p) || errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrInvalidSessionID) ||
+		errors.Is(err, ErrUnsupportedVersion)
 }
 
 // ValidateKey checks that key is a clean relative key: no leading slash, no
