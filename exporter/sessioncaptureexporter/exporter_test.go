@@ -465,6 +465,35 @@ func TestFutureSchemaIsNeverRewritten(t *testing.T) {
 	assert.Equal(t, string(future), string(got), "never rewritten")
 }
 
+// TestContinuingUnfinishedSessionRecounts: a session left active by a
+// crash, or failed, may hold more than its metadata says; continuing it
+// recounts it from its objects first.
+func TestContinuingUnfinishedSessionRecounts(t *testing.T) {
+	for _, status := range []sessionstore.Status{sessionstore.StatusActive, sessionstore.StatusFailed} {
+		t.Run(string(status), func(t *testing.T) {
+			cfg, st := fsConfig(t)
+			cfg.Session.ID = "nightly"
+			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			tr := newTrio(t, cfg, nil)
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
+			tr.shutdown(t)
+			// As a crash leaves it: objects stored after the last metadata write.
+			m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
+			require.NoError(t, err)
+			m.Status, m.EndTime = status, nil
+			m.CapturedTraces, m.TotalSizeBytes, m.Signals = 0, 0, map[sessionstore.Signal]*sessionstore.SignalStats{}
+			require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, m))
+
+			tr = newTrio(t, cfg, nil)
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+			tr.shutdown(t)
+			s := sessiontest.Read(t, st, "nightly")
+			assert.Equal(t, int64(9), s.Meta.CapturedTraces)
+			sessiontest.CheckCounts(t, s)
+		})
+	}
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)
