@@ -490,6 +490,11 @@ func TestContinuingUnfinishedSessionRecounts(t *testing.T) {
 			s := sessiontest.Read(t, st, "nightly")
 			assert.Equal(t, int64(9), s.Meta.CapturedTraces)
 			sessiontest.CheckCounts(t, s)
+			want := sessionstore.StatusCompleted
+			if status == sessionstore.StatusFailed {
+				want = sessionstore.StatusFailed // it lost data once: continuing does not undo that
+			}
+			assert.Equal(t, want, s.Meta.Status)
 		})
 	}
 }

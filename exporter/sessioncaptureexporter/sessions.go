@@ -168,6 +168,22 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 	}
 	switch {
 	case err == nil:
+		if existing.Status != sessionstore.StatusCompleted {
+			// Left active by a crash, or failed: objects may have landed
+			// after its last metadata write. Count what it holds.
+			rc, rerr := m.recount(ctx, id)
+			if rerr != nil {
+				return nil, fmt.Errorf("session %s: recount %s session before continuing it: %w", id, existing.Status, rerr)
+			}
+			if rc != nil {
+				m.logger.Info("Recounted an unfinished session before continuing it", zap.String("session", id),
+					zap.String("status", string(existing.Status)), zap.Int64("items_in_metadata", existing.Items()),
+					zap.Int64("items_in_objects", rc.Counts.Items()))
+				existing.TakeCounts(rc.Counts)
+			}
+		}
+		// A session that lost data stays failed however it goes on.
+		s.failed = existing.Status == sessionstore.StatusFailed
 		existing.Status = sessionstore.StatusActive
 		existing.EndTime = nil
 		s.meta = existing
@@ -179,28 +195,21 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
 	case errors.Is(err, sessionstore.ErrCorrupt):
 		// Unreadable metadata must not block capture, nor lose what the
-		// session already holds: recount it from its objects. A store
-		// failure while recounting is retried with the batch; a session
-		// too large to recount within the push's timeout is counted from
-		// zero instead (`sessionctl verify --repair` recounts it later), so
-		// that a recount never holds data back.
+		// session already holds: recount it from its objects.
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
-		rc, rerr := sessionstore.RecountSession(ctx, m.store, id, sessionstore.DefaultRecountObjectBytes)
-		if rerr != nil && ctx.Err() == nil {
+		rc, rerr := m.recount(ctx, id)
+		if rerr != nil {
 			return nil, fmt.Errorf("session %s: recount after unreadable metadata: %w", id, rerr)
 		}
-		if rerr != nil {
-			m.logger.Warn("Existing session metadata is unreadable and the session could not be recounted; counting afresh (sessionctl verify --repair recounts it)",
-				zap.String("session", id), zap.Error(err), zap.NamedError("recount_error", rerr))
-			break
+		if rc != nil {
+			s.meta.TakeCounts(rc.Counts)
+			if first, _ := rc.Counts.CaptureRange(); !first.IsZero() {
+				s.meta.StartTime = first
+			}
+			m.logger.Warn("Existing session metadata is unreadable; recounted the session from its objects",
+				zap.String("session", id), zap.Int("objects", rc.Objects), zap.Int("bad_objects", len(rc.Bad)),
+				zap.Int64("items", s.meta.Items()), zap.Error(err))
 		}
-		s.meta.TakeCounts(rc.Counts)
-		if first, _ := rc.Counts.CaptureRange(); !first.IsZero() {
-			s.meta.StartTime = first
-		}
-		m.logger.Warn("Existing session metadata is unreadable; recounted the session from its objects",
-			zap.String("session", id), zap.Int("objects", rc.Objects), zap.Int("bad_objects", len(rc.Bad)),
-			zap.Int64("items", s.meta.Items()), zap.Error(err))
 	default:
 		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
 	}
@@ -215,6 +224,22 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		applyResourceMetadata(s.meta, res)
 	}
 	return s, nil
+}
+
+// recount counts what a session's objects hold. A store failure is
+// returned, and the batch that opens the session is retried. A session too
+// large to recount within the push's timeout is not recounted (nil, nil,
+// and a warning): capture goes on from the counts at hand, and `sessionctl
+// verify --repair` recounts it later, so that a recount never holds data
+// back.
+func (m *sessionManager) recount(ctx context.Context, id string) (*sessionstore.Recount, error) {
+	rc, err := sessionstore.RecountSession(ctx, m.store, id, sessionstore.DefaultRecountObjectBytes)
+	if err != nil && ctx.Err() != nil {
+		m.logger.Warn("Could not recount the session within the push timeout; its counts may be short (sessionctl verify --repair recounts it)",
+			zap.String("session", id), zap.Error(err))
+		return nil, nil
+	}
+	return rc, err
 }
 
 // ownID returns the id of the seq-th own session (1-based).
