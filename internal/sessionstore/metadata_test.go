@@ -4,11 +4,13 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
 )
 
 // TestMetadataVersions: a metadata.json of a future schema is refused by
@@ -47,5 +49,27 @@ func TestMetadataVersions(t *testing.T) {
 		assert.Equal(t, sessionstore.SchemaVersion, m.SchemaVersion, id)
 		assert.Equal(t, want, m.SessionType, id)
 		assert.Equal(t, int64(3), m.CapturedTraces, id)
+	}
+}
+
+// TestS3PrefixIsFromTheBucketRoot: metadata.json's s3Prefix is where the
+// session lives from the bucket root, store prefix included, as the
+// original readers expect; on a directory it is relative to the root.
+func TestS3PrefixIsFromTheBucketRoot(t *testing.T) {
+	ctx := context.Background()
+	cfg := s3server.StartFake(t, "otel-data")
+	cfg.S3.Prefix = "team-a/prod"
+	s3, err := sessionstore.Open(ctx, &cfg)
+	require.NoError(t, err)
+	defer s3.Close()
+	fs, err := sessionstore.OpenFilesystem(filepath.Join(t.TempDir(), "root"))
+	require.NoError(t, err)
+	defer fs.Close()
+	for st, want := range map[sessionstore.Store]string{s3: "team-a/prod/sessions/s1", fs: "sessions/s1"} {
+		m := sessionstore.NewMetadata("s1", sessionstore.SessionTypeCapture, time.Now(), "test")
+		require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
+		got, err := sessionstore.ReadMetadata(ctx, st, "s1")
+		require.NoError(t, err)
+		assert.Equal(t, want, got.S3Prefix, st.String())
 	}
 }
