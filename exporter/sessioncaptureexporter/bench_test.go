@@ -102,6 +102,7 @@ func (discardStore) List(context.Context, string) iter.Seq2[sessionstore.ObjectI
 func (discardStore) Ping(context.Context) error { return nil }
 func (discardStore) Close() error               { return nil }
 func (discardStore) String() string             { return "discard" }
+func (discardStore) KeyPrefix() string          { return "" }
 
 // BenchmarkWritePath is the exporter's push: pdata -> protobuf -> gzip ->
 // store, with session bookkeeping, into a store that discards and into the

@@ -43,6 +43,9 @@ func OpenFilesystem(dir string) (Store, error) {
 
 func (s *fsStore) String() string { return "filesystem:" + s.dir }
 
+// KeyPrefix implements Store: keys are relative to the directory.
+func (s *fsStore) KeyPrefix() string { return "" }
+
 func (s *fsStore) Close() error { return s.root.Close() }
 
 func (s *fsStore) Ping(ctx context.Context) error {

@@ -193,6 +193,7 @@ func WriteMetadata(ctx context.Context, s Store, m *Metadata) error {
 	if m.Signals == nil {
 		m.Signals = map[Signal]*SignalStats{}
 	}
+	m.S3Prefix = s.KeyPrefix() + strings.TrimSuffix(SessionPrefix(m.SessionID), "/")
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode metadata of session %s: %w", m.SessionID, err)

@@ -76,6 +76,9 @@ func OpenS3(ctx context.Context, c *S3Config) (Store, error) {
 
 func (s *s3Store) String() string { return "s3://" + s.bucket + "/" + s.prefix }
 
+// KeyPrefix implements Store.
+func (s *s3Store) KeyPrefix() string { return s.prefix }
+
 func (s *s3Store) Close() error { return nil }
 
 func contentType(key string) string {

@@ -37,6 +37,10 @@ type Store interface {
 	Close() error
 	// String describes the store for logs, without secrets.
 	String() string
+	// KeyPrefix is what the store puts before every key within its
+	// bucket ("" or ending in "/"; "" for a directory): metadata.json's
+	// s3Prefix is told from the bucket root.
+	KeyPrefix() string
 }
 
 // ObjectInfo describes one stored object.
