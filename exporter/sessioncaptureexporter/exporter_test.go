@@ -499,6 +499,46 @@ func TestContinuingUnfinishedSessionRecounts(t *testing.T) {
 	}
 }
 
+// TestHungStoreDoesNotFreezeRotation: a metadata write that never answers
+// (a half-open connection) must not freeze housekeeping: every store call
+// is bounded by store.timeout, so rotation by max_duration goes on and the
+// data lands in successive sessions.
+func TestHungStoreDoesNotFreezeRotation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "soak"
+		cfg.Session.MaxDuration = 10 * time.Second
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			// Every metadata.json write hangs until its context ends.
+			fs = faultstore.New(s, func(c faultstore.Call) faultstore.Fault {
+				if c.Op == faultstore.Put && c.IsMetadata() {
+					return faultstore.Fault{Delay: 24 * time.Hour}
+				}
+				return faultstore.Fault{}
+			})
+			return fs
+		})
+		for range 24 { // two minutes of traffic, one batch every 5 s
+			require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(1)))
+			time.Sleep(5 * time.Second)
+		}
+		sessions := map[string]bool{}
+		for _, c := range fs.Calls(faultstore.Put) {
+			if !c.IsMetadata() {
+				k, err := sessionstore.ParseObjectKey(c.Key)
+				require.NoError(t, err)
+				sessions[k.SessionID] = true
+			}
+		}
+		assert.GreaterOrEqual(t, len(sessions), 3, "rotated every 10 s despite the hung store: %v", sessions)
+		fs.Heal()
+		tr.shutdown(t)
+		_ = st
+	})
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)
