@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer st.Close()
+	st = sessionstore.WithTimeout(st, cfg.Timeout)
 	c := &cli{ctx: ctx, st: st, out: stdout, errw: stderr}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch cmd {

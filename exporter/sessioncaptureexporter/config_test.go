@@ -40,6 +40,7 @@ func TestDefaultConfig(t *testing.T) {
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, sessionstore.BackendFilesystem, cfg.Store.Backend)
 	assert.Equal(t, "./data", cfg.Store.Directory)
+	assert.Equal(t, 30*time.Second, cfg.Store.Timeout)
 	assert.Equal(t, AutoSessionID, cfg.Session.ID)
 	assert.Equal(t, 10*time.Second, cfg.MetadataInterval)
 	assert.Equal(t, sessionstore.CompressionDefault, cfg.CompressionLevel)
@@ -61,6 +62,7 @@ func TestFullConfig(t *testing.T) {
 	want := createDefaultConfig().(*Config)
 	want.Store.Backend = sessionstore.BackendS3
 	want.Store.Directory = "./unused"
+	want.Store.Timeout = 10 * time.Second
 	want.Store.S3.Bucket = "otel-data"
 	want.Store.S3.Prefix = "team-a/capture"
 	want.Store.S3.Region = "eu-west-1"
@@ -96,6 +98,7 @@ func TestInvalidConfigs(t *testing.T) {
 	}{
 		{name: "typo", wantErr: []string{"sesion"}},
 		{name: "bad_backend", wantErr: []string{`"gcs"`, "filesystem", "s3"}},
+		{name: "zero_store_timeout", wantErr: []string{"store.timeout 0s must be positive"}},
 		{name: "bad_compression", wantErr: []string{`"fastest"`, "best_speed"}},
 		{name: "traversal_id", wantErr: []string{"session.id", `"../x"`}},
 		{name: "slash_id", wantErr: []string{"session.id", `"a/b"`}},

@@ -125,6 +125,9 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 	if err != nil {
 		return fmt.Errorf("session_capture: open store: %w", err)
 	}
+	// Every call bounded: a hung store must not freeze housekeeping or,
+	// through it, the pushes.
+	store = sessionstore.WithTimeout(store, e.cfg.Store.Timeout)
 	enc, err := sessionstore.NewEncoder(e.cfg.CompressionLevel)
 	if err != nil {
 		_ = store.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
@@ -40,6 +41,10 @@ type Config struct {
 	Directory string `mapstructure:"directory"`
 	// S3 configures the s3 backend (AWS S3, MinIO or any S3-compatible store).
 	S3 S3Config `mapstructure:"s3"`
+	// Timeout bounds every store call (an S3 request with its response, a
+	// file write with its fsync), so that a half-open connection or a hung
+	// mount fails a call instead of freezing the component.
+	Timeout time.Duration `mapstructure:"timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -77,6 +82,7 @@ func NewDefaultConfig() Config {
 	return Config{
 		Backend:   BackendFilesystem,
 		Directory: "./data",
+		Timeout:   DefaultTimeout,
 		S3: S3Config{
 			Bucket: "otel-data",
 			Region: "us-east-1",
@@ -86,6 +92,9 @@ func NewDefaultConfig() Config {
 
 // Validate checks the block for the selected backend.
 func (c *Config) Validate() error {
+	if c.Timeout <= 0 {
+		return fmt.Errorf("store.timeout %s must be positive", c.Timeout)
+	}
 	switch c.Backend {
 	case BackendFilesystem:
 		if strings.TrimSpace(c.Directory) == "" {
@@ -134,14 +143,16 @@ func (c *S3Config) Validate() error {
 }
 
 // Open connects to the configured backend. It does no network I/O; call
-// Ping to check that the store is reachable.
+// Ping to check that the store is reachable. The store's calls are bounded
+// only by their contexts: bound them with WithTimeout(store, c.Timeout),
+// as every component and sessionctl do (tests wrap faults in between).
 func Open(ctx context.Context, c *Config) (Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, Permanent(err)
 	}
 	switch c.Backend {
 	case BackendS3:
-		return OpenS3(ctx, &c.S3)
+		return OpenS3(ctx, &c.S3, c.Timeout)
 	default:
 		return OpenFilesystem(c.Directory)
 	}

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -32,8 +33,10 @@ type s3Store struct {
 
 var _ Store = (*s3Store)(nil)
 
-// OpenS3 builds an S3 client for c. No request is made.
-func OpenS3(ctx context.Context, c *S3Config) (Store, error) {
+// OpenS3 builds an S3 client for c. No request is made. timeout (if
+// positive) bounds connecting and waiting for a response's headers, so a
+// half-open connection fails instead of hanging.
+func OpenS3(ctx context.Context, c *S3Config, timeout time.Duration) (Store, error) {
 	tlsCfg, err := c.TLS.LoadTLSConfig(ctx)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("s3 store: tls: %w", err))
@@ -44,6 +47,10 @@ func OpenS3(ctx context.Context, c *S3Config) (Store, error) {
 		}
 		// Exporter queues write with several consumers at once.
 		tr.MaxIdleConnsPerHost = 32
+		if timeout > 0 {
+			tr.ResponseHeaderTimeout = timeout
+			tr.TLSHandshakeTimeout = timeout
+		}
 	})
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(c.Region),

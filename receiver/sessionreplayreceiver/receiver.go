@@ -93,6 +93,9 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("session_replay: open store: %w", err)
 	}
+	// Every call bounded: a half-open connection fails a read (retried)
+	// instead of stalling the replay.
+	store = sessionstore.WithTimeout(store, r.cfg.Store.Timeout)
 	r.store = store
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 	m, err := selectSession(ctx, store, r.cfg, rnd)

@@ -173,7 +173,7 @@ func (s *Server) CreateBucket(tb testing.TB, bucket string) {
 
 // newClient opens a raw S3 client for test set-up only.
 func newClient(ctx context.Context, c *sessionstore.S3Config) (*s3.Client, error) {
-	st, err := sessionstore.OpenS3(ctx, c)
+	st, err := sessionstore.OpenS3(ctx, c, sessionstore.DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
