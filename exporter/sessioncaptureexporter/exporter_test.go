@@ -539,6 +539,47 @@ func TestHungStoreDoesNotFreezeRotation(t *testing.T) {
 	})
 }
 
+// TestHungSessionDoesNotHoldUpOthers: while the metadata writes of one
+// session hang, a push that continues another session (completed for
+// idleness, its final metadata not yet written) does not wait for them: no
+// lock is held across another session's store call.
+func TestHungSessionDoesNotHoldUpOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, _ := fsConfig(t)
+		cfg.Session.FromAttribute = "test.session.id"
+		cfg.Session.IdleTimeout = 5 * time.Second
+		cfg.MetadataInterval = 100 * time.Millisecond
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			fs = faultstore.New(s)
+			return fs
+		})
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-a", 2)))
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-b", 2)))
+		time.Sleep(500 * time.Millisecond)
+		// From now on every write of seed-a's metadata hangs (until
+		// store.timeout, 30 s), and seed-a has news to write.
+		fs.Inject(func(c faultstore.Call) faultstore.Fault {
+			if c.Op == faultstore.Put && c.Key == sessionstore.MetadataKey("seed-a") {
+				return faultstore.Fault{Delay: 24 * time.Hour}
+			}
+			return faultstore.Fault{}
+		})
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-a", 1)))
+		// Housekeeping: stuck on seed-a until 31 s; then it completes seed-b
+		// for idleness and is stuck on seed-a again, before seed-b's turn.
+		time.Sleep(35 * time.Second)
+		start := time.Now()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-b", 3)))
+		assert.Zero(t, time.Since(start), "the push to seed-b did not wait for seed-a's store calls")
+		fs.Heal()
+		tr.shutdown(t)
+	})
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)
