@@ -25,6 +25,10 @@ type session struct {
 	own    bool // the exporter's own session, as opposed to one named by an attribute
 	opened time.Time
 
+	// writeMu orders the metadata writes of this session (so its snapshots
+	// land in order); no other session's writes wait on it.
+	writeMu sync.Mutex
+
 	mu        sync.Mutex
 	meta      *sessionstore.Metadata
 	dirty     bool // meta changed since it was last stored
@@ -127,8 +131,9 @@ func (s *session) settled() bool {
 
 // sessionManager owns every session of one exporter instance: the own
 // session (rotated on size or age) and the sessions named by the routing
-// attribute. Metadata writes happen only in flush, called from one
-// goroutine at a time, so snapshots of one session never race.
+// attribute. The writes of one session's metadata are ordered by its own
+// lock, so its snapshots never race, and no push waits on another
+// session's store call.
 type sessionManager struct {
 	store     sessionstore.Store
 	cfg       *SessionConfig
@@ -137,8 +142,7 @@ type sessionManager struct {
 	now       func() time.Time
 	onOpen    func(reason string)
 
-	openMu  sync.Mutex // serializes opening the own session
-	writeMu sync.Mutex // one metadata writer at a time, so snapshots land in order
+	openMu sync.Mutex // serializes opening the own session
 
 	mu         sync.Mutex
 	own        *session // nil between a rotation and the next batch
@@ -419,26 +423,18 @@ func (m *sessionManager) closeAll() {
 // flush writes the metadata of every session whose write is due (force:
 // every changed one) and forgets closed sessions that are fully written.
 func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
-	m.writeMu.Lock()
-	defer m.writeMu.Unlock()
 	m.mu.Lock()
 	all := slices.Collect(maps.Values(m.sessions))
 	m.mu.Unlock()
 	slices.SortFunc(all, func(a, b *session) int { return a.opened.Compare(b.opened) })
 	var errs []error
 	for _, s := range all {
-		now := m.now()
-		snap := s.snapshot(now, interval, force)
-		if snap == nil {
-			continue
-		}
-		err := sessionstore.WriteMetadata(ctx, m.store, snap)
-		s.written(now, err)
+		snap, err := m.write(ctx, s, interval, force)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("write metadata of session %s: %w", s.id, err))
+			errs = append(errs, err)
 			continue
 		}
-		if snap.Status != sessionstore.StatusActive {
+		if snap != nil && snap.Status != sessionstore.StatusActive {
 			m.logger.Info("Closed session", zap.String("session", s.id), zap.String("status", string(snap.Status)),
 				zap.Int64("spans", snap.CapturedTraces), zap.Int64("data_points", snap.CapturedMetrics),
 				zap.Int64("log_records", snap.CapturedLogs), zap.Int64("stored_bytes", snap.TotalSizeBytes))
@@ -456,19 +452,27 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 
 // flushOne writes a session's metadata now if it changed.
 func (m *sessionManager) flushOne(ctx context.Context, s *session) error {
-	m.writeMu.Lock()
-	defer m.writeMu.Unlock()
+	_, err := m.write(ctx, s, 0, true)
+	return err
+}
+
+// write stores s's metadata if a write is due and returns what it wrote
+// (nil if nothing was due). Only the writes of s wait on each other: a
+// push never waits for another session's store call.
+func (m *sessionManager) write(ctx context.Context, s *session, interval time.Duration, force bool) (*sessionstore.Metadata, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	now := m.now()
-	snap := s.snapshot(now, 0, true)
+	snap := s.snapshot(now, interval, force)
 	if snap == nil {
-		return nil
+		return nil, nil
 	}
 	err := sessionstore.WriteMetadata(ctx, m.store, snap)
 	s.written(now, err)
 	if err != nil {
-		return fmt.Errorf("write metadata of session %s: %w", s.id, err)
+		return nil, fmt.Errorf("write metadata of session %s: %w", s.id, err)
 	}
-	return nil
+	return snap, nil
 }
 
 // liveFor returns the session that now stands for s's id: s itself, or the
