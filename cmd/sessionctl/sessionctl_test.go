@@ -126,6 +126,44 @@ func TestVerifyAndRepair(t *testing.T) {
 	assert.Contains(t, errs, `no such session "missing"`)
 }
 
+// TestVerifyDuplicates: an object stored twice (same uuid, a later
+// millisecond: a redelivery after a crash) is reported by verify, and
+// --repair removes the later copy.
+func TestVerifyDuplicates(t *testing.T) {
+	dir, st := fixture(t)
+	ctx := context.Background()
+	var first sessionstore.Object
+	for o, err := range sessionstore.ListObjects(ctx, st, "good") {
+		require.NoError(t, err)
+		if o.Signal == sessionstore.SignalTraces {
+			first = o
+		}
+	}
+	rc, err := st.Get(ctx, first.Key)
+	require.NoError(t, err)
+	data, err := sessionstore.ReadAll(rc, 1<<20)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	later := first.ObjectKey
+	later.CaptureTime = later.CaptureTime.Add(90 * time.Minute)
+	require.NoError(t, st.Put(ctx, later.String(), data))
+
+	code, out, _ := sessionctl(t, "--dir", dir, "verify", "good")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "duplicate")
+	assert.Contains(t, out, later.String())
+	assert.NotContains(t, out, "capturedTraces", "a duplicate is not counted twice")
+
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "--repair", "good")
+	require.Equal(t, 0, code, out)
+	_, err = st.Get(ctx, later.String())
+	require.ErrorIs(t, err, sessionstore.ErrNotFound, "the later copy is gone")
+	_, err = st.Get(ctx, first.Key)
+	require.NoError(t, err, "the first copy stays")
+	code, out, _ = sessionctl(t, "--dir", dir, "verify", "good")
+	assert.Equal(t, 0, code, out)
+}
+
 // TestFutureSchemaVersion: verify reports a metadata.json of an unknown
 // schemaVersion and --repair never rewrites it.
 func TestFutureSchemaVersion(t *testing.T) {

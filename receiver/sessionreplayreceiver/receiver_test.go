@@ -244,6 +244,37 @@ func TestServicesFilterAndShards(t *testing.T) {
 	assert.Equal(t, sessiontest.SpanIDs(wantT), all)
 }
 
+// TestDuplicateObjectsReplayOnce: objects of one session with the same
+// uuid hold the same batch (a redelivery after a crash, stored under a
+// later millisecond); a pass delivers it once, the first copy.
+func TestDuplicateObjectsReplayOnce(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	c0 := time.Date(2026, 11, 28, 23, 59, 0, 0, time.UTC)
+	enc, err := sessionstore.NewEncoder(sessionstore.CompressionBestSpeed)
+	require.NoError(t, err)
+	put := func(at time.Time, id string, td ptrace.Traces) {
+		e, err := enc.EncodeTraces(td)
+		require.NoError(t, err)
+		defer e.Release()
+		key := sessionstore.ObjectKey{SessionID: "dups", Signal: sessionstore.SignalTraces, CaptureTime: at, ID: id}.String()
+		require.NoError(t, st.Put(context.Background(), key, e.Data))
+	}
+	first, other := sessiontest.Traces("svc", 0, 3, c0), sessiontest.Traces("svc", 1, 2, c0)
+	put(c0, "6f1c3a52-9d4e-5b8a-9c21-3e7f0a1b2c3d", first)
+	put(c0.Add(time.Second), "0b9e2d41-7c3f-5a6b-8d10-2f4e6a8c0e1f", other)
+	put(c0.Add(2*time.Hour), "6f1c3a52-9d4e-5b8a-9c21-3e7f0a1b2c3d", first) // the redelivery, another hour
+	require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, func() *sessionstore.Metadata {
+		m := sessionstore.NewMetadata("dups", sessionstore.SessionTypeCapture, c0, "test")
+		m.Status = sessionstore.StatusCompleted
+		return m
+	}()))
+	sink := new(consumertest.TracesSink)
+	startReplay(t, baseConfig(storeCfg, "dups"), sink, nil, nil).wait(t, 30*time.Second)
+	require.Len(t, sink.AllTraces(), 2, "the duplicate is delivered once")
+	require.NoError(t, ptracetest.CompareTraces(first, sink.AllTraces()[0]))
+	require.NoError(t, ptracetest.CompareTraces(other, sink.AllTraces()[1]))
+}
+
 func TestBadObjectsAreSkippedAndReported(t *testing.T) {
 	storeCfg, st := fsStore(t)
 	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
