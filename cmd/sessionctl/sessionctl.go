@@ -200,6 +200,9 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 		return c.fail("no such session %q", id)
 	}
 	problems := slices.Clone(bad)
+	for _, key := range rc.Duplicates {
+		problems = append(problems, fmt.Sprintf("%s: duplicate: the same batch as an earlier object (same uuid), not counted", key))
+	}
 	if stored != nil {
 		problems = append(problems, sessionstore.CountMismatches(stored, counted)...)
 	} else {
@@ -216,12 +219,19 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 	if !repair {
 		return exitProblems
 	}
+	// Later copies of an object go (the first stays): replay would skip
+	// them anyway, and nothing counts them.
+	for _, key := range rc.Duplicates {
+		if err := c.st.Delete(c.ctx, key); err != nil {
+			return c.fail("delete duplicate %s: %v", key, err)
+		}
+	}
 	fixed := sessionstore.Repaired(stored, counted, time.Now())
 	if err := sessionstore.WriteMetadata(c.ctx, c.st, fixed); err != nil {
 		return c.fail("write metadata of %s: %v", id, err)
 	}
-	fmt.Fprintf(c.out, "%s: repaired (status %s, %d spans, %d data points, %d log records, %d bad objects left in place)\n",
-		id, fixed.Status, fixed.CapturedTraces, fixed.CapturedMetrics, fixed.CapturedLogs, len(bad))
+	fmt.Fprintf(c.out, "%s: repaired (status %s, %d spans, %d data points, %d log records, %d duplicates removed, %d bad objects left in place)\n",
+		id, fixed.Status, fixed.CapturedTraces, fixed.CapturedMetrics, fixed.CapturedLogs, len(rc.Duplicates), len(bad))
 	return exitOK
 }
 

@@ -580,34 +580,6 @@ func TestHungSessionDoesNotHoldUpOthers(t *testing.T) {
 	})
 }
 
-// TestRedeliveryIsStoredOnce: a batch that landed before a crash and is
-// delivered again after the restart (a persistent queue does that) is
-// recognised by its content: stored and counted once.
-func TestRedeliveryIsStoredOnce(t *testing.T) {
-	cfg, st := fsConfig(t)
-	cfg.Session.ID = "nightly"
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	td := testdata.GenerateTraces(4)
-	tr := newTrio(t, cfg, nil)
-	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
-	tr.shutdown(t)
-	// The crash: the batch landed, the metadata write after it did not.
-	m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
-	require.NoError(t, err)
-	m.Status, m.EndTime = sessionstore.StatusActive, nil
-	m.CapturedTraces, m.TotalSizeBytes, m.Signals = 0, 0, map[sessionstore.Signal]*sessionstore.SignalStats{}
-	require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, m))
-
-	time.Sleep(5 * time.Millisecond) // the redelivery comes later: another millisecond
-	tr = newTrio(t, cfg, nil)
-	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
-	tr.shutdown(t)
-	s := sessiontest.Read(t, st, "nightly")
-	assert.Len(t, s.Objects, 1, "stored once")
-	assert.Equal(t, int64(4), s.Meta.CapturedTraces, "counted once")
-	sessiontest.CheckCounts(t, s)
-}
-
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)

@@ -23,14 +23,21 @@ type Recount struct {
 	// Bad describes each object that is not a readable data object of its
 	// signal (a stray key, corrupt, truncated, over maxBytes), with its key.
 	Bad []string
+	// Duplicates are the keys of later copies of an object (same uuid: the
+	// same batch stored again, e.g. redelivered after a crash); they are
+	// not counted.
+	Duplicates []string
+	// IDs holds the uuid of every object counted.
+	IDs map[string]bool
 }
 
-// RecountSession reads every data object of a session and counts what it
-// holds, inflating at most maxBytes per object. Bad objects are listed in
-// the result and skipped; a store failure ends the recount with an error.
+// RecountSession reads every data object of a session, in capture order,
+// and counts what it holds, inflating at most maxBytes per object. Bad
+// objects and later copies of an object are listed in the result and not
+// counted; a store failure ends the recount with an error.
 func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*Recount, error) {
-	rc := &Recount{Counts: NewMetadata(id, SessionTypeCapture, time.Time{}, "")}
-	for o, err := range ListObjects(ctx, s, id) {
+	rc := &Recount{Counts: NewMetadata(id, SessionTypeCapture, time.Time{}, ""), IDs: map[string]bool{}}
+	for o, err := range ListObjectsByTime(ctx, s, id) {
 		if err != nil {
 			if errors.Is(err, ErrCorrupt) {
 				rc.Bad = append(rc.Bad, fmt.Sprintf("%s: %v", o.Key, err))
@@ -39,6 +46,10 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 			return nil, fmt.Errorf("list session %s: %w", id, err)
 		}
 		rc.Objects++
+		if rc.IDs[o.ID] {
+			rc.Duplicates = append(rc.Duplicates, o.Key)
+			continue
+		}
 		b, raw, err := ReadObject(ctx, s, o, maxBytes)
 		if err != nil {
 			if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
@@ -47,6 +58,7 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 			}
 			return nil, fmt.Errorf("read %s: %w", o.Key, err)
 		}
+		rc.IDs[o.ID] = true
 		rc.Counts.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
 		rc.Counts.ExtendEventTime(b.EventRange())
 	}

@@ -28,23 +28,27 @@ func storeBackoff() *backoff.ExponentialBackOff {
 	return waitutil.NewBackOff(100*time.Millisecond, 5*time.Second)
 }
 
-// inShard reports whether key belongs to shard index of count.
-func inShard(key string, index, count int) bool {
+// inShard reports whether the object of uuid id belongs to shard index of
+// count. By uuid, not key: the copies of one object are one object, in
+// one shard.
+func inShard(id string, index, count int) bool {
 	if count <= 1 {
 		return true
 	}
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(key))
+	_, _ = h.Write([]byte(id))
 	return h.Sum64()%uint64(count) == uint64(index)
 }
 
 // objects yields the objects this receiver replays in one pass, in capture
-// order: only signals that have a pipeline, only its shard. Keys that do not
-// follow the layout are reported and skipped. If the store fails mid-way
-// the listing is retried and resumes after the last object yielded.
+// order: only signals that have a pipeline, only its shard, and each uuid
+// once (the first copy). Keys that do not follow the layout are reported
+// and skipped. If the store fails mid-way the listing is retried and
+// resumes after the last object yielded.
 func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error)) iter.Seq[sessionstore.Object] {
 	return func(yield func(sessionstore.Object) bool) {
 		var last *sessionstore.Object
+		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
 		for {
 			failed := false
@@ -68,7 +72,13 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 					continue // already yielded before a listing failure
 				}
 				last = &o
-				if !r.wants(o.Signal) || !inShard(o.Key, r.cfg.Shard.Index, r.cfg.Shard.Count) {
+				if seen[o.ID] {
+					r.duplicates.Add(1)
+					r.set.Logger.Debug("Skipping a later copy of an object (same uuid)", zap.String("key", o.Key))
+					continue
+				}
+				seen[o.ID] = true
+				if !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) {
 					continue
 				}
 				if !yield(o) {

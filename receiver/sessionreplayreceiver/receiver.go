@@ -38,8 +38,9 @@ type replayReceiver struct {
 	telemetry *metadata.TelemetryBuilder
 	delivery  *delivery.Deliverer
 
-	host      component.Host // where status goes: every pipeline's host
-	storeDown atomic.Bool    // a store outage was reported and has not ended
+	host       component.Host // where status goes: every pipeline's host
+	storeDown  atomic.Bool    // a store outage was reported and has not ended
+	duplicates atomic.Int64   // later copies of objects skipped (same uuid), all passes
 
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
@@ -183,7 +184,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
-		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects),
+		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects), zap.Int64("duplicate_objects", r.duplicates.Load()),
 		zap.Int64("spans", s.items[sessionstore.SignalTraces]), zap.Int64("data_points", s.items[sessionstore.SignalMetrics]),
 		zap.Int64("log_records", s.items[sessionstore.SignalLogs]), zap.Int64("dropped_items", s.dropped),
 		zap.Duration("lateness_p50", s.lateness.quantile(0.5)), zap.Duration("lateness_p99", s.lateness.quantile(0.99)),
