@@ -580,6 +580,26 @@ func TestHungSessionDoesNotHoldUpOthers(t *testing.T) {
 	})
 }
 
+// TestSessionIDsDifferingOnlyByCase: on a case-insensitive filesystem
+// (macOS, Windows, some NAS mounts) "Run1" and "run1" are one directory;
+// a new session whose id differs only by case from an existing one is
+// refused, naming both, instead of mixing two sessions.
+func TestSessionIDsDifferingOnlyByCase(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.FromAttribute = "test.session.id"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	tr := newTrio(t, cfg, nil)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), tracesForSession("run1", 2)))
+	err := tr.traces.ConsumeTraces(context.Background(), tracesForSession("Run1", 2))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), `"Run1"`)
+	assert.Contains(t, err.Error(), `"run1"`)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), tracesForSession("run1", 1)), "the existing session goes on")
+	tr.shutdown(t)
+	assert.Equal(t, []string{"run1"}, sessiontest.IDs(t, st))
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)

@@ -10,7 +10,8 @@ import (
 )
 
 func TestValidateSessionID(t *testing.T) {
-	valid := []string{"a", "capture-20261128T231000Z-1a2b3c4d", "A.b_c-9", strings.Repeat("x", 128), "a..b"}
+	valid := []string{"a", "capture-20261128T231000Z-1a2b3c4d", "A.b_c-9", strings.Repeat("x", 128), "a..b",
+		"console", "nulls", "com10", "aux_1", "con-x", "lpt"}
 	for _, id := range valid {
 		assert.NoError(t, ValidateSessionID(id), id)
 	}
@@ -25,6 +26,14 @@ func TestValidateSessionID(t *testing.T) {
 		"a b":                    `"a b"`,
 		"é":                      `"é"`,
 		"-leading":               `"-leading"`,
+		// Unsafe where names are case-insensitive or Windows rules apply.
+		"run1.":    "ends in a dot",
+		"CON":      "reserved on Windows",
+		"nul":      "reserved on Windows",
+		"Aux.json": "reserved on Windows",
+		"com7":     "reserved on Windows",
+		"LPT1.log": "reserved on Windows",
+		"prn.x.y":  "reserved on Windows",
 	}
 	for id, frag := range invalid {
 		err := ValidateSessionID(id)
