@@ -167,7 +167,11 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 	var existing *sessionstore.Metadata
 	err := sessionstore.ErrNotFound
 	if !own || m.cfg.ID != AutoSessionID {
-		// Generated ids are new by construction; named ones may exist.
+		// Generated ids are new by construction; named ones may exist, or
+		// collide by case with one that does.
+		if cerr := sessionstore.CheckCaseConflict(ctx, m.store, id); cerr != nil {
+			return nil, fmt.Errorf("session %s: %w", id, cerr)
+		}
 		existing, err = sessionstore.ReadMetadata(ctx, m.store, id)
 	}
 	switch {

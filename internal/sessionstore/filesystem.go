@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // fsStore keeps objects as files under a root directory. All access goes
@@ -38,7 +39,9 @@ func OpenFilesystem(dir string) (Store, error) {
 	if err != nil {
 		return nil, classifyFSError(fmt.Errorf("filesystem store: open %s: %w", dir, err))
 	}
-	return &fsStore{dir: dir, root: root}, nil
+	s := &fsStore{dir: dir, root: root}
+	s.sweepTempFiles()
+	return s, nil
 }
 
 func (s *fsStore) String() string { return "filesystem:" + s.dir }
@@ -69,8 +72,21 @@ func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
 	if strings.HasPrefix(base, tempPrefix) {
 		return fmt.Errorf("%w %q: names starting with %q are reserved", ErrInvalidKey, key, tempPrefix)
 	}
-	if dir != "" {
-		if err := s.root.MkdirAll(strings.TrimSuffix(dir, "/"), 0o755); err != nil {
+	parent := strings.TrimSuffix(dir, "/")
+	if parent == "" {
+		parent = "."
+	}
+	// The directories this Put creates: each needs its own entry synced
+	// in its parent.
+	var created []string
+	for d := parent; d != "."; d = path.Dir(d) {
+		if _, err := s.root.Stat(d); err == nil {
+			break
+		}
+		created = append(created, d)
+	}
+	if len(created) > 0 {
+		if err := s.root.MkdirAll(parent, 0o755); err != nil {
 			return classifyFSError(fmt.Errorf("put %s: %w", key, err))
 		}
 	}
@@ -94,6 +110,16 @@ func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
 	if werr != nil {
 		_ = s.root.Remove(tmp)
 		return classifyFSError(fmt.Errorf("put %s: %w", key, werr))
+	}
+	// The file is synced; now the rename, and the entries of the
+	// directories created for it, deepest first.
+	if err := syncDir(s.root, parent); err != nil {
+		return classifyFSError(fmt.Errorf("put %s: sync %s: %w", key, parent, err))
+	}
+	for _, d := range created {
+		if err := syncDir(s.root, path.Dir(d)); err != nil {
+			return classifyFSError(fmt.Errorf("put %s: sync %s: %w", key, path.Dir(d), err))
+		}
 	}
 	return nil
 }
@@ -264,5 +290,35 @@ func classifyFSError(err error) error {
 	return err
 }
 
-// syncDir fsyncs a directory of the store (a variable so tests can watch).
-var syncDir = func(*os.Root, string) error { return nil }
+// syncDir fsyncs a directory of the store, so that the entries created or
+// renamed in it survive a power loss (a variable so tests can watch).
+var syncDir = func(r *os.Root, dir string) error {
+	f, err := r.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// staleTempAge is how old a temp file must be before the store takes it
+// for the leftover of a write a crash cut short.
+const staleTempAge = time.Hour
+
+// sweepTempFiles removes the temp files older than staleTempAge under the
+// root (a younger one may be another process's write in progress).
+func (s *fsStore) sweepTempFiles() {
+	cutoff := time.Now().Add(-staleTempAge)
+	_ = fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), tempPrefix) {
+			return nil // a sweep skips what it cannot read
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+			_ = s.root.Remove(p)
+		}
+		return nil
+	})
+}

@@ -55,7 +55,7 @@ var ErrInvalidSessionID = errors.New("invalid session id")
 // names the offending value (quoted, so control characters stay visible).
 func ValidateSessionID(id string) error {
 	if sessionIDPattern.MatchString(id) {
-		return nil
+		return validatePortable(id)
 	}
 	shown := id
 	if len(shown) > 64 {
@@ -69,6 +69,29 @@ func ValidateSessionID(id string) error {
 		reason = fmt.Sprintf("is %d bytes long, at most %d allowed", len(id), MaxSessionIDLen)
 	}
 	return fmt.Errorf("%w %q: %s", ErrInvalidSessionID, shown, reason)
+}
+
+// windowsReserved are the device names Windows will not use for a file or
+// directory, with or without an extension.
+var windowsReserved = map[string]bool{"con": true, "prn": true, "aux": true, "nul": true}
+
+// validatePortable refuses ids that the layout allows but some filesystems
+// mangle: a trailing dot (dropped on Windows and by SMB shares) and Windows
+// device names (CON, NUL, COM1, LPT1.log, ...). A session id is a directory
+// name on the filesystem backend, and sessions move between stores.
+func validatePortable(id string) error {
+	if strings.HasSuffix(id, ".") {
+		return fmt.Errorf("%w %q: ends in a dot, which Windows and SMB shares drop", ErrInvalidSessionID, id)
+	}
+	stem, _, _ := strings.Cut(strings.ToLower(id), ".")
+	reserved := windowsReserved[stem]
+	if len(stem) == 4 && (strings.HasPrefix(stem, "com") || strings.HasPrefix(stem, "lpt")) && stem[3] >= '0' && stem[3] <= '9' {
+		reserved = true
+	}
+	if reserved {
+		return fmt.Errorf("%w %q: %s is a device name reserved on Windows", ErrInvalidSessionID, id, strings.ToUpper(stem))
+	}
+	return nil
 }
 
 // NewSessionID returns an automatic session id such as

@@ -246,6 +246,30 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 	return &m, nil
 }
 
+// ErrCaseConflict reports a new session id that differs from an existing
+// one only by case.
+var ErrCaseConflict = errors.New("session id differs from an existing one only by case")
+
+// CheckCaseConflict refuses id if the store holds a session whose id differs
+// from it only by case ("Run1" next to "run1"): on a case-insensitive
+// filesystem (macOS, Windows, many NAS mounts) the two are one directory,
+// and sessions move between stores. The error names both ids and is
+// permanent.
+func CheckCaseConflict(ctx context.Context, s Store, id string) error {
+	prefixes, err := s.ListPrefixes(ctx, sessionsDir)
+	if err != nil {
+		return fmt.Errorf("list sessions: %w", err)
+	}
+	for _, p := range prefixes {
+		other := strings.TrimSuffix(strings.TrimPrefix(p, sessionsDir), "/")
+		if other != id && strings.EqualFold(other, id) {
+			return Permanent(fmt.Errorf("%w: %q next to %q (one directory on case-insensitive filesystems); use another id",
+				ErrCaseConflict, id, other))
+		}
+	}
+	return nil
+}
+
 // SessionInfo is one entry of a session listing.
 type SessionInfo struct {
 	ID       string
