@@ -3,6 +3,8 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -203,30 +205,60 @@ func (s *s3Store) ListPrefixes(ctx context.Context, prefix string) ([]string, er
 // Ping checks that the bucket exists and the credentials may use it.
 func (s *s3Store) Ping(ctx context.Context) error {
 	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
-	if err != nil {
-		err = classifyS3Error(fmt.Errorf("s3://%s: %w", s.bucket, err))
-		if errors.Is(err, ErrNotFound) {
-			// HEAD has no body, so the SDK only knows "NotFound": say what it means.
-			return Permanent(fmt.Errorf("bucket %q does not exist: %w", s.bucket, err))
-		}
+	if err == nil {
+		return nil
+	}
+	err = classifyS3Error(fmt.Errorf("s3://%s: %w", s.bucket, err))
+	if errors.Is(err, ErrNotFound) {
+		// HEAD has no body, so the SDK only knows "NotFound": say what it means.
+		return Permanent(fmt.Errorf("bucket %q does not exist: %w", s.bucket, err))
+	}
+	if !isForbidden(err) {
 		return err
+	}
+	// A policy may allow writing under the prefix and nothing else (no
+	// s3:ListBucket, which HEAD bucket needs): writing is what capture
+	// needs, so check that instead.
+	if perr := s.Put(ctx, probeKey, nil); perr != nil {
+		return fmt.Errorf("cannot write to s3://%s/%s (HEAD bucket: %v): %w", s.bucket, s.prefix, err, perr)
 	}
 	return nil
 }
 
-// permanentS3Codes are S3 error codes that no retry can fix.
-var permanentS3Codes = map[string]bool{
-	"AccessDenied":          true,
-	"AllAccessDisabled":     true,
-	"AccountProblem":        true,
-	"InvalidAccessKeyId":    true,
-	"InvalidBucketName":     true,
-	"NoSuchBucket":          true,
-	"SignatureDoesNotMatch": true,
-	"InvalidObjectName":     true,
-	"KeyTooLongError":       true,
-	"MethodNotAllowed":      true,
-	"Forbidden":             true,
+// probeKey is the object the start check writes when it may not list the
+// bucket; it sits beside sessions/, where no listing of sessions sees it.
+const probeKey = ".recordreplay-write-check"
+
+func isForbidden(err error) bool {
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusForbidden {
+		return true
+	}
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDenied" || apiErr.ErrorCode() == "Forbidden")
+}
+
+// permanentS3Codes are S3 error codes that no retry can fix, with what to
+// change ("" where the code says it).
+var permanentS3Codes = map[string]string{
+	"AccessDenied":                 "check the credentials' policy for this bucket and prefix",
+	"AllAccessDisabled":            "",
+	"AccountProblem":               "",
+	"InvalidAccessKeyId":           "check store.s3.access_key_id (or the AWS credentials in use)",
+	"InvalidBucketName":            "check store.s3.bucket",
+	"NoSuchBucket":                 "check store.s3.bucket, or create the bucket",
+	"SignatureDoesNotMatch":        "check store.s3.secret_access_key (or the AWS credentials in use)",
+	"InvalidObjectName":            "",
+	"KeyTooLongError":              "use a shorter store.s3.prefix or session id",
+	"MethodNotAllowed":             "",
+	"Forbidden":                    "check the credentials' policy for this bucket and prefix",
+	"InvalidArgument":              "the server refuses the request as sent; check store.s3.endpoint and that it is an S3 API",
+	"InvalidRequest":               "the server refuses the request as sent; check store.s3.endpoint and that it is an S3 API",
+	"AuthorizationHeaderMalformed": "the request was signed for the wrong region: set store.s3.region to the bucket's region",
+	"PermanentRedirect":            "the bucket is in another region: set store.s3.region",
+	"XAmzContentSHA256Mismatch":    "the server's checksum of the request body disagrees (a proxy that changes bodies, or a server that needs payload checksums)",
+	"EntityTooLarge":               "the object is too large for this server; lower the exporter's batch size (sending_queue.batch.max_size)",
+	"NotImplemented":               "the server does not implement this S3 request; it is not S3-compatible enough for this store",
 }
 
 func classifyS3Error(err error) error {
@@ -235,6 +267,8 @@ func classifyS3Error(err error) error {
 	if errors.As(err, &nsk) || errors.As(err, &nf) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
+	var respErr *awshttp.ResponseError
+	hasResp := errors.As(err, &respErr)
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		code := apiErr.ErrorCode()
@@ -244,15 +278,46 @@ func classifyS3Error(err error) error {
 		if code == "NoSuchBucket" {
 			return Permanent(fmt.Errorf("%w: %w", ErrNotFound, err))
 		}
-		if permanentS3Codes[code] {
-			return Permanent(err)
+		if hint, ok := permanentS3Codes[code]; ok {
+			if code == "PermanentRedirect" && hasResp && respErr.Response != nil {
+				if region := respErr.Response.Header.Get("x-amz-bucket-region"); region != "" {
+					hint = "the bucket is in region " + region + ": set store.s3.region to " + region
+				}
+			}
+			return permanentWithHint(err, hint)
 		}
 	}
-	var respErr *awshttp.ResponseError
-	if errors.As(err, &respErr) && (respErr.HTTPStatusCode() == http.StatusForbidden || respErr.HTTPStatusCode() == http.StatusUnauthorized) {
-		return Permanent(err)
+	if hasResp {
+		switch status := respErr.HTTPStatusCode(); status {
+		case http.StatusForbidden, http.StatusUnauthorized:
+			return permanentWithHint(err, permanentS3Codes["AccessDenied"])
+		case http.StatusNotImplemented:
+			return permanentWithHint(err, permanentS3Codes["NotImplemented"])
+		case http.StatusRequestEntityTooLarge:
+			return permanentWithHint(err, permanentS3Codes["EntityTooLarge"])
+		}
+	}
+	if isCertificateError(err) {
+		return permanentWithHint(err, "the endpoint's TLS certificate is not trusted: set store.s3.tls.ca_file to the CA that signed it")
 	}
 	return err
+}
+
+func permanentWithHint(err error, hint string) error {
+	if hint == "" {
+		return Permanent(err)
+	}
+	return Permanent(fmt.Errorf("%w (%s)", err, hint))
+}
+
+// isCertificateError reports a TLS certificate the client does not accept:
+// no retry makes it trusted.
+func isCertificateError(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify)
 }
 
 func isBucketMissing(err error) bool {
