@@ -62,6 +62,19 @@ type SessionConfig struct {
 	// without data (0: only when the collector stops); data that arrives
 	// later for the same id continues it.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// AllowedIDs is a regular expression the whole of every id named by
+	// FromAttribute must match ("" allows any valid id); data for any other
+	// id is refused with a permanent error naming it.
+	AllowedIDs string `mapstructure:"allowed_ids"`
+	// ReopenCompleted lets data named by FromAttribute continue a session
+	// that was already completed when this exporter first saw it. By
+	// default such data goes to a new session, id-2, id-3, ..., with a
+	// warning, so that no client can append to another's finished session.
+	ReopenCompleted bool `mapstructure:"reopen_completed"`
+	// MaxOpen caps the sessions named by FromAttribute that are open at
+	// once; data for a new one beyond it is refused with a permanent error
+	// naming it.
+	MaxOpen int `mapstructure:"max_open"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

@@ -33,6 +33,7 @@ func createDefaultConfig() component.Config {
 			Labels:       map[string]string{},
 			EnabledFlags: []string{},
 			IdleTimeout:  time.Minute,
+			MaxOpen:      1000,
 		},
 		MetadataInterval: 10 * time.Second,
 		CompressionLevel: sessionstore.CompressionDefault,
