@@ -3,6 +3,7 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -113,6 +114,14 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Session.IdleTimeout < 0 {
 		errs = append(errs, fmt.Errorf("session.idle_timeout %s must not be negative", cfg.Session.IdleTimeout))
+	}
+	if cfg.Session.AllowedIDs != "" {
+		if _, err := regexp.Compile(anchored(cfg.Session.AllowedIDs)); err != nil {
+			errs = append(errs, fmt.Errorf("session.allowed_ids %q: %w", cfg.Session.AllowedIDs, err))
+		}
+	}
+	if cfg.Session.MaxOpen < 1 {
+		errs = append(errs, fmt.Errorf("session.max_open %d must be at least 1", cfg.Session.MaxOpen))
 	}
 	if cfg.MetadataInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))

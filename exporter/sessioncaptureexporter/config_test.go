@@ -50,6 +50,9 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, q.BlockOnOverflow, "a full queue pushes back instead of dropping captures")
 	assert.True(t, cfg.RetryConfig.Enabled)
 	assert.Equal(t, time.Minute, cfg.Session.IdleTimeout)
+	assert.Equal(t, 1000, cfg.Session.MaxOpen)
+	assert.Empty(t, cfg.Session.AllowedIDs)
+	assert.False(t, cfg.Session.ReopenCompleted)
 
 	loaded, err := loadConfig(t, "")
 	require.NoError(t, err)
@@ -75,6 +78,9 @@ func TestFullConfig(t *testing.T) {
 	want.Session.Description = "checkout load test"
 	want.Session.Labels = map[string]string{"env": "staging", "team": "payments"}
 	want.Session.EnabledFlags = []string{"paymentFailure"}
+	want.Session.AllowedIDs = "seed-.*"
+	want.Session.ReopenCompleted = true
+	want.Session.MaxOpen = 50
 	want.Session.DiagnosticSessionID = "diag-42"
 	want.Session.MaxBytes = 1 << 30
 	want.Session.MaxDuration = time.Hour
@@ -98,6 +104,8 @@ func TestInvalidConfigs(t *testing.T) {
 	}{
 		{name: "typo", wantErr: []string{"sesion"}},
 		{name: "bad_backend", wantErr: []string{`"gcs"`, "filesystem", "s3"}},
+		{name: "bad_allowed_ids", wantErr: []string{"session.allowed_ids", `"seed-(["`}},
+		{name: "zero_max_open", wantErr: []string{"session.max_open 0"}},
 		{name: "zero_store_timeout", wantErr: []string{"store.timeout 0s must be positive"}},
 		{name: "bad_compression", wantErr: []string{`"fastest"`, "best_speed"}},
 		{name: "traversal_id", wantErr: []string{"session.id", `"../x"`}},

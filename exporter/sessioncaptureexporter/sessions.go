@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -144,19 +146,35 @@ type sessionManager struct {
 
 	openMu sync.Mutex // serializes opening the own session
 
+	allowed *regexp.Regexp // session.allowed_ids, nil: any
+
 	mu         sync.Mutex
 	own        *session // nil between a rotation and the next batch
 	ownSeq     int      // own sessions opened: id, id-2, id-3, ...
 	nextReason string   // why the next own session opens
 	sessions   map[string]*session
+	// aliases sends the data of a route (an id named by the attribute)
+	// whose stored session was completed before this exporter saw it to
+	// the session that takes its place, id-2, id-3, ...
+	aliases map[string]string
+	// completedHere are the sessions named by the attribute that this
+	// exporter completed itself (idle): later data continues them.
+	completedHere map[string]bool
 }
 
 func newSessionManager(store sessionstore.Store, cfg *SessionConfig, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
-	return &sessionManager{
+	m := &sessionManager{
 		store: store, cfg: cfg, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
-		sessions: map[string]*session{},
+		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
 	}
+	if cfg.AllowedIDs != "" {
+		m.allowed = regexp.MustCompile(anchored(cfg.AllowedIDs)) // Validate compiled it
+	}
+	return m
 }
+
+// anchored makes a pattern match whole ids only.
+func anchored(pattern string) string { return `^(?:` + pattern + `)$` }
 
 // newSession builds the state of a session, continuing the stored one if
 // the id already exists (a fixed id across collector restarts, or a seed
@@ -329,8 +347,15 @@ func (m *sessionManager) current() *session {
 
 // routed returns the session named by a routing attribute, opening it on
 // first sight.
-func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Resource) (*session, error) {
+func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.Resource) (*session, error) {
+	if m.allowed != nil && !m.allowed.MatchString(route) {
+		return nil, sessionstore.Permanent(fmt.Errorf("session id %q is not allowed by session.allowed_ids %q", route, m.cfg.AllowedIDs))
+	}
 	m.mu.Lock()
+	id := route
+	if alias, ok := m.aliases[route]; ok {
+		id = alias
+	}
 	s, ok := m.sessions[id]
 	m.mu.Unlock()
 	if ok && !s.isClosed() {
@@ -343,7 +368,15 @@ func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Reso
 			return nil, err
 		}
 	}
-	s, err := m.newSession(ctx, id, false, res)
+	if n := m.openRouted(); n >= m.cfg.MaxOpen {
+		return nil, sessionstore.Permanent(fmt.Errorf("session %q refused: %d sessions named by the attribute are open (session.max_open %d)",
+			route, n, m.cfg.MaxOpen))
+	}
+	id, err := m.placeFor(ctx, route, id)
+	if err != nil {
+		return nil, err
+	}
+	s, err = m.newSession(ctx, id, false, res)
 	if err != nil {
 		return nil, err
 	}
@@ -353,9 +386,59 @@ func (m *sessionManager) routed(ctx context.Context, id string, res pcommon.Reso
 		return existing, nil // opened meanwhile by another batch
 	}
 	m.sessions[id] = s
+	if id != route {
+		m.aliases[route] = id
+	}
 	m.logger.Info("Opened session from attribute", zap.String("session", id))
 	m.onOpen("attribute")
 	return s, nil
+}
+
+// openRouted counts the open sessions named by the attribute.
+func (m *sessionManager) openRouted() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.sessions {
+		if !s.own && !s.isClosed() {
+			n++
+		}
+	}
+	return n
+}
+
+// placeFor returns the session that takes the data of route: id itself,
+// unless its stored session was completed before this exporter saw it and
+// session.reopen_completed is off; then the first of id-2, id-3, ... that
+// is not such a session.
+func (m *sessionManager) placeFor(ctx context.Context, route, id string) (string, error) {
+	if m.cfg.ReopenCompleted {
+		return id, nil
+	}
+	for n := 2; ; n++ {
+		m.mu.Lock()
+		mine := m.completedHere[id]
+		m.mu.Unlock()
+		if mine {
+			return id, nil
+		}
+		meta, err := sessionstore.ReadMetadata(ctx, m.store, id)
+		switch {
+		case errors.Is(err, sessionstore.ErrNotFound), errors.Is(err, sessionstore.ErrCorrupt):
+			return id, nil // new, or to be recounted by newSession
+		case err != nil:
+			return "", fmt.Errorf("session %s: read metadata: %w", id, err)
+		case meta.Status != sessionstore.StatusCompleted:
+			return id, nil
+		}
+		next := route + "-" + strconv.Itoa(n)
+		if err := sessionstore.ValidateSessionID(next); err != nil {
+			return "", sessionstore.Permanent(fmt.Errorf("session %q is completed and no successor id is possible: %w", route, err))
+		}
+		m.logger.Warn("Data names a session that is already completed; it goes to a new session (session.reopen_completed is off)",
+			zap.String("session", id), zap.String("new_session", next))
+		id = next
+	}
 }
 
 // rotationDue reports why the own session should rotate, or "".
@@ -410,6 +493,9 @@ func (m *sessionManager) closeIdle() {
 	for _, s := range idle {
 		m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
 		s.close(now)
+		m.mu.Lock()
+		m.completedHere[s.id] = true
+		m.mu.Unlock()
 	}
 }
 
@@ -519,14 +605,14 @@ func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
 	if meta.Labels == nil {
 		meta.Labels = map[string]string{}
 	}
-	meta.Labels["pattern"] = pattern.AsString()
+	meta.Labels["pattern"] = truncate(pattern.AsString(), maxNameBytes)
 	if d, ok := a.Get(sessionstore.AttrDescription); ok && meta.Description == "" {
-		meta.Description = d.AsString()
+		meta.Description = truncate(d.AsString(), maxDescriptionBytes)
 	}
 	if meta.Seed != nil {
 		return // continuing a session that already has its table
 	}
-	seed := &sessionstore.SeedInfo{Pattern: pattern.AsString(), Phases: []sessionstore.Phase{}}
+	seed := &sessionstore.SeedInfo{Pattern: truncate(pattern.AsString(), maxNameBytes), Phases: []sessionstore.Phase{}}
 	if v, ok := a.Get(sessionstore.AttrSeed); ok {
 		seed.Seed = v.Int()
 	}
@@ -537,7 +623,7 @@ func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
 		seed.ErrorRate = v.Double()
 	}
 	if v, ok := a.Get(sessionstore.AttrDuration); ok {
-		seed.Duration = v.AsString()
+		seed.Duration = truncate(v.AsString(), maxNameBytes)
 	}
 	meta.Seed = seed
 }
@@ -552,10 +638,13 @@ func addPhase(meta *sessionstore.Metadata, idx int64, ph *phaseItems) {
 			return
 		}
 	}
+	if len(meta.Seed.Phases) >= maxPhases {
+		return // the items still count in the session's totals
+	}
 	a := ph.resource.Attributes()
 	row := sessionstore.Phase{Index: int(idx), Items: ph.items, Flags: map[string]float64{}}
 	if v, ok := a.Get(sessionstore.AttrPhaseName); ok {
-		row.Name = v.AsString()
+		row.Name = truncate(v.AsString(), maxNameBytes)
 	}
 	if v, ok := a.Get(sessionstore.AttrPhaseStart); ok {
 		row.Start, _ = time.Parse(time.RFC3339Nano, v.AsString())
@@ -564,15 +653,38 @@ func addPhase(meta *sessionstore.Metadata, idx int64, ph *phaseItems) {
 		row.End, _ = time.Parse(time.RFC3339Nano, v.AsString())
 	}
 	a.Range(func(k string, v pcommon.Value) bool {
-		if name, ok := strings.CutPrefix(k, sessionstore.AttrPhaseFlag); ok {
-			row.Flags[name] = v.Double()
-			if v.Double() > 0 && !slices.Contains(meta.EnabledFlags, name) {
-				meta.EnabledFlags = append(meta.EnabledFlags, name)
-				slices.Sort(meta.EnabledFlags)
-			}
+		name, ok := strings.CutPrefix(k, sessionstore.AttrPhaseFlag)
+		if !ok || len(row.Flags) >= maxFlags || len(name) > maxNameBytes {
+			return true
+		}
+		row.Flags[name] = v.Double()
+		if v.Double() > 0 && !slices.Contains(meta.EnabledFlags, name) && len(meta.EnabledFlags) < maxFlags {
+			meta.EnabledFlags = append(meta.EnabledFlags, name)
+			slices.Sort(meta.EnabledFlags)
 		}
 		return true
 	})
 	meta.Seed.Phases = append(meta.Seed.Phases, row)
 	slices.SortFunc(meta.Seed.Phases, func(a, b sessionstore.Phase) int { return a.Index - b.Index })
+}
+
+// What a session's metadata takes from the attributes of the data, at
+// most: any OTLP client can send them, and metadata.json must stay small
+// enough to read (sessionstore reads at most 8 MiB of it).
+const (
+	maxPhases           = 256
+	maxFlags            = 64
+	maxNameBytes        = 256
+	maxDescriptionBytes = 4 << 10
+)
+
+// truncate cuts s to at most n bytes, at a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
