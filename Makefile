@@ -18,7 +18,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed test unit-test tools bench lint fmt clean
+.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed test unit-test tools bench fuzz lint fmt clean
 
 all: build
 
@@ -133,6 +133,15 @@ bench: $(BENCHSTAT)
 	@echo "per-round ratios against the bound:"
 	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost spans/s
 	@bash scripts/bench-ratios.sh bench-replay.out BenchmarkReplayThroughput/bare_gunzip_unmarshal items/s
+
+## fuzz: each fuzz target for FUZZ_TIME (make test runs their seed corpora);
+## a failing input is saved under the package's testdata/fuzz/ to become a test
+FUZZ_TIME ?= 30s
+FUZZ_TARGETS := FuzzDecode FuzzParseObjectKey FuzzValidateSessionID
+fuzz:
+	for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) ./internal/sessionstore/ || exit 1; \
+	done
 
 lint:
 	$(GO) vet ./...
