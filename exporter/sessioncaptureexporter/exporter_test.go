@@ -600,6 +600,48 @@ func TestSessionIDsDifferingOnlyByCase(t *testing.T) {
 	assert.Equal(t, []string{"run1"}, sessiontest.IDs(t, st))
 }
 
+// TestOutageDoesNotCompleteSessions: an outage longer than idle_timeout
+// does not complete a session whose batch is still being retried, nor any
+// other while writes fail; the batch lands in the session once the store is
+// back, and the session completes only after it.
+func TestOutageDoesNotCompleteSessions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.FromAttribute = "test.session.id"
+		cfg.Session.IdleTimeout = 30 * time.Second
+		cfg.RetryConfig.MaxElapsedTime = 0 // retry until the store is back
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			fs = faultstore.New(s)
+			return fs
+		})
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-x", 2)))
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, tracesForSession("seed-y", 2)))
+		time.Sleep(time.Second)
+		fs.Inject(func(faultstore.Call) faultstore.Fault { return faultstore.Fault{Err: errors.New("connection refused")} })
+		done := make(chan error, 1)
+		go func() { done <- tr.traces.ConsumeTraces(ctx, tracesForSession("seed-x", 3)) }()
+		time.Sleep(90 * time.Second) // the outage, three idle timeouts long
+		for _, id := range []string{"seed-x", "seed-y"} {
+			tr.shared.sessions.mu.Lock()
+			s := tr.shared.sessions.sessions[id]
+			tr.shared.sessions.mu.Unlock()
+			require.NotNil(t, s, id)
+			assert.False(t, s.isClosed(), "%s completed during the outage", id)
+		}
+		fs.Heal()
+		require.NoError(t, <-done)
+		time.Sleep(2 * time.Minute) // now idle for real
+		tr.shutdown(t)
+		s := sessiontest.Read(t, st, "seed-x")
+		assert.Equal(t, int64(5), s.Meta.CapturedTraces)
+		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+		sessiontest.CheckCounts(t, s)
+	})
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)
