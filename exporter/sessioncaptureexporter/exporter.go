@@ -80,6 +80,15 @@ type planTarget struct {
 	session *session
 	key     string
 	done    bool
+	settled bool // the session no longer counts this batch as pending
+}
+
+// settle ends the target's pending count in its session, once.
+func (t *planTarget) settle() {
+	if !t.settled {
+		t.settled = true
+		t.session.endPending()
+	}
 }
 
 func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, error) {
@@ -250,7 +259,17 @@ func (e *captureExporter) plan(batch any, items int64) *batchPlan {
 func (e *captureExporter) forget(batch any) {
 	e.plansMu.Lock()
 	defer e.plansMu.Unlock()
-	delete(e.plans, batch)
+	if p, ok := e.plans[batch]; ok {
+		p.settle()
+		delete(e.plans, batch)
+	}
+}
+
+// settle ends the pending counts of every target of the plan.
+func (p *batchPlan) settle() {
+	for _, t := range p.targets {
+		t.settle()
+	}
 }
 
 // sweepPlans drops plans of batches that exporterhelper can no longer
@@ -264,6 +283,7 @@ func (e *captureExporter) sweepPlans() {
 	defer e.plansMu.Unlock()
 	for k, p := range e.plans {
 		if p.created.Before(cutoff) {
+			p.settle()
 			delete(e.plans, k)
 		}
 	}
@@ -350,6 +370,7 @@ func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal se
 		return existing, nil
 	}
 	plan.targets[p.route] = t
+	s.beginPending() // until it is stored or the batch is given up
 	return t, nil
 }
 
@@ -364,8 +385,12 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 		permanent := sessionstore.IsPermanent(err)
 		e.telemetry.ExporterSessionCaptureWriteErrors.Add(ctx, 1, metric.WithAttributes(
 			attribute.String("signal", string(signal)), attribute.Bool("permanent", permanent)))
+		if !permanent {
+			e.sessions.writeFailed()
+		}
 		return fmt.Errorf("session %s: %w", t.session.id, err)
 	}
+	e.sessions.writeSucceeded()
 	t.done = true
 	s := e.sessions.liveFor(t.session)
 	s.add(signal, plan.captureTime, p, int64(enc.RawBytes), int64(len(enc.Data)))

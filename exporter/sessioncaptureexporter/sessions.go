@@ -39,6 +39,22 @@ type session struct {
 	failed    bool // some data could not be stored
 	lastWrite time.Time
 	lastData  time.Time
+	// pending counts the batches planned for this session that are not
+	// stored yet (waiting for a retry): a session with pending batches is
+	// never idle.
+	pending int
+}
+
+func (s *session) beginPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending++
+}
+
+func (s *session) endPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending--
 }
 
 func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part, raw, compressed int64) {
@@ -160,6 +176,27 @@ type sessionManager struct {
 	// completedHere are the sessions named by the attribute that this
 	// exporter completed itself (idle): later data continues them.
 	completedHere map[string]bool
+	// storeFailing is set while writes fail; idleness is not counted
+	// then, and counts again from recoveredAt.
+	storeFailing bool
+	recoveredAt  time.Time
+}
+
+// writeFailed notes a failed write: the store is in trouble.
+func (m *sessionManager) writeFailed() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.storeFailing = true
+}
+
+// writeSucceeded notes a successful write, ending any trouble.
+func (m *sessionManager) writeSucceeded() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.storeFailing {
+		m.storeFailing = false
+		m.recoveredAt = m.now()
+	}
 }
 
 func newSessionManager(store sessionstore.Store, cfg *SessionConfig, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
@@ -474,17 +511,19 @@ func (m *sessionManager) closeIdle() {
 	}
 	now := m.now()
 	m.mu.Lock()
+	if m.storeFailing {
+		// An outage is not idleness: batches may be queued or retried.
+		m.mu.Unlock()
+		return
+	}
 	var idle []*session
 	for _, s := range m.sessions {
 		if s.own {
 			continue
 		}
 		s.mu.Lock()
-		last := s.lastData
-		if last.IsZero() {
-			last = s.opened
-		}
-		if !s.closed && now.Sub(last) >= m.cfg.IdleTimeout {
+		last := latest(s.lastData, s.opened, m.recoveredAt)
+		if !s.closed && s.pending == 0 && now.Sub(last) >= m.cfg.IdleTimeout {
 			idle = append(idle, s)
 		}
 		s.mu.Unlock()
@@ -497,6 +536,17 @@ func (m *sessionManager) closeIdle() {
 		m.completedHere[s.id] = true
 		m.mu.Unlock()
 	}
+}
+
+// latest returns the latest of ts.
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 // closeAll ends every session.
@@ -560,8 +610,10 @@ func (m *sessionManager) write(ctx context.Context, s *session, interval time.Du
 	err := sessionstore.WriteMetadata(ctx, m.store, snap)
 	s.written(now, err)
 	if err != nil {
+		m.writeFailed()
 		return nil, fmt.Errorf("write metadata of session %s: %w", s.id, err)
 	}
+	m.writeSucceeded()
 	return snap, nil
 }
 
