@@ -642,6 +642,40 @@ func TestOutageDoesNotCompleteSessions(t *testing.T) {
 	})
 }
 
+// TestShutdownWithUndeliveredBatchSaysFailed: a batch still waiting for
+// a retry when the collector stops is lost; the session says so: status
+// failed with the items lost per signal, and the items it does hold.
+func TestShutdownWithUndeliveredBatchSaysFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "drill"
+		cfg.RetryConfig.MaxElapsedTime = 0
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			fs = faultstore.New(s)
+			return fs
+		})
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(2)))
+		// Data objects can no longer be written; metadata still can.
+		fs.Inject(faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
+			return faultstore.Fault{Err: errors.New("connection refused")}
+		}))
+		done := make(chan error, 1)
+		go func() { done <- tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(3)) }()
+		time.Sleep(10 * time.Second)
+		tr.shutdown(t)
+		require.Error(t, <-done, "the batch was not delivered")
+		m, err := sessionstore.ReadMetadata(ctx, st, "drill")
+		require.NoError(t, err)
+		assert.Equal(t, sessionstore.StatusFailed, m.Status, "it lost data: not completed")
+		require.NotNil(t, m.LostItems)
+		assert.Equal(t, int64(3), m.LostItems.Traces)
+		assert.Equal(t, int64(2), m.CapturedTraces, "what it holds")
+	})
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)

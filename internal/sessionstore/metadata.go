@@ -55,6 +55,16 @@ type Metadata struct {
 	EventTimeRange *TimeRange              `json:"eventTimeRange,omitempty"`
 	Signals        map[Signal]*SignalStats `json:"signals"`
 	Seed           *SeedInfo               `json:"seed,omitempty"`
+	// LostItems counts, per signal, the items a writer accepted and could
+	// not store; a session that lost data says status failed.
+	LostItems *LostItems `json:"lostItems,omitempty"`
+}
+
+// LostItems counts items lost per signal.
+type LostItems struct {
+	Traces  int64 `json:"traces"`  // spans
+	Metrics int64 `json:"metrics"` // data points
+	Logs    int64 `json:"logs"`    // log records
 }
 
 // TimeRange is an inclusive span of event time.
