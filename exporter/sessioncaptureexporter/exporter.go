@@ -80,6 +80,8 @@ type planTarget struct {
 	session *session
 	key     string
 	done    bool
+	signal  sessionstore.Signal
+	items   int64
 	settled bool // the session no longer counts this batch as pending
 }
 
@@ -87,7 +89,7 @@ type planTarget struct {
 func (t *planTarget) settle() {
 	if !t.settled {
 		t.settled = true
-		t.session.endPending()
+		t.session.endPending(t.signal, t.items)
 	}
 }
 
@@ -318,7 +320,7 @@ func (e *captureExporter) push(ctx context.Context, batch any, signal sessionsto
 		}
 		if err := e.write(ctx, signal, plan, target, p); err != nil {
 			if sessionstore.IsPermanent(err) {
-				target.session.markFailed()
+				target.session.markLost(signal, p.items)
 				permanent = append(permanent, err)
 			} else {
 				retryable = append(retryable, err)
@@ -363,14 +365,14 @@ func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal se
 			return nil, err
 		}
 	}
-	t = &planTarget{session: s, key: sessionstore.NewObjectKey(s.id, signal, plan.captureTime).String()}
+	t = &planTarget{session: s, key: sessionstore.NewObjectKey(s.id, signal, plan.captureTime).String(), signal: signal, items: p.items}
 	e.plansMu.Lock()
 	defer e.plansMu.Unlock()
 	if existing, ok := plan.targets[p.route]; ok {
 		return existing, nil
 	}
 	plan.targets[p.route] = t
-	s.beginPending() // until it is stored or the batch is given up
+	s.beginPending(signal, p.items) // until it is stored or the batch is given up
 	return t, nil
 }
 

@@ -287,6 +287,8 @@ func TestPermanentStoreErrorFailsSession(t *testing.T) {
 	m, err := sessionstore.ReadMetadata(context.Background(), st, ids[0])
 	require.NoError(t, err)
 	assert.Equal(t, sessionstore.StatusFailed, m.Status)
+	require.NotNil(t, m.LostItems)
+	assert.Equal(t, int64(3), m.LostItems.Logs, "the items lost, per signal")
 }
 
 // TestRotationByDuration runs on a virtual clock (testing/synctest): the

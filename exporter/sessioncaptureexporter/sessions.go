@@ -40,21 +40,33 @@ type session struct {
 	lastWrite time.Time
 	lastData  time.Time
 	// pending counts the batches planned for this session that are not
-	// stored yet (waiting for a retry): a session with pending batches is
-	// never idle.
-	pending int
+	// stored yet (waiting for a retry), and pendingItems their items per
+	// signal: a session with pending batches is never idle, and a closed
+	// one says completed only once they are stored.
+	pending      int
+	pendingItems map[sessionstore.Signal]int64
+	// final is set when the collector stops: what is pending then is lost.
+	final bool
 }
 
-func (s *session) beginPending() {
+func (s *session) beginPending(signal sessionstore.Signal, items int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending++
+	if s.pendingItems == nil {
+		s.pendingItems = map[sessionstore.Signal]int64{}
+	}
+	s.pendingItems[signal] += items
 }
 
-func (s *session) endPending() {
+func (s *session) endPending(signal sessionstore.Signal, items int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending--
+	s.pendingItems[signal] -= items
+	if s.closed {
+		s.dirty = true // its status can change now
+	}
 }
 
 func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part, raw, compressed int64) {
@@ -71,11 +83,24 @@ func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part
 	s.dirty = true
 }
 
-func (s *session) markFailed() {
+// markLost records items that could never be stored (a permanent store
+// error): the session ends failed and says how many.
+func (s *session) markLost(signal sessionstore.Signal, items int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failed = true
 	s.dirty = true
+	if s.meta.LostItems == nil {
+		s.meta.LostItems = &sessionstore.LostItems{}
+	}
+	switch signal {
+	case sessionstore.SignalTraces:
+		s.meta.LostItems.Traces += items
+	case sessionstore.SignalMetrics:
+		s.meta.LostItems.Metrics += items
+	case sessionstore.SignalLogs:
+		s.meta.LostItems.Logs += items
+	}
 }
 
 func (s *session) isClosed() bool {
@@ -90,10 +115,15 @@ func (s *session) storedBytes() int64 {
 	return s.meta.TotalSizeBytes
 }
 
-// close marks the session ended at t; its next metadata write is final.
-func (s *session) close(t time.Time) {
+// close marks the session ended at t; final says the collector stops, so
+// that batches still pending will not be stored.
+func (s *session) close(t time.Time, final bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if final {
+		s.final = true
+		s.dirty = true
+	}
 	if s.closed {
 		return
 	}
@@ -113,6 +143,22 @@ func (s *session) snapshot(now time.Time, interval time.Duration, force bool) *s
 		return nil
 	}
 	switch {
+	case s.closed && s.final && s.pending > 0:
+		// Accepted and never stored: the session lost them, and says so.
+		lost := s.meta.LostItems
+		if lost == nil {
+			lost = &sessionstore.LostItems{}
+		}
+		lost.Traces += s.pendingItems[sessionstore.SignalTraces]
+		lost.Metrics += s.pendingItems[sessionstore.SignalMetrics]
+		lost.Logs += s.pendingItems[sessionstore.SignalLogs]
+		s.meta.LostItems = lost
+		s.pendingItems = nil
+		s.pending = 0
+		s.failed = true
+		s.meta.Status = sessionstore.StatusFailed
+	case s.closed && s.pending > 0:
+		s.meta.Status = sessionstore.StatusActive // waits for its pending batches
 	case s.closed && s.failed:
 		s.meta.Status = sessionstore.StatusFailed
 	case s.closed:
@@ -144,7 +190,7 @@ func (s *session) written(now time.Time, err error) {
 func (s *session) settled() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closed && !s.dirty && s.stored
+	return s.closed && !s.dirty && s.stored && s.pending == 0
 }
 
 // sessionManager owns every session of one exporter instance: the own
@@ -371,7 +417,7 @@ func (m *sessionManager) rotate(reason string) {
 	m.nextReason = reason
 	m.mu.Unlock()
 	if prev != nil {
-		prev.close(m.now())
+		prev.close(m.now(), false)
 	}
 }
 
@@ -531,7 +577,7 @@ func (m *sessionManager) closeIdle() {
 	m.mu.Unlock()
 	for _, s := range idle {
 		m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
-		s.close(now)
+		s.close(now, false)
 		m.mu.Lock()
 		m.completedHere[s.id] = true
 		m.mu.Unlock()
@@ -549,14 +595,14 @@ func latest(ts ...time.Time) time.Time {
 	return out
 }
 
-// closeAll ends every session.
+// closeAll ends every session: the collector stops.
 func (m *sessionManager) closeAll() {
 	m.mu.Lock()
 	all := slices.Collect(maps.Values(m.sessions))
 	m.mu.Unlock()
 	now := m.now()
 	for _, s := range all {
-		s.close(now)
+		s.close(now, true)
 	}
 }
 
@@ -573,6 +619,11 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if snap != nil && snap.Status == sessionstore.StatusFailed && snap.LostItems != nil {
+			m.logger.Error("Session lost data: accepted items that could not be stored", zap.String("session", s.id),
+				zap.Int64("lost_spans", snap.LostItems.Traces), zap.Int64("lost_data_points", snap.LostItems.Metrics),
+				zap.Int64("lost_log_records", snap.LostItems.Logs))
 		}
 		if snap != nil && snap.Status != sessionstore.StatusActive {
 			m.logger.Info("Closed session", zap.String("session", s.id), zap.String("status", string(snap.Status)),
