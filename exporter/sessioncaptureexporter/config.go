@@ -26,6 +26,10 @@ type Config struct {
 	// MetadataInterval is how often metadata.json of an active session is
 	// rewritten with the latest counts.
 	MetadataInterval time.Duration `mapstructure:"metadata_interval"`
+	// ShutdownTimeout is how long, when the collector stops, the exporter
+	// keeps retrying the batches exporterhelper gave up on (those waiting
+	// for a retry) and the final metadata writes; 0 tries once.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// CompressionLevel is the gzip level of stored objects.
 	CompressionLevel sessionstore.CompressionLevel `mapstructure:"compression_level"`
 

@@ -678,6 +678,40 @@ func TestShutdownWithUndeliveredBatchSaysFailed(t *testing.T) {
 	})
 }
 
+// TestShutdownKeepsRetrying: the store is away when the collector is told
+// to stop, and back 3 s later: the batches exporterhelper gave up on at
+// shutdown and the final metadata are stored within shutdown_timeout, and
+// the session says completed with everything accepted.
+func TestShutdownKeepsRetrying(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "drill"
+		cfg.RetryConfig.MaxElapsedTime = 0
+		var fs *faultstore.Store
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			fs = faultstore.New(s)
+			return fs
+		})
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(2)))
+		time.Sleep(time.Second)
+		fs.Inject(func(faultstore.Call) faultstore.Fault { return faultstore.Fault{Err: errors.New("connection refused")} })
+		for range 5 { // accepted into the queue while the store is away
+			require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(100)))
+		}
+		time.Sleep(2 * time.Second)
+		time.AfterFunc(3*time.Second, fs.Heal) // the store comes back during shutdown
+		start := time.Now()
+		tr.shutdown(t)
+		assert.Less(t, time.Since(start), cfg.ShutdownTimeout, "within shutdown_timeout")
+		s := sessiontest.Read(t, st, "drill")
+		assert.Equal(t, 502, s.Traces.SpanCount(), "nothing lost")
+		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+		assert.Nil(t, s.Meta.LostItems)
+		sessiontest.CheckCounts(t, s)
+	})
+}
+
 func TestMetadataWrittenWhileActive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := fsConfig(t)

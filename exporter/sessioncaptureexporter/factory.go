@@ -36,6 +36,7 @@ func createDefaultConfig() component.Config {
 			MaxOpen:      1000,
 		},
 		MetadataInterval: 10 * time.Second,
+		ShutdownTimeout:  20 * time.Second,
 		CompressionLevel: sessionstore.CompressionDefault,
 		TimeoutConfig:    exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
 		// Batching is on by default (see metadata.yaml): one stored object
