@@ -127,6 +127,9 @@ func (cfg *Config) Validate() error {
 	if cfg.Session.MaxOpen < 1 {
 		errs = append(errs, fmt.Errorf("session.max_open %d must be at least 1", cfg.Session.MaxOpen))
 	}
+	if cfg.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout %s must not be negative", cfg.ShutdownTimeout))
+	}
 	if cfg.MetadataInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))
 	}

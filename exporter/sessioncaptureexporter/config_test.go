@@ -51,6 +51,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, cfg.RetryConfig.Enabled)
 	assert.Equal(t, time.Minute, cfg.Session.IdleTimeout)
 	assert.Equal(t, 1000, cfg.Session.MaxOpen)
+	assert.Equal(t, 20*time.Second, cfg.ShutdownTimeout)
 	assert.Empty(t, cfg.Session.AllowedIDs)
 	assert.False(t, cfg.Session.ReopenCompleted)
 
@@ -81,6 +82,7 @@ func TestFullConfig(t *testing.T) {
 	want.Session.AllowedIDs = "seed-.*"
 	want.Session.ReopenCompleted = true
 	want.Session.MaxOpen = 50
+	want.ShutdownTimeout = 25 * time.Second
 	want.Session.DiagnosticSessionID = "diag-42"
 	want.Session.MaxBytes = 1 << 30
 	want.Session.MaxDuration = time.Hour
@@ -105,6 +107,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{name: "typo", wantErr: []string{"sesion"}},
 		{name: "bad_backend", wantErr: []string{`"gcs"`, "filesystem", "s3"}},
 		{name: "bad_allowed_ids", wantErr: []string{"session.allowed_ids", `"seed-(["`}},
+		{name: "negative_shutdown_timeout", wantErr: []string{"shutdown_timeout -1s"}},
 		{name: "zero_max_open", wantErr: []string{"session.max_open 0"}},
 		{name: "zero_store_timeout", wantErr: []string{"store.timeout 0s must be positive"}},
 		{name: "bad_compression", wantErr: []string{`"fastest"`, "best_speed"}},

@@ -1,6 +1,7 @@
 package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
 
 // exporters holds one captureExporter per component ID, shared by the
@@ -83,6 +85,17 @@ type planTarget struct {
 	signal  sessionstore.Signal
 	items   int64
 	settled bool // the session no longer counts this batch as pending
+	// retained keeps the encoded part after a write that may succeed on
+	// retry, so that Shutdown can still store it when exporterhelper has
+	// given up on the batch.
+	retained *retainedPart
+}
+
+type retainedPart struct {
+	data        []byte
+	rawBytes    int
+	part        *part
+	captureTime time.Time
 }
 
 // settle ends the target's pending count in its session, once.
@@ -219,8 +232,7 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 	e.wg.Wait()
 	var err error
 	if e.sessions != nil {
-		e.sessions.closeAll()
-		if ferr := e.sessions.flush(ctx, e.cfg.MetadataInterval, true); ferr != nil {
+		if ferr := e.finish(ctx); ferr != nil {
 			err = fmt.Errorf("session_capture: final metadata: %w", ferr)
 		}
 	}
@@ -228,6 +240,82 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, e.store.Close())
 	}
 	return err
+}
+
+// finish runs after exporterhelper has drained its queue and abandoned
+// the batches waiting for a retry: it keeps trying those, then closes every
+// session and writes the final metadata, within shutdown_timeout. The
+// metadata keeps at least a quarter of it, so that a session that lost
+// data can still say so. shutdown_timeout 0: one attempt each, within ctx.
+func (e *captureExporter) finish(ctx context.Context) error {
+	once := e.cfg.ShutdownTimeout <= 0
+	end := time.Now().Add(e.cfg.ShutdownTimeout)
+	rctx, mctx := ctx, ctx
+	if !once {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithDeadline(ctx, end.Add(-e.cfg.ShutdownTimeout/4))
+		defer cancel()
+	}
+	e.storeRetained(rctx, once)
+	e.sessions.closeAll()
+	if !once {
+		var cancel context.CancelFunc
+		mctx, cancel = context.WithDeadline(ctx, latest(end, time.Now().Add(e.cfg.ShutdownTimeout/4)))
+		defer cancel()
+	}
+	return e.finalMetadata(mctx, once)
+}
+
+// storeRetained writes the parts whose batches are still waiting for a
+// retry, with backoff, until all are stored or ctx ends; what is left
+// counts as lost in the final metadata.
+func (e *captureExporter) storeRetained(ctx context.Context, once bool) {
+	bo := waitutil.NewBackOff(100*time.Millisecond, 2*time.Second)
+	for {
+		var left []*planTarget
+		e.plansMu.Lock()
+		for _, p := range e.plans {
+			for _, t := range p.targets {
+				if !t.done && !t.settled && t.retained != nil {
+					left = append(left, t)
+				}
+			}
+		}
+		e.plansMu.Unlock()
+		if len(left) == 0 {
+			return
+		}
+		e.set.Logger.Info("Storing batches still waiting for a retry before stopping", zap.Int("parts", len(left)))
+		for _, t := range left {
+			r := t.retained
+			err := e.store.Put(ctx, t.key, r.data)
+			e.plansMu.Lock()
+			switch {
+			case err == nil:
+				e.recordStored(ctx, t, r.captureTime, r.part, r.rawBytes, len(r.data))
+				t.settle()
+			case sessionstore.IsPermanent(err):
+				t.session.markLost(t.signal, t.items)
+				t.settle()
+			}
+			e.plansMu.Unlock()
+		}
+		if once || waitutil.Wait(ctx, bo) != nil {
+			return
+		}
+	}
+}
+
+// finalMetadata writes every session's last metadata, retrying until it
+// is stored or ctx ends (at least once).
+func (e *captureExporter) finalMetadata(ctx context.Context, once bool) error {
+	bo := waitutil.NewBackOff(100*time.Millisecond, 2*time.Second)
+	for {
+		err := e.sessions.flush(ctx, e.cfg.MetadataInterval, true)
+		if err == nil || once || waitutil.Wait(ctx, bo) != nil {
+			return err
+		}
+	}
 }
 
 func (e *captureExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
@@ -377,7 +465,6 @@ func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal se
 }
 
 func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal, plan *batchPlan, t *planTarget, p *part) error {
-	attrs := metric.WithAttributes(attribute.String("signal", string(signal)))
 	enc, err := p.encode(e.encoder)
 	if err != nil {
 		return sessionstore.Permanent(fmt.Errorf("encode %s batch: %w", signal, err))
@@ -389,21 +476,36 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 			attribute.String("signal", string(signal)), attribute.Bool("permanent", permanent)))
 		if !permanent {
 			e.sessions.writeFailed()
+			if t.retained == nil {
+				e.plansMu.Lock()
+				t.retained = &retainedPart{data: bytes.Clone(enc.Data), rawBytes: enc.RawBytes, part: p, captureTime: plan.captureTime}
+				e.plansMu.Unlock()
+			}
 		}
 		return fmt.Errorf("session %s: %w", t.session.id, err)
 	}
+	e.plansMu.Lock()
+	e.recordStored(ctx, t, plan.captureTime, p, enc.RawBytes, len(enc.Data))
+	e.plansMu.Unlock()
+	return nil
+}
+
+// recordStored counts a stored part in its session and the telemetry.
+// plansMu is held.
+func (e *captureExporter) recordStored(ctx context.Context, t *planTarget, captureTime time.Time, p *part, rawBytes, storedBytes int) {
 	e.sessions.writeSucceeded()
 	t.done = true
+	t.retained = nil
 	s := e.sessions.liveFor(t.session)
-	s.add(signal, plan.captureTime, p, int64(enc.RawBytes), int64(len(enc.Data)))
+	s.add(t.signal, captureTime, p, int64(rawBytes), int64(storedBytes))
 	if s.isClosed() {
 		e.sessions.remember(s)
 	} else if s.own && e.cfg.Session.MaxBytes > 0 && s.storedBytes() >= e.cfg.Session.MaxBytes {
 		e.wake()
 	}
+	attrs := metric.WithAttributes(attribute.String("signal", string(t.signal)))
 	e.telemetry.ExporterSessionCaptureObjects.Add(ctx, 1, attrs)
-	e.telemetry.ExporterSessionCaptureBytes.Add(ctx, int64(enc.RawBytes), attrs)
-	e.telemetry.ExporterSessionCaptureCompressedBytes.Add(ctx, int64(len(enc.Data)), attrs)
-	e.set.Logger.Debug("Stored batch", zap.String("key", t.key), zap.Int64("items", p.items), zap.Int("bytes", len(enc.Data)))
-	return nil
+	e.telemetry.ExporterSessionCaptureBytes.Add(ctx, int64(rawBytes), attrs)
+	e.telemetry.ExporterSessionCaptureCompressedBytes.Add(ctx, int64(storedBytes), attrs)
+	e.set.Logger.Debug("Stored batch", zap.String("key", t.key), zap.Int64("items", p.items), zap.Int("bytes", storedBytes))
 }
