@@ -62,6 +62,9 @@ func (s *session) beginPending(signal sessionstore.Signal, items int64) {
 func (s *session) endPending(signal sessionstore.Signal, items int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.pending == 0 {
+		return // counted as lost already: the collector stopped
+	}
 	s.pending--
 	s.pendingItems[signal] -= items
 	if s.closed {
