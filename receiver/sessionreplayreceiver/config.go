@@ -68,6 +68,30 @@ func (m *TimestampMode) UnmarshalText(text []byte) error {
 		TimestampsNone, TimestampsRelative, TimestampsCurrent)
 }
 
+// PaceBy is the time an object is scheduled and time-shifted by.
+type PaceBy string
+
+// What replay paces by.
+const (
+	// PaceByCaptureTime uses when the object was captured (its key's
+	// millisecond timestamp): the recorded timing of the capture.
+	PaceByCaptureTime PaceBy = "capture_time"
+	// PaceByEventTime uses the earliest event time inside the object: a
+	// backlog stored in a burst after an outage replays with the timing
+	// its data was sent with.
+	PaceByEventTime PaceBy = "event_time"
+)
+
+// UnmarshalText refuses unknown values while the configuration loads.
+func (p *PaceBy) UnmarshalText(text []byte) error {
+	switch v := PaceBy(text); v {
+	case PaceByCaptureTime, PaceByEventTime:
+		*p = v
+		return nil
+	}
+	return fmt.Errorf("unknown pace_by %q: want %q or %q", string(text), PaceByCaptureTime, PaceByEventTime)
+}
+
 // ByteSize is a size in bytes that also reads "64MiB", "1GiB", "500MB".
 type ByteSize int64
 
@@ -122,6 +146,9 @@ type Config struct {
 	Loops int `mapstructure:"loops"`
 	// Timestamps selects how timestamps are rewritten: none, relative, current.
 	Timestamps TimestampMode `mapstructure:"timestamps"`
+	// PaceBy selects the time of an object that pacing and the timestamp
+	// shift use: capture_time (default) or event_time.
+	PaceBy PaceBy `mapstructure:"pace_by"`
 	// RegenerateIDs remaps trace and span ids per pass with a keyed bijection.
 	RegenerateIDs bool `mapstructure:"regenerate_ids"`
 	// Shard replays only the objects whose key hashes to Index of Count.

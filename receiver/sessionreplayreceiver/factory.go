@@ -30,6 +30,7 @@ func createDefaultConfig() component.Config {
 		Speed:          1,
 		Loops:          1,
 		Timestamps:     TimestampsCurrent,
+		PaceBy:         PaceByCaptureTime,
 		Shard:          ShardConfig{Index: 0, Count: 1},
 		MaxObjectBytes: 64 << 20,
 		ReadAhead:      4,

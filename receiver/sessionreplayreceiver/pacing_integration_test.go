@@ -109,3 +109,51 @@ func TestPacingRealTime(t *testing.T) {
 		assert.Less(t, last.Abs(), bound, "no cumulative drift")
 	}
 }
+
+// backlogSession writes what a capture stores after an outage: three
+// objects captured 1 ms apart (the queue drained in a burst) whose data
+// was sent 10 s apart.
+func backlogSession(t *testing.T) (sessionstore.Config, []time.Time) {
+	t.Helper()
+	storeCfg, st := fsStore(t)
+	c0 := time.Date(2026, 11, 28, 12, 10, 0, 0, time.UTC)
+	e0 := c0.Add(-10 * time.Minute) // sent during the outage
+	w := sessiontest.NewWriter(t, st, "backlog", c0)
+	var sent []time.Time
+	for i := range 3 {
+		at := e0.Add(time.Duration(i) * 10 * time.Second)
+		sent = append(sent, at)
+		w.Traces(c0.Add(time.Duration(i)*time.Millisecond), sessiontest.Traces("svc", i, 5, at))
+	}
+	w.Complete()
+	return storeCfg, sent
+}
+
+// TestPaceByEventTime: with pace_by event_time a backlog stored in a burst
+// replays at 1x with the timing it was sent with, and current timestamps
+// make it look live at that pace; pace_by capture_time (the default)
+// replays the burst as recorded.
+func TestPaceByEventTime(t *testing.T) {
+	for _, pace := range []PaceBy{PaceByEventTime, PaceByCaptureTime} {
+		synctest.Test(t, func(t *testing.T) {
+			storeCfg, sent := backlogSession(t)
+			cfg := baseConfig(storeCfg, "backlog")
+			cfg.Speed = 1
+			cfg.Timestamps = TimestampsCurrent
+			cfg.PaceBy = pace
+			sink := &arrivals{}
+			startReplay(t, cfg, sink, nil, nil).wait(t, time.Minute)
+			require.Len(t, sink.got, 3)
+			for i, a := range sink.got {
+				gap := a.at.Sub(sink.got[0].at)
+				if pace == PaceByCaptureTime {
+					assert.Equal(t, time.Duration(i)*time.Millisecond, gap, "as captured")
+					continue
+				}
+				assert.Equal(t, sent[i].Sub(sent[0]), gap, "as sent")
+				start := a.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).StartTimestamp().AsTime()
+				assert.Equal(t, a.at.UnixNano(), start.UnixNano(), "looks live: the first span starts as it arrives")
+			}
+		})
+	}
+}
