@@ -69,6 +69,7 @@ func TestFullConfig(t *testing.T) {
 	want.MaxDuration = time.Hour
 	want.Loops = 0
 	want.Timestamps = TimestampsRelative
+	want.PaceBy = PaceByEventTime
 	want.RegenerateIDs = true
 	want.Shard = ShardConfig{Index: 1, Count: 3}
 	want.MaxObjectBytes = 128 << 20
@@ -101,6 +102,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"typo", []string{"sped"}},
 		{"bad_selection", []string{`"biggest"`, "latest", "largest", "smallest", "random"}},
 		{"bad_timestamps", []string{`"absolute"`, "none", "relative", "current"}},
+		{"bad_pace_by", []string{`"arrival_time"`, "capture_time", "event_time"}},
 		{"bad_size", []string{`"lots"`, "MiB"}},
 		{"bad_id", []string{`"../etc"`}},
 		{"negatives", []string{"speed -1", "loops -2", "max_gap -1s", "max_duration -1s"}},

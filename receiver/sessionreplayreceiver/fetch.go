@@ -21,6 +21,9 @@ type fetched struct {
 	compressed []byte // the object as stored, kept to decode afresh if the pipeline asks for a retry
 	batch      sessionstore.Batch
 	err        error // why the object is skipped: corrupt, truncated, too large, vanished
+	// at is the object's time for pacing and the timestamp shift: its
+	// capture time, or with pace_by event_time its earliest event time.
+	at time.Time
 }
 
 // storeBackoff paces retries against a failing store: 100 ms to 5 s.
@@ -136,6 +139,7 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 			if f.err == nil {
 				f.batch, f.err = r.decode(f.obj, f.compressed)
 			}
+			f.at = r.objectTime(f)
 			select {
 			case decoded <- f:
 			case <-ctx.Done():
@@ -144,6 +148,18 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 		}
 	})
 	return decoded, wg.Wait
+}
+
+// objectTime is the time an object is paced and shifted by: its capture
+// time, or with pace_by event_time the earliest event time inside it (the
+// capture time when it has none, or could not be read).
+func (r *replayReceiver) objectTime(f fetched) time.Time {
+	if r.cfg.PaceBy == PaceByEventTime && f.err == nil {
+		if start, _ := f.batch.EventRange(); !start.IsZero() {
+			return start
+		}
+	}
+	return f.obj.CaptureTime
 }
 
 // decode inflates (bounded by MaxObjectBytes) and unmarshals an object.

@@ -217,12 +217,12 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			}
 			p.sched = newSchedule(p.anchor, r.cfg.Speed, r.cfg.MaxGap)
 			if p.pass == 0 {
-				p.c0 = f.obj.CaptureTime
+				p.c0 = f.at
 				p.delta0 = p.anchor.Sub(p.c0)
 			}
 		}
 		p.objects++
-		due := p.sched.due(f.obj.CaptureTime)
+		due := p.sched.due(f.at)
 		if !waitutil.SleepUntil(ctx, due) {
 			return ctx.Err()
 		}
@@ -246,7 +246,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		case TimestampsRelative:
 			sh = &shifter{delta: int64(p.delta0 + time.Duration(p.pass)*p.length)}
 		case TimestampsCurrent:
-			sh = &shifter{delta: int64(emit.Sub(f.obj.CaptureTime))}
+			sh = &shifter{delta: int64(emit.Sub(f.at))}
 		}
 		var ids *idKey
 		if r.cfg.RegenerateIDs {
