@@ -1,7 +1,6 @@
 package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,6 +75,11 @@ type batchPlan struct {
 	captureTime time.Time
 	items       int64 // guards against a different batch reusing the same pdata memory
 	targets     map[string]*planTarget
+	// signal and parts are kept after an attempt that may succeed on
+	// retry, so that Shutdown can still store the batch when exporterhelper
+	// has given up on it.
+	signal sessionstore.Signal
+	parts  []part
 }
 
 type planTarget struct {
@@ -85,17 +89,6 @@ type planTarget struct {
 	signal  sessionstore.Signal
 	items   int64
 	settled bool // the session no longer counts this batch as pending
-	// retained keeps the encoded part after a write that may succeed on
-	// retry, so that Shutdown can still store it when exporterhelper has
-	// given up on the batch.
-	retained *retainedPart
-}
-
-type retainedPart struct {
-	data        []byte
-	rawBytes    int
-	part        *part
-	captureTime time.Time
 }
 
 // settle ends the target's pending count in its session, once.
@@ -266,39 +259,31 @@ func (e *captureExporter) finish(ctx context.Context) error {
 	return e.finalMetadata(mctx, once)
 }
 
-// storeRetained writes the parts whose batches are still waiting for a
-// retry, with backoff, until all are stored or ctx ends; what is left
-// counts as lost in the final metadata.
+// storeRetained stores the batches still waiting for a retry (parts not
+// stored yet, sessions not even opened yet), with backoff, until all are
+// stored or ctx ends; what is left counts as lost in the final metadata.
 func (e *captureExporter) storeRetained(ctx context.Context, once bool) {
 	bo := waitutil.NewBackOff(100*time.Millisecond, 2*time.Second)
 	for {
-		var left []*planTarget
+		var left []*batchPlan
 		e.plansMu.Lock()
 		for _, p := range e.plans {
-			for _, t := range p.targets {
-				if !t.done && !t.settled && t.retained != nil {
-					left = append(left, t)
-				}
+			if p.parts != nil {
+				left = append(left, p)
 			}
 		}
 		e.plansMu.Unlock()
 		if len(left) == 0 {
 			return
 		}
-		e.set.Logger.Info("Storing batches still waiting for a retry before stopping", zap.Int("parts", len(left)))
-		for _, t := range left {
-			r := t.retained
-			err := e.store.Put(ctx, t.key, r.data)
-			e.plansMu.Lock()
-			switch {
-			case err == nil:
-				e.recordStored(ctx, t, r.captureTime, r.part, r.rawBytes, len(r.data))
-				t.settle()
-			case sessionstore.IsPermanent(err):
-				t.session.markLost(t.signal, t.items)
-				t.settle()
+		e.set.Logger.Info("Storing batches still waiting for a retry before stopping", zap.Int("batches", len(left)))
+		for _, p := range left {
+			if retryable, _ := e.storeParts(ctx, p, p.signal, p.parts); len(retryable) == 0 {
+				e.plansMu.Lock()
+				p.settle()
+				p.parts = nil
+				e.plansMu.Unlock()
 			}
-			e.plansMu.Unlock()
 		}
 		if once || waitutil.Wait(ctx, bo) != nil {
 			return
@@ -388,7 +373,27 @@ func (e *captureExporter) push(ctx context.Context, batch any, signal sessionsto
 	}
 	plan := e.plan(batch, items)
 	parts := split()
-	var retryable, permanent []error
+	retryable, permanent := e.storeParts(ctx, plan, signal, parts)
+	if len(retryable) > 0 {
+		if e.cfg.RetryConfig.Enabled {
+			e.plansMu.Lock()
+			plan.signal, plan.parts = signal, parts
+			e.plansMu.Unlock()
+			return errors.Join(retryable...) // the plan stays for the retry
+		}
+		e.forget(batch)
+		return errors.Join(retryable...)
+	}
+	e.forget(batch)
+	if len(permanent) > 0 {
+		return consumererror.NewPermanent(errors.Join(permanent...))
+	}
+	return nil
+}
+
+// storeParts stores each part of a batch that is not stored yet in its
+// session, and returns the errors a retry may fix and those it cannot.
+func (e *captureExporter) storeParts(ctx context.Context, plan *batchPlan, signal sessionstore.Signal, parts []part) (retryable, permanent []error) {
 	for i := range parts {
 		p := &parts[i]
 		if p.items == 0 {
@@ -415,18 +420,7 @@ func (e *captureExporter) push(ctx context.Context, batch any, signal sessionsto
 			}
 		}
 	}
-	if len(retryable) > 0 {
-		if e.cfg.RetryConfig.Enabled {
-			return errors.Join(retryable...) // the plan stays for the retry
-		}
-		e.forget(batch)
-		return errors.Join(retryable...)
-	}
-	e.forget(batch)
-	if len(permanent) > 0 {
-		return consumererror.NewPermanent(errors.Join(permanent...))
-	}
-	return nil
+	return retryable, permanent
 }
 
 // target returns where a part goes, resolving its session and key on the
@@ -476,26 +470,17 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 			attribute.String("signal", string(signal)), attribute.Bool("permanent", permanent)))
 		if !permanent {
 			e.sessions.writeFailed()
-			if t.retained == nil {
-				e.plansMu.Lock()
-				t.retained = &retainedPart{data: bytes.Clone(enc.Data), rawBytes: enc.RawBytes, part: p, captureTime: plan.captureTime}
-				e.plansMu.Unlock()
-			}
 		}
 		return fmt.Errorf("session %s: %w", t.session.id, err)
 	}
-	e.plansMu.Lock()
 	e.recordStored(ctx, t, plan.captureTime, p, enc.RawBytes, len(enc.Data))
-	e.plansMu.Unlock()
 	return nil
 }
 
 // recordStored counts a stored part in its session and the telemetry.
-// plansMu is held.
 func (e *captureExporter) recordStored(ctx context.Context, t *planTarget, captureTime time.Time, p *part, rawBytes, storedBytes int) {
 	e.sessions.writeSucceeded()
 	t.done = true
-	t.retained = nil
 	s := e.sessions.liveFor(t.session)
 	s.add(t.signal, captureTime, p, int64(rawBytes), int64(storedBytes))
 	if s.isClosed() {
