@@ -264,7 +264,7 @@ func (e *captureExporter) finish(ctx context.Context) error {
 // stored or ctx ends; what is left counts as lost in the final metadata.
 func (e *captureExporter) storeRetained(ctx context.Context, once bool) {
 	bo := waitutil.NewBackOff(100*time.Millisecond, 2*time.Second)
-	for {
+	for round := 0; ; round++ {
 		var left []*batchPlan
 		e.plansMu.Lock()
 		for _, p := range e.plans {
@@ -276,7 +276,10 @@ func (e *captureExporter) storeRetained(ctx context.Context, once bool) {
 		if len(left) == 0 {
 			return
 		}
-		e.set.Logger.Info("Storing batches still waiting for a retry before stopping", zap.Int("batches", len(left)))
+		if round == 0 {
+			e.set.Logger.Info("Storing the batches still waiting for a retry before stopping",
+				zap.Int("batches", len(left)), zap.Duration("shutdown_timeout", e.cfg.ShutdownTimeout))
+		}
 		for _, p := range left {
 			if retryable, _ := e.storeParts(ctx, p, p.signal, p.parts); len(retryable) == 0 {
 				e.plansMu.Lock()
