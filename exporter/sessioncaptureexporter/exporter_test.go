@@ -51,7 +51,9 @@ func newTrio(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionsto
 func newTrioWith(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
 	t.Helper()
 	f := NewFactory()
-	set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
+	if set.ID.Name() == "" {
+		set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
+	}
 	ctx := context.Background()
 	tr := &trio{}
 	var err error
