@@ -76,6 +76,11 @@ type SessionConfig struct {
 	// default such data goes to a new session, id-2, id-3, ..., with a
 	// warning, so that no client can append to another's finished session.
 	ReopenCompleted bool `mapstructure:"reopen_completed"`
+	// WriterID names this exporter among the writers of a session (each
+	// keeps its own counts in sessions/{id}/writers/{writer}.json). It must
+	// differ between collectors writing one session and stay the same
+	// across restarts of one. Empty: the host name and the component id.
+	WriterID string `mapstructure:"writer_id"`
 	// MaxOpen caps the sessions named by FromAttribute that are open at
 	// once; data for a new one beyond it is refused with a permanent error
 	// naming it.
@@ -122,6 +127,11 @@ func (cfg *Config) Validate() error {
 	if cfg.Session.AllowedIDs != "" {
 		if _, err := regexp.Compile(anchored(cfg.Session.AllowedIDs)); err != nil {
 			errs = append(errs, fmt.Errorf("session.allowed_ids %q: %w", cfg.Session.AllowedIDs, err))
+		}
+	}
+	if cfg.Session.WriterID != "" {
+		if err := sessionstore.ValidateSessionID(cfg.Session.WriterID); err != nil {
+			errs = append(errs, fmt.Errorf("session.writer_id: %w", err))
 		}
 	}
 	if cfg.Session.MaxOpen < 1 {

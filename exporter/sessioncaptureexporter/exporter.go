@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,6 +120,37 @@ func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, e
 	return e, nil
 }
 
+// writerID names this exporter among the writers of a session:
+// session.writer_id, or the host name and the component id. It must stay
+// the same across restarts of the collector, so that a restarted writer
+// goes on with its own counts.
+func (e *captureExporter) writerID() string {
+	if e.cfg.Session.WriterID != "" {
+		return e.cfg.Session.WriterID
+	}
+	host, _ := os.Hostname()
+	return safeWriterID(host + "-" + e.set.ID.String())
+}
+
+// safeWriterID maps s onto the session id rules (which writer ids follow).
+func safeWriterID(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	id := strings.Trim(string(b), "._-")
+	if len(id) > sessionstore.MaxSessionIDLen {
+		id = id[:sessionstore.MaxSessionIDLen]
+	}
+	if sessionstore.ValidateSessionID(id) != nil {
+		return "writer-" + strings.Trim(id, ".")
+	}
+	return id
+}
+
 func (e *captureExporter) createdBy() string {
 	host, _ := os.Hostname()
 	cmd := e.set.BuildInfo.Command
@@ -161,7 +193,7 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 		logger.Warn("Session store not reachable yet; data is queued and retried", zap.String("store", store.String()), zap.Error(err))
 	}
 
-	e.sessions = newSessionManager(store, &e.cfg.Session, e.createdBy(), logger, e.now, func(reason string) {
+	e.sessions = newSessionManager(store, &e.cfg.Session, e.writerID(), e.createdBy(), logger, e.now, func(reason string) {
 		e.telemetry.ExporterSessionCaptureSessions.Add(context.Background(), 1,
 			metric.WithAttributes(attribute.String("reason", reason)))
 		e.wake() // write the new session's metadata.json (active) right away

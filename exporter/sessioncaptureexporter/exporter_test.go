@@ -50,10 +50,14 @@ func newTrio(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionsto
 
 func newTrioWith(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
 	t.Helper()
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
+	return startTrio(t, set, cfg, wrap)
+}
+
+// startTrio creates and starts the three pipelines' exporters of set.ID.
+func startTrio(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
 	f := NewFactory()
-	if set.ID.Name() == "" {
-		set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
-	}
 	ctx := context.Background()
 	tr := &trio{}
 	var err error
@@ -365,28 +369,49 @@ func TestFixedIDContinuesAfterRestart(t *testing.T) {
 // metadata.json is unreadable counts what its objects already hold instead
 // of starting at zero.
 func TestUnreadableMetadataIsRecounted(t *testing.T) {
-	cfg, st := fsConfig(t)
-	cfg.Session.ID = "nightly"
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	tr := newTrio(t, cfg, nil)
-	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
-	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(3)))
-	tr.shutdown(t)
-	first := sessiontest.Read(t, st, "nightly").Meta
+	for _, writers := range []bool{true, false} {
+		t.Run(fmt.Sprint("writer_files_", writers), func(t *testing.T) {
+			cfg, st := fsConfig(t)
+			cfg.Session.ID = "nightly"
+			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			tr := newTrio(t, cfg, nil)
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
+			require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(3)))
+			tr.shutdown(t)
+			first := sessiontest.Read(t, st, "nightly").Meta
 
-	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("nightly"), []byte("{not json")))
-	tr = newTrio(t, cfg, nil)
-	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
-	tr.shutdown(t)
+			require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("nightly"), []byte("{not json")))
+			if !writers {
+				dropWriters(t, st, "nightly") // as a session from before writer files
+			}
+			tr = newTrio(t, cfg, nil)
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+			tr.shutdown(t)
 
-	s := sessiontest.Read(t, st, "nightly")
-	assert.Equal(t, 9, s.Traces.SpanCount())
-	assert.Equal(t, int64(9), s.Meta.CapturedTraces)
-	assert.Equal(t, int64(3), s.Meta.CapturedLogs)
-	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
-	assert.Equal(t, *first.Signals[sessionstore.SignalTraces].FirstCaptureTime, s.Meta.StartTime,
-		"the recounted session starts at its first object")
-	sessiontest.CheckCounts(t, s)
+			s := sessiontest.Read(t, st, "nightly")
+			assert.Equal(t, 9, s.Traces.SpanCount())
+			assert.Equal(t, int64(9), s.Meta.CapturedTraces)
+			assert.Equal(t, int64(3), s.Meta.CapturedLogs)
+			assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+			if writers {
+				assert.Equal(t, first.StartTime, s.Meta.StartTime, "the writer's own file keeps the start")
+			} else {
+				assert.Equal(t, *first.Signals[sessionstore.SignalTraces].FirstCaptureTime, s.Meta.StartTime,
+					"the recounted session starts at its first object")
+			}
+			sessiontest.CheckCounts(t, s)
+		})
+	}
+}
+
+// dropWriters deletes a session's writer files: what a session written
+// before writer files looks like.
+func dropWriters(t *testing.T, st sessionstore.Store, id string) {
+	t.Helper()
+	for info, err := range st.List(context.Background(), sessionstore.SessionPrefix(id)+"writers/") {
+		require.NoError(t, err)
+		require.NoError(t, st.Delete(context.Background(), info.Key))
+	}
 }
 
 // corruptSession captures 4 spans into session "nightly" and then breaks
@@ -397,6 +422,7 @@ func corruptSession(t *testing.T, cfg *Config, st sessionstore.Store) {
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
 	tr.shutdown(t)
 	require.NoError(t, st.Put(context.Background(), sessionstore.MetadataKey("nightly"), []byte("{not json")))
+	dropWriters(t, st, "nightly") // nothing left to go on but the objects
 }
 
 // TestRecountUnderFaults: a store failure while recounting is retried
@@ -481,12 +507,19 @@ func TestContinuingUnfinishedSessionRecounts(t *testing.T) {
 			tr := newTrio(t, cfg, nil)
 			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
 			tr.shutdown(t)
-			// As a crash leaves it: objects stored after the last metadata write.
+			// As a crash leaves it: objects stored after the last metadata
+			// write, in metadata.json and in the writer's own file.
 			m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
 			require.NoError(t, err)
 			m.Status, m.EndTime = status, nil
 			m.CapturedTraces, m.TotalSizeBytes, m.Signals = 0, 0, map[sessionstore.Signal]*sessionstore.SignalStats{}
 			require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, m))
+			views, err := sessionstore.ReadWriters(context.Background(), st, "nightly")
+			require.NoError(t, err)
+			require.Len(t, views, 1)
+			for w := range views {
+				require.NoError(t, sessionstore.WriteWriter(context.Background(), st, w, m))
+			}
 
 			tr = newTrio(t, cfg, nil)
 			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
@@ -776,6 +809,10 @@ func TestKeysFollowLayout(t *testing.T) {
 	for info, err := range st.List(context.Background(), "sessions/") {
 		require.NoError(t, err)
 		if filepath.Base(info.Key) == "metadata.json" {
+			continue
+		}
+		if filepath.Base(filepath.Dir(info.Key)) == "writers" {
+			assert.Regexp(t, `^sessions/[^/]+/writers/[A-Za-z0-9][A-Za-z0-9._-]*\.json$`, info.Key)
 			continue
 		}
 		k, err := sessionstore.ParseObjectKey(info.Key)

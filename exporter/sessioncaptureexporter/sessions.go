@@ -203,6 +203,7 @@ func (s *session) settled() bool {
 // session's store call.
 type sessionManager struct {
 	store     sessionstore.Store
+	writer    string // this exporter's name among the writers of a session
 	cfg       *SessionConfig
 	createdBy string
 	logger    *zap.Logger
@@ -248,9 +249,9 @@ func (m *sessionManager) writeSucceeded() {
 	}
 }
 
-func newSessionManager(store sessionstore.Store, cfg *SessionConfig, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
+func newSessionManager(store sessionstore.Store, cfg *SessionConfig, writer, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
 	m := &sessionManager{
-		store: store, cfg: cfg, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
+		store: store, cfg: cfg, writer: writer, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
 		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
 	}
 	if cfg.AllowedIDs != "" {
@@ -279,49 +280,12 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		existing, err = sessionstore.ReadMetadata(ctx, m.store, id)
 	}
 	switch {
-	case err == nil:
-		if existing.Status != sessionstore.StatusCompleted {
-			// Left active by a crash, or failed: objects may have landed
-			// after its last metadata write. Count what it holds.
-			rc, rerr := m.recount(ctx, id)
-			if rerr != nil {
-				return nil, fmt.Errorf("session %s: recount %s session before continuing it: %w", id, existing.Status, rerr)
-			}
-			if rc != nil {
-				m.logger.Info("Recounted an unfinished session before continuing it", zap.String("session", id),
-					zap.String("status", string(existing.Status)), zap.Int64("items_in_metadata", existing.Items()),
-					zap.Int64("items_in_objects", rc.Counts.Items()))
-				existing.TakeCounts(rc.Counts)
-			}
+	case err == nil, errors.Is(err, sessionstore.ErrCorrupt):
+		if cerr := m.continueSession(ctx, s, existing, err); cerr != nil {
+			return nil, cerr
 		}
-		// A session that lost data stays failed however it goes on.
-		s.failed = existing.Status == sessionstore.StatusFailed
-		existing.Status = sessionstore.StatusActive
-		existing.EndTime = nil
-		s.meta = existing
-		s.stored = true
-		s.dirty = true
-		m.logger.Info("Continuing existing session", zap.String("session", id),
-			zap.Int64("items", existing.Items()))
 	case errors.Is(err, sessionstore.ErrNotFound):
 		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
-	case errors.Is(err, sessionstore.ErrCorrupt):
-		// Unreadable metadata must not block capture, nor lose what the
-		// session already holds: recount it from its objects.
-		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
-		rc, rerr := m.recount(ctx, id)
-		if rerr != nil {
-			return nil, fmt.Errorf("session %s: recount after unreadable metadata: %w", id, rerr)
-		}
-		if rc != nil {
-			s.meta.TakeCounts(rc.Counts)
-			if first, _ := rc.Counts.CaptureRange(); !first.IsZero() {
-				s.meta.StartTime = first
-			}
-			m.logger.Warn("Existing session metadata is unreadable; recounted the session from its objects",
-				zap.String("session", id), zap.Int("objects", rc.Objects), zap.Int("bad_objects", len(rc.Bad)),
-				zap.Int64("items", s.meta.Items()), zap.Error(err))
-		}
 	default:
 		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
 	}
@@ -336,6 +300,71 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		applyResourceMetadata(s.meta, res)
 	}
 	return s, nil
+}
+
+// continueSession sets up s to go on writing a session that exists:
+// existing is its metadata.json (nil, with readErr, when unreadable). This
+// writer goes on from its own file; a writer new to the session starts
+// from zero counts (the merge adds the others'); a session from before
+// writer files is taken over with its counts. With no other writer, an
+// unfinished (crash, failed) or unreadable session is recounted from its
+// objects first.
+func (m *sessionManager) continueSession(ctx context.Context, s *session, existing *sessionstore.Metadata, readErr error) error {
+	id, now := s.id, m.now()
+	views, verr := sessionstore.ReadWriters(ctx, m.store, id)
+	if verr != nil && !errors.Is(verr, sessionstore.ErrCorrupt) {
+		return fmt.Errorf("session %s: read writers: %w", id, verr)
+	}
+	mine, isMine := views[m.writer]
+	others := len(views)
+	if isMine {
+		others--
+	}
+	var base *sessionstore.Metadata
+	switch {
+	case isMine:
+		base = mine
+	case len(views) > 0 || existing == nil:
+		base = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+		if existing != nil {
+			base.SessionType, base.Description, base.DiagnosticSessionID = existing.SessionType, existing.Description, existing.DiagnosticSessionID
+			base.Labels, base.EnabledFlags = maps.Clone(existing.Labels), slices.Clone(existing.EnabledFlags)
+			if existing.Seed != nil {
+				seed := *existing.Seed
+				seed.Phases = []sessionstore.Phase{}
+				base.Seed = &seed
+			}
+		}
+	default:
+		base = existing // written before writer files: this writer takes it over
+	}
+	if others == 0 && (existing == nil || base.Status != sessionstore.StatusCompleted) {
+		// Left active by a crash, failed, or unreadable: objects may have
+		// landed after the last metadata write. Count what it holds.
+		rc, rerr := m.recount(ctx, id)
+		if rerr != nil {
+			return fmt.Errorf("session %s: recount before continuing it: %w", id, rerr)
+		}
+		if rc != nil {
+			m.logger.Info("Recounted the session before continuing it", zap.String("session", id),
+				zap.String("status", string(base.Status)), zap.Int64("items_in_metadata", base.Items()),
+				zap.Int64("items_in_objects", rc.Counts.Items()), zap.NamedError("metadata_error", readErr))
+			base.TakeCounts(rc.Counts)
+			if first, _ := rc.Counts.CaptureRange(); !isMine && existing == nil && !first.IsZero() {
+				base.StartTime = first
+			}
+		}
+	}
+	// A writer that lost data stays failed however it goes on.
+	s.failed = base.Status == sessionstore.StatusFailed
+	base.Status = sessionstore.StatusActive
+	base.EndTime = nil
+	s.meta = base
+	s.stored = isMine
+	s.dirty = true
+	m.logger.Info("Continuing existing session", zap.String("session", id), zap.String("writer", m.writer),
+		zap.Int("other_writers", others), zap.Int64("items", base.Items()))
+	return nil
 }
 
 // recount counts what a session's objects hold. A store failure is
@@ -661,7 +690,7 @@ func (m *sessionManager) write(ctx context.Context, s *session, interval time.Du
 	if snap == nil {
 		return nil, nil
 	}
-	err := sessionstore.WriteMetadata(ctx, m.store, snap)
+	err := m.writeViews(ctx, snap)
 	s.written(now, err)
 	if err != nil {
 		m.writeFailed()
@@ -669,6 +698,23 @@ func (m *sessionManager) write(ctx context.Context, s *session, interval time.Du
 	}
 	m.writeSucceeded()
 	return snap, nil
+}
+
+// writeViews stores this writer's view of a session, then the session's
+// metadata.json: the merge of every writer's view.
+func (m *sessionManager) writeViews(ctx context.Context, view *sessionstore.Metadata) error {
+	if err := sessionstore.WriteWriter(ctx, m.store, m.writer, view); err != nil {
+		return err
+	}
+	views, err := sessionstore.ReadWriters(ctx, m.store, view.SessionID)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return err
+	}
+	if err != nil {
+		m.logger.Warn("A writer's file of the session is unreadable; metadata.json merges the others", zap.String("session", view.SessionID), zap.Error(err))
+	}
+	views[m.writer] = view // what was just written, whatever the listing saw
+	return sessionstore.WriteMetadata(ctx, m.store, sessionstore.Merge(views))
 }
 
 // liveFor returns the session that now stands for s's id: s itself, or the

@@ -24,7 +24,7 @@ func newWriter(t *testing.T, cfg *Config, name string) *trio {
 	t.Helper()
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), name)
-	return newTrioWith(t, set, cfg, nil)
+	return startTrio(t, set, cfg, nil)
 }
 
 // TestSeveralWritersOfOneSession: two collectors writing one session (one

@@ -213,10 +213,15 @@ func WriteMetadata(ctx context.Context, s Store, m *Metadata) error {
 
 // ReadMetadata loads a session's metadata.json.
 func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
+	return readMetadataKey(ctx, s, id, MetadataKey(id))
+}
+
+// readMetadataKey loads the metadata of session id stored under key (its
+// metadata.json, or a writer's file).
+func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, error) {
 	if err := ValidateSessionID(id); err != nil {
 		return nil, err
 	}
-	key := MetadataKey(id)
 	rc, err := s.Get(ctx, key)
 	if err != nil {
 		return nil, err

@@ -38,8 +38,11 @@ type Call struct {
 	Attempt int
 }
 
-// IsMetadata reports whether the call is about a metadata.json.
-func (c Call) IsMetadata() bool { return path.Base(c.Key) == "metadata.json" }
+// IsMetadata reports whether the call is about session metadata: a
+// metadata.json or a writer's file (sessions/{id}/writers/{writer}.json).
+func (c Call) IsMetadata() bool {
+	return path.Base(c.Key) == "metadata.json" || path.Base(path.Dir(c.Key)) == "writers"
+}
 
 // Fault is what happens to one call. The zero Fault lets it through.
 type Fault struct {
@@ -250,7 +253,7 @@ func (r *breakingReader) Read(p []byte) (int, error) {
 
 func (r *breakingReader) Close() error { return r.rc.Close() }
 
-// Data matches calls on data objects (not metadata.json) of op.
+// Data matches calls on data objects (not session metadata) of op.
 func Data(op Op, f func(Call) Fault) Rule {
 	return func(c Call) Fault {
 		if c.Op != op || c.IsMetadata() {
