@@ -28,6 +28,9 @@ Store flags (a directory by default; S3 when --s3-bucket is set; S3 credentials
 come from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, roles):
 `
 
+// repairWriter is the writer whose view holds the counts of a repair.
+const repairWriter = "sessionctl-repair"
+
 // exit codes
 const (
 	exitOK       = 0
@@ -227,6 +230,25 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 		}
 	}
 	fixed := sessionstore.Repaired(stored, counted, time.Now())
+	// The writers' own views agree with the old counts; one view of the
+	// repaired counts replaces them, so that a writer that goes on later
+	// merges with what the objects hold.
+	views, err := sessionstore.ReadWriters(c.ctx, c.st, id)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return c.fail("%v", err)
+	}
+	if len(views) > 0 || err != nil {
+		if err := sessionstore.WriteWriter(c.ctx, c.st, repairWriter, fixed); err != nil {
+			return c.fail("write repaired view of %s: %v", id, err)
+		}
+		for w := range views {
+			if w != repairWriter {
+				if err := c.st.Delete(c.ctx, sessionstore.WriterKey(id, w)); err != nil {
+					return c.fail("%v", err)
+				}
+			}
+		}
+	}
 	if err := sessionstore.WriteMetadata(c.ctx, c.st, fixed); err != nil {
 		return c.fail("write metadata of %s: %v", id, err)
 	}

@@ -98,9 +98,20 @@ func TestVerifyAndRepair(t *testing.T) {
 	assert.Contains(t, out, "status is active")
 	assert.Contains(t, out, badKey)
 
+	// Two writers' views, stale as the metadata is.
+	require.NoError(t, sessionstore.WriteWriter(ctx, st, "collector-a", m))
+	require.NoError(t, sessionstore.WriteWriter(ctx, st, "collector-b", m))
+
 	code, out, _ = sessionctl(t, "--dir", dir, "verify", "--repair", "good")
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "good: repaired (status completed")
+	views, err := sessionstore.ReadWriters(ctx, st, "good")
+	require.NoError(t, err)
+	require.Len(t, views, 1, "one view of the repaired counts replaces the stale ones")
+	for _, v := range views {
+		assert.Equal(t, want.CapturedTraces, v.CapturedTraces)
+		assert.Equal(t, sessionstore.StatusCompleted, v.Status)
+	}
 	fixed, err := sessionstore.ReadMetadata(ctx, st, "good")
 	require.NoError(t, err)
 	assert.Equal(t, want.CapturedTraces, fixed.CapturedTraces)
