@@ -85,6 +85,8 @@ s3:
 
 var s3Env = []string{"TEST_S3_KEY=" + s3server.AccessKey, "TEST_S3_SECRET=" + s3server.SecretKey}
 
+var writerPattern = regexp.MustCompile(`^sessions/[A-Za-z0-9][A-Za-z0-9._-]{0,127}/writers/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.json$`)
+
 var keyPattern = regexp.MustCompile(`^sessions/([A-Za-z0-9][A-Za-z0-9._-]{0,127})/raw/(\d{4}-\d{2}-\d{2})/(\d{2})/(traces|metrics|logs)-(\d{13})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.otlp\.gz$`)
 
 // sent is what a test sent, per signal.
@@ -138,8 +140,13 @@ func checkSession(t *testing.T, st sessionstore.Store, want sent) {
 		require.NoError(t, err)
 		keys = append(keys, info.Key)
 	}
+	writers := 0
 	for _, k := range keys {
 		if k == sessionstore.MetadataKey(ids[0]) {
+			continue
+		}
+		if writerPattern.MatchString(k) {
+			writers++ // the writer's own view (sessions/{id}/writers/{writer}.json)
 			continue
 		}
 		m := keyPattern.FindStringSubmatch(k)
@@ -150,6 +157,7 @@ func checkSession(t *testing.T, st sessionstore.Store, want sent) {
 		assert.Equal(t, parsed.CaptureTime.Format("2006-01-02"), m[2])
 		assert.Equal(t, parsed.CaptureTime.Format("15"), m[3])
 	}
+	assert.Equal(t, 1, writers, "one collector, one writer view")
 	s := sessiontest.Read(t, st, ids[0])
 	require.NotEmpty(t, s.Objects)
 	require.NoError(t, ptracetest.CompareTraces(want.traces, s.Traces, ptracetest.IgnoreResourceSpansOrder()))
