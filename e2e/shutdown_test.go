@@ -23,7 +23,7 @@ import (
 func TestShutdownWhileS3IsAway(t *testing.T) {
 	t.Parallel() // seconds of real time in its own collector and store
 	if testing.Short() {
-		t.Skip("needs the S3 server and the binary")
+		t.Skip("seconds of real time with the S3 server stopped")
 	}
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "otel-data")

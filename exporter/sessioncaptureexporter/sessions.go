@@ -280,6 +280,8 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		existing, err = sessionstore.ReadMetadata(ctx, m.store, id)
 	}
 	switch {
+	case err == nil && !own && existing.Status == sessionstore.StatusCompleted && !m.cfg.ReopenCompleted && !m.wasCompletedHere(id):
+		return nil, errCompletedElsewhere
 	case err == nil, errors.Is(err, sessionstore.ErrCorrupt):
 		if cerr := m.continueSession(ctx, s, existing, err); cerr != nil {
 			return nil, cerr
@@ -300,6 +302,18 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		applyResourceMetadata(s.meta, res)
 	}
 	return s, nil
+}
+
+// errCompletedElsewhere says that a session named by the attribute was
+// completed before this exporter saw it, and is not to be reopened.
+var errCompletedElsewhere = errors.New("session completed before this exporter saw it")
+
+// wasCompletedHere reports whether this exporter completed session id
+// itself (for idleness): later data continues it.
+func (m *sessionManager) wasCompletedHere(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.completedHere[id]
 }
 
 // continueSession sets up s to go on writing a session that exists:
@@ -487,13 +501,24 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 		return nil, sessionstore.Permanent(fmt.Errorf("session %q refused: %d sessions named by the attribute are open (session.max_open %d)",
 			route, n, m.cfg.MaxOpen))
 	}
-	id, err := m.placeFor(ctx, route, id)
-	if err != nil {
-		return nil, err
-	}
-	s, err = m.newSession(ctx, id, false, res)
-	if err != nil {
-		return nil, err
+	// A session completed before this exporter saw it is not reopened
+	// (unless session.reopen_completed): its data goes to id-2, id-3, ...
+	for n := 2; ; n++ {
+		var err error
+		s, err = m.newSession(ctx, id, false, res)
+		if !errors.Is(err, errCompletedElsewhere) {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		next := route + "-" + strconv.Itoa(n)
+		if verr := sessionstore.ValidateSessionID(next); verr != nil {
+			return nil, sessionstore.Permanent(fmt.Errorf("session %q is completed and no successor id is possible: %w", route, verr))
+		}
+		m.logger.Warn("Data names a session that is already completed; it goes to a new session (session.reopen_completed is off)",
+			zap.String("session", id), zap.String("new_session", next))
+		id = next
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -520,40 +545,6 @@ func (m *sessionManager) openRouted() int {
 		}
 	}
 	return n
-}
-
-// placeFor returns the session that takes the data of route: id itself,
-// unless its stored session was completed before this exporter saw it and
-// session.reopen_completed is off; then the first of id-2, id-3, ... that
-// is not such a session.
-func (m *sessionManager) placeFor(ctx context.Context, route, id string) (string, error) {
-	if m.cfg.ReopenCompleted {
-		return id, nil
-	}
-	for n := 2; ; n++ {
-		m.mu.Lock()
-		mine := m.completedHere[id]
-		m.mu.Unlock()
-		if mine {
-			return id, nil
-		}
-		meta, err := sessionstore.ReadMetadata(ctx, m.store, id)
-		switch {
-		case errors.Is(err, sessionstore.ErrNotFound), errors.Is(err, sessionstore.ErrCorrupt):
-			return id, nil // new, or to be recounted by newSession
-		case err != nil:
-			return "", fmt.Errorf("session %s: read metadata: %w", id, err)
-		case meta.Status != sessionstore.StatusCompleted:
-			return id, nil
-		}
-		next := route + "-" + strconv.Itoa(n)
-		if err := sessionstore.ValidateSessionID(next); err != nil {
-			return "", sessionstore.Permanent(fmt.Errorf("session %q is completed and no successor id is possible: %w", route, err))
-		}
-		m.logger.Warn("Data names a session that is already completed; it goes to a new session (session.reopen_completed is off)",
-			zap.String("session", id), zap.String("new_session", next))
-		id = next
-	}
 }
 
 // rotationDue reports why the own session should rotate, or "".

@@ -27,8 +27,6 @@ type Recount struct {
 	// same batch stored again, e.g. redelivered after a crash); they are
 	// not counted.
 	Duplicates []string
-	// IDs holds the uuid of every object counted.
-	IDs map[string]bool
 }
 
 // RecountSession reads every data object of a session, in capture order,
@@ -36,7 +34,8 @@ type Recount struct {
 // objects and later copies of an object are listed in the result and not
 // counted; a store failure ends the recount with an error.
 func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*Recount, error) {
-	rc := &Recount{Counts: NewMetadata(id, SessionTypeCapture, time.Time{}, ""), IDs: map[string]bool{}}
+	rc := &Recount{Counts: NewMetadata(id, SessionTypeCapture, time.Time{}, "")}
+	counted := map[string]bool{} // uuids of the objects counted
 	for o, err := range ListObjectsByTime(ctx, s, id) {
 		if err != nil {
 			if errors.Is(err, ErrCorrupt) {
@@ -46,7 +45,7 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 			return nil, fmt.Errorf("list session %s: %w", id, err)
 		}
 		rc.Objects++
-		if rc.IDs[o.ID] {
+		if counted[o.ID] {
 			rc.Duplicates = append(rc.Duplicates, o.Key)
 			continue
 		}
@@ -58,7 +57,7 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 			}
 			return nil, fmt.Errorf("read %s: %w", o.Key, err)
 		}
-		rc.IDs[o.ID] = true
+		counted[o.ID] = true
 		rc.Counts.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
 		rc.Counts.ExtendEventTime(b.EventRange())
 	}
@@ -125,10 +124,12 @@ func CountMismatches(stored, counted *Metadata) []string {
 // (by a crash) or without metadata becomes completed, ending at its last
 // object; a start time that is unknown becomes its first object's.
 func Repaired(stored, counted *Metadata, now time.Time) *Metadata {
-	m := counted.Clone()
+	var m *Metadata
 	if stored != nil {
 		m = stored.Clone()
 		m.TakeCounts(counted)
+	} else {
+		m = counted.Clone()
 	}
 	first, last := m.CaptureRange()
 	if m.StartTime.IsZero() {
