@@ -57,6 +57,13 @@ func newTrioWith(t *testing.T, set exporter.Settings, cfg *Config, wrap func(ses
 // startTrio creates and starts the three pipelines' exporters of set.ID.
 func startTrio(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
 	t.Helper()
+	return startTrioOn(t, componenttest.NewNopHost(), set, cfg, wrap)
+}
+
+// startTrioOn is startTrio on a host of the test's choosing (one with a
+// storage extension, for a persistent queue).
+func startTrioOn(t *testing.T, host component.Host, set exporter.Settings, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
 	f := NewFactory()
 	ctx := context.Background()
 	tr := &trio{}
@@ -79,7 +86,6 @@ func startTrio(t *testing.T, set exporter.Settings, cfg *Config, wrap func(sessi
 			return wrap(st), nil
 		}
 	}
-	host := componenttest.NewNopHost()
 	require.NoError(t, tr.traces.Start(ctx, host))
 	require.NoError(t, tr.metrics.Start(ctx, host))
 	require.NoError(t, tr.logs.Start(ctx, host))
