@@ -55,6 +55,11 @@ type captureExporter struct {
 	store     sessionstore.Store
 	encoder   *sessionstore.Encoder
 	sessions  *sessionManager
+	// arrivals stamps requests as they are accepted; startedAt tells a
+	// batch accepted before this start (delivered again by a persistent
+	// queue) from a new one.
+	arrivals  *arrivals
+	startedAt time.Time
 
 	plansMu sync.Mutex
 	plans   map[any]*batchPlan
@@ -73,8 +78,11 @@ type captureExporter struct {
 // stored (and counted) are not written again.
 type batchPlan struct {
 	created     time.Time
-	captureTime time.Time
-	items       int64 // guards against a different batch reusing the same pdata memory
+	captureTime time.Time // for data without an arrival stamp
+	items       int64     // guards against a different batch reusing the same pdata memory
+	// arrivals are the batch's arrival stamps, one per resource, taken off
+	// the data on the first attempt.
+	arrivals []arrival
 	targets     map[string]*planTarget
 	// signal and parts are kept after an attempt that may succeed on
 	// retry, so that Shutdown can still store the batch when exporterhelper
@@ -84,9 +92,13 @@ type batchPlan struct {
 }
 
 type planTarget struct {
-	session *session
-	key     string
-	done    bool
+	session     *session
+	key         string
+	captureTime time.Time
+	// redelivered: the part was accepted before this start, so it may have
+	// been stored before (and counted by the recount of its session).
+	redelivered bool
+	done        bool
 	signal  sessionstore.Signal
 	items   int64
 	settled bool // the session no longer counts this batch as pending
@@ -114,6 +126,7 @@ func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, e
 		plans:     map[any]*batchPlan{},
 		kick:      make(chan struct{}, 1),
 	}
+	e.arrivals = newArrivals(func() time.Time { return e.now() })
 	if cfg.RetryConfig.Enabled && cfg.RetryConfig.MaxElapsedTime > 0 {
 		e.planTTL = cfg.RetryConfig.MaxElapsedTime + cfg.RetryConfig.MaxInterval + cfg.TimeoutConfig.Timeout + time.Minute
 	}
@@ -169,6 +182,7 @@ func (e *captureExporter) createdBy() string {
 // never work (no such bucket, access denied, bad settings) does.
 func (e *captureExporter) Start(ctx context.Context, host component.Host) error {
 	e.host = host
+	e.startedAt = e.now().UTC().Truncate(time.Millisecond) // as arrivals are
 	logger := e.set.Logger
 	store, err := e.openStore(ctx, &e.cfg.Store)
 	if err != nil {
@@ -198,6 +212,7 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 			metric.WithAttributes(attribute.String("reason", reason)))
 		e.wake() // write the new session's metadata.json (active) right away
 	})
+	e.sessions.queued = e.arrivals.waiting
 
 	loopCtx, loopCancel := context.WithCancel(context.Background())
 	e.cancel = loopCancel
@@ -340,21 +355,26 @@ func (e *captureExporter) finalMetadata(ctx context.Context, once bool) error {
 
 func (e *captureExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	return e.push(ctx, td, sessionstore.SignalTraces, int64(td.SpanCount()),
-		func() []part { return split(td, e.cfg.Session.FromAttribute, &tracesSignal) })
+		func() []arrival { return takeArrivals(td, &tracesSignal) },
+		func(as []arrival) []part { return split(td, e.cfg.Session.FromAttribute, &tracesSignal, as) })
 }
 
 func (e *captureExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	return e.push(ctx, md, sessionstore.SignalMetrics, int64(md.DataPointCount()),
-		func() []part { return split(md, e.cfg.Session.FromAttribute, &metricsSignal) })
+		func() []arrival { return takeArrivals(md, &metricsSignal) },
+		func(as []arrival) []part { return split(md, e.cfg.Session.FromAttribute, &metricsSignal, as) })
 }
 
 func (e *captureExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return e.push(ctx, ld, sessionstore.SignalLogs, int64(ld.LogRecordCount()),
-		func() []part { return split(ld, e.cfg.Session.FromAttribute, &logsSignal) })
+		func() []arrival { return takeArrivals(ld, &logsSignal) },
+		func(as []arrival) []part { return split(ld, e.cfg.Session.FromAttribute, &logsSignal, as) })
 }
 
-// plan returns the batch's plan, creating it on the first attempt.
-func (e *captureExporter) plan(batch any, items int64) *batchPlan {
+// plan returns the batch's plan, creating it on the first attempt: then
+// the arrival stamps are taken off the data, and its requests no longer
+// wait in the queue.
+func (e *captureExporter) plan(batch any, items int64, take func() []arrival) *batchPlan {
 	e.plansMu.Lock()
 	defer e.plansMu.Unlock()
 	if p, ok := e.plans[batch]; ok && p.items == items {
@@ -362,6 +382,8 @@ func (e *captureExporter) plan(batch any, items int64) *batchPlan {
 	}
 	now := e.now()
 	p := &batchPlan{created: now, captureTime: now.UTC().Truncate(time.Millisecond), items: items, targets: map[string]*planTarget{}}
+	p.arrivals = take()
+	e.arrivals.pushed(requestIDs(p.arrivals)...)
 	e.plans[batch] = p
 	return p
 }
@@ -402,12 +424,14 @@ func (e *captureExporter) sweepPlans() {
 // push stores the parts of one batch, each in its session. A part already
 // stored by an earlier attempt is skipped; a retryable failure makes the
 // whole batch retry (only the missing parts are written again).
-func (e *captureExporter) push(ctx context.Context, batch any, signal sessionstore.Signal, items int64, split func() []part) error {
+func (e *captureExporter) push(ctx context.Context, batch any, signal sessionstore.Signal, items int64,
+	take func() []arrival, split func([]arrival) []part,
+) error {
 	if e.sessions == nil {
 		return errors.New("session_capture: not started")
 	}
-	plan := e.plan(batch, items)
-	parts := split()
+	plan := e.plan(batch, items, take)
+	parts := split(plan.arrivals)
 	retryable, permanent := e.storeParts(ctx, plan, signal, parts)
 	if len(retryable) > 0 {
 		if e.cfg.RetryConfig.Enabled {
@@ -446,7 +470,7 @@ func (e *captureExporter) storeParts(ctx context.Context, plan *batchPlan, signa
 		if target.done {
 			continue // stored by an earlier attempt
 		}
-		if err := e.write(ctx, signal, plan, target, p); err != nil {
+		if err := e.write(ctx, signal, target, p); err != nil {
 			if sessionstore.IsPermanent(err) {
 				target.session.markLost(signal, p.items)
 				permanent = append(permanent, err)
@@ -462,7 +486,7 @@ func (e *captureExporter) storeParts(ctx context.Context, plan *batchPlan, signa
 // first attempt.
 func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal sessionstore.Signal, p *part) (*planTarget, error) {
 	e.plansMu.Lock()
-	t, ok := plan.targets[p.route]
+	t, ok := plan.targets[p.group]
 	e.plansMu.Unlock()
 	if ok {
 		return t, nil
@@ -482,18 +506,33 @@ func (e *captureExporter) target(ctx context.Context, plan *batchPlan, signal se
 			return nil, err
 		}
 	}
-	t = &planTarget{session: s, key: sessionstore.NewObjectKey(s.id, signal, plan.captureTime).String(), signal: signal, items: p.items}
+	t = &planTarget{session: s, signal: signal, items: p.items}
+	if len(p.requests) > 0 {
+		// Named by its requests: stored again after a restart, it gets
+		// the same key.
+		t.captureTime = p.arrival
+		t.key = sessionstore.DerivedObjectKey(s.id, signal, p.arrival, idName(p.requests)).String()
+		t.redelivered = p.arrival.Before(e.startedAt)
+	} else {
+		t.captureTime = plan.captureTime
+		t.key = sessionstore.NewObjectKey(s.id, signal, plan.captureTime).String()
+	}
 	e.plansMu.Lock()
 	defer e.plansMu.Unlock()
-	if existing, ok := plan.targets[p.route]; ok {
+	if existing, ok := plan.targets[p.group]; ok {
 		return existing, nil
 	}
-	plan.targets[p.route] = t
+	plan.targets[p.group] = t
 	s.beginPending(signal, p.items) // until it is stored or the batch is given up
 	return t, nil
 }
 
-func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal, plan *batchPlan, t *planTarget, p *part) error {
+func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal, t *planTarget, p *part) error {
+	if t.redelivered {
+		if stored, err := e.storedBefore(ctx, t); err != nil || stored {
+			return err
+		}
+	}
 	enc, err := p.encode(e.encoder)
 	if err != nil {
 		return sessionstore.Permanent(fmt.Errorf("encode %s batch: %w", signal, err))
@@ -508,16 +547,44 @@ func (e *captureExporter) write(ctx context.Context, signal sessionstore.Signal,
 		}
 		return fmt.Errorf("session %s: %w", t.session.id, err)
 	}
-	e.recordStored(ctx, t, plan.captureTime, p, enc.RawBytes, len(enc.Data))
+	e.recordStored(ctx, t, p, enc.RawBytes, len(enc.Data))
 	return nil
 }
 
-// recordStored counts a stored part in its session and the telemetry.
-func (e *captureExporter) recordStored(ctx context.Context, t *planTarget, captureTime time.Time, p *part, rawBytes, storedBytes int) {
+// storedBefore reports whether a part delivered again after a restart is
+// stored already (its object landed before the restart, and the recount
+// of its session counted it). Then it is done, and no longer lost.
+func (e *captureExporter) storedBefore(ctx context.Context, t *planTarget) (bool, error) {
+	stored, err := sessionstore.Exists(ctx, e.store, t.key)
+	if err != nil {
+		if sessionstore.IsPermanent(err) {
+			// Not allowed to list (a write-only policy): write it again;
+			// the same key is overwritten, never duplicated.
+			return false, nil
+		}
+		e.sessions.writeFailed()
+		return false, fmt.Errorf("session %s: %w", t.session.id, err)
+	}
+	if !stored {
+		return false, nil
+	}
 	e.sessions.writeSucceeded()
 	t.done = true
 	s := e.sessions.liveFor(t.session)
-	s.add(t.signal, captureTime, p, int64(rawBytes), int64(storedBytes))
+	s.delivered(t.signal, t.items)
+	e.set.Logger.Info("Batch delivered again after a restart was stored already", zap.String("key", t.key), zap.Int64("items", t.items))
+	return true, nil
+}
+
+// recordStored counts a stored part in its session and the telemetry.
+func (e *captureExporter) recordStored(ctx context.Context, t *planTarget, p *part, rawBytes, storedBytes int) {
+	e.sessions.writeSucceeded()
+	t.done = true
+	s := e.sessions.liveFor(t.session)
+	s.add(t.signal, t.captureTime, p, int64(rawBytes), int64(storedBytes))
+	if t.redelivered {
+		s.delivered(t.signal, t.items)
+	}
 	if s.isClosed() {
 		e.sessions.remember(s)
 	} else if s.own && e.cfg.Session.MaxBytes > 0 && s.storedBytes() >= e.cfg.Session.MaxBytes {

@@ -53,7 +53,11 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.Unwrap().pushTraces, helperOptions(exp, cfg.(*Config))...)
+	helper, err := exporterhelper.NewTraces(ctx, set, cfg, exp.Unwrap().pushTraces, helperOptions(exp, cfg.(*Config))...)
+	if err != nil {
+		return nil, err
+	}
+	return arrivingTraces{Traces: helper, a: exp.Unwrap().arrivals}, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -61,7 +65,11 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, exp.Unwrap().pushMetrics, helperOptions(exp, cfg.(*Config))...)
+	helper, err := exporterhelper.NewMetrics(ctx, set, cfg, exp.Unwrap().pushMetrics, helperOptions(exp, cfg.(*Config))...)
+	if err != nil {
+		return nil, err
+	}
+	return arrivingMetrics{Metrics: helper, a: exp.Unwrap().arrivals}, nil
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -69,14 +77,19 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.Unwrap().pushLogs, helperOptions(exp, cfg.(*Config))...)
+	helper, err := exporterhelper.NewLogs(ctx, set, cfg, exp.Unwrap().pushLogs, helperOptions(exp, cfg.(*Config))...)
+	if err != nil {
+		return nil, err
+	}
+	return arrivingLogs{Logs: helper, a: exp.Unwrap().arrivals}, nil
 }
 
 func helperOptions(exp *sharedExporter, cfg *Config) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(exp.Start),
 		exporterhelper.WithShutdown(exp.Shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// It stamps each request's arrival on its resources (see arrival.go).
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
 		exporterhelper.WithTimeout(cfg.TimeoutConfig),
 		exporterhelper.WithRetry(cfg.RetryConfig),
 		exporterhelper.WithQueue(cfg.QueueConfig),

@@ -106,6 +106,31 @@ func (s *session) markLost(signal sessionstore.Signal, items int64) {
 	}
 }
 
+// delivered records that items a persistent queue delivered again after a
+// restart are stored: the items an earlier run counted as lost (they were
+// in the queue when it stopped) are not lost any more.
+func (s *session) delivered(signal sessionstore.Signal, items int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.meta.LostItems
+	if l == nil {
+		return
+	}
+	switch signal {
+	case sessionstore.SignalTraces:
+		l.Traces = max(0, l.Traces-items)
+	case sessionstore.SignalMetrics:
+		l.Metrics = max(0, l.Metrics-items)
+	case sessionstore.SignalLogs:
+		l.Logs = max(0, l.Logs-items)
+	}
+	if l.Traces+l.Metrics+l.Logs == 0 {
+		s.meta.LostItems = nil
+		s.failed = false
+	}
+	s.dirty = true
+}
+
 func (s *session) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,6 +255,9 @@ type sessionManager struct {
 	// then, and counts again from recoveredAt.
 	storeFailing bool
 	recoveredAt  time.Time
+	// queued reports whether accepted data waits in the sending queue
+	// (nil: never); no session is idle then.
+	queued func() bool
 }
 
 // writeFailed notes a failed write: the store is in trouble.
@@ -580,8 +608,9 @@ func (m *sessionManager) closeIdle() {
 	}
 	now := m.now()
 	m.mu.Lock()
-	if m.storeFailing {
+	if m.storeFailing || (m.queued != nil && m.queued()) {
 		// An outage is not idleness: batches may be queued or retried.
+		// Nor is a queue still holding data: it may be for any session.
 		m.mu.Unlock()
 		return
 	}

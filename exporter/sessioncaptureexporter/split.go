@@ -1,6 +1,7 @@
 package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 
 import (
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -17,6 +18,13 @@ type part struct {
 	// route is the session id named by the routing attribute, or "" for the
 	// exporter's own session.
 	route string
+	// group tells the parts of one batch apart: the route and the arrival
+	// window.
+	group string
+	// arrival is when the part's earliest request arrived (zero for data
+	// that was not stamped), and requests the ids of its requests, sorted.
+	arrival  time.Time
+	requests []uint64
 	// resource is the first resource of the part, for session metadata.
 	resource pcommon.Resource
 	items    int64
@@ -86,7 +94,7 @@ func groupResources(n int, route func(i int) string) ([]string, map[string][]int
 type signalOps[D, R any] struct {
 	resources  func(D) resourceSlice[R]
 	newData    func() D
-	appendCopy func(to D, r R) // MutatesData is false: copy, never move
+	appendCopy func(to D, r R) // copy, never move: a retry sees the batch whole
 	resource   func(R) pcommon.Resource
 	items      func(R) int
 	encode     func(*sessionstore.Encoder, D) (*sessionstore.Encoded, error)
@@ -130,21 +138,55 @@ var (
 )
 
 // split divides a batch into parts by the session each resource belongs to
-// (the value of attr), in order of first appearance; a batch of one route
-// is not copied.
-func split[D, R any](data D, attr string, sig *signalOps[D, R]) []part {
+// (the value of attr) and, within a session, by when its requests arrived
+// (arrivals, one per resource, from takeArrivals), in order of first
+// appearance; a batch of one part is not copied.
+func split[D, R any](data D, attr string, sig *signalOps[D, R], arrivals []arrival) []part {
 	rs := sig.resources(data)
-	order, groups := groupResources(rs.Len(), func(i int) string { return routeOf(sig.resource(rs.At(i)), attr) })
+	var first time.Time
+	for _, a := range arrivals {
+		if a.id != 0 && (first.IsZero() || a.at.Before(first)) {
+			first = a.at
+		}
+	}
+	arrivalOf := func(i int) arrival {
+		if i < len(arrivals) {
+			return arrivals[i]
+		}
+		return arrival{}
+	}
+	order, groups := groupResources(rs.Len(), func(i int) string {
+		route := routeOf(sig.resource(rs.At(i)), attr)
+		if a := arrivalOf(i); a.id != 0 {
+			return route + "\x00" + strconv.FormatInt(int64(a.at.Sub(first)/arrivalResolution), 10)
+		}
+		return route + "\x00-"
+	})
 	parts := make([]part, 0, len(order))
-	for _, route := range order {
+	for _, group := range order {
+		idx := groups[group]
 		sub := data
 		if len(order) > 1 {
 			sub = sig.newData()
-			for _, i := range groups[route] {
+			for _, i := range idx {
 				sig.appendCopy(sub, rs.At(i))
 			}
 		}
-		p := part{route: route, encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return sig.encode(e, sub) }}
+		p := part{
+			group:  group,
+			route:  routeOf(sig.resource(rs.At(idx[0])), attr),
+			encode: func(e *sessionstore.Encoder) (*sessionstore.Encoded, error) { return sig.encode(e, sub) },
+		}
+		own := make([]arrival, 0, len(idx))
+		for _, i := range idx {
+			if a := arrivalOf(i); a.id != 0 {
+				own = append(own, a)
+				if p.arrival.IsZero() || a.at.Before(p.arrival) {
+					p.arrival = a.at
+				}
+			}
+		}
+		p.requests = requestIDs(own)
 		srs := sig.resources(sub)
 		for i := range srs.Len() {
 			r := srs.At(i)

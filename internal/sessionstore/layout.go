@@ -131,6 +131,28 @@ func NewObjectKey(sessionID string, signal Signal, t time.Time) ObjectKey {
 	}
 }
 
+// objectNamespace is the namespace of name-based object uuids.
+var objectNamespace = uuid.MustParse("5d0c3a5e-8f0e-4f8e-9d0b-6b1f7c9a4e21")
+
+// DerivedObjectKey returns a key for a batch of signal captured at t whose
+// uuid is derived from name (a name-based UUID of the session, the signal
+// and name): a writer that stores the same batch again, e.g. redelivered by
+// a persistent queue after a restart, computes the same key.
+func DerivedObjectKey(sessionID string, signal Signal, t time.Time, name []byte) ObjectKey {
+	buf := make([]byte, 0, len(sessionID)+len(signal)+2+len(name))
+	buf = append(buf, sessionID...)
+	buf = append(buf, 0)
+	buf = append(buf, signal...)
+	buf = append(buf, 0)
+	buf = append(buf, name...)
+	return ObjectKey{
+		SessionID:   sessionID,
+		Signal:      signal,
+		CaptureTime: t.UTC().Truncate(time.Millisecond),
+		ID:          uuid.NewSHA1(objectNamespace, buf).String(),
+	}
+}
+
 // String renders the key in layout v1:
 // sessions/{id}/raw/YYYY-MM-DD/HH/{signal}-{unixMillis}-{uuid}.otlp.gz
 func (k ObjectKey) String() string {

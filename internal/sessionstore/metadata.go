@@ -132,6 +132,9 @@ func (m *Metadata) Add(signal Signal, captureTime time.Time, items, rawBytes, st
 	st.Bytes += rawBytes
 	st.CompressedBytes += storedBytes
 	ct := captureTime.UTC()
+	if !m.StartTime.IsZero() && ct.Before(m.StartTime) {
+		m.StartTime = ct // a batch that waited in a queue arrived before the session opened
+	}
 	if st.FirstCaptureTime == nil || ct.Before(*st.FirstCaptureTime) {
 		st.FirstCaptureTime = &ct
 	}

@@ -16,6 +16,24 @@ type Object struct {
 	Size int64  // stored (compressed) bytes
 }
 
+// Exists reports whether an object is stored under key, with one listing
+// call (S3's ListObjectsV2 needs only the list permission a reader has
+// anyway; a HEAD would need GetObject).
+func Exists(ctx context.Context, s Store, key string) (bool, error) {
+	for info, err := range s.List(ctx, key) {
+		if err != nil {
+			return false, err
+		}
+		if info.Key == key {
+			return true, nil
+		}
+		if info.Key > key {
+			break
+		}
+	}
+	return false, nil
+}
+
 // ListObjects yields the data objects of a session in key order, which is
 // capture-time order. Keys that do not follow the layout are yielded as
 // errors wrapping ErrCorrupt and the listing goes on; a store error ends it.
