@@ -76,6 +76,7 @@ func TestS3ErrorsNamedRight(t *testing.T) {
 		{501, "NotImplemented", true, "does not implement"},
 		{400, "EntityTooLarge", true, "too large"},
 		{403, "AccessDenied", true, "AccessDenied"},
+		{403, "InvalidObjectState", true, "restore"}, // archived by a lifecycle rule
 		{503, "SlowDown", false, ""},
 		{500, "InternalError", false, ""},
 	}
