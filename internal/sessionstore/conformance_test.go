@@ -129,6 +129,29 @@ func runConformance(t *testing.T, b backend) {
 		assert.Equal(t, []int64{int64(len(data))}, sizes)
 	})
 
+	t.Run("list after", func(t *testing.T) {
+		st := b.open(t)
+		all := []string{"s/a", "s/b/1", "s/b/2", "s/b/3", "s/c", "s/d/e/f", "t/x"}
+		for _, k := range all {
+			require.NoError(t, st.Put(ctx, k, []byte("x")))
+		}
+		after := func(prefix, start string) []string {
+			var out []string
+			for info, err := range st.ListAfter(ctx, prefix, start) {
+				require.NoError(t, err)
+				out = append(out, info.Key)
+			}
+			return out
+		}
+		assert.Equal(t, all[:6], after("s/", ""))
+		assert.Equal(t, []string{"s/b/2", "s/b/3", "s/c", "s/d/e/f"}, after("s/", "s/b/1"))
+		assert.Equal(t, []string{"s/c", "s/d/e/f"}, after("s/", "s/b/3"))
+		assert.Equal(t, []string{"s/c", "s/d/e/f"}, after("s/", "s/b/9"), "after a key that is not stored")
+		assert.Equal(t, []string{"s/b/1", "s/b/2", "s/b/3", "s/c", "s/d/e/f"}, after("s/", "s/b"), "after a directory's name")
+		assert.Empty(t, after("s/", "s/d/e/f"))
+		assert.Equal(t, []string{"s/d/e/f"}, after("s/d/", "s/a"), "start before the prefix")
+	})
+
 	t.Run("missing object", func(t *testing.T) {
 		st := b.open(t)
 		_, err := st.Get(ctx, "nope/missing.json")

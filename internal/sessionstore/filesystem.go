@@ -194,6 +194,10 @@ func (s *fsStore) readDirSorted(dir string) ([]fs.DirEntry, error) {
 }
 
 func (s *fsStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return s.ListAfter(ctx, prefix, "")
+}
+
+func (s *fsStore) ListAfter(ctx context.Context, prefix, startAfter string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
 		if err := validatePrefix(prefix); err != nil {
 			yield(ObjectInfo{}, err)
@@ -223,7 +227,11 @@ func (s *fsStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo,
 					key = dir + "/" + key
 				}
 				if e.IsDir() {
-					// Descend only where the prefix can still match.
+					// Descend only where the prefix can still match, and
+					// where keys after startAfter can be.
+					if startAfter != "" && key+"/" < startAfter && !strings.HasPrefix(startAfter, key+"/") {
+						continue
+					}
 					if strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/") {
 						if !walk(key) {
 							return false
@@ -231,7 +239,7 @@ func (s *fsStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo,
 					}
 					continue
 				}
-				if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), tempPrefix) || !strings.HasPrefix(key, prefix) {
+				if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), tempPrefix) || !strings.HasPrefix(key, prefix) || key <= startAfter {
 					continue
 				}
 				info, err := e.Info()

@@ -2,7 +2,6 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -112,51 +111,85 @@ func ReadObject(ctx context.Context, s Store, o Object, maxBytes int64) (Batch, 
 }
 
 // ListObjectsByTime yields the data objects of a session in capture-time
-// order across all signals (ties broken by key). Key order is time order
-// only per signal, because the signal leads the file name; so the objects
-// of one hour directory are buffered and sorted. Memory is bounded by the
-// objects of one hour, never by the session.
+// order across all signals (ties broken by key), as an ObjectLister does,
+// in one attempt: a store error ends it.
 func ListObjectsByTime(ctx context.Context, s Store, sessionID string) iter.Seq2[Object, error] {
+	return NewObjectLister(s, sessionID).All(ctx)
+}
+
+// ObjectLister lists the data objects of a session in capture-time order
+// across all signals (ties broken by key), and resumes a listing that
+// failed where it broke off. Key order is time order only per signal,
+// because the signal leads the file name (an hour lists logs, then
+// metrics, then traces), so the objects of one hour directory are
+// gathered and sorted before any is yielded: memory is bounded by the
+// objects of one hour, never by the session.
+type ObjectLister struct {
+	store   Store
+	session string
+	after   string   // the last key listed
+	hour    string   // the directory of the objects in buf
+	buf     []Object // listed, not yielded yet
+}
+
+// NewObjectLister returns a lister of the session's objects.
+func NewObjectLister(s Store, sessionID string) *ObjectLister {
+	return &ObjectLister{store: s, session: sessionID}
+}
+
+// All yields the objects. A key that does not follow the layout is
+// yielded once, as an error wrapping ErrCorrupt, when it is listed, and
+// the listing goes on. A store error is yielded and ends the call; the next
+// call resumes the listing after the last key it got (S3 StartAfter), with
+// the objects of the unfinished hour kept, so that across calls every
+// object is yielded exactly once and in order.
+func (l *ObjectLister) All(ctx context.Context) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
-		var hour string
-		var buf []Object
-		flush := func() bool {
-			slices.SortFunc(buf, func(a, b Object) int {
-				if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
-					return c
-				}
-				return strings.Compare(a.Key, b.Key)
-			})
-			for _, o := range buf {
-				if !yield(o, nil) {
-					return false
-				}
-			}
-			buf = buf[:0]
-			return true
+		if err := ValidateSessionID(l.session); err != nil {
+			yield(Object{}, err)
+			return
 		}
-		for o, err := range ListObjects(ctx, s, sessionID) {
+		for info, err := range l.store.ListAfter(ctx, RawPrefix(l.session), l.after) {
 			if err != nil {
-				if errors.Is(err, ErrCorrupt) {
-					if !yield(o, err) {
-						return
-					}
-					continue
-				}
-				if flush() {
-					yield(Object{}, err)
-				}
+				yield(Object{}, err)
 				return
 			}
-			dir := o.Key[:strings.LastIndexByte(o.Key, '/')]
-			if dir != hour {
-				if !flush() {
+			l.after = info.Key
+			if dir := info.Key[:strings.LastIndexByte(info.Key, '/')]; dir != l.hour {
+				if !l.flush(yield) {
 					return
 				}
-				hour = dir
+				l.hour = dir
 			}
-			buf = append(buf, o)
+			k, perr := ParseObjectKey(info.Key)
+			switch {
+			case perr != nil:
+				if !yield(Object{Key: info.Key, Size: info.Size}, fmt.Errorf("%w: %w", ErrCorrupt, perr)) {
+					return
+				}
+			case k.SessionID == l.session:
+				l.buf = append(l.buf, Object{ObjectKey: k, Key: info.Key, Size: info.Size})
+			}
 		}
-		flush()
+		l.flush(yield)
 	}
+}
+
+// flush yields the gathered objects of one hour in time order.
+func (l *ObjectLister) flush(yield func(Object, error) bool) bool {
+	slices.SortFunc(l.buf, func(a, b Object) int {
+		if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	for len(l.buf) > 0 {
+		o := l.buf[0]
+		l.buf = l.buf[1:]
+		if !yield(o, nil) {
+			return false
+		}
+	}
+	l.buf = nil
+	return true
 }

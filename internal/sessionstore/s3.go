@@ -152,15 +152,23 @@ func (s *s3Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *s3Store) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return s.ListAfter(ctx, prefix, "")
+}
+
+func (s *s3Store) ListAfter(ctx context.Context, prefix, startAfter string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
 		if err := validatePrefix(prefix); err != nil {
 			yield(ObjectInfo{}, err)
 			return
 		}
-		p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		in := &s3.ListObjectsV2Input{
 			Bucket: aws.String(s.bucket),
 			Prefix: aws.String(s.prefix + prefix),
-		})
+		}
+		if startAfter != "" {
+			in.StartAfter = aws.String(s.prefix + startAfter)
+		}
+		p := s3.NewListObjectsV2Paginator(s.client, in)
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
@@ -249,6 +257,7 @@ var permanentS3Codes = map[string]string{
 	"NoSuchBucket":                 "check store.s3.bucket, or create the bucket",
 	"SignatureDoesNotMatch":        "check store.s3.secret_access_key (or the AWS credentials in use)",
 	"InvalidObjectName":            "",
+	"InvalidObjectState":           "the object is in an archive storage class (a lifecycle rule moved it): restore it first",
 	"KeyTooLongError":              "use a shorter store.s3.prefix or session id",
 	"MethodNotAllowed":             "",
 	"Forbidden":                    "check the credentials' policy for this bucket and prefix",

@@ -24,6 +24,10 @@ type Store interface {
 	// List yields the objects whose keys start with prefix, in ascending
 	// key order. It stops at the first error, which it yields.
 	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// ListAfter is List starting after the key startAfter ("": from the
+	// start), so that a listing that failed part-way resumes where it
+	// broke off (S3's StartAfter).
+	ListAfter(ctx context.Context, prefix, startAfter string) iter.Seq2[ObjectInfo, error]
 	// ListPrefixes returns the distinct next path segments under prefix
 	// (which ends in "/"), each as a full prefix ending in "/", sorted:
 	// an S3 listing with delimiter "/", or a directory read.

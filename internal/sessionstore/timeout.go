@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sync"
 	"time"
 )
 
@@ -15,7 +16,7 @@ const DefaultTimeout = 30 * time.Second
 // a half-open connection or a hung filesystem then fails a call (with an
 // error matching context.DeadlineExceeded, which is worth retrying) instead
 // of freezing whoever waits on it. For Get the bound covers reading the
-// object to the end; for List, the whole listing. d <= 0 leaves s as it is.
+// object to the end; for List, the store's time between entries. d <= 0 leaves s as it is.
 func WithTimeout(s Store, d time.Duration) Store {
 	if d <= 0 {
 		return s
@@ -59,15 +60,73 @@ func (b *boundedStore) Get(ctx context.Context, key string) (io.ReadCloser, erro
 }
 
 func (b *boundedStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return b.ListAfter(ctx, prefix, "")
+}
+
+// ListAfter bounds the store's own time: the clock runs while the listing
+// fetches its next entries (a page of an S3 listing, a directory read), and
+// stops while the caller handles an entry, so a caller that works through
+// a long listing slowly (deleting, recounting) is not cut off, and a page
+// that never comes is.
+func (b *boundedStore) ListAfter(ctx context.Context, prefix, startAfter string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
-		bctx, cancel := context.WithTimeout(ctx, b.timeout)
-		defer cancel()
-		for info, err := range b.Store.List(bctx, prefix) {
-			if !yield(info, b.explain(ctx, bctx, err)) {
+		lctx := newListingContext(ctx, b.timeout)
+		defer lctx.stop()
+		lctx.run()
+		for info, err := range b.Store.ListAfter(lctx, prefix, startAfter) {
+			lctx.pause()
+			if !yield(info, b.explain(ctx, lctx, err)) {
 				return
 			}
+			lctx.run()
 		}
 	}
+}
+
+// listingContext is a context that ends when its parent does, or after
+// timeout of running time: the clock runs between run and pause only.
+type listingContext struct {
+	context.Context // the parent, for values and deadline
+	timeout         time.Duration
+	done            chan struct{}
+	timer           *time.Timer
+	stopParent      func() bool
+
+	mu  sync.Mutex
+	err error
+}
+
+func newListingContext(parent context.Context, timeout time.Duration) *listingContext {
+	c := &listingContext{Context: parent, timeout: timeout, done: make(chan struct{})}
+	c.timer = time.AfterFunc(time.Hour, func() { c.end(context.DeadlineExceeded) })
+	c.timer.Stop()
+	c.stopParent = context.AfterFunc(parent, func() { c.end(parent.Err()) })
+	return c
+}
+
+func (c *listingContext) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+		close(c.done)
+	}
+}
+
+func (c *listingContext) run()   { c.timer.Reset(c.timeout) }
+func (c *listingContext) pause() { c.timer.Stop() }
+
+func (c *listingContext) stop() {
+	c.timer.Stop()
+	c.stopParent()
+}
+
+func (c *listingContext) Done() <-chan struct{} { return c.done }
+
+func (c *listingContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 func (b *boundedStore) ListPrefixes(ctx context.Context, prefix string) (out []string, err error) {

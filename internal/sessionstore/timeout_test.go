@@ -78,3 +78,39 @@ func TestWithTimeoutBoundsEveryCall(t *testing.T) {
 		assert.Same(t, st, sessionstore.WithTimeout(st, 0), "no bound: the store as it is")
 	})
 }
+
+// TestWithTimeoutListingCountsStoreTimeOnly: a caller that takes its time
+// over each entry of a long listing (deleting, recounting, pacing a
+// replay) is not cut off by store.timeout; a page that never comes is.
+func TestWithTimeoutListingCountsStoreTimeOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st, err := sessionstore.OpenFilesystem(filepath.Join(t.TempDir(), "root"))
+		require.NoError(t, err)
+		defer st.Close()
+		keys := []string{"a/1", "b/1", "c/1", "d/1"} // one directory read each
+		for _, k := range keys {
+			require.NoError(t, st.Put(ctx, k, []byte("x")))
+		}
+		bounded := sessionstore.WithTimeout(st, 30*time.Second)
+		var got []string
+		for info, err := range bounded.List(ctx, "") {
+			require.NoError(t, err)
+			got = append(got, info.Key)
+			time.Sleep(time.Minute) // the caller's time, not the store's
+		}
+		assert.Equal(t, keys, got)
+
+		hang := faultstore.New(st, func(c faultstore.Call) faultstore.Fault {
+			if c.Op == faultstore.List {
+				return faultstore.Fault{Delay: 24 * time.Hour}
+			}
+			return faultstore.Fault{}
+		})
+		start := time.Now()
+		for _, err := range sessionstore.WithTimeout(hang, 30*time.Second).ListAfter(ctx, "", "b/1") {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}
+		assert.Equal(t, 30*time.Second, time.Since(start))
+	})
+}

@@ -46,35 +46,30 @@ func inShard(id string, index, count int) bool {
 // objects yields the objects this receiver replays in one pass, in capture
 // order: only signals that have a pipeline, only its shard, and each uuid
 // once (the first copy). Keys that do not follow the layout are reported
-// and skipped. If the store fails mid-way the listing is retried and
-// resumes after the last object yielded.
+// once each and skipped. If the store fails mid-way the listing is retried
+// with backoff and resumes where it broke off.
 func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error)) iter.Seq[sessionstore.Object] {
 	return func(yield func(sessionstore.Object) bool) {
-		var last *sessionstore.Object
+		lister := sessionstore.NewObjectLister(r.store, id)
 		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
 		for {
 			failed := false
-			for o, err := range sessionstore.ListObjectsByTime(ctx, r.store, id) {
+			for o, err := range lister.All(ctx) {
 				if err != nil {
 					if errors.Is(err, sessionstore.ErrCorrupt) {
-						if last == nil || after(o, *last) {
-							onBad(o.Key, err)
-						}
+						onBad(o.Key, err)
 						continue
 					}
 					if ctx.Err() != nil {
 						return
 					}
-					r.set.Logger.Warn("Listing the session failed; retrying", zap.String("session", id), zap.Error(err))
+					r.set.Logger.Warn("Listing the session failed; resuming where it broke off", zap.String("session", id), zap.Error(err))
 					r.storeFailing(err)
 					failed = true
 					break
 				}
-				if last != nil && !after(o, *last) {
-					continue // already yielded before a listing failure
-				}
-				last = &o
+				r.storeAnswered()
 				if seen[o.ID] {
 					r.duplicates.Add(1)
 					r.set.Logger.Debug("Skipping a later copy of an object (same uuid)", zap.String("key", o.Key))
@@ -96,14 +91,6 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 			}
 		}
 	}
-}
-
-// after orders objects as ListObjectsByTime does.
-func after(a, b sessionstore.Object) bool {
-	if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
-		return c > 0
-	}
-	return a.Key > b.Key
 }
 
 // prefetch reads objects on up to ReadAhead goroutines and one decoder
@@ -184,6 +171,10 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 			return fetched{obj: o, err: errors.New("object vanished (deleted while replaying?)")}
 		case ctx.Err() != nil:
 			return fetched{obj: o, err: ctx.Err()}
+		case sessionstore.IsPermanent(err):
+			// Access denied, archived, not allowed: no retry can read it.
+			r.storeAnswered()
+			return fetched{obj: o, err: err}
 		}
 		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
 		r.storeFailing(err)

@@ -136,7 +136,7 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 type summary struct {
 	passes     int
 	objects    int64
-	badObjects int64
+	badObjects atomic.Int64 // reported by the listing and the pass loop
 	items      map[sessionstore.Signal]int64
 	dropped    int64
 	lateness   latencyHist
@@ -184,7 +184,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
-		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects), zap.Int64("duplicate_objects", r.duplicates.Load()),
+		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()), zap.Int64("duplicate_objects", r.duplicates.Load()),
 		zap.Int64("spans", s.items[sessionstore.SignalTraces]), zap.Int64("data_points", s.items[sessionstore.SignalMetrics]),
 		zap.Int64("log_records", s.items[sessionstore.SignalLogs]), zap.Int64("dropped_items", s.dropped),
 		zap.Duration("lateness_p50", s.lateness.quantile(0.5)), zap.Duration("lateness_p99", s.lateness.quantile(0.99)),
@@ -276,7 +276,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 }
 
 func (r *replayReceiver) reportBad(key string, err error) {
-	r.result.badObjects++
+	r.result.badObjects.Add(1)
 	r.telemetry.ReceiverSessionReplayBadObjects.Add(context.Background(), 1)
 	r.set.Logger.Warn("Skipping bad object", zap.String("key", key), zap.Error(err))
 }

@@ -206,7 +206,7 @@ func TestOnlyWiredSignalsAreRead(t *testing.T) {
 	rep.wait(t, 30*time.Second)
 	_, _, gotL := merged(s)
 	require.NoError(t, plogtest.CompareLogs(wantL, gotL))
-	assert.Equal(t, int64(0), rep.r.result.badObjects)
+	assert.Equal(t, int64(0), rep.r.result.badObjects.Load())
 }
 
 func TestServicesFilterAndShards(t *testing.T) {
@@ -326,7 +326,7 @@ func TestBadObjectsAreSkippedAndReported(t *testing.T) {
 	assert.Contains(t, reported, "sessions/bad/raw/2026-11-28/12/README.txt")
 	assert.Contains(t, reported[badKeys[3]], "too large")
 	assert.Len(t, reported, len(badKeys)+1)
-	assert.Equal(t, int64(len(badKeys)+1), rep.r.result.badObjects)
+	assert.Equal(t, int64(len(badKeys)+1), rep.r.result.badObjects.Load())
 }
 
 func gzipped(t *testing.T, b []byte) []byte {
@@ -445,6 +445,6 @@ func TestAllBadSessionStopsLooping(t *testing.T) {
 	cfg.Loops = 0 // forever, but there is nothing to replay
 	rep := startReplay(t, cfg, nil, nil, new(consumertest.LogsSink))
 	rep.wait(t, 10*time.Second)
-	assert.Equal(t, int64(1), rep.r.result.badObjects)
+	assert.Equal(t, int64(1), rep.r.result.badObjects.Load())
 	assert.Len(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All(), 1)
 }

@@ -168,6 +168,12 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 
 // List implements sessionstore.Store.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[sessionstore.ObjectInfo, error] {
+	return s.ListAfter(ctx, prefix, "")
+}
+
+// ListAfter implements sessionstore.Store; its calls are List calls (Key
+// is the prefix), so a resumed listing is the next attempt of the same.
+func (s *Store) ListAfter(ctx context.Context, prefix, startAfter string) iter.Seq2[sessionstore.ObjectInfo, error] {
 	return func(yield func(sessionstore.ObjectInfo, error) bool) {
 		f, err := s.fault(ctx, List, prefix)
 		if err != nil {
@@ -175,7 +181,7 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[sessionstore.
 			return
 		}
 		n := 0
-		for info, err := range s.Store.List(ctx, prefix) {
+		for info, err := range s.Store.ListAfter(ctx, prefix, startAfter) {
 			if f.Err != nil && n == f.After {
 				yield(sessionstore.ObjectInfo{}, f.Err)
 				return
