@@ -83,7 +83,7 @@ type batchPlan struct {
 	// arrivals are the batch's arrival stamps, one per resource, taken off
 	// the data on the first attempt.
 	arrivals []arrival
-	targets     map[string]*planTarget
+	targets  map[string]*planTarget
 	// signal and parts are kept after an attempt that may succeed on
 	// retry, so that Shutdown can still store the batch when exporterhelper
 	// has given up on it.
@@ -99,9 +99,9 @@ type planTarget struct {
 	// been stored before (and counted by the recount of its session).
 	redelivered bool
 	done        bool
-	signal  sessionstore.Signal
-	items   int64
-	settled bool // the session no longer counts this batch as pending
+	signal      sessionstore.Signal
+	items       int64
+	settled     bool // the session no longer counts this batch as pending
 }
 
 // settle ends the target's pending count in its session, once.
