@@ -2,7 +2,10 @@ package sessionstore
 
 import (
 	"bytes"
+	crand "crypto/rand"
+	"encoding/binary"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -122,4 +125,65 @@ func TestDecodeBadObjects(t *testing.T) {
 		_, _, err = Decode(SignalTraces, good.Data, int64(good.RawBytes-1))
 		require.ErrorIs(t, err, ErrTooLarge)
 	})
+}
+
+// allocatedBy returns the heap bytes f allocates.
+func allocatedBy(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func gzipOf(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+// withISize returns a copy of a gzip stream whose trailer claims n bytes.
+func withISize(gz []byte, n uint32) []byte {
+	out := bytes.Clone(gz)
+	binary.LittleEndian.PutUint32(out[len(out)-4:], n)
+	return out
+}
+
+// TestDecompressBombs: a gzip bomb is refused as early as its bytes allow
+// and never costs a buffer larger than what was really inflated: a trailer
+// over the cap is refused without inflating; a trailer that lies (small or
+// large) is caught by the hard cap while inflating, or by the gzip check.
+func TestDecompressBombs(t *testing.T) {
+	const maxBytes = 64 << 20
+	bomb := gzipOf(t, make([]byte, 256<<20)) // 256 MiB of zeros, ~256 KiB stored
+
+	var err error
+	n := allocatedBy(func() { _, err = Decompress(bomb, maxBytes) })
+	require.ErrorIs(t, err, ErrTooLarge)
+	assert.Contains(t, err.Error(), "268435456", "names the size the trailer claims")
+	assert.Less(t, n, uint64(1<<20), "refused by its trailer, before inflating: allocated %d bytes", n)
+
+	// The trailer says 1000 bytes: inflating finds out, at the cap, with a
+	// buffer no larger than the cap.
+	n = allocatedBy(func() { _, err = Decompress(withISize(bomb, 1000), maxBytes) })
+	require.ErrorIs(t, err, ErrTooLarge)
+	assert.Less(t, n, uint64(2*maxBytes+(4<<20)), "allocated %d bytes", n)
+
+	// The trailer claims 60 MiB of 64 KiB of incompressible data: no 60 MiB
+	// buffer for it.
+	random := make([]byte, 64<<10)
+	_, _ = crand.Read(random)
+	n = allocatedBy(func() { _, err = Decompress(withISize(gzipOf(t, random), 60<<20), maxBytes) })
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Less(t, n, uint64(4<<20), "allocated %d bytes for 64 KiB", n)
+
+	// An honest object is still one allocation of its size.
+	out, err := Decompress(gzipOf(t, random), maxBytes)
+	require.NoError(t, err)
+	assert.Equal(t, random, out)
 }
