@@ -1,6 +1,9 @@
 package sessionreplayreceiver
 
 import (
+	"bytes"
+	"encoding/binary"
+	"maps"
 	"os"
 	"slices"
 	"testing"
@@ -155,5 +158,70 @@ func TestPaceByEventTime(t *testing.T) {
 				assert.Equal(t, a.at.UnixNano(), start.UnixNano(), "looks live: the first span starts as it arrives")
 			}
 		})
+	}
+}
+
+// badObjects returns one of every kind of bad object a session can hold,
+// by name: gzip bombs (an honest trailer over the cap, and one that lies),
+// truncated, not gzip, gzip of something that is not OTLP, and empty.
+func badObjects(t *testing.T) map[string][]byte {
+	t.Helper()
+	enc, err := sessionstore.NewEncoder(sessionstore.CompressionDefault)
+	require.NoError(t, err)
+	good, err := enc.EncodeTraces(sessiontest.Traces("svc", 1, 200, time.Now()))
+	require.NoError(t, err)
+	bomb := gzipped(t, make([]byte, 256<<20))
+	lying := bytes.Clone(bomb)
+	binary.LittleEndian.PutUint32(lying[len(lying)-4:], 1000)
+	return map[string][]byte{
+		"bomb":         bomb,
+		"lying_bomb":   lying,
+		"truncated":    bytes.Clone(good.Data[:len(good.Data)/2]),
+		"not_gzip":     []byte("this is not gzip at all, just text"),
+		"not_protobuf": gzipped(t, bytes.Repeat([]byte{0xff}, 4096)),
+		"empty":        {},
+	}
+}
+
+// TestBadObjectLatenessRealTime measures, for BENCHMARKS.md, how late the
+// good objects of a paced replay (1x) arrive when the session also holds
+// every kind of bad object, each placed 85 ms after a good one, next to
+// the same session without them, in the same run. A bad object must not
+// delay the good ones around it. Wall clock: `make bench` only.
+func TestBadObjectLatenessRealTime(t *testing.T) {
+	if os.Getenv("RECORDREPLAY_STRICT_PACING") != "1" {
+		t.Skip("40 s of real time; run by make bench with RECORDREPLAY_STRICT_PACING=1")
+	}
+	bad := badObjects(t)
+	names := slices.Sorted(maps.Keys(bad))
+	for _, withBad := range []bool{false, true} {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "paced", c0)
+		var captures []time.Duration
+		for i := range 201 {
+			off := time.Duration(i) * 100 * time.Millisecond
+			captures = append(captures, off)
+			w.Traces(c0.Add(off), sessiontest.Traces("svc", i, 200, c0.Add(off)))
+			if withBad && i%10 == 5 { // every second, the next kind of bad object
+				w.Raw(sessionstore.SignalTraces, c0.Add(off+85*time.Millisecond), bad[names[(i/10)%len(names)]])
+			}
+		}
+		w.Complete()
+		got, r := replayPaced(t, storeCfg, 1)
+		require.Len(t, got, len(captures))
+		var late []time.Duration
+		for i, a := range got {
+			late = append(late, a.Sub(got[0].Add(captures[i])))
+		}
+		worst := slices.Max(late)
+		slices.Sort(late)
+		p99 := late[len(late)*99/100]
+		t.Logf("bad objects %v: good-object lateness p50 %s p99 %s max %s; receiver p99 %s; bad objects skipped %d",
+			withBad, late[len(late)/2], p99, worst, r.result.lateness.quantile(0.99), r.result.badObjects.Load())
+		assert.Less(t, p99, 20*time.Millisecond, "p99 lateness")
+		if withBad {
+			assert.Equal(t, int64(20), r.result.badObjects.Load())
+		}
 	}
 }
