@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -164,34 +165,74 @@ func openGzip(r *bytes.Reader) (*gzip.Reader, error) {
 	return zr, nil
 }
 
+// plausibleRatio bounds how much the first buffer of an inflation may
+// exceed the stored size before inflation proves more: OTLP protobuf
+// compresses 5 to 15 times.
+const plausibleRatio = 16
+
 // Decompress inflates a stored object and returns the protobuf inside,
 // refusing to inflate more than maxBytes (a small object can expand to
 // gigabytes). Errors match ErrCorrupt or ErrTooLarge. It is the one
-// decompressor of stored objects: it sizes its output from the gzip
-// trailer (ISIZE), so inflating costs one allocation instead of a series of
-// regrowths; the hint is only trusted up to maxBytes and to what deflate
-// can physically expand to.
+// decompressor of stored objects. A gzip trailer (ISIZE) over maxBytes is
+// refused before inflating anything: the last member alone is that large.
+// Otherwise the trailer sizes the output buffer (one allocation for an
+// honest object), trusted only as far as the stored bytes can plausibly
+// hold; beyond that the buffer grows as inflation proves more, never past
+// maxBytes+1, so a lying trailer costs no buffer larger than what really
+// inflated.
 func Decompress(data []byte, maxBytes int64) ([]byte, error) {
+	return decompressInto(nil, data, maxBytes)
+}
+
+// decompressInto is Decompress into buf's memory when it is large enough.
+func decompressInto(buf, data []byte, maxBytes int64) ([]byte, error) {
 	zr, err := openGzip(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
 	}
 	defer gzipReaders.Put(zr)
-	var hint int64
-	if len(data) >= 18 {
-		hint = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+	isize := int64(-1)
+	if len(data) >= 18 { // a gzip header and trailer at least
+		isize = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+		if isize > maxBytes {
+			// A bomb, or an object cut off or damaged (then these bytes
+			// are not its trailer): either way, not inflated.
+			return nil, fmt.Errorf("%w: its gzip trailer says it inflates to %d bytes, over the %d-byte cap (%w: or it is cut off or damaged)",
+				ErrTooLarge, isize, maxBytes, ErrCorrupt)
+		}
 	}
-	hint = min(hint, maxBytes, int64(len(data))*1032)
-	var buf bytes.Buffer
-	buf.Grow(int(hint) + bytes.MinRead + 1)
-	n, err := buf.ReadFrom(io.LimitReader(zr, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	size := min(int64(len(data))*plausibleRatio+4096, maxBytes+1)
+	if isize >= 0 {
+		size = min(size, isize+1) // +1: room to see the end without growing
 	}
-	if n > maxBytes {
+	if int64(cap(buf)) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > maxBytes {
+				return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
+			}
+			next := min(2*int64(cap(buf)), maxBytes+1)
+			if isize >= int64(len(buf)) && isize+1 < next {
+				next = isize + 1
+			}
+			buf = slices.Grow(buf, int(next)-len(buf))
+		}
+		n, err := zr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	}
+	if int64(len(buf)) > maxBytes {
 		return nil, fmt.Errorf("%w: inflates past %d bytes", ErrTooLarge, maxBytes)
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 // Batch is one decoded object: exactly one of Traces, Metrics or Logs is
@@ -242,10 +283,27 @@ func Unmarshal(signal Signal, raw []byte) (Batch, error) {
 // Decode inflates (bounded by maxBytes) and unmarshals one stored object of
 // signal. It returns the batch and the uncompressed size.
 func Decode(signal Signal, data []byte, maxBytes int64) (Batch, int, error) {
-	raw, err := Decompress(data, maxBytes)
+	bp, _ := rawBuffers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	raw, err := decompressInto(*bp, data, maxBytes)
 	if err != nil {
+		rawBuffers.Put(bp)
 		return Batch{Signal: signal}, 0, err
 	}
+	// pdata copies what it keeps out of raw, so raw can serve the next
+	// object: replay decodes many objects of similar size.
 	b, err := Unmarshal(signal, raw)
+	if cap(raw) <= maxPooledRaw {
+		*bp = raw[:0]
+	}
+	rawBuffers.Put(bp)
 	return b, len(raw), err
 }
+
+// rawBuffers holds inflation buffers for Decode, up to maxPooledRaw each
+// (a rare huge object is not kept alive by the pool).
+var rawBuffers sync.Pool
+
+const maxPooledRaw = 32 << 20

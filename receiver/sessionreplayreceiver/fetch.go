@@ -93,11 +93,12 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 	}
 }
 
-// prefetch reads objects on up to ReadAhead goroutines and one decoder
-// goroutine decompresses and unmarshals them in order, one ahead of the
-// consumer. Memory is bounded by ReadAhead compressed objects plus two
-// decoded ones (the one being delivered and the next), whatever the session
-// size; compressed objects are 5-10 times smaller than decoded ones.
+// prefetch reads and decodes up to ReadAhead objects ahead, each on its
+// own goroutine, and hands them over in order. Decoding in parallel uses
+// every core at speed 0, and a bad object (a bomb, a corrupt one) is
+// decoded beside the good ones, never in front of one due before it.
+// Memory is bounded by ReadAhead objects (compressed and decoded) plus the
+// one being delivered, whatever the session size.
 func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstore.Object]) (<-chan fetched, func()) {
 	slots := make(chan chan fetched, r.cfg.ReadAhead-1)
 	decoded := make(chan fetched)
@@ -111,7 +112,14 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 			case <-ctx.Done():
 				return
 			}
-			wg.Go(func() { slot <- r.fetch(ctx, o) })
+			wg.Go(func() {
+				f := r.fetch(ctx, o)
+				if f.err == nil {
+					f.batch, f.err = r.decode(f.obj, f.compressed)
+				}
+				f.at = r.objectTime(f)
+				slot <- f
+			})
 		}
 	})
 	wg.Go(func() {
@@ -123,10 +131,6 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 			case <-ctx.Done():
 				return
 			}
-			if f.err == nil {
-				f.batch, f.err = r.decode(f.obj, f.compressed)
-			}
-			f.at = r.objectTime(f)
 			select {
 			case decoded <- f:
 			case <-ctx.Done():
