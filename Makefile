@@ -96,7 +96,7 @@ seed-basic:
 ## test: unit, integration (real S3 server) and end-to-end tests of the built binary.
 ## Packages run in parallel: tests whose subject is time run on testing/synctest's
 ## virtual clock, so a loaded machine cannot fail them; the one real-clock precision
-## test (TestPacingRealTime) runs under `make bench`, alone.
+## tests (TestPacingRealTime, TestBadObjectLatenessRealTime) run under `make bench`, alone.
 test: tools build
 	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
 		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
@@ -128,7 +128,7 @@ bench: $(BENCHSTAT)
 		$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./exporter/sessioncaptureexporter/ >> bench-capture.out || exit 1; \
 		$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./receiver/sessionreplayreceiver/ >> bench-replay.out || exit 1; \
 	done
-	RECORDREPLAY_STRICT_PACING=1 $(GO) test -count=1 -v -run 'TestPacingRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|PASS|FAIL' | tee bench-pacing.out
+	RECORDREPLAY_STRICT_PACING=1 $(GO) test -count=1 -v -run 'TestPacingRealTime|TestBadObjectLatenessRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|bad objects|PASS|FAIL' | tee bench-pacing.out
 	$(BENCHSTAT) bench-capture.out bench-replay.out
 	@echo "per-round ratios against the bound:"
 	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost spans/s
