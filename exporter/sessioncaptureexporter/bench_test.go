@@ -99,6 +99,9 @@ func (discardStore) Get(context.Context, string) (io.ReadCloser, error) {
 func (discardStore) List(context.Context, string) iter.Seq2[sessionstore.ObjectInfo, error] {
 	return func(func(sessionstore.ObjectInfo, error) bool) {}
 }
+func (discardStore) ListAfter(context.Context, string, string) iter.Seq2[sessionstore.ObjectInfo, error] {
+	return func(func(sessionstore.ObjectInfo, error) bool) {}
+}
 func (discardStore) Ping(context.Context) error { return nil }
 func (discardStore) Close() error               { return nil }
 func (discardStore) String() string             { return "discard" }
