@@ -151,6 +151,11 @@ type Config struct {
 	PaceBy PaceBy `mapstructure:"pace_by"`
 	// RegenerateIDs remaps trace and span ids per pass with a keyed bijection.
 	RegenerateIDs bool `mapstructure:"regenerate_ids"`
+	// IDSeed keys regenerate_ids: replays with the same seed map ids the
+	// same way. Default: derived from the session id and start_at when the
+	// replay is sharded or has a start_at (so its shards agree), random
+	// otherwise.
+	IDSeed string `mapstructure:"id_seed"`
 	// Shard replays only the objects whose key hashes to Index of Count.
 	Shard ShardConfig `mapstructure:"shard"`
 	// MaxObjectBytes caps the decompressed size of one object.

@@ -18,7 +18,9 @@ import (
 // fetched is one object, read and decoded ahead of its turn.
 type fetched struct {
 	obj        sessionstore.Object
-	compressed []byte // the object as stored, kept to decode afresh if the pipeline asks for a retry
+	offset     time.Duration // on the session's shared clock (sharded replays)
+	first      time.Time     // the session's first capture time on that clock
+	compressed []byte        // the object as stored, kept to decode afresh if the pipeline asks for a retry
 	batch      sessionstore.Batch
 	err        error // why the object is skipped: corrupt, truncated, too large, vanished
 	// at is the object's time for pacing and the timestamp shift: its
@@ -48,8 +50,12 @@ func inShard(id string, index, count int) bool {
 // once (the first copy). Keys that do not follow the layout are reported
 // once each and skipped. If the store fails mid-way the listing is retried
 // with backoff and resumes where it broke off.
-func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error)) iter.Seq[sessionstore.Object] {
-	return func(yield func(sessionstore.Object) bool) {
+//
+// clock, when not nil, advances over every listed object, whichever
+// shard or signal it belongs to, so that each yielded object carries its
+// offset on one schedule all shards of a replay share.
+func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule) iter.Seq[listed] {
+	return func(yield func(listed) bool) {
 		lister := sessionstore.NewObjectLister(r.store, id)
 		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
@@ -76,10 +82,14 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 					continue
 				}
 				seen[o.ID] = true
+				l := listed{Object: o}
+				if clock != nil {
+					l.offset, l.first = clock.advance(o.CaptureTime), clock.first
+				}
 				if !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) {
 					continue
 				}
-				if !yield(o) {
+				if !yield(l) {
 					return
 				}
 			}
@@ -93,13 +103,20 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 	}
 }
 
+// listed is an object to replay, with its offset on the shared clock.
+type listed struct {
+	sessionstore.Object
+	offset time.Duration
+	first  time.Time
+}
+
 // prefetch reads and decodes up to ReadAhead objects ahead, each on its
 // own goroutine, and hands them over in order. Decoding in parallel uses
 // every core at speed 0, and a bad object (a bomb, a corrupt one) is
 // decoded beside the good ones, never in front of one due before it.
 // Memory is bounded by ReadAhead objects (compressed and decoded) plus the
 // one being delivered, whatever the session size.
-func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstore.Object]) (<-chan fetched, func()) {
+func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<-chan fetched, func()) {
 	slots := make(chan chan fetched, r.cfg.ReadAhead-1)
 	decoded := make(chan fetched)
 	var wg sync.WaitGroup
@@ -113,7 +130,8 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[sessionstor
 				return
 			}
 			wg.Go(func() {
-				f := r.fetch(ctx, o)
+				f := r.fetch(ctx, o.Object)
+				f.offset, f.first = o.offset, o.first
 				if f.err == nil {
 					f.batch, f.err = r.decode(f.obj, f.compressed)
 				}

@@ -29,9 +29,20 @@ func newSchedule(start time.Time, speed float64, maxGap time.Duration) *schedule
 
 // due returns when the object captured at c is due.
 func (s *schedule) due(c time.Time) time.Time {
+	return s.at(s.advance(c))
+}
+
+// begin starts the schedule at c (the session's first object) before its
+// first due object.
+func (s *schedule) begin(c time.Time) {
 	if !s.started {
 		s.started, s.first, s.prev = true, c, c
 	}
+}
+
+// advance adds the object captured at c and returns its capture offset.
+func (s *schedule) advance(c time.Time) time.Duration {
+	s.begin(c)
 	gap := c.Sub(s.prev)
 	if gap < 0 {
 		gap = 0 // objects arrive in capture order; a tie or clock step costs no time
@@ -41,7 +52,7 @@ func (s *schedule) due(c time.Time) time.Time {
 	}
 	s.offset += gap
 	s.prev = c
-	return s.at(s.offset)
+	return s.offset
 }
 
 // at converts a (compressed) capture offset into wall time.
@@ -80,6 +91,15 @@ type passState struct {
 	// fixedAnchor keeps W_0 at start_at even if the first object is late,
 	// so that shards started together stay on one schedule.
 	fixedAnchor bool
+	// shared: a sharded replay. Every shard paces by the session's clock
+	// (offsets over all its objects, clock), anchored on the session's
+	// first object, and loops by the session's length, so that the shards
+	// together are the unsharded replay.
+	shared bool
+	clock  *schedule
+	// sessionEvents is the span of the session's event times (metadata),
+	// for the length of a shared pass.
+	sessionEvents time.Duration
 
 	// Fixed by pass 0, for `relative` loops.
 	c0     time.Time           // capture time of the session's first replayed object
@@ -90,9 +110,17 @@ type passState struct {
 
 // nextPass fixes the session length after pass 0 and anchors the next pass.
 func (p *passState) nextPass(now time.Time) {
+	if p.shared && p.clock != nil && p.clock.started {
+		// The session's clock, not this shard's part of it.
+		p.sched.started, p.sched.first, p.sched.prev, p.sched.offset = true, p.clock.first, p.clock.prev, p.clock.offset
+	}
 	if p.pass == 0 {
 		span := p.sched.prev.Sub(p.sched.first)
-		span = max(span, time.Duration(p.events.Hi-p.events.Lo))
+		if p.shared {
+			span = max(span, p.sessionEvents)
+		} else {
+			span = max(span, time.Duration(p.events.Hi-p.events.Lo))
+		}
 		p.length = span + time.Millisecond
 	}
 	p.anchor = p.sched.next(p.length, now)

@@ -3,6 +3,7 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -55,7 +56,6 @@ type replayReceiver struct {
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
 	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{})}
-	_, _ = crand.Read(r.seed[:])
 	var err error
 	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		return nil, fmt.Errorf("create telemetry: %w", err)
@@ -104,6 +104,7 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("session_replay: %w", err)
 	}
 	r.session = m
+	r.seed = idSeed(r.cfg, m.SessionID)
 	if m.Status != sessionstore.StatusCompleted {
 		r.set.Logger.Warn("Replaying a session that did not complete; it may be missing data",
 			zap.String("session", m.SessionID), zap.String("status", string(m.Status)))
@@ -118,6 +119,22 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 		zap.Int64("items", m.Items()), zap.Float64("speed", r.cfg.Speed), zap.Int("loops", r.cfg.Loops),
 		zap.String("timestamps", string(r.cfg.Timestamps)))
 	return nil
+}
+
+// idSeed returns the key of regenerate_ids: id_seed's, or for a replay
+// several collectors share (sharded, or started together at start_at) one
+// every one of them derives from the session id and start_at, or a random
+// one for a replay of its own.
+func idSeed(cfg *Config, sessionID string) [32]byte {
+	switch {
+	case cfg.IDSeed != "":
+		return sha256.Sum256([]byte("id_seed\x00" + cfg.IDSeed))
+	case cfg.Shard.Count > 1 || !cfg.StartAt.IsZero():
+		return sha256.Sum256([]byte("session\x00" + sessionID + "\x00" + cfg.StartAt.UTC().Format(time.RFC3339Nano)))
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	return seed
 }
 
 // Shutdown stops the replay and waits for it; it works without Start.
@@ -158,7 +175,10 @@ func (r *replayReceiver) run(ctx context.Context) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
 		defer cancel()
 	}
-	p := &passState{anchor: start, fixedAnchor: !r.cfg.StartAt.IsZero()}
+	p := &passState{anchor: start, fixedAnchor: !r.cfg.StartAt.IsZero(), shared: r.cfg.Shard.Count > 1}
+	if p.shared && r.session.EventTimeRange != nil {
+		p.sessionEvents = r.session.EventTimeRange.End.Sub(r.session.EventTimeRange.Start)
+	}
 	for pass := 0; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
 		if err := r.replayPass(ctx, p); err != nil {
@@ -200,7 +220,11 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	var passLate latencyHist
 
 	listCtx, stopList := context.WithCancel(ctx)
-	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad))
+	p.clock = nil
+	if p.shared && r.cfg.PaceBy == PaceByCaptureTime {
+		p.clock = newSchedule(time.Time{}, r.cfg.Speed, r.cfg.MaxGap)
+	}
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad, p.clock))
 	// Deferred calls run last-first: stop the listing and read-ahead, then
 	// wait for their goroutines.
 	defer wait()
@@ -216,13 +240,23 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 				p.anchor = now
 			}
 			p.sched = newSchedule(p.anchor, r.cfg.Speed, r.cfg.MaxGap)
+			c0 := f.at
+			if first := r.sessionFirst(f); p.shared && !first.IsZero() {
+				c0 = first // every shard anchors on the session's first object
+				p.sched.begin(first)
+			}
 			if p.pass == 0 {
-				p.c0 = f.at
+				p.c0 = c0
 				p.delta0 = p.anchor.Sub(p.c0)
 			}
 		}
 		p.objects++
-		due := p.sched.due(f.at)
+		var due time.Time
+		if p.clock != nil {
+			due = p.sched.at(f.offset)
+		} else {
+			due = p.sched.due(f.at)
+		}
 		if !waitutil.SleepUntil(ctx, due) {
 			return ctx.Err()
 		}
@@ -273,6 +307,20 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		zap.Int64("objects", p.objects), zap.Int64("items", passItems), zap.Duration("elapsed", time.Since(passStart)),
 		zap.Duration("lateness_p99", passLate.quantile(0.99)), zap.Duration("lateness_max", passLate.max))
 	return nil
+}
+
+// sessionFirst is the time of the session's first object on the pacing
+// clock: with pace_by capture_time its first object's capture time (from
+// the shared clock), with event_time the start of its event time range;
+// zero if unknown.
+func (r *replayReceiver) sessionFirst(f fetched) time.Time {
+	if r.cfg.PaceBy == PaceByEventTime {
+		if m := r.session.EventTimeRange; m != nil {
+			return m.Start
+		}
+		return time.Time{}
+	}
+	return f.first
 }
 
 func (r *replayReceiver) reportBad(key string, err error) {

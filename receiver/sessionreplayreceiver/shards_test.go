@@ -23,12 +23,16 @@ func splitTraceSession(t *testing.T, st sessionstore.Store, id string, c0 time.T
 	t.Helper()
 	w := sessiontest.NewWriter(t, st, id, c0)
 	obj := 0
+	var pause time.Duration
 	for tr := range traces {
+		if tr == traces/2 {
+			pause = 10 * time.Second // a quiet stretch in the middle (max_gap cuts it)
+		}
 		var tid pcommon.TraceID
 		binary.BigEndian.PutUint64(tid[8:], uint64(tr)+1)
 		root := pcommon.SpanID{1, byte(tr)}
 		for part := range 3 {
-			at := c0.Add(time.Duration(obj) * 100 * time.Millisecond)
+			at := c0.Add(time.Duration(obj)*100*time.Millisecond + pause)
 			td := ptrace.NewTraces()
 			rs := td.ResourceSpans().AppendEmpty()
 			rs.Resource().Attributes().PutStr("service.name", "svc")
@@ -85,6 +89,16 @@ func replayedSpans(a *arrivals) []replayedSpan {
 // same new ids (so every parent resolves), the same timestamps, at the
 // same moments.
 func TestShardsReplayAsOne(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		loops  int
+		maxGap time.Duration
+	}{{"one pass", 1, 0}, {"two passes, max_gap", 2, time.Second}} {
+		t.Run(tc.name, func(t *testing.T) { testShardsReplayAsOne(t, tc.loops, tc.maxGap) })
+	}
+}
+
+func testShardsReplayAsOne(t *testing.T, loops int, maxGap time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		storeCfg, st := fsStore(t)
 		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -97,6 +111,8 @@ func TestShardsReplayAsOne(t *testing.T) {
 			cfg.RegenerateIDs = true
 			cfg.StartAt = startAt
 			cfg.Shard = ShardConfig{Index: index, Count: count}
+			cfg.Loops = loops
+			cfg.MaxGap = maxGap
 			return cfg
 		}
 		whole := &arrivals{}
@@ -109,8 +125,17 @@ func TestShardsReplayAsOne(t *testing.T) {
 			r.wait(t, time.Minute)
 		}
 		want, got := replayedSpans(whole), replayedSpans(shards)
-		require.Len(t, want, 24)
-		assert.Equal(t, want, got, "the shards together are the unsharded replay")
+		require.Len(t, want, 24*loops)
+		require.Len(t, got, len(want))
+		for i := range want {
+			w, g := want[i], got[i]
+			require.Equal(t, w.span, g.span, "span %d: the same new ids", i)
+			assert.Equal(t, w.trace, g.trace, "span %s: trace", w.span)
+			assert.Equal(t, w.parent, g.parent, "span %s: parent", w.span)
+			assert.Equal(t, w.start.AsTime(), g.start.AsTime(), "span %s: start", w.span)
+			assert.Equal(t, w.end.AsTime(), g.end.AsTime(), "span %s: end", w.span)
+			assert.Equal(t, w.arrived, g.arrived, "span %s: delivered at the same moment", w.span)
+		}
 
 		ids := map[pcommon.SpanID]pcommon.TraceID{}
 		for _, s := range got {

@@ -46,6 +46,7 @@ func (w *Writer) Traces(at time.Time, td ptrace.Traces) string {
 	w.t.Helper()
 	e, err := w.enc.EncodeTraces(td)
 	require.NoError(w.t, err)
+	w.Meta.ExtendEventTime(sessionstore.TracesEventRange(td))
 	return w.put(sessionstore.SignalTraces, at, e, td.SpanCount())
 }
 
@@ -54,6 +55,7 @@ func (w *Writer) Metrics(at time.Time, md pmetric.Metrics) string {
 	w.t.Helper()
 	e, err := w.enc.EncodeMetrics(md)
 	require.NoError(w.t, err)
+	w.Meta.ExtendEventTime(sessionstore.MetricsEventRange(md))
 	return w.put(sessionstore.SignalMetrics, at, e, md.DataPointCount())
 }
 
@@ -62,6 +64,7 @@ func (w *Writer) Logs(at time.Time, ld plog.Logs) string {
 	w.t.Helper()
 	e, err := w.enc.EncodeLogs(ld)
 	require.NoError(w.t, err)
+	w.Meta.ExtendEventTime(sessionstore.LogsEventRange(ld))
 	return w.put(sessionstore.SignalLogs, at, e, ld.LogRecordCount())
 }
 
