@@ -258,7 +258,15 @@ func (b Batch) ItemCount() int {
 }
 
 // Unmarshal decodes the protobuf of an Export*ServiceRequest of signal.
+//
+// Objects of the original tooling hold OTLP/JSON instead; they are told by
+// their content (JSON starts with '{', which no export request's protobuf
+// can: it would be field 15 as a group) and read with pdata's JSON
+// unmarshaler.
 func Unmarshal(signal Signal, raw []byte) (Batch, error) {
+	if isJSON(raw) {
+		return unmarshalJSON(signal, raw)
+	}
 	b := Batch{Signal: signal}
 	var err error
 	switch signal {
@@ -276,6 +284,31 @@ func Unmarshal(signal Signal, raw []byte) (Batch, error) {
 	}
 	if err != nil {
 		return b, fmt.Errorf("%w: invalid %s export request: %w", ErrCorrupt, signal, err)
+	}
+	return b, nil
+}
+
+// isJSON reports whether raw starts, after blanks, with a JSON object.
+func isJSON(raw []byte) bool {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+func unmarshalJSON(signal Signal, raw []byte) (Batch, error) {
+	b := Batch{Signal: signal}
+	var err error
+	switch signal {
+	case SignalTraces:
+		b.Traces, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+	case SignalMetrics:
+		b.Metrics, err = (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(raw)
+	case SignalLogs:
+		b.Logs, err = (&plog.JSONUnmarshaler{}).UnmarshalLogs(raw)
+	default:
+		return b, fmt.Errorf("unknown signal %q", signal)
+	}
+	if err != nil {
+		return b, fmt.Errorf("%w: invalid %s export request (OTLP/JSON): %w", ErrCorrupt, signal, err)
 	}
 	return b, nil
 }

@@ -28,6 +28,9 @@ type SessionType string
 const (
 	SessionTypeCapture SessionType = "capture"
 	SessionTypeSeed    SessionType = "seed"
+	// SessionTypeTraining is a type of the original tooling's sessions
+	// (training data sets); this project reads it and never writes it.
+	SessionTypeTraining SessionType = "training"
 )
 
 // Metadata is the content of sessions/{id}/metadata.json. The first block of
@@ -251,8 +254,10 @@ func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, e
 	}
 	if m.SessionType == "" { // the original tooling's metadata: infer it from the id
 		m.SessionType = SessionTypeCapture
-		if strings.HasPrefix(id, string(SessionTypeSeed)+"-") {
-			m.SessionType = SessionTypeSeed
+		for _, t := range []SessionType{SessionTypeSeed, SessionTypeCapture, SessionTypeTraining} {
+			if strings.HasPrefix(id, string(t)+"-") {
+				m.SessionType = t
+			}
 		}
 	}
 	if m.SessionID != id {

@@ -180,7 +180,7 @@ type Config struct {
 
 // FilterConfig narrows automatic selection.
 type FilterConfig struct {
-	// SessionType keeps only capture or seed sessions ("" keeps both).
+	// SessionType keeps only capture, seed or training sessions ("" keeps all).
 	SessionType string `mapstructure:"session_type"`
 	// Labels keeps only sessions carrying all of these labels.
 	Labels map[string]string `mapstructure:"labels"`
@@ -217,10 +217,10 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	switch cfg.Filter.SessionType {
-	case "", string(sessionstore.SessionTypeCapture), string(sessionstore.SessionTypeSeed):
+	case "", string(sessionstore.SessionTypeCapture), string(sessionstore.SessionTypeSeed), string(sessionstore.SessionTypeTraining):
 	default:
-		errs = append(errs, fmt.Errorf("filter.session_type %q: want %q, %q or empty", cfg.Filter.SessionType,
-			sessionstore.SessionTypeCapture, sessionstore.SessionTypeSeed))
+		errs = append(errs, fmt.Errorf("filter.session_type %q: want %q, %q, %q or empty", cfg.Filter.SessionType,
+			sessionstore.SessionTypeCapture, sessionstore.SessionTypeSeed, sessionstore.SessionTypeTraining))
 	}
 	if cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
 		errs = append(errs, fmt.Errorf("speed %v must be 0 (as fast as possible) or positive", cfg.Speed))
