@@ -170,6 +170,9 @@ type Config struct {
 	StartAt time.Time `mapstructure:"start_at"`
 	// StartDelay waits this long after start before the first pass.
 	StartDelay time.Duration `mapstructure:"start_delay"`
+	// ProgressInterval is how often a replay logs its progress (and
+	// updates its progress metrics); 0 turns the log lines off.
+	ProgressInterval time.Duration `mapstructure:"progress_interval"`
 	// RetryOnFailure paces retries of data the pipeline refused with a
 	// non-permanent error. By default the replay waits; it never drops.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
@@ -227,6 +230,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxGap < 0 {
 		errs = append(errs, fmt.Errorf("max_gap %s must not be negative", cfg.MaxGap))
+	}
+	if cfg.ProgressInterval < 0 {
+		errs = append(errs, fmt.Errorf("progress_interval %s must not be negative (0 turns progress lines off)", cfg.ProgressInterval))
 	}
 	if cfg.MaxDuration < 0 {
 		errs = append(errs, fmt.Errorf("max_duration %s must not be negative", cfg.MaxDuration))

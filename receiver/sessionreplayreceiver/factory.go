@@ -1,6 +1,8 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/receiver"
 
@@ -22,18 +24,19 @@ func NewFactory() receiver.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		Store:          sessionstore.NewDefaultConfig(),
-		Session:        AutoSession,
-		Selection:      SelectionLatest,
-		Filter:         FilterConfig{Labels: map[string]string{}},
-		Services:       []string{},
-		Speed:          1,
-		Loops:          1,
-		Timestamps:     TimestampsCurrent,
-		PaceBy:         PaceByCaptureTime,
-		Shard:          ShardConfig{Index: 0, Count: 1},
-		MaxObjectBytes: 64 << 20,
-		ReadAhead:      4,
-		RetryOnFailure: delivery.NewDefaultBackOffConfig(),
+		Store:            sessionstore.NewDefaultConfig(),
+		Session:          AutoSession,
+		Selection:        SelectionLatest,
+		Filter:           FilterConfig{Labels: map[string]string{}},
+		Services:         []string{},
+		Speed:            1,
+		Loops:            1,
+		Timestamps:       TimestampsCurrent,
+		PaceBy:           PaceByCaptureTime,
+		Shard:            ShardConfig{Index: 0, Count: 1},
+		MaxObjectBytes:   64 << 20,
+		ReadAhead:        4,
+		ProgressInterval: 10 * time.Second,
+		RetryOnFailure:   delivery.NewDefaultBackOffConfig(),
 	}
 }
