@@ -190,7 +190,7 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 		case errors.Is(err, sessionstore.ErrTooLarge):
 			return fetched{obj: o, err: err}
 		case errors.Is(err, sessionstore.ErrNotFound):
-			return fetched{obj: o, err: errors.New("object vanished (deleted while replaying?)")}
+			return fetched{obj: o, err: errVanished}
 		case ctx.Err() != nil:
 			return fetched{obj: o, err: ctx.Err()}
 		case sessionstore.IsPermanent(err):

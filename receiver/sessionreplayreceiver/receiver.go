@@ -5,7 +5,9 @@ import (
 	crand "crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -52,6 +55,7 @@ type replayReceiver struct {
 	wg     sync.WaitGroup
 	done   chan struct{} // closed when the replay has ended (for tests)
 	result summary
+	prog   progress
 }
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
@@ -175,6 +179,11 @@ func (r *replayReceiver) run(ctx context.Context) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
 		defer cancel()
 	}
+	progCtx, stopProgress := context.WithCancel(ctx)
+	var progWG sync.WaitGroup
+	progWG.Go(func() { r.reportProgress(progCtx) })
+	defer progWG.Wait()
+	defer stopProgress()
 	p := &passState{anchor: start, fixedAnchor: !r.cfg.StartAt.IsZero(), shared: r.cfg.Shard.Count > 1}
 	if p.shared && r.session.EventTimeRange != nil {
 		p.sessionEvents = r.session.EventTimeRange.End.Sub(r.session.EventTimeRange.Start)
@@ -204,7 +213,8 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
-		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()), zap.Int64("duplicate_objects", r.duplicates.Load()),
+		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()),
+		zap.Object("bad_objects_by_reason", reasonCounts(r.prog.badByReason())), zap.Int64("duplicate_objects", r.duplicates.Load()),
 		zap.Int64("spans", s.items[sessionstore.SignalTraces]), zap.Int64("data_points", s.items[sessionstore.SignalMetrics]),
 		zap.Int64("log_records", s.items[sessionstore.SignalLogs]), zap.Int64("dropped_items", s.dropped),
 		zap.Duration("lateness_p50", s.lateness.quantile(0.5)), zap.Duration("lateness_p99", s.lateness.quantile(0.99)),
@@ -214,6 +224,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 
 func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	p.objects, p.delivered = 0, 0
+	r.prog.startPass(p.pass, time.Now())
 	key := passKey(r.seed, p.pass)
 	passStart := time.Now()
 	var passItems int64
@@ -224,7 +235,8 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	if p.shared && r.cfg.PaceBy == PaceByCaptureTime {
 		p.clock = newSchedule(time.Time{}, r.cfg.Speed, r.cfg.MaxGap)
 	}
-	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, r.reportBad, p.clock))
+	badKey := func(key string, err error) { r.reportBad(key, err, reasonBadKey) }
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock))
 	// Deferred calls run last-first: stop the listing and read-ahead, then
 	// wait for their goroutines.
 	defer wait()
@@ -264,12 +276,12 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.reportBad(f.obj.Key, f.err)
+			r.reportBad(f.obj.Key, f.err, badReason(f.err))
 			continue
 		}
 		emit := time.Now()
+		late := max(emit.Sub(due), 0)
 		if r.cfg.Speed > 0 { // at speed 0 everything is due at once: lateness means nothing
-			late := max(emit.Sub(due), 0)
 			r.result.lateness.add(late)
 			passLate.add(late)
 			r.telemetry.ReceiverSessionReplayObjectLateness.Record(context.Background(), late.Seconds())
@@ -294,6 +306,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			return err
 		}
 		passItems += int64(n)
+		r.prog.delivered(f.at, due, n, late, r.cfg.Speed > 0)
 		p.delivered++
 		r.result.objects++
 		r.result.items[f.obj.Signal] += int64(n)
@@ -303,6 +316,8 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	r.telemetry.ReceiverSessionReplayProgress.Record(context.Background(), 1)
+	r.telemetry.ReceiverSessionReplayEta.Record(context.Background(), 0)
 	r.set.Logger.Info("Replay pass finished", zap.String("session", r.session.SessionID), zap.Int("pass", p.pass),
 		zap.Int64("objects", p.objects), zap.Int64("items", passItems), zap.Duration("elapsed", time.Since(passStart)),
 		zap.Duration("lateness_p99", passLate.quantile(0.99)), zap.Duration("lateness_max", passLate.max))
@@ -323,10 +338,21 @@ func (r *replayReceiver) sessionFirst(f fetched) time.Time {
 	return f.first
 }
 
-func (r *replayReceiver) reportBad(key string, err error) {
+func (r *replayReceiver) reportBad(key string, err error, reason string) {
 	r.result.badObjects.Add(1)
-	r.telemetry.ReceiverSessionReplayBadObjects.Add(context.Background(), 1)
-	r.set.Logger.Warn("Skipping bad object", zap.String("key", key), zap.Error(err))
+	r.prog.badObject(reason)
+	r.telemetry.ReceiverSessionReplayBadObjects.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+	r.set.Logger.Warn("Skipping bad object", zap.String("key", key), zap.String("reason", reason), zap.Error(err))
+}
+
+// reasonCounts logs counts by reason as an object, in key order.
+type reasonCounts map[string]int64
+
+func (c reasonCounts) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		enc.AddInt64(k, c[k])
+	}
+	return nil
 }
 
 // deliver hands one object to its pipeline through the receivers' one

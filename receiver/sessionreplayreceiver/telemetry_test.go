@@ -62,7 +62,10 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	metadatacheck.Check(t, "metadata.yaml", tel, metadata.ScopeName)
 	traces := attribute.NewSet(attribute.String("signal", "traces"))
 	metadatatest.AssertEqualReceiverSessionReplayPasses(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualReceiverSessionReplayBadObjects(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualReceiverSessionReplayBadObjects(t, tel, []metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))}},
+		metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualReceiverSessionReplayProgress(t, tel, []metricdata.DataPoint[float64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualReceiverSessionReplayEta(t, tel, []metricdata.DataPoint[float64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualReceiverSessionReplayObjects(t, tel, []metricdata.DataPoint[int64]{{Value: 4, Attributes: traces}},
 		metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualReceiverSessionReplayDroppedItems(t, tel, []metricdata.DataPoint[int64]{{Value: 6, Attributes: traces}},

@@ -28,9 +28,11 @@ type TelemetryBuilder struct {
 	registrations                       []metric.Registration
 	ReceiverSessionReplayBadObjects     metric.Int64Counter
 	ReceiverSessionReplayDroppedItems   metric.Int64Counter
+	ReceiverSessionReplayEta            metric.Float64Gauge
 	ReceiverSessionReplayObjectLateness metric.Float64Histogram
 	ReceiverSessionReplayObjects        metric.Int64Counter
 	ReceiverSessionReplayPasses         metric.Int64Counter
+	ReceiverSessionReplayProgress       metric.Float64Gauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -74,6 +76,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ReceiverSessionReplayEta, err = builder.meter.Float64Gauge(
+		"otelcol_receiver_session_replay_eta",
+		metric.WithDescription("Time until the current pass ends, at the current speed (updated every progress_interval). [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ReceiverSessionReplayObjectLateness, err = builder.meter.Float64Histogram(
 		"otelcol_receiver_session_replay_object_lateness",
 		metric.WithDescription("How far behind its schedule each object was emitted (speed > 0 only). [Development]"),
@@ -91,6 +99,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_session_replay_passes",
 		metric.WithDescription("Completed passes over the session. [Alpha]"),
 		metric.WithUnit("{pass}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverSessionReplayProgress, err = builder.meter.Float64Gauge(
+		"otelcol_receiver_session_replay_progress",
+		metric.WithDescription("Share of the session's items the current pass has delivered (updated every progress_interval). [Development]"),
+		metric.WithUnit("1"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -1,0 +1,165 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// Why an object was skipped, as counted in the summary and the
+// bad_objects metric.
+const (
+	reasonBadKey     = "bad_key"    // a key that does not follow the layout
+	reasonTooLarge   = "too_large"  // inflates past max_object_bytes (a gzip bomb)
+	reasonCorrupt    = "corrupt"    // not gzip, truncated, not an export request
+	reasonUnreadable = "unreadable" // the store refuses it for good (access denied, archived)
+	reasonVanished   = "vanished"   // listed, then gone
+)
+
+// badReason classifies why a fetched object could not be replayed.
+func badReason(err error) string {
+	switch {
+	case errors.Is(err, sessionstore.ErrTooLarge):
+		return reasonTooLarge
+	case errors.Is(err, sessionstore.ErrCorrupt):
+		return reasonCorrupt
+	case errors.Is(err, errVanished):
+		return reasonVanished
+	}
+	return reasonUnreadable
+}
+
+var errVanished = errors.New("object vanished (deleted while replaying?)")
+
+// progress is what the current pass has done, written by the pass loop and
+// read by the progress reporter.
+type progress struct {
+	mu        sync.Mutex
+	pass      int
+	passStart time.Time
+	objects   int64     // objects of this pass delivered
+	items     int64     // their items
+	lastAt    time.Time // pacing time of the last delivered object
+	lastDue   time.Time // and when it was due
+	lateness  latencyHist
+	bad       map[string]int64 // all passes, by reason
+}
+
+func (p *progress) startPass(pass int, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pass, p.passStart, p.objects, p.items = pass, now, 0, 0
+	p.lastAt, p.lastDue = time.Time{}, time.Time{}
+}
+
+func (p *progress) delivered(at, due time.Time, items int, late time.Duration, paced bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.objects++
+	p.items += int64(items)
+	p.lastAt, p.lastDue = at, due
+	if paced {
+		p.lateness.add(late)
+	}
+}
+
+func (p *progress) badObject(reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bad == nil {
+		p.bad = map[string]int64{}
+	}
+	p.bad[reason]++
+}
+
+func (p *progress) badByReason() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.bad)
+}
+
+// totals are the session's objects and items in the signals this replay
+// wires (its share of them when sharded), and its last pacing time.
+type totals struct {
+	objects, items int64
+	last           time.Time
+}
+
+func (r *replayReceiver) sessionTotals() totals {
+	var t totals
+	m := r.session
+	for sig, s := range m.Signals {
+		if s == nil || !r.wants(sig) {
+			continue
+		}
+		t.objects += s.Objects
+		t.items += s.Items
+		if s.LastCaptureTime != nil && s.LastCaptureTime.After(t.last) {
+			t.last = *s.LastCaptureTime
+		}
+	}
+	if r.cfg.PaceBy == PaceByEventTime && m.EventTimeRange != nil {
+		t.last = m.EventTimeRange.End
+	}
+	if n := int64(r.cfg.Shard.Count); n > 1 {
+		t.objects, t.items = (t.objects+n-1)/n, (t.items+n-1)/n
+	}
+	return t
+}
+
+// reportProgress logs the replay's progress every progress_interval, and
+// records it as metrics, until ctx ends.
+func (r *replayReceiver) reportProgress(ctx context.Context) {
+	if r.cfg.ProgressInterval <= 0 {
+		return
+	}
+	tot := r.sessionTotals()
+	tick := time.NewTicker(r.cfg.ProgressInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			r.logProgress(now, tot)
+		}
+	}
+}
+
+func (r *replayReceiver) logProgress(now time.Time, tot totals) {
+	p := &r.prog
+	p.mu.Lock()
+	pass, objects, items := p.pass, p.objects, p.items
+	lastAt, lastDue, passStart := p.lastAt, p.lastDue, p.passStart
+	p99 := p.lateness.quantile(0.99)
+	p.mu.Unlock()
+
+	var percent float64
+	if tot.items > 0 {
+		percent = min(100, 100*float64(items)/float64(tot.items))
+	}
+	// ETA of this pass: at speed > 0 when its last object is due; at speed
+	// 0 at the rate so far.
+	var eta time.Duration
+	switch {
+	case r.cfg.Speed > 0 && !lastAt.IsZero():
+		eta = time.Duration(float64(tot.last.Sub(lastAt))/r.cfg.Speed) - now.Sub(lastDue)
+	case r.cfg.Speed == 0 && items > 0:
+		eta = time.Duration(float64(now.Sub(passStart)) * float64(tot.items-items) / float64(items))
+	}
+	eta = max(eta, 0)
+	r.set.Logger.Info("Replay progress", zap.String("session", r.session.SessionID), zap.Int("pass", pass),
+		zap.Int64("objects_done", objects), zap.Int64("objects_total", tot.objects),
+		zap.Int64("items_done", items), zap.Int64("items_total", tot.items),
+		zap.Float64("percent", float64(int(percent*10+0.5))/10),
+		zap.Duration("lateness_p99", p99), zap.Duration("eta", eta))
+	ctx := context.Background()
+	r.telemetry.ReceiverSessionReplayProgress.Record(ctx, percent/100)
+	r.telemetry.ReceiverSessionReplayEta.Record(ctx, eta.Seconds())
+}
