@@ -170,6 +170,11 @@ type Config struct {
 	StartAt time.Time `mapstructure:"start_at"`
 	// StartDelay waits this long after start before the first pass.
 	StartDelay time.Duration `mapstructure:"start_delay"`
+	// Phases replays only the items of these phases of a seed session
+	// (names from its phase table); empty: all.
+	Phases []string `mapstructure:"phases"`
+	// TimeRange replays only the items whose event time is inside it.
+	TimeRange TimeRangeConfig `mapstructure:"time_range"`
 	// ProgressInterval is how often a replay logs its progress (and
 	// updates its progress metrics); 0 turns the log lines off.
 	ProgressInterval time.Duration `mapstructure:"progress_interval"`
@@ -187,6 +192,17 @@ type FilterConfig struct {
 	SessionType string `mapstructure:"session_type"`
 	// Labels keeps only sessions carrying all of these labels.
 	Labels map[string]string `mapstructure:"labels"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// TimeRangeConfig bounds the event time of what is replayed: each end an
+// RFC 3339 time, or a duration from the session's start; "" leaves that
+// side open. Start is inclusive, end exclusive.
+type TimeRangeConfig struct {
+	Start string `mapstructure:"start"`
+	End   string `mapstructure:"end"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

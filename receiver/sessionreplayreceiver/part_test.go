@@ -1,0 +1,165 @@
+package sessionreplayreceiver
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
+)
+
+// minuteSession writes one object a minute for ten minutes (two hours
+// directories: 12:55 to 13:04), each of 3 spans whose event times are
+// its capture time, and returns the object keys.
+func minuteSession(t *testing.T, st sessionstore.Store, id string, c0 time.Time) []string {
+	t.Helper()
+	w := sessiontest.NewWriter(t, st, id, c0)
+	var keys []string
+	for i := range 10 {
+		at := c0.Add(time.Duration(i) * time.Minute)
+		keys = append(keys, w.Traces(at, sessiontest.Traces("svc", i, 3, at)))
+	}
+	w.Complete()
+	return keys
+}
+
+// TestTimeRange: time_range (offsets from the session start, or RFC
+// 3339) replays only the items whose event time is inside it, paced from
+// the part's own start; with relative timestamps the part's first item
+// lands at the replay's start; objects captured before the range are not
+// read.
+func TestTimeRange(t *testing.T) {
+	for _, tr := range []TimeRangeConfig{
+		{Start: "3m", End: "6m"},
+		{Start: "2026-11-28T12:58:00Z", End: "2026-11-28T13:01:00Z"},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			storeCfg, st := fsStore(t)
+			c0 := time.Date(2026, 11, 28, 12, 55, 0, 0, time.UTC)
+			keys := minuteSession(t, st, "range", c0)
+			cfg := baseConfig(storeCfg, "range")
+			cfg.Speed = 1
+			cfg.Timestamps = TimestampsRelative
+			cfg.TimeRange = tr
+			require.NoError(t, cfg.Validate())
+			var fs *faultstore.Store
+			sink := &arrivals{}
+			start := time.Now()
+			rep := startReplayWith(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+				fs = faultstore.New(s)
+				return fs
+			}, sink)
+			rep.wait(t, time.Hour)
+
+			spans := replayedSpans(sink)
+			require.Len(t, spans, 9, "the objects of minutes 3, 4 and 5")
+			first := spans[0]
+			for _, s := range spans {
+				if s.start < first.start {
+					first = s
+				}
+			}
+			assert.Equal(t, start.UTC(), first.start.AsTime(), "relative: the part's first item lands at the start")
+			sink.mu.Lock()
+			assert.Equal(t, start, sink.got[0].at, "paced from the part's own start")
+			assert.Equal(t, 2*time.Minute, sink.got[len(sink.got)-1].at.Sub(sink.got[0].at))
+			sink.mu.Unlock()
+			for _, c := range fs.Calls(faultstore.Get) {
+				assert.NotContains(t, keys[:3], c.Key, "an object captured before the range is not read")
+			}
+		})
+	}
+}
+
+// seedSession writes a seed session of two phases, baseline then failure,
+// each of three objects, with the phase on every resource and in the
+// phase table.
+func seedSession(t *testing.T, st sessionstore.Store, id string, c0 time.Time) {
+	t.Helper()
+	w := sessiontest.NewWriter(t, st, id, c0)
+	w.Meta.SessionType = sessionstore.SessionTypeSeed
+	w.Meta.Seed = &sessionstore.SeedInfo{Pattern: "payment-failure"}
+	for p, name := range []string{"baseline", "failure"} {
+		ps := c0.Add(time.Duration(p) * 30 * time.Second)
+		w.Meta.Seed.Phases = append(w.Meta.Seed.Phases, sessionstore.Phase{Name: name, Index: p, Start: ps, End: ps.Add(30 * time.Second), Items: 6})
+		for i := range 3 {
+			at := ps.Add(time.Duration(i) * 10 * time.Second)
+			td := sessiontest.Traces("svc", 10*p+i, 2, at)
+			res := td.ResourceSpans().At(0).Resource().Attributes()
+			res.PutStr(sessionstore.AttrPhaseName, name)
+			res.PutInt(sessionstore.AttrPhaseIndex, int64(p))
+			w.Traces(at, td)
+		}
+	}
+	w.Complete()
+}
+
+// TestPhases: phases [failure] replays only the failure phase of a seed
+// session, paced from its own start; a phase the session does not have
+// fails the start, naming the ones it has.
+func TestPhases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		seedSession(t, st, "seed-pf", c0)
+		cfg := baseConfig(storeCfg, "seed-pf")
+		cfg.Speed = 1
+		cfg.Phases = []string{"failure"}
+		sink := &arrivals{}
+		start := time.Now()
+		startReplay(t, cfg, sink, nil, nil).wait(t, time.Hour)
+		spans := replayedSpans(sink)
+		require.Len(t, spans, 6)
+		sink.mu.Lock()
+		for _, g := range sink.got {
+			v, _ := g.td.ResourceSpans().At(0).Resource().Attributes().Get(sessionstore.AttrPhaseName)
+			assert.Equal(t, "failure", v.Str())
+		}
+		assert.Equal(t, start, sink.got[0].at, "paced from the phase's own start")
+		assert.Equal(t, 20*time.Second, sink.got[2].at.Sub(sink.got[0].at))
+		sink.mu.Unlock()
+
+		cfg = baseConfig(storeCfg, "seed-pf")
+		cfg.Phases = []string{"outage"}
+		r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		err = r.Start(context.Background(), componenttest.NewNopHost())
+		require.Error(t, err)
+		assert.True(t, strings.Contains(err.Error(), `"outage"`) && strings.Contains(err.Error(), "baseline") && strings.Contains(err.Error(), "failure"), "%v", err)
+		require.NoError(t, r.Shutdown(context.Background()))
+	})
+}
+
+func TestTimeRangeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		tr  TimeRangeConfig
+		bad string
+	}{
+		{TimeRangeConfig{Start: "5m"}, ""},
+		{TimeRangeConfig{End: "2026-11-28T13:00:00Z"}, ""},
+		{TimeRangeConfig{Start: "soon"}, "time_range.start"},
+		{TimeRangeConfig{Start: "-1m"}, "time_range.start"},
+		{TimeRangeConfig{Start: "6m", End: "5m"}, "before"},
+		{TimeRangeConfig{Start: "2026-11-28T13:00:00Z", End: "2026-11-28T12:00:00Z"}, "before"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.TimeRange = tc.tr
+		err := cfg.Validate()
+		if tc.bad == "" {
+			assert.NoError(t, err, "%+v", tc.tr)
+		} else {
+			assert.ErrorContains(t, err, tc.bad, "%+v", tc.tr)
+		}
+	}
+}
