@@ -338,6 +338,15 @@ func TestKeepDataPoint(t *testing.T) {
 			}})
 			assert.Equal(t, []pcommon.Timestamp{2}, got)
 			assert.Equal(t, "m", m.Name())
+
+			// KeepDataPoints keeps the points whose timestamp it accepts.
+			for i := range 4 {
+				add(pcommon.Timestamp(10 + i))
+			}
+			left := KeepDataPoints(m, func(ts pcommon.Timestamp) bool { return ts >= 11 && ts < 13 })
+			assert.Equal(t, 2, left)
+			assert.Equal(t, 2, DataPointCount(m))
+			assert.Equal(t, 0, KeepDataPoints(m, func(pcommon.Timestamp) bool { return false }))
 		})
 	}
 }

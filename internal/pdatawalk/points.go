@@ -1,6 +1,7 @@
 package pdatawalk // import "github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -91,4 +92,37 @@ func (k keeper) summary(s pmetric.SummaryDataPointSlice) struct{} {
 // point by data point with it.
 func KeepDataPoint(m pmetric.Metric, index int) {
 	visitPoints[struct{}](m, keeper{index: index})
+}
+
+// timed is what every data point type has: its timestamp.
+type timed interface{ Timestamp() pcommon.Timestamp }
+
+// timeKeeper keeps the data points whose timestamp keep accepts.
+type timeKeeper struct{ keep func(pcommon.Timestamp) bool }
+
+func keepTimed[P timed, S pointSlice[P]](s S, keep func(pcommon.Timestamp) bool) int {
+	s.RemoveIf(func(p P) bool { return !keep(p.Timestamp()) })
+	return s.Len()
+}
+
+func (k timeKeeper) number(s pmetric.NumberDataPointSlice) int {
+	return keepTimed[pmetric.NumberDataPoint](s, k.keep)
+}
+
+func (k timeKeeper) histogram(s pmetric.HistogramDataPointSlice) int {
+	return keepTimed[pmetric.HistogramDataPoint](s, k.keep)
+}
+
+func (k timeKeeper) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) int {
+	return keepTimed[pmetric.ExponentialHistogramDataPoint](s, k.keep)
+}
+
+func (k timeKeeper) summary(s pmetric.SummaryDataPointSlice) int {
+	return keepTimed[pmetric.SummaryDataPoint](s, k.keep)
+}
+
+// KeepDataPoints removes the data points of m whose timestamp keep refuses
+// and returns how many are left.
+func KeepDataPoints(m pmetric.Metric, keep func(pcommon.Timestamp) bool) int {
+	return visitPoints[int](m, timeKeeper{keep: keep})
 }

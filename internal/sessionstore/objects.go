@@ -6,6 +6,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Object is a data object of a session: its parsed key and stored size.
@@ -135,6 +136,14 @@ type ObjectLister struct {
 // NewObjectLister returns a lister of the session's objects.
 func NewObjectLister(s Store, sessionID string) *ObjectLister {
 	return &ObjectLister{store: s, session: sessionID}
+}
+
+// From starts a lister that has not listed yet at the hour directory of t:
+// objects captured in earlier hours are not listed.
+func (l *ObjectLister) From(t time.Time) {
+	if l.after == "" {
+		l.after = RawPrefix(l.session) + t.UTC().Format("2006-01-02/15")
+	}
 }
 
 // All yields the objects. A key that does not follow the layout is

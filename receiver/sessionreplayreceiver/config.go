@@ -277,5 +277,13 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, errors.New("services: empty service name"))
 		}
 	}
+	for _, s := range cfg.Phases {
+		if s == "" {
+			errs = append(errs, errors.New("phases: empty phase name"))
+		}
+	}
+	if err := cfg.TimeRange.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }

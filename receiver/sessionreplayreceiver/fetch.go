@@ -57,6 +57,9 @@ func inShard(id string, index, count int) bool {
 func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
 		lister := sessionstore.NewObjectLister(r.store, id)
+		if r.part != nil && !r.part.start.IsZero() {
+			lister.From(r.part.start) // earlier hours cannot hold the part
+		}
 		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
 		for {
@@ -82,11 +85,15 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 					continue
 				}
 				seen[o.ID] = true
+				if r.part != nil && r.part.over(o.CaptureTime) {
+					return // captured after the part: so is every later object
+				}
 				l := listed{Object: o}
 				if clock != nil {
 					l.offset, l.first = clock.advance(o.CaptureTime), clock.first
 				}
-				if !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) {
+				if !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
+					(r.part != nil && !r.part.readable(o.CaptureTime)) {
 					continue
 				}
 				if !yield(l) {
@@ -171,9 +178,14 @@ func (r *replayReceiver) objectTime(f fetched) time.Time {
 	return f.obj.CaptureTime
 }
 
-// decode inflates (bounded by MaxObjectBytes) and unmarshals an object.
+// decode inflates (bounded by MaxObjectBytes) and unmarshals an object,
+// and keeps only the part of it this replay delivers (time range, phases,
+// services).
 func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
 	b, _, err := sessionstore.Decode(o.Signal, compressed, int64(r.cfg.MaxObjectBytes))
+	if err == nil && r.part != nil {
+		r.part.apply(b)
+	}
 	return b, err
 }
 

@@ -49,6 +49,7 @@ type replayReceiver struct {
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
 	session   *sessionstore.Metadata
+	part      *part    // what of the session is replayed
 	seed      [32]byte // keys the id remapping of this run
 
 	cancel context.CancelFunc
@@ -109,6 +110,9 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.session = m
 	r.seed = idSeed(r.cfg, m.SessionID)
+	if r.part, err = resolvePart(r.cfg, m); err != nil {
+		return fmt.Errorf("session_replay: session %s: %w", m.SessionID, err)
+	}
 	if m.Status != sessionstore.StatusCompleted {
 		r.set.Logger.Warn("Replaying a session that did not complete; it may be missing data",
 			zap.String("session", m.SessionID), zap.String("status", string(m.Status)))
@@ -245,6 +249,9 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if f.err == nil && f.batch.ItemCount() == 0 {
+			continue // nothing of the part in it: no time on the schedule either
+		}
 		if p.objects == 0 {
 			// The pass starts when its first object is in hand: listing and
 			// reading it must not make the whole pass late.
@@ -259,6 +266,11 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 			}
 			if p.pass == 0 {
 				p.c0 = c0
+				if r.part.narrows() && f.err == nil {
+					if first, _ := f.batch.EventRange(); !first.IsZero() {
+						p.c0 = first // a part of the session: its first item lands at the start
+					}
+				}
 				p.delta0 = p.anchor.Sub(p.c0)
 			}
 		}

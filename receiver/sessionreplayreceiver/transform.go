@@ -3,12 +3,8 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -18,9 +14,6 @@ import (
 // remapping to a freshly decoded batch, in one walk over it; it returns the
 // items left.
 func (r *replayReceiver) transform(b sessionstore.Batch, sh *shifter, ids *idKey) int {
-	if len(r.cfg.Services) > 0 {
-		filterServices(b, r.cfg.Services)
-	}
 	var v pdatawalk.Visitor
 	if sh != nil {
 		v.Time = sh.shift
@@ -32,22 +25,6 @@ func (r *replayReceiver) transform(b sessionstore.Batch, sh *shifter, ids *idKey
 		b.Walk(v)
 	}
 	return b.ItemCount()
-}
-
-// filterServices keeps the resources whose service.name is listed.
-func filterServices(b sessionstore.Batch, services []string) {
-	keep := func(res pcommon.Resource) bool {
-		v, ok := res.Attributes().Get("service.name")
-		return ok && slices.Contains(services, v.AsString())
-	}
-	switch b.Signal {
-	case sessionstore.SignalTraces:
-		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool { return !keep(rs.Resource()) })
-	case sessionstore.SignalMetrics:
-		b.Metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool { return !keep(rm.Resource()) })
-	case sessionstore.SignalLogs:
-		b.Logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return !keep(rl.Resource()) })
-	}
 }
 
 // shifter adds a fixed delta to every set timestamp of every signal (see

@@ -1,0 +1,226 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// arrivalLag is how long after its event time an item may reach the
+// collector and still be read for a time_range: an object captured later
+// than the range's end plus this is not read.
+const arrivalLag = 5 * time.Minute
+
+// parseRangeEnd parses one end of a time_range: an RFC 3339 time, or a
+// non-negative duration from the session's start. "" is open.
+func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool, err error) {
+	if s == "" {
+		return time.Time{}, 0, false, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), 0, false, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, 0, false, errors.New("want an RFC 3339 time or a duration from the session start (e.g. 5m)")
+	}
+	if d < 0 {
+		return time.Time{}, 0, false, errors.New("a duration from the session start must not be negative")
+	}
+	return time.Time{}, d, true, nil
+}
+
+// Validate checks both ends and their order where it is known.
+func (tr TimeRangeConfig) Validate() error {
+	sAt, sOff, sIsOff, err := parseRangeEnd(tr.Start)
+	if err != nil {
+		return fmt.Errorf("time_range.start %q: %w", tr.Start, err)
+	}
+	eAt, eOff, eIsOff, err := parseRangeEnd(tr.End)
+	if err != nil {
+		return fmt.Errorf("time_range.end %q: %w", tr.End, err)
+	}
+	if tr.Start == "" || tr.End == "" || sIsOff != eIsOff {
+		return nil // checked against the session at start
+	}
+	if (sIsOff && eOff <= sOff) || (!sIsOff && !eAt.After(sAt)) {
+		return fmt.Errorf("time_range.start %q must be before time_range.end %q", tr.Start, tr.End)
+	}
+	return nil
+}
+
+// part is the part of a session a replay delivers: items whose event time
+// is in [start, end) (zero: open), of the listed phases (none: all), of
+// the listed services (none: all).
+type part struct {
+	start, end time.Time
+	phases     []string
+	services   []string
+}
+
+// narrows reports whether the part is less than the whole session in
+// time or phase (services filter items, not the pacing).
+func (p *part) narrows() bool {
+	return !p.start.IsZero() || !p.end.IsZero() || len(p.phases) > 0
+}
+
+// resolvePart turns the configured part into times and checks it against
+// the session: offsets count from its first event (or its start), phases
+// must be in its phase table.
+func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
+	p := &part{phases: cfg.Phases, services: cfg.Services}
+	base := m.StartTime
+	if m.EventTimeRange != nil && !m.EventTimeRange.Start.IsZero() {
+		base = m.EventTimeRange.Start
+	}
+	resolve := func(name, s string) (time.Time, error) {
+		at, off, isOff, err := parseRangeEnd(s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("time_range.%s %q: %w", name, s, err)
+		}
+		if isOff {
+			return base.Add(off), nil
+		}
+		return at, nil
+	}
+	var err error
+	if p.start, err = resolve("start", cfg.TimeRange.Start); err != nil {
+		return nil, err
+	}
+	if p.end, err = resolve("end", cfg.TimeRange.End); err != nil {
+		return nil, err
+	}
+	if !p.start.IsZero() && !p.end.IsZero() && !p.end.After(p.start) {
+		return nil, fmt.Errorf("time_range: start %s is not before end %s", p.start.Format(time.RFC3339Nano), p.end.Format(time.RFC3339Nano))
+	}
+	if len(p.phases) > 0 {
+		var have []string
+		if m.Seed != nil {
+			for _, ph := range m.Seed.Phases {
+				have = append(have, ph.Name)
+			}
+		}
+		for _, want := range p.phases {
+			if !slices.Contains(have, want) {
+				if len(have) == 0 {
+					return nil, fmt.Errorf("phases: session %s has no phase table (only seed sessions have phases), so phase %q cannot be replayed", m.SessionID, want)
+				}
+				return nil, fmt.Errorf("phases: session %s has no phase %q; it has %s", m.SessionID, want, strings.Join(quoted(have), ", "))
+			}
+		}
+	}
+	return p, nil
+}
+
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// readable reports whether an object captured at c can hold items of the
+// part: items are captured after they happen (and reach the collector
+// within arrivalLag), so one captured before the start cannot.
+func (p *part) readable(c time.Time) bool {
+	if !p.start.IsZero() && c.Before(p.start) {
+		return false
+	}
+	return p.end.IsZero() || !c.After(p.end.Add(arrivalLag))
+}
+
+// over reports whether objects captured at c and later are past the part.
+func (p *part) over(c time.Time) bool {
+	return !p.end.IsZero() && c.After(p.end.Add(arrivalLag))
+}
+
+// keepTime reports whether an event time is in the part (a zero time, an
+// item that says nothing, is kept only when the range is open).
+func (p *part) keepTime(ts pcommon.Timestamp) bool {
+	if p.start.IsZero() && p.end.IsZero() {
+		return true
+	}
+	if ts == 0 {
+		return false
+	}
+	t := ts.AsTime()
+	return (p.start.IsZero() || !t.Before(p.start)) && (p.end.IsZero() || t.Before(p.end))
+}
+
+// keepResource reports whether a resource's items can be in the part:
+// its service, and its phase (test.phase.name on the resource).
+func (p *part) keepResource(res pcommon.Resource) bool {
+	if len(p.services) > 0 {
+		v, ok := res.Attributes().Get("service.name")
+		if !ok || !slices.Contains(p.services, v.AsString()) {
+			return false
+		}
+	}
+	if len(p.phases) > 0 {
+		v, ok := res.Attributes().Get(sessionstore.AttrPhaseName)
+		if !ok || !slices.Contains(p.phases, v.AsString()) {
+			return false
+		}
+	}
+	return true
+}
+
+// apply removes from b what is outside the part and returns the items
+// left.
+func (p *part) apply(b sessionstore.Batch) int {
+	switch b.Signal {
+	case sessionstore.SignalTraces:
+		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+			if !p.keepResource(rs.Resource()) {
+				return true
+			}
+			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+				ss.Spans().RemoveIf(func(s ptrace.Span) bool { return !p.keepTime(s.StartTimestamp()) })
+				return ss.Spans().Len() == 0
+			})
+			return rs.ScopeSpans().Len() == 0
+		})
+	case sessionstore.SignalLogs:
+		b.Logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+			if !p.keepResource(rl.Resource()) {
+				return true
+			}
+			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+				sl.LogRecords().RemoveIf(func(l plog.LogRecord) bool {
+					ts := l.Timestamp()
+					if ts == 0 {
+						ts = l.ObservedTimestamp()
+					}
+					return !p.keepTime(ts)
+				})
+				return sl.LogRecords().Len() == 0
+			})
+			return rl.ScopeLogs().Len() == 0
+		})
+	case sessionstore.SignalMetrics:
+		b.Metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+			if !p.keepResource(rm.Resource()) {
+				return true
+			}
+			rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+				sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
+					return pdatawalk.KeepDataPoints(m, func(ts pcommon.Timestamp) bool { return p.keepTime(ts) }) == 0
+				})
+				return sm.Metrics().Len() == 0
+			})
+			return rm.ScopeMetrics().Len() == 0
+		})
+	}
+	return b.ItemCount()
+}
