@@ -8,50 +8,20 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/testdata"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 )
-
-// extHost is a host that offers extensions (a storage extension for a
-// persistent sending queue).
-type extHost struct {
-	component.Host
-	ext map[component.ID]component.Component
-}
-
-func (h extHost) GetExtensions() map[component.ID]component.Component { return h.ext }
-
-// fileStorageHost starts contrib's file_storage on dir (as users run it for
-// a persistent queue) and returns a host offering it, and its id.
-func fileStorageHost(t *testing.T, dir string) (component.Host, component.ID) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = dir
-	cfg.Compaction.Directory = dir
-	id := component.MustNewID("file_storage")
-	set := extensiontest.NewNopSettings(f.Type())
-	set.ID = id
-	ext, err := f.Create(context.Background(), set, cfg)
-	require.NoError(t, err)
-	host := componenttest.NewNopHost()
-	require.NoError(t, ext.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	return extHost{Host: host, ext: map[component.ID]component.Component{id: ext}}, id
-}
 
 func isObjectKey(key string) bool { return strings.HasSuffix(key, ".otlp.gz") }
 
@@ -70,7 +40,7 @@ func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
 
 	// First run: every object write lands, but its answer is lost.
-	host, id := fileStorageHost(t, storageDir)
+	host, id := storagehost.FileStorage(t, storageDir)
 	q.GetOrInsertDefault().StorageID = &id
 	cfg.QueueConfig = q
 	var fs1 *faultstore.Store
@@ -88,7 +58,7 @@ func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	require.Equal(t, sessionstore.StatusFailed, m.Status, "the first run could not confirm its batch")
 
 	// Second run, same queue: the batch comes back and is recognised.
-	host, _ = fileStorageHost(t, storageDir)
+	host, _ = storagehost.FileStorage(t, storageDir)
 	var fs2 *faultstore.Store
 	tr = startTrioOn(t, host, set, cfg, func(s sessionstore.Store) sessionstore.Store {
 		fs2 = faultstore.New(s)
