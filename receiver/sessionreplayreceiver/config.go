@@ -175,6 +175,9 @@ type Config struct {
 	Phases []string `mapstructure:"phases"`
 	// TimeRange replays only the items whose event time is inside it.
 	TimeRange TimeRangeConfig `mapstructure:"time_range"`
+	// Checkpoint keeps the replay's place in a storage extension, so that
+	// a restarted collector goes on where it stopped.
+	Checkpoint CheckpointConfig `mapstructure:"checkpoint"`
 	// ProgressInterval is how often a replay logs its progress (and
 	// updates its progress metrics); 0 turns the log lines off.
 	ProgressInterval time.Duration `mapstructure:"progress_interval"`
@@ -203,6 +206,15 @@ type FilterConfig struct {
 type TimeRangeConfig struct {
 	Start string `mapstructure:"start"`
 	End   string `mapstructure:"end"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// CheckpointConfig names the storage extension that keeps a replay's
+// place (e.g. file_storage); unset: no checkpoint.
+type CheckpointConfig struct {
+	Storage *component.ID `mapstructure:"storage"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
