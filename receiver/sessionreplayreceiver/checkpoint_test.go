@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -145,4 +146,23 @@ func TestCheckpointResume(t *testing.T) {
 		twice += len(at) - 1
 	}
 	assert.LessOrEqual(t, twice, 3, "at most the object in flight twice (%d spans)", twice)
+}
+
+// TestCheckpointStorageMustExist: checkpoint.storage naming an extension
+// the collector does not run fails the start, saying what to add.
+func TestCheckpointStorageMustExist(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	w := sessiontest.NewWriter(t, st, "cp", time.Now())
+	w.Traces(time.Now(), sessiontest.Traces("svc", 0, 1, time.Now()))
+	w.Complete()
+	cfg := baseConfig(storeCfg, "cp")
+	missing := component.MustNewIDWithName("file_storage", "missing")
+	cfg.Checkpoint.Storage = &missing
+	host, _ := storagehost.FileStorage(t, filepath.Join(t.TempDir(), "storage"))
+	set := receivertest.NewNopSettings(metadata.Type)
+	r, err := NewFactory().CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	err = r.Start(context.Background(), host)
+	require.ErrorContains(t, err, "file_storage/missing: no such extension")
+	require.NoError(t, r.Shutdown(context.Background()))
 }

@@ -54,11 +54,18 @@ func inShard(id string, index, count int) bool {
 // clock, when not nil, advances over every listed object, whichever
 // shard or signal it belongs to, so that each yielded object carries its
 // offset on one schedule all shards of a replay share.
-func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule) iter.Seq[listed] {
+//
+// skip, when not nil, drops objects a resumed pass delivered already.
+func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule,
+	skip func(sessionstore.Object) bool,
+) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
 		lister := sessionstore.NewObjectLister(r.store, id)
 		if r.part != nil && !r.part.start.IsZero() {
 			lister.From(r.part.start) // earlier hours cannot hold the part
+		}
+		if from := r.listFrom; !from.IsZero() && clock == nil {
+			lister.From(from) // a resumed pass: earlier hours are delivered
 		}
 		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
@@ -92,7 +99,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 				if clock != nil {
 					l.offset, l.first = clock.advance(o.CaptureTime), clock.first
 				}
-				if !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
+				if (skip != nil && skip(o)) || !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
 					(r.part != nil && !r.part.readable(o.CaptureTime)) {
 					continue
 				}

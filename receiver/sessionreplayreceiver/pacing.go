@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
 // schedule computes when each object of a pass is due. Every due time is
@@ -100,6 +101,10 @@ type passState struct {
 	// sessionEvents is the span of the session's event times (metadata),
 	// for the length of a shared pass.
 	sessionEvents time.Duration
+	// A pass resumed from a checkpoint: the last object it delivered, and
+	// its schedule at that point.
+	resumeAfter *sessionstore.Object
+	resumeSched *schedule
 
 	// Fixed by pass 0, for `relative` loops.
 	c0     time.Time           // capture time of the session's first replayed object

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -49,8 +51,16 @@ type replayReceiver struct {
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
 	session   *sessionstore.Metadata
-	part      *part    // what of the session is replayed
-	seed      [32]byte // keys the id remapping of this run
+	part      *part // what of the session is replayed
+
+	// checkpoints is checkpoint.storage's client (nil: no checkpoint);
+	// resume is the checkpoint this run goes on from; listFrom is where a
+	// resumed pass's listing may start.
+	checkpoints       storage.Client
+	checkpointFailing bool
+	resume            *checkpoint
+	listFrom          time.Time
+	seed              [32]byte // keys the id remapping of this run
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -103,13 +113,31 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	// instead of stalling the replay.
 	store = sessionstore.WithTimeout(store, r.cfg.Store.Timeout)
 	r.store = store
-	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
-	m, err := selectSession(ctx, store, r.cfg, rnd)
-	if err != nil {
-		return fmt.Errorf("session_replay: %w", err)
+	if r.cfg.Checkpoint.Storage != nil {
+		cp, err := r.openCheckpoint(ctx, host)
+		if err != nil {
+			return fmt.Errorf("session_replay: %w", err)
+		}
+		if cp != nil {
+			m, err := sessionstore.ReadMetadata(ctx, store, cp.Session)
+			if err != nil {
+				r.set.Logger.Warn("The checkpoint's session cannot be read; starting afresh", zap.String("session", cp.Session), zap.Error(err))
+			} else {
+				r.resume, r.session = cp, m
+				copy(r.seed[:], cp.Seed)
+			}
+		}
 	}
-	r.session = m
-	r.seed = idSeed(r.cfg, m.SessionID)
+	if r.session == nil {
+		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+		m, err := selectSession(ctx, store, r.cfg, rnd)
+		if err != nil {
+			return fmt.Errorf("session_replay: %w", err)
+		}
+		r.session = m
+		r.seed = idSeed(r.cfg, m.SessionID)
+	}
+	m := r.session
 	if r.part, err = resolvePart(r.cfg, m); err != nil {
 		return fmt.Errorf("session_replay: session %s: %w", m.SessionID, err)
 	}
@@ -151,10 +179,11 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.cancel()
 	}
 	r.wg.Wait()
+	err := r.closeCheckpoints()
 	if r.store != nil {
-		return r.store.Close()
+		err = errors.Join(err, r.store.Close())
 	}
-	return nil
+	return err
 }
 
 // summary is what a replay did, logged at the end.
@@ -192,7 +221,22 @@ func (r *replayReceiver) run(ctx context.Context) {
 	if p.shared && r.session.EventTimeRange != nil {
 		p.sessionEvents = r.session.EventTimeRange.End.Sub(r.session.EventTimeRange.Start)
 	}
-	for pass := 0; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
+	if cp := r.resume; cp != nil {
+		p.resumeFrom(cp, r.cfg.Speed, r.cfg.MaxGap)
+		r.result.passes = cp.Passes
+		if p.resumeAfter != nil {
+			r.listFrom = p.resumeAfter.CaptureTime
+		}
+		r.set.Logger.Info("Resuming the replay from its checkpoint", zap.String("session", r.session.SessionID),
+			zap.Int("pass", cp.Pass), zap.String("after", cp.LastKey), zap.Time("anchor", cp.Anchor))
+	}
+	ended := false // on its own: loops done, max_duration, nothing to replay
+	defer func() {
+		if ended || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.clearCheckpoint()
+		}
+	}()
+	for pass := p.pass; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
 		if err := r.replayPass(ctx, p); err != nil {
 			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
@@ -214,7 +258,10 @@ func (r *replayReceiver) run(ctx context.Context) {
 		if p.sched != nil {
 			p.nextPass(time.Now())
 		}
+		p.pass, p.resumeAfter, r.listFrom = pass+1, nil, time.Time{}
+		r.saveCheckpoint(p, nil)
 	}
+	ended = ctx.Err() == nil
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
 		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()),
@@ -240,7 +287,11 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		p.clock = newSchedule(time.Time{}, r.cfg.Speed, r.cfg.MaxGap)
 	}
 	badKey := func(key string, err error) { r.reportBad(key, err, reasonBadKey) }
-	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock))
+	var skip func(sessionstore.Object) bool
+	if p.resumeAfter != nil {
+		skip = p.deliveredBefore
+	}
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock, skip))
 	// Deferred calls run last-first: stop the listing and read-ahead, then
 	// wait for their goroutines.
 	defer wait()
@@ -252,7 +303,10 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		if f.err == nil && f.batch.ItemCount() == 0 {
 			continue // nothing of the part in it: no time on the schedule either
 		}
-		if p.objects == 0 {
+		if p.objects == 0 && p.resumeSched != nil {
+			// Resumed: the pass's schedule goes on where it was.
+			p.sched, p.resumeSched = p.resumeSched, nil
+		} else if p.objects == 0 {
 			// The pass starts when its first object is in hand: listing and
 			// reading it must not make the whole pass late.
 			if now := time.Now(); now.After(p.anchor) && !(p.fixedAnchor && p.pass == 0) {
@@ -289,6 +343,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 				return ctx.Err()
 			}
 			r.reportBad(f.obj.Key, f.err, badReason(f.err))
+			r.saveCheckpoint(p, &f)
 			continue
 		}
 		emit := time.Now()
@@ -317,6 +372,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		if err != nil {
 			return err
 		}
+		r.saveCheckpoint(p, &f)
 		passItems += int64(n)
 		r.prog.delivered(f.at, due, n, late, r.cfg.Speed > 0)
 		p.delivered++

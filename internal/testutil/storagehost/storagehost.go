@@ -32,6 +32,7 @@ func FileStorage(t testing.TB, dir string) (component.Host, component.ID) {
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
 	cfg.Directory = dir
 	cfg.Compaction.Directory = dir
+	cfg.CreateDirectory = true
 	id := component.MustNewID("file_storage")
 	set := extensiontest.NewNopSettings(f.Type())
 	set.ID = id
