@@ -36,8 +36,9 @@ tools: $(OCB) $(VERSITYGW) $(BENCHSTAT)
 build: $(OCB)
 	@mkdir -p build
 	$(OCB) --config builder-config.yaml
-	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL)
-	$(GO) build -o $(SESSIONCTL) ./cmd/sessionctl
+	@# copy and rename: a collector running from bin/ keeps its (old) file
+	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL).tmp && mv -f $(OTELCOL).tmp $(OTELCOL)
+	$(GO) build -o $(SESSIONCTL).tmp ./cmd/sessionctl && mv -f $(SESSIONCTL).tmp $(SESSIONCTL)
 	@echo "built $(OTELCOL) and $(SESSIONCTL)"
 
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)

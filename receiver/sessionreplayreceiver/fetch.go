@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"iter"
+	"runtime"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type fetched struct {
 	// at is the object's time for pacing and the timestamp shift: its
 	// capture time, or with pace_by event_time its earliest event time.
 	at time.Time
+	// release frees the object's decoding slot once the consumer is done
+	// with it.
+	release func()
 }
 
 // storeBackoff paces retries against a failing store: 100 ms to 5 s.
@@ -124,45 +128,79 @@ type listed struct {
 	first  time.Time
 }
 
-// prefetch reads and decodes up to ReadAhead objects ahead, each on its
-// own goroutine, and hands them over in order. Decoding in parallel uses
-// every core at speed 0, and a bad object (a bomb, a corrupt one) is
-// decoded beside the good ones, never in front of one due before it.
-// Memory is bounded by ReadAhead objects (compressed and decoded) plus the
-// one being delivered, whatever the session size.
+// prefetch reads up to ReadAhead objects ahead (compressed, on their own
+// goroutines) and decodes them in parallel, up to decodeAhead at a time,
+// handing them over in order. A decoded object holds its decoding slot
+// until the consumer takes the next one (call release), so at most
+// decodeAhead decoded objects exist at once: memory is bounded by
+// ReadAhead compressed and decodeAhead decoded objects, whatever the
+// session size. Decoding in parallel uses every core at speed 0, and a bad
+// object (a bomb, a corrupt one) is decoded beside the good ones, never in
+// front of one due before it.
 func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<-chan fetched, func()) {
-	slots := make(chan chan fetched, r.cfg.ReadAhead-1)
+	ahead := decodeAhead(r.cfg.ReadAhead)
+	fetches := make(chan chan fetched, r.cfg.ReadAhead-1)
+	decodes := make(chan chan fetched, ahead)
+	tokens := make(chan struct{}, ahead)
 	decoded := make(chan fetched)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(slots)
+	wg.Go(func() { // list, and fetch ahead
+		defer close(fetches)
 		for o := range objs {
 			slot := make(chan fetched, 1)
 			select {
-			case slots <- slot:
+			case fetches <- slot:
 			case <-ctx.Done():
 				return
 			}
 			wg.Go(func() {
 				f := r.fetch(ctx, o.Object)
 				f.offset, f.first = o.offset, o.first
-				if f.err == nil {
-					f.batch, f.err = r.decode(f.obj, f.compressed)
-				}
-				f.at = r.objectTime(f)
 				slot <- f
 			})
 		}
 	})
-	wg.Go(func() {
-		defer close(decoded)
-		for slot := range slots {
-			var f fetched
+	wg.Go(func() { // take decoding slots in order, decode in parallel
+		defer close(decodes)
+		for fslot := range fetches {
 			select {
-			case f = <-slot:
+			case tokens <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
+			dslot := make(chan fetched, 1)
+			select {
+			case decodes <- dslot:
+			case <-ctx.Done():
+				<-tokens
+				return
+			}
+			wg.Go(func() {
+				var f fetched
+				select {
+				case f = <-fslot:
+				case <-ctx.Done():
+					dslot <- fetched{err: ctx.Err()}
+					return
+				}
+				if f.err == nil {
+					f.batch, f.err = r.decode(f.obj, f.compressed)
+				}
+				f.at = r.objectTime(f)
+				dslot <- f
+			})
+		}
+	})
+	wg.Go(func() { // hand over in order
+		defer close(decoded)
+		for dslot := range decodes {
+			var f fetched
+			select {
+			case f = <-dslot:
+			case <-ctx.Done():
+				return
+			}
+			f.release = sync.OnceFunc(func() { <-tokens })
 			select {
 			case decoded <- f:
 			case <-ctx.Done():
@@ -171,6 +209,12 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 		}
 	})
 	return decoded, wg.Wait
+}
+
+// decodeAhead is how many objects are decoded at once, and held decoded:
+// one per core and one more (the one being delivered), at most readAhead.
+func decodeAhead(readAhead int) int {
+	return max(1, min(readAhead, runtime.GOMAXPROCS(0)+1))
 }
 
 // objectTime is the time an object is paced and shifted by: its capture

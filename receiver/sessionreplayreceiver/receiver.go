@@ -296,7 +296,17 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 	// wait for their goroutines.
 	defer wait()
 	defer stopList()
+	var release func() // the previous object's decoding slot
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	for f := range objects {
+		if release != nil {
+			release()
+		}
+		release = f.release
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
