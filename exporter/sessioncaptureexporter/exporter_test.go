@@ -28,6 +28,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -910,4 +912,54 @@ func TestIdleAttributeSessionsComplete(t *testing.T) {
 		assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
 		sessiontest.CheckCounts(t, s)
 	})
+}
+
+// TestShutdownBeforeSessionOpened: the store is away from the first batch
+// on, so the session was never opened, and comes back only in the last
+// quarter of shutdown_timeout, when no data write is tried any more. The
+// loss is still recorded: the session's metadata.json says failed with
+// the items lost, and an error log names them. If the store never comes
+// back, the error log still names them.
+func TestShutdownBeforeSessionOpened(t *testing.T) {
+	for _, back := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			cfg, st := fsConfig(t)
+			cfg.Session.ID = "drill"
+			cfg.RetryConfig.MaxElapsedTime = 0
+			cfg.ShutdownTimeout = 8 * time.Second
+			core, logs := observer.New(zap.InfoLevel)
+			set := exportertest.NewNopSettings(metadata.Type)
+			set.Logger = zap.New(core)
+			var fs *faultstore.Store
+			tr := newTrioWith(t, set, cfg, func(s sessionstore.Store) sessionstore.Store {
+				fs = faultstore.New(s, func(faultstore.Call) faultstore.Fault { return faultstore.Fault{Err: errors.New("connection refused")} })
+				return fs
+			})
+			require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(5)))
+			time.Sleep(2 * time.Second)
+			if back {
+				go func() {
+					time.Sleep(6500 * time.Millisecond) // past 3/4 of shutdown_timeout
+					fs.Heal()
+				}()
+			}
+			_ = tr.traces.Shutdown(context.Background())
+			_ = tr.metrics.Shutdown(context.Background())
+			_ = tr.logs.Shutdown(context.Background())
+
+			lost := logs.FilterLevelExact(zap.ErrorLevel).FilterMessageSnippet("lost").All()
+			require.NotEmpty(t, lost, "an error log names the loss")
+			assert.EqualValues(t, 5, lost[len(lost)-1].ContextMap()["lost_spans"])
+			assert.Equal(t, "drill", lost[len(lost)-1].ContextMap()["session"])
+			if !back {
+				return
+			}
+			m, err := sessionstore.ReadMetadata(context.Background(), st, "drill")
+			require.NoError(t, err, "the session's metadata.json is written once the store is back")
+			assert.Equal(t, sessionstore.StatusFailed, m.Status)
+			require.NotNil(t, m.LostItems)
+			assert.Equal(t, int64(5), m.LostItems.Traces)
+			assert.Equal(t, int64(0), m.CapturedTraces)
+		})
+	}
 }
