@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -342,14 +344,77 @@ func (e *captureExporter) storeRetained(ctx context.Context, once bool) {
 }
 
 // finalMetadata writes every session's last metadata, retrying until it
-// is stored or ctx ends (at least once).
+// is stored or ctx ends (at least once). A batch that never reached its
+// session (the store was away from its first attempt, so the session was
+// never opened) is not forgotten: its session is opened now, for the
+// record, and counts the batch as lost; if even that fails, an error log
+// names what was lost.
 func (e *captureExporter) finalMetadata(ctx context.Context, once bool) error {
 	bo := waitutil.NewBackOff(100*time.Millisecond, 2*time.Second)
 	for {
+		unopened := e.openForTheRecord(ctx)
+		e.sessions.closeAll()
 		err := e.sessions.flush(ctx, e.cfg.MetadataInterval, true)
-		if err == nil || once || waitutil.Wait(ctx, bo) != nil {
+		if (err == nil && len(unopened) == 0) || once || waitutil.Wait(ctx, bo) != nil {
+			e.reportUnrecorded(unopened)
 			return err
 		}
+	}
+}
+
+// lostUnopened is what batches lost for a session that could not even be
+// opened: items per signal.
+type lostUnopened map[string]map[sessionstore.Signal]int64
+
+// openForTheRecord resolves the session of every part of a batch still
+// held that has none yet (its items then count as pending there, so lost
+// when the session closes), and returns the parts whose session still
+// cannot be opened.
+func (e *captureExporter) openForTheRecord(ctx context.Context) lostUnopened {
+	e.plansMu.Lock()
+	var held []*batchPlan
+	for _, p := range e.plans {
+		if p.parts != nil {
+			held = append(held, p)
+		}
+	}
+	e.plansMu.Unlock()
+	out := lostUnopened{}
+	for _, plan := range held {
+		for i := range plan.parts {
+			p := &plan.parts[i]
+			if p.items == 0 {
+				continue
+			}
+			e.plansMu.Lock()
+			_, ok := plan.targets[p.group]
+			e.plansMu.Unlock()
+			if ok {
+				continue
+			}
+			if _, err := e.target(ctx, plan, plan.signal, p); err != nil {
+				name := p.route
+				if name == "" {
+					name = e.sessions.nextOwnID()
+				}
+				if out[name] == nil {
+					out[name] = map[sessionstore.Signal]int64{}
+				}
+				out[name][plan.signal] += p.items
+			}
+		}
+	}
+	return out
+}
+
+// reportUnrecorded logs, as errors, the items lost for sessions whose
+// metadata could not say so.
+func (e *captureExporter) reportUnrecorded(lost lostUnopened) {
+	for _, id := range slices.Sorted(maps.Keys(lost)) {
+		n := lost[id]
+		e.set.Logger.Error("Session lost data: accepted items that could not be stored, and the store was away too long to record the loss in its metadata.json",
+			zap.String("session", id), zap.Int64("lost_spans", n[sessionstore.SignalTraces]),
+			zap.Int64("lost_data_points", n[sessionstore.SignalMetrics]), zap.Int64("lost_log_records", n[sessionstore.SignalLogs]))
 	}
 }
 

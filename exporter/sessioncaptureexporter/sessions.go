@@ -425,6 +425,17 @@ func (m *sessionManager) recount(ctx context.Context, id string) (*sessionstore.
 	return rc, err
 }
 
+// nextOwnID names the own session the next batch would open (for logs).
+func (m *sessionManager) nextOwnID() string {
+	m.mu.Lock()
+	seq := m.ownSeq + 1
+	m.mu.Unlock()
+	if m.cfg.ID == AutoSessionID {
+		return "(the exporter's next own session)"
+	}
+	return m.ownID(seq)
+}
+
 // ownID returns the id of the seq-th own session (1-based).
 func (m *sessionManager) ownID(seq int) string {
 	if m.cfg.ID == AutoSessionID {
