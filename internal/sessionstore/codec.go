@@ -181,11 +181,6 @@ const plausibleRatio = 16
 // maxBytes+1, so a lying trailer costs no buffer larger than what really
 // inflated.
 func Decompress(data []byte, maxBytes int64) ([]byte, error) {
-	return decompressInto(nil, data, maxBytes)
-}
-
-// decompressInto is Decompress into buf's memory when it is large enough.
-func decompressInto(buf, data []byte, maxBytes int64) ([]byte, error) {
 	zr, err := openGzip(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
@@ -205,10 +200,7 @@ func decompressInto(buf, data []byte, maxBytes int64) ([]byte, error) {
 	if isize >= 0 {
 		size = min(size, isize+1) // +1: room to see the end without growing
 	}
-	if int64(cap(buf)) < size {
-		buf = make([]byte, 0, size)
-	}
-	buf = buf[:0]
+	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > maxBytes {
@@ -316,27 +308,10 @@ func unmarshalJSON(signal Signal, raw []byte) (Batch, error) {
 // Decode inflates (bounded by maxBytes) and unmarshals one stored object of
 // signal. It returns the batch and the uncompressed size.
 func Decode(signal Signal, data []byte, maxBytes int64) (Batch, int, error) {
-	bp, _ := rawBuffers.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	raw, err := decompressInto(*bp, data, maxBytes)
+	raw, err := Decompress(data, maxBytes)
 	if err != nil {
-		rawBuffers.Put(bp)
 		return Batch{Signal: signal}, 0, err
 	}
-	// pdata copies what it keeps out of raw, so raw can serve the next
-	// object: replay decodes many objects of similar size.
 	b, err := Unmarshal(signal, raw)
-	if cap(raw) <= maxPooledRaw {
-		*bp = raw[:0]
-	}
-	rawBuffers.Put(bp)
 	return b, len(raw), err
 }
-
-// rawBuffers holds inflation buffers for Decode, up to maxPooledRaw each
-// (a rare huge object is not kept alive by the pool).
-var rawBuffers sync.Pool
-
-const maxPooledRaw = 32 << 20
