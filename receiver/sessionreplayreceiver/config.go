@@ -156,13 +156,13 @@ type Config struct {
 	// replay is sharded or has a start_at (so its shards agree), random
 	// otherwise.
 	IDSeed string `mapstructure:"id_seed"`
-	// Shard replays only the objects whose key hashes to Index of Count.
+	// Shard replays only the objects whose uuid hashes to Index of Count.
 	Shard ShardConfig `mapstructure:"shard"`
 	// MaxObjectBytes caps the decompressed size of one object.
 	MaxObjectBytes ByteSize `mapstructure:"max_object_bytes"`
-	// ReadAhead is how many objects are fetched and decoded ahead of their
-	// turn; it bounds memory (ReadAhead objects in flight) and hides
-	// storage latency.
+	// ReadAhead is how many objects are fetched ahead of their turn (hiding
+	// storage latency); min(ReadAhead, cores+1) are decoded at once. Both
+	// bound memory.
 	ReadAhead int `mapstructure:"read_ahead"`
 	// StartAt is when the first pass starts (several collectors sharing a
 	// session by shard start together); an RFC 3339 time in YAML, checked
