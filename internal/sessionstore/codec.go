@@ -214,6 +214,13 @@ func Decompress(data []byte, maxBytes int64) ([]byte, error) {
 		}
 		n, err := zr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if isize >= 0 && int64(len(buf)) > isize {
+			// An object is one gzip member, whose trailer holds its size
+			// (mod 2^32: larger objects are over the cap anyway). Past it,
+			// the trailer lied: a bomb or a damaged object, refused now
+			// rather than at the cap.
+			return nil, fmt.Errorf("%w: inflates past the %d bytes its gzip trailer says (a gzip bomb, or a damaged object)", ErrCorrupt, isize)
+		}
 		if err == io.EOF {
 			break
 		}
