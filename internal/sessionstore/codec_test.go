@@ -137,15 +137,6 @@ func allocatedBy(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-func gzipOf(t *testing.T, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, err := zw.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
-}
 
 // withISize returns a copy of a gzip stream whose trailer claims n bytes.
 func withISize(gz []byte, n uint32) []byte {
@@ -160,7 +151,7 @@ func withISize(gz []byte, n uint32) []byte {
 // large) is caught by the hard cap while inflating, or by the gzip check.
 func TestDecompressBombs(t *testing.T) {
 	const maxBytes = 64 << 20
-	bomb := gzipOf(t, make([]byte, 256<<20)) // 256 MiB of zeros, ~256 KiB stored
+	bomb := gz(t, make([]byte, 256<<20)) // 256 MiB of zeros, ~256 KiB stored
 
 	var err error
 	n := allocatedBy(func() { _, err = Decompress(bomb, maxBytes) })
@@ -180,12 +171,12 @@ func TestDecompressBombs(t *testing.T) {
 	// buffer for it.
 	random := make([]byte, 64<<10)
 	_, _ = crand.Read(random)
-	n = allocatedBy(func() { _, err = Decompress(withISize(gzipOf(t, random), 60<<20), maxBytes) })
+	n = allocatedBy(func() { _, err = Decompress(withISize(gz(t, random), 60<<20), maxBytes) })
 	require.ErrorIs(t, err, ErrCorrupt)
 	assert.Less(t, n, uint64(4<<20), "allocated %d bytes for 64 KiB", n)
 
 	// An honest object is still one allocation of its size.
-	out, err := Decompress(gzipOf(t, random), maxBytes)
+	out, err := Decompress(gz(t, random), maxBytes)
 	require.NoError(t, err)
 	assert.Equal(t, random, out)
 }
