@@ -137,7 +137,6 @@ func allocatedBy(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-
 // withISize returns a copy of a gzip stream whose trailer claims n bytes.
 func withISize(gz []byte, n uint32) []byte {
 	out := bytes.Clone(gz)
