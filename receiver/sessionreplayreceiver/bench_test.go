@@ -104,12 +104,17 @@ func BenchmarkReplayThroughput(b *testing.B) {
 	})
 
 	for _, mode := range []struct {
-		name string
-		ts   TimestampMode
-		ids  bool
+		name      string
+		ts        TimestampMode
+		ids       bool
+		readAhead int
 	}{
-		{"session_replay/none", TimestampsNone, false},
-		{"session_replay/relative_regenerate_ids", TimestampsRelative, true},
+		{"session_replay/none", TimestampsNone, false, 4},
+		{"session_replay/relative_regenerate_ids", TimestampsRelative, true, 4},
+		// How replay grows with cores: read_ahead bounds the objects
+		// decoded at once (min(read_ahead, cores+1)).
+		{"session_replay/none/read_ahead=1", TimestampsNone, false, 1},
+		{"session_replay/none/read_ahead=16", TimestampsNone, false, 16},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -121,6 +126,7 @@ func BenchmarkReplayThroughput(b *testing.B) {
 				cfg.Speed = 0
 				cfg.Timestamps = mode.ts
 				cfg.RegenerateIDs = mode.ids
+				cfg.ReadAhead = mode.readAhead
 				sink := &countingTraces{}
 				set := receivertest.NewNopSettings(metadata.Type)
 				n++

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -447,4 +448,22 @@ func TestAllBadSessionStopsLooping(t *testing.T) {
 	rep.wait(t, 10*time.Second)
 	assert.Equal(t, int64(1), rep.r.result.badObjects.Load())
 	assert.Len(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All(), 1)
+}
+
+// TestEveryReadAheadFinishes: every read_ahead the config allows replays
+// the whole session (1 decodes one object ahead of the one delivered).
+func TestEveryReadAheadFinishes(t *testing.T) {
+	for _, ra := range []int{1, 2, 4, 64} {
+		t.Run(fmt.Sprint(ra), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				storeCfg, st := fsStore(t)
+				want := writeNumbered(t, st, "ra", 12, time.Second)
+				cfg := baseConfig(storeCfg, "ra")
+				cfg.ReadAhead = ra
+				sink := &arrivals{}
+				startReplay(t, cfg, sink, nil, nil).wait(t, time.Hour)
+				assert.Equal(t, want, spanOrder(sink))
+			})
+		})
+	}
 }
