@@ -161,8 +161,8 @@ type Config struct {
 	// MaxObjectBytes caps the decompressed size of one object.
 	MaxObjectBytes ByteSize `mapstructure:"max_object_bytes"`
 	// ReadAhead is how many objects are fetched ahead of their turn (hiding
-	// storage latency); min(ReadAhead, cores+1) are decoded at once. Both
-	// bound memory.
+	// storage latency); min(ReadAhead, cores) are decoded ahead of the one
+	// being delivered. Both bound memory.
 	ReadAhead int `mapstructure:"read_ahead"`
 	// StartAt is when the first pass starts (several collectors sharing a
 	// session by shard start together); an RFC 3339 time in YAML, checked

@@ -129,11 +129,11 @@ type listed struct {
 }
 
 // prefetch reads up to ReadAhead objects ahead (compressed, on their own
-// goroutines) and decodes them in parallel, up to decodeAhead at a time,
-// handing them over in order. A decoded object holds its decoding slot
-// until the consumer takes the next one (call release), so at most
-// decodeAhead decoded objects exist at once: memory is bounded by
-// ReadAhead compressed and decodeAhead decoded objects, whatever the
+// goroutines) and decodes up to decodeAhead of them in parallel, ahead of
+// the one being delivered, handing them over in order. A decoded object
+// holds its slot until the consumer takes the next one (call release), so
+// at most decodeAhead+1 decoded objects exist at once: memory is bounded
+// by ReadAhead compressed and decodeAhead+1 decoded objects, whatever the
 // session size. Decoding in parallel uses every core at speed 0, and a bad
 // object (a bomb, a corrupt one) is decoded beside the good ones, never in
 // front of one due before it.
@@ -141,7 +141,8 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 	ahead := decodeAhead(r.cfg.ReadAhead)
 	fetches := make(chan chan fetched, r.cfg.ReadAhead-1)
 	decodes := make(chan chan fetched, ahead)
-	tokens := make(chan struct{}, ahead)
+	// One slot more than decode ahead: the object the consumer holds.
+	tokens := make(chan struct{}, ahead+1)
 	decoded := make(chan fetched)
 	var wg sync.WaitGroup
 	wg.Go(func() { // list, and fetch ahead
@@ -211,10 +212,10 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 	return decoded, wg.Wait
 }
 
-// decodeAhead is how many objects are decoded at once, and held decoded:
-// one per core and one more (the one being delivered), at most readAhead.
+// decodeAhead is how many objects are decoded ahead of the one being
+// delivered: one per core, at most readAhead.
 func decodeAhead(readAhead int) int {
-	return max(1, min(readAhead, runtime.GOMAXPROCS(0)+1))
+	return max(1, min(readAhead, runtime.GOMAXPROCS(0)))
 }
 
 // objectTime is the time an object is paced and shifted by: its capture
