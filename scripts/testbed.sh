@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make testbed: the collector testbed's load scenarios 1-4 against the built
+# distribution (testbed/, its own Go module on contrib's testbed framework):
+#   1. TestCapture          OTLP -> session_capture (filesystem), 10k spans/s,
+#                           10k data points/s, 10k log records/s, 60 s each;
+#                           the stored session decodes to what was sent
+#   2. TestReplay           that session -> session_replay at 1x and speed 0
+#                           -> OTLP -> mock backend; golden dataset through
+#                           capture and replay, correctness validator
+#   3. TestSeed             seed_gen, clock fast -> OTLP -> mock backend
+#   4. TestCaptureS3Outage  capture into versitygw, stopped for 20 s midway
+# Results: testbed/tests/results/TESTRESULTS.md (the testbed's table),
+# testbed/tests/results/SCENARIOS.md (rates, CPU-seconds, RSS points), and
+# each test's agent.log under testbed/tests/results/<test>/.
+# Builds bin/otelcol-recordreplay first if it is missing or older than the
+# sources (TESTBED_BUILD=1 forces a build); installs versitygw if missing.
+# Extra `go test` arguments pass through, e.g. scripts/testbed.sh -run TestSeed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin/otelcol-recordreplay
+
+needs_build() {
+	[ "${TESTBED_BUILD:-}" = 1 ] && return 0
+	[ -x "$BIN" ] || return 0
+	[ -n "$(find . \( -path ./testbed -o -path "./build*" -o -path ./bin -o -path ./.git \) -prune -o \
+		\( -name '*.go' -o -name go.mod -o -name go.sum -o -name builder-config.yaml -o -path './internal/*.yaml' \) \
+		-newer "$BIN" -print -quit)" ]
+}
+if needs_build; then make build; fi
+[ -x "$ROOT/bin/versitygw" ] || make tools
+
+RUN='^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage)$'
+cd testbed
+mkdir -p tests/results
+set +e
+RUN_TESTBED=1 OTELCOL_BIN="$BIN" VERSITYGW="$ROOT/bin/versitygw" \
+	go test -count=1 -v -timeout "${TESTBED_TIMEOUT:-30m}" -run "$RUN" "$@" ./tests/ 2>&1 | tee tests/results/testbed.log
+rc=${PIPESTATUS[0]}
+set -e
+echo
+cat tests/results/TESTRESULTS.md 2>/dev/null || true
+echo
+# this run's section of SCENARIOS.md (it keeps earlier runs' too)
+awk '/^# Scenario figures/ {buf = ""} {buf = buf $0 "\n"} END {printf "%s", buf}' tests/results/SCENARIOS.md 2>/dev/null || true
+exit "$rc"
