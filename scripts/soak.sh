@@ -5,12 +5,14 @@
 # session completed, counted, and holding exactly what was sent.
 # Results as for scripts/testbed.sh (testbed/tests/results/).
 set -euo pipefail
+if [ -n "${OTELCOL_BIN:-}" ]; then OTELCOL_BIN=$(realpath "$OTELCOL_BIN"); fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/bin/otelcol-recordreplay
+BIN=${OTELCOL_BIN:-$ROOT/bin/otelcol-recordreplay}
 
 needs_build() {
 	[ "${TESTBED_BUILD:-}" = 1 ] && return 0
+	[ -n "${OTELCOL_BIN:-}" ] && return 1 # a binary of the caller's: test that one as it is
 	[ -x "$BIN" ] || return 0
 	[ -n "$(find . \( -path ./testbed -o -path "./build*" -o -path ./bin -o -path ./.git \) -prune -o \
 		\( -name '*.go' -o -name go.mod -o -name go.sum -o -name builder-config.yaml -o -path './internal/*.yaml' \) \

@@ -13,15 +13,18 @@
 # testbed/tests/results/SCENARIOS.md (rates, CPU-seconds, RSS points), and
 # each test's agent.log under testbed/tests/results/<test>/.
 # Builds bin/otelcol-recordreplay first if it is missing or older than the
-# sources (TESTBED_BUILD=1 forces a build); installs versitygw if missing.
+# sources (TESTBED_BUILD=1 forces a build; OTELCOL_BIN=path tests that binary
+# as it is); installs versitygw if missing.
 # Extra `go test` arguments pass through, e.g. scripts/testbed.sh -run TestSeed
 set -euo pipefail
+if [ -n "${OTELCOL_BIN:-}" ]; then OTELCOL_BIN=$(realpath "$OTELCOL_BIN"); fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/bin/otelcol-recordreplay
+BIN=${OTELCOL_BIN:-$ROOT/bin/otelcol-recordreplay}
 
 needs_build() {
 	[ "${TESTBED_BUILD:-}" = 1 ] && return 0
+	[ -n "${OTELCOL_BIN:-}" ] && return 1 # a binary of the caller's: test that one as it is
 	[ -x "$BIN" ] || return 0
 	[ -n "$(find . \( -path ./testbed -o -path "./build*" -o -path ./bin -o -path ./.git \) -prune -o \
 		\( -name '*.go' -o -name go.mod -o -name go.sum -o -name builder-config.yaml -o -path './internal/*.yaml' \) \

@@ -2,7 +2,12 @@ module github.com/recordreplay/otelcol-recordreplay/testbed
 
 go 1.26.8
 
-require github.com/open-telemetry/opentelemetry-collector-contrib/testbed v0.148.0
+require (
+	github.com/open-telemetry/opentelemetry-collector-contrib/testbed v0.148.0
+	github.com/stretchr/testify v1.11.1
+	go.opentelemetry.io/collector/consumer v1.54.0
+	go.opentelemetry.io/collector/pdata v1.54.0
+)
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.2.0 // indirect
@@ -109,7 +114,6 @@ require (
 	github.com/splunk/stef/go/otel v0.1.1 // indirect
 	github.com/splunk/stef/go/pdata v0.1.1 // indirect
 	github.com/splunk/stef/go/pkg v0.1.1 // indirect
-	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tklauser/go-sysconf v0.3.16 // indirect
 	github.com/tklauser/numcpus v0.11.0 // indirect
 	github.com/twmb/murmur3 v1.1.8 // indirect
@@ -141,7 +145,6 @@ require (
 	go.opentelemetry.io/collector/connector v0.148.0 // indirect
 	go.opentelemetry.io/collector/connector/connectortest v0.148.0 // indirect
 	go.opentelemetry.io/collector/connector/xconnector v0.148.0 // indirect
-	go.opentelemetry.io/collector/consumer v1.54.0 // indirect
 	go.opentelemetry.io/collector/consumer/consumererror v0.148.0 // indirect
 	go.opentelemetry.io/collector/consumer/consumererror/xconsumererror v0.148.0 // indirect
 	go.opentelemetry.io/collector/consumer/consumertest v0.148.0 // indirect
@@ -168,7 +171,6 @@ require (
 	go.opentelemetry.io/collector/internal/sharedcomponent v0.148.0 // indirect
 	go.opentelemetry.io/collector/internal/telemetry v0.148.0 // indirect
 	go.opentelemetry.io/collector/otelcol v0.148.0 // indirect
-	go.opentelemetry.io/collector/pdata v1.54.0 // indirect
 	go.opentelemetry.io/collector/pdata/pprofile v0.148.0 // indirect
 	go.opentelemetry.io/collector/pdata/testdata v0.148.0 // indirect
 	go.opentelemetry.io/collector/pdata/xpdata v0.148.0 // indirect

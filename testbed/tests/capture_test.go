@@ -132,7 +132,7 @@ func runCapture(t *testing.T, o captureOpts) captureResult {
 		cpuLoad:     cpuSeconds(agent) - cpu0,
 		rssEnd:      rssMiB(agent),
 	}
-	tc.WaitForN(func() bool { return storedItems(o.root) >= int64(res.sent) }, o.drainTimeout,
+	waitFor(t, func() bool { return storedItems(o.root) >= int64(res.sent) }, o.drainTimeout,
 		fmt.Sprintf("the store to count the %d items sent (metadata.json)", res.sent))
 	tc.StopAgent()
 	require.NoError(t, store.Drain(), "reading the stored sessions back")

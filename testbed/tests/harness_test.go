@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/testbed/testbed"
-	"github.com/shirou/gopsutil/v4/process"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer"
@@ -102,6 +101,21 @@ func checkEvery(t *testing.T, limits testbed.ResourceSpec) {
 	}
 }
 
+// waitFor polls cond for up to timeout. Unlike tc.WaitForN, running out of
+// time is not a testbed error (after which the testbed skips validation): the
+// validators still run and say what is missing.
+func waitFor(t *testing.T, cond func() bool, timeout time.Duration, what string) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Logf("gave up waiting %s for %s; validating what there is", timeout, what)
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}
+
 // prepareAgent writes the agent's configuration and logs it.
 func prepareAgent(t *testing.T, agent testbed.OtelcolRunner, cfg string) {
 	cleanup, err := agent.PrepareConfig(t, cfg)
@@ -135,8 +149,6 @@ func rssMiB(agent testbed.OtelcolRunner) float64 {
 	}
 	return float64(mi.RSS) / (1 << 20)
 }
-
-var _ = process.NewProcess
 
 // ---- what the load generator sent ----
 

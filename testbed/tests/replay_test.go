@@ -124,7 +124,7 @@ func runReplay(t *testing.T, root, id, speed string, want *itemSet, length time.
 		timeout += length
 	}
 	n := uint64(want.Len())
-	tc.WaitForN(func() bool { return tc.MockBackend.DataItemsReceived() >= n }, timeout,
+	waitFor(t, func() bool { return tc.MockBackend.DataItemsReceived() >= n }, timeout,
 		fmt.Sprintf("the mock backend to receive the session's %d items", n))
 	elapsed := time.Since(start)
 	cpu := cpuSeconds(agent)
@@ -189,7 +189,7 @@ func TestReplay(t *testing.T) {
 		tc.Sleep(3 * time.Second) // the provider is done after its few hundred traces
 		tc.StopLoad()
 		sent := tc.LoadGenerator.DataItemsSent()
-		tc.WaitForN(func() bool { return storedItems(dir) >= int64(sent) }, 30*time.Second, "the golden traces stored")
+		waitFor(t, func() bool { return storedItems(dir) >= int64(sent) }, 30*time.Second, "the golden traces stored")
 		tc.StopAgent()
 		require.NoError(t, store.Drain())
 		tc.ValidateData()

@@ -78,7 +78,7 @@ func runSeed(t *testing.T, queue string, limits testbed.ResourceSpec) {
 	}, 5*time.Minute, "seed_gen to log \"Seed finished\"")
 	total := spans + points + records
 	load.items.Store(total)
-	tc.WaitForN(func() bool { return tc.MockBackend.DataItemsReceived() >= total }, time.Minute,
+	waitFor(t, func() bool { return tc.MockBackend.DataItemsReceived() >= total }, time.Minute,
 		fmt.Sprintf("the mock backend to receive the %d generated items", total))
 	elapsed := time.Since(start)
 	cpu := cpuSeconds(agent)
