@@ -7,6 +7,9 @@
 #     distribution's otlp receiver on loopback, counted on the receiving side
 #     (otelcol_receiver_accepted_spans), since telemetrygen drops spans when
 #     unthrottled.
+# For 2 and 3 also the CPU-seconds of the generating process alone (user + system,
+# from wait4 by scripts/cpu-of.py: the seed_gen collector, or telemetrygen), and so
+# spans delivered per CPU-second of the generator.
 # Both on this machine, in this run. Output: a small table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,19 +54,19 @@ accepted() {
 }
 
 echo "== telemetrygen v0.161.0 -> otlp receiver, $WORKERS workers, ${SECONDS_PER_RUN}s per rate (--rate is spans/s per worker)"
-printf "%-22s %14s %16s\n" "--rate (per worker)" "spans offered/s" "spans accepted/s" | tee bench-telemetrygen.out
+printf "%-22s %14s %16s %14s %18s\n" "--rate (per worker)" "spans offered/s" "spans accepted/s" "generator CPU-s" "spans per CPU-s" | tee bench-telemetrygen.out
 for rate in $RATES; do
 	before=$(accepted)
 	start=$(date +%s.%N)
-	"$BIN/telemetrygen" traces --otlp-endpoint "127.0.0.1:$grpc" --otlp-insecure --rate "$rate" \
+	python3 scripts/cpu-of.py "$work/tg.cpu" "$BIN/telemetrygen" traces --otlp-endpoint "127.0.0.1:$grpc" --otlp-insecure --rate "$rate" \
 		--workers "$WORKERS" --duration "${SECONDS_PER_RUN}s" > "$work/tg.log" 2>&1 || true
 	sleep 1 # let the last batch land
 	end=$(date +%s.%N)
 	after=$(accepted)
-	python3 - "$rate" "$WORKERS" "$before" "$after" "$SECONDS_PER_RUN" <<'PY' | tee -a bench-telemetrygen.out
+	python3 - "$rate" "$WORKERS" "$before" "$after" "$SECONDS_PER_RUN" "$(cat "$work/tg.cpu")" <<'PY' | tee -a bench-telemetrygen.out
 import sys
-rate, workers, before, after, secs = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-print(f"{int(rate):<22d} {rate*workers:>14.0f} {(after-before)/secs:>16.0f}")
+rate, workers, before, after, secs, cpu = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+print(f"{int(rate):<22d} {rate*workers:>14.0f} {(after-before)/secs:>16.0f} {cpu:>14.2f} {(after-before)/cpu:>18.0f}")
 PY
 done
 
@@ -84,12 +87,24 @@ service:
 CFG
 before=$(accepted)
 start=$(date +%s.%N)
-scripts/run-until.sh "Seed finished" "$BIN/otelcol-recordreplay" --config "$work/seed.yaml" > "$work/seed.log" 2>&1
+scripts/run-until.sh "Seed finished" python3 scripts/cpu-of.py "$work/seed.cpu" "$BIN/otelcol-recordreplay" --config "$work/seed.yaml" > "$work/seed.log" 2>&1
 end=$(date +%s.%N)
 sleep 1
 after=$(accepted)
-python3 - "$before" "$after" "$start" "$end" <<'PY' | tee bench-seed-otlp.out
+python3 - "$before" "$after" "$start" "$end" "$(cat "$work/seed.cpu")" <<'PY' | tee bench-seed-otlp.out
 import sys
-before, after, start, end = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-print(f"seed_gen over OTLP/gRPC: {after-before} spans accepted in {end-start:.2f}s = {(after-before)/(end-start):.0f} spans/s")
+before, after, start, end, cpu = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+n = after - before
+print(f"seed_gen over OTLP/gRPC: {n} spans accepted in {end-start:.2f}s = {n/(end-start):.0f} spans/s; "
+      f"generator CPU {cpu:.2f} s = {n/cpu:.0f} spans per CPU-second")
+PY
+
+echo "== spans delivered per CPU-second of the generating process"
+python3 - bench-seed-otlp.out bench-telemetrygen.out <<'PY'
+import re, sys
+seed = float(re.search(r"= (\d+) spans per CPU-second", open(sys.argv[1]).read()).group(1))
+rows = [l.split() for l in open(sys.argv[2]).read().splitlines()[1:] if l.strip()]
+best = max(rows, key=lambda r: float(r[4]))
+tg = float(best[4])
+print(f"seed_gen {seed:.0f}; telemetrygen best {tg:.0f} (--rate {best[0]}); seed_gen / telemetrygen = {seed/tg:.1f}x")
 PY
