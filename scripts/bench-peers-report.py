@@ -46,7 +46,7 @@ E = os.environ
 rows = list(csv.DictReader(open(E["BP_OUT"]), delimiter="\t"))
 runs = {}
 for r in rows:
-    for k in ("cpu_s", "s3_server_cpu_s", "wall_s"):
+    for k in ("cpu_s", "s3_server_cpu_s", "wall_s", "machine_busy_cores"):
         r[k] = float(r[k])
     for k in ("items", "accepted", "failed", "peak_rss_kib", "bytes", "files"):
         r[k] = int(r[k])
@@ -131,6 +131,11 @@ w("- **Measured** per collector: CPU-seconds of the whole collector process (uti
   "(after shutdown; for S3 the objects under the run's prefix in the server's directory). "
   "**Marginal CPU** = CPU-seconds per million items minus that of the same binary's `debug` run "
   "in the same round: what the exporter costs on top of receiving and batching.")
+w("")
+busy = [r["machine_busy_cores"] for r in runs.values()]
+w(f"While the collectors ran, the machine's {E['BP_CORES']} cores were busy {min(busy):.2f} to "
+  f"{max(busy):.2f} cores on average (median {med(busy):.2f}; the collector, telemetrygen and "
+  f"anything else running; from `/proc/stat`). The raw figures of every run are in `{os.path.basename(E['BP_OUT'])}`.")
 w("")
 lost = [f"{k[1]} round {k[0]}: accepted {r['accepted']}, delivered {r['items']}, failed/refused {r['failed']}"
         for k, r in sorted(runs.items()) if r["items"] != r["accepted"] or r["failed"]]

@@ -46,6 +46,9 @@ command -v python3 > /dev/null && command -v curl > /dev/null || { echo "bench-p
 
 work=$(mktemp -d)
 pids=()
+# run copies, so that a `make build` during the run cannot swap a binary between rounds
+mkdir -p "$work/bin"
+cp "$BIN/otelcol-peer" "$BIN/otelcol-recordreplay" "$work/bin/"
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
@@ -57,6 +60,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 clk_tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, whole process
+machine_busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; } # all cores, all processes
 forget_pid() { local p keep=(); for p in "${pids[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done; pids=("${keep[@]}"); }
 
 # The S3 server, for the whole run; each ours/s3 collector writes under its own prefix.
@@ -100,8 +104,8 @@ run_one() {
 	prom=$(free_port)
 	mkdir -p "$dir"
 	case $variant in
-	peer/*) bin=$BIN/otelcol-peer ;;
-	ours/*) bin=$BIN/otelcol-recordreplay ;;
+	peer/*) bin=$work/bin/otelcol-peer ;;
+	ours/*) bin=$work/bin/otelcol-recordreplay ;;
 	esac
 	case $variant in
 	*/debug)
@@ -154,9 +158,10 @@ CFG
 	done
 	[ $ready = 1 ] || { echo "bench-peers: $variant did not start:" >&2; tail -20 "$log" >&2; exit 1; }
 	sleep 1
-	local cpu0 vcpu0 t0 cpu1 vcpu1 t1
+	local cpu0 vcpu0 t0 cpu1 vcpu1 t1 busy0 busy1
 	cpu0=$(cpu_ticks "$pid")
 	vcpu0=$(cpu_ticks "$vgw_pid")
+	busy0=$(machine_busy_ticks)
 	t0=$(date +%s.%N)
 	local tg=() rc=0
 	# shellcheck disable=SC2086
@@ -184,6 +189,7 @@ CFG
 	done
 	cpu1=$(cpu_ticks "$pid")
 	vcpu1=$(cpu_ticks "$vgw_pid")
+	busy1=$(machine_busy_ticks)
 	t1=$(date +%s.%N)
 	local hwm
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
@@ -206,14 +212,15 @@ CFG
 		fi
 		;;
 	esac
-	printf '%s\t%s\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%s\n' "$round" "$variant" \
+	printf '%s\t%s\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%s\n' "$round" "$variant" \
 		"$(python3 -c "print(($cpu1 - $cpu0) / $clk_tck)")" "$sent" "$acc" "$failed" "$hwm" "$bytes" "$files" \
-		"$(python3 -c "print(($vcpu1 - $vcpu0) / $clk_tck)")" "$(python3 -c "print($t1 - $t0)")" "$status" | tee -a "$OUT"
+		"$(python3 -c "print(($vcpu1 - $vcpu0) / $clk_tck)")" "$(python3 -c "print($t1 - $t0)")" \
+		"$(python3 -c "print(($busy1 - $busy0) / $clk_tck / ($t1 - $t0))")" "$status" | tee -a "$OUT"
 	rm -rf "$dir/out"
 }
 
 start_date=$(date -u +%Y-%m-%d)
-printf 'round\tvariant\tcpu_s\titems\taccepted\tfailed\tpeak_rss_kib\tbytes\tfiles\ts3_server_cpu_s\twall_s\tsession_status\n' | tee "$OUT"
+printf 'round\tvariant\tcpu_s\titems\taccepted\tfailed\tpeak_rss_kib\tbytes\tfiles\ts3_server_cpu_s\twall_s\tmachine_busy_cores\tsession_status\n' | tee "$OUT"
 order=(peer/debug peer/file ours/debug ours/fs ours/s3)
 for round in $(seq "$ROUNDS"); do
 	if [ $((round % 2)) = 0 ]; then
