@@ -18,7 +18,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed test unit-test tools bench fuzz lint fmt clean
+.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean
 
 all: build
 
@@ -111,9 +111,24 @@ $(TELEMETRYGEN):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 
-## bench-seed: seed_gen (clock fast) spans/s next to telemetrygen v0.161.0, one run
+## bench-seed: seed_gen (clock fast) spans/s and spans per CPU-second next to telemetrygen v0.161.0
 bench-seed: build $(TELEMETRYGEN)
 	bash scripts/bench-seed.sh
+
+## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter)
+## and ours (debug, session_capture on the filesystem and the S3 server); rewrites its BENCHMARKS.md section
+bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
+	bash scripts/build-peer.sh
+	bash scripts/bench-peers.sh
+
+## testbed: the collector testbed's load scenarios 1-4 on the built binary (testbed/, its own module;
+## minutes; not part of make test)
+testbed: build $(VERSITYGW)
+	bash scripts/testbed.sh
+
+## soak: testbed scenario 5, ten minutes of capture with rotation every minute
+soak: build
+	bash scripts/soak.sh
 
 $(BENCHSTAT):
 	@mkdir -p $(BIN)
@@ -152,4 +167,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf build $(OTELCOL) $(SESSIONCTL)
+	rm -rf build build-peer $(OTELCOL) $(SESSIONCTL) $(BIN)/otelcol-peer
