@@ -142,13 +142,9 @@ func (p *passState) resumeFrom(cp *checkpoint, speed float64, maxGap time.Durati
 	}
 }
 
-// delivered reports whether o comes at or before the object a resumed
-// pass delivered last.
-func (p *passState) deliveredBefore(o sessionstore.Object) bool {
-	last := p.resumeAfter
-	if last == nil {
-		return false
-	}
+// deliveredBefore reports whether o comes, in listing order, at or before
+// last, the object a resumed pass delivered last.
+func deliveredBefore(o, last sessionstore.Object) bool {
 	if c := o.CaptureTime.Compare(last.CaptureTime); c != 0 {
 		return c < 0
 	}

@@ -59,17 +59,18 @@ func inShard(id string, index, count int) bool {
 // shard or signal it belongs to, so that each yielded object carries its
 // offset on one schedule all shards of a replay share.
 //
-// skip, when not nil, drops objects a resumed pass delivered already.
+// resumeAfter, when not nil, is the last object a resumed pass delivered:
+// the listing starts at its hour and drops it and what came before.
 func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule,
-	skip func(sessionstore.Object) bool,
+	resumeAfter *sessionstore.Object,
 ) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
 		lister := sessionstore.NewObjectLister(r.store, id)
 		if r.part != nil && !r.part.start.IsZero() {
 			lister.From(r.part.start) // earlier hours cannot hold the part
 		}
-		if from := r.listFrom; !from.IsZero() && clock == nil {
-			lister.From(from) // a resumed pass: earlier hours are delivered
+		if resumeAfter != nil && clock == nil {
+			lister.From(resumeAfter.CaptureTime) // earlier hours are delivered
 		}
 		seen := map[string]bool{} // uuids of this pass: a later copy of an object is skipped
 		bo := storeBackoff()
@@ -103,7 +104,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 				if clock != nil {
 					l.offset, l.first = clock.advance(o.CaptureTime), clock.first
 				}
-				if (skip != nil && skip(o)) || !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
+				if (resumeAfter != nil && deliveredBefore(o, *resumeAfter)) || !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
 					(r.part != nil && !r.part.readable(o.CaptureTime)) {
 					continue
 				}

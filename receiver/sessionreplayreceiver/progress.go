@@ -43,11 +43,11 @@ type progress struct {
 	mu        sync.Mutex
 	pass      int
 	passStart time.Time
-	objects   int64     // objects of this pass delivered
-	items     int64     // their items
-	lastAt    time.Time // pacing time of the last delivered object
-	lastDue   time.Time // and when it was due
-	lateness  latencyHist
+	objects   int64            // objects of this pass delivered
+	items     int64            // their items
+	lastAt    time.Time        // pacing time of the last delivered object
+	lastDue   time.Time        // and when it was due
+	lateness  *latencyHist     // the replay's, all passes (written here, under mu)
 	bad       map[string]int64 // all passes, by reason
 }
 

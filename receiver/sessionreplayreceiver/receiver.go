@@ -54,12 +54,10 @@ type replayReceiver struct {
 	part      *part // what of the session is replayed
 
 	// checkpoints is checkpoint.storage's client (nil: no checkpoint);
-	// resume is the checkpoint this run goes on from; listFrom is where a
-	// resumed pass's listing may start.
+	// resume is the checkpoint this run goes on from.
 	checkpoints       storage.Client
 	checkpointFailing bool
 	resume            *checkpoint
-	listFrom          time.Time
 	seed              [32]byte // keys the id remapping of this run
 
 	cancel context.CancelFunc
@@ -71,6 +69,7 @@ type replayReceiver struct {
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
 	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{})}
+	r.prog.lateness = &r.result.lateness // one histogram; the progress reporter reads it under its lock
 	var err error
 	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		return nil, fmt.Errorf("create telemetry: %w", err)
@@ -224,9 +223,6 @@ func (r *replayReceiver) run(ctx context.Context) {
 	if cp := r.resume; cp != nil {
 		p.resumeFrom(cp, r.cfg.Speed, r.cfg.MaxGap)
 		r.result.passes = cp.Passes
-		if p.resumeAfter != nil {
-			r.listFrom = p.resumeAfter.CaptureTime
-		}
 		r.set.Logger.Info("Resuming the replay from its checkpoint", zap.String("session", r.session.SessionID),
 			zap.Int("pass", cp.Pass), zap.String("after", cp.LastKey), zap.Time("anchor", cp.Anchor))
 	}
@@ -258,7 +254,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		if p.sched != nil {
 			p.nextPass(time.Now())
 		}
-		p.pass, p.resumeAfter, r.listFrom = pass+1, nil, time.Time{}
+		p.pass, p.resumeAfter = pass+1, nil
 		r.saveCheckpoint(p, nil)
 	}
 	ended = ctx.Err() == nil
@@ -287,11 +283,7 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		p.clock = newSchedule(time.Time{}, r.cfg.Speed, r.cfg.MaxGap)
 	}
 	badKey := func(key string, err error) { r.reportBad(key, err, reasonBadKey) }
-	var skip func(sessionstore.Object) bool
-	if p.resumeAfter != nil {
-		skip = p.deliveredBefore
-	}
-	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock, skip))
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock, p.resumeAfter))
 	// Deferred calls run last-first: stop the listing and read-ahead, then
 	// wait for their goroutines.
 	defer wait()
@@ -359,7 +351,6 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		emit := time.Now()
 		late := max(emit.Sub(due), 0)
 		if r.cfg.Speed > 0 { // at speed 0 everything is due at once: lateness means nothing
-			r.result.lateness.add(late)
 			passLate.add(late)
 			r.telemetry.ReceiverSessionReplayObjectLateness.Record(context.Background(), late.Seconds())
 		}
