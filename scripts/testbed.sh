@@ -15,7 +15,8 @@
 # Builds bin/otelcol-recordreplay first if it is missing or older than the
 # sources (TESTBED_BUILD=1 forces a build; OTELCOL_BIN=path tests that binary
 # as it is); installs versitygw if missing.
-# Extra `go test` arguments pass through, e.g. scripts/testbed.sh -run TestSeed
+# Extra `go test` arguments pass through, e.g. scripts/testbed.sh -run TestSeed;
+# TESTBED_RUN and TESTBED_LOG choose other scenarios (scripts/soak.sh does).
 set -euo pipefail
 if [ -n "${OTELCOL_BIN:-}" ]; then OTELCOL_BIN=$(realpath "$OTELCOL_BIN"); fi
 cd "$(dirname "$0")/.."
@@ -33,12 +34,13 @@ needs_build() {
 if needs_build; then make build; fi
 [ -x "$ROOT/bin/versitygw" ] || make tools
 
-RUN='^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage)$'
+RUN=${TESTBED_RUN:-'^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage)$'}
+LOG=${TESTBED_LOG:-testbed.log}
 cd testbed
 mkdir -p tests/results
 set +e
 RUN_TESTBED=1 OTELCOL_BIN="$BIN" VERSITYGW="$ROOT/bin/versitygw" \
-	go test -count=1 -v -timeout "${TESTBED_TIMEOUT:-30m}" -run "$RUN" "$@" ./tests/ 2>&1 | tee tests/results/testbed.log
+	go test -count=1 -v -timeout "${TESTBED_TIMEOUT:-30m}" -run "$RUN" "$@" ./tests/ 2>&1 | tee "tests/results/$LOG"
 rc=${PIPESTATUS[0]}
 set -e
 echo
