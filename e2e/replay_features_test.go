@@ -17,14 +17,10 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/receiver/otlpreceiver"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
@@ -527,12 +523,7 @@ type featureSpan struct {
 
 func startFeatureSink(t *testing.T) *featureSink {
 	t.Helper()
-	s := &featureSink{endpoint: fmt.Sprintf("127.0.0.1:%d", otelcoltest.FreePort(t)), metrics: pmetric.NewMetrics()}
-	f := otlpreceiver.NewFactory()
-	cfg := f.CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(map[string]any{
-		"protocols": map[string]any{"http": map[string]any{"endpoint": s.endpoint}},
-	}).Unmarshal(cfg))
+	s := &featureSink{metrics: pmetric.NewMetrics()}
 	traces, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
 		now := time.Now()
 		cp := ptrace.NewTraces()
@@ -565,18 +556,7 @@ func startFeatureSink(t *testing.T) *featureSink {
 		return nil
 	})
 	require.NoError(t, err)
-	// One cfg: the otlpreceiver factory shares one server between signals.
-	set := receivertest.NewNopSettings(f.Type())
-	tr, err := f.CreateTraces(context.Background(), set, cfg, traces)
-	require.NoError(t, err)
-	mr, err := f.CreateMetrics(context.Background(), set, cfg, metrics)
-	require.NoError(t, err)
-	require.NoError(t, tr.Start(context.Background(), componenttest.NewNopHost()))
-	require.NoError(t, mr.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() {
-		require.NoError(t, tr.Shutdown(context.Background()))
-		require.NoError(t, mr.Shutdown(context.Background()))
-	})
+	s.endpoint = startOTLPHTTP(t, traces, metrics)
 	return s
 }
 

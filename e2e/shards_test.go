@@ -11,13 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/receiver/otlpreceiver"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
@@ -250,18 +246,10 @@ func (s *spanSink) delivered(startAt time.Time) []deliveredSpan {
 
 func startSpanSink(t *testing.T) *spanSink {
 	t.Helper()
-	s := &spanSink{endpoint: fmt.Sprintf("127.0.0.1:%d", otelcoltest.FreePort(t))}
-	f := otlpreceiver.NewFactory()
-	cfg := f.CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(map[string]any{
-		"protocols": map[string]any{"http": map[string]any{"endpoint": s.endpoint}},
-	}).Unmarshal(cfg))
+	s := &spanSink{}
 	next, err := consumer.NewTraces(s.consume)
 	require.NoError(t, err)
-	r, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, next)
-	require.NoError(t, err)
-	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	s.endpoint = startOTLPHTTP(t, next, nil)
 	return s
 }
 
