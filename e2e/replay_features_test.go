@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -250,29 +248,6 @@ receivers:
 	assert.EqualValues(t, 0, fin[0]["dropped_items"])
 }
 
-// partSession writes a seed session to st: two phases, baseline then
-// failure, 30 s each, of three objects 10 s apart holding two spans, with
-// the phase on every resource and in the phase table (as seed_gen writes).
-func partSession(t *testing.T, st sessionstore.Store, id string, c0 time.Time) {
-	t.Helper()
-	w := sessiontest.NewWriter(t, st, id, c0)
-	w.Meta.SessionType = sessionstore.SessionTypeSeed
-	w.Meta.Seed = &sessionstore.SeedInfo{Pattern: "payment-failure"}
-	for p, name := range []string{"baseline", "failure"} {
-		ps := c0.Add(time.Duration(p) * 30 * time.Second)
-		w.Meta.Seed.Phases = append(w.Meta.Seed.Phases, sessionstore.Phase{Name: name, Index: p, Start: ps, End: ps.Add(30 * time.Second), Items: 6})
-		for i := range 3 {
-			at := ps.Add(time.Duration(i) * 10 * time.Second)
-			td := sessiontest.Traces("svc", 10*p+i, 2, at)
-			res := td.ResourceSpans().At(0).Resource().Attributes()
-			res.PutStr(sessionstore.AttrPhaseName, name)
-			res.PutInt(sessionstore.AttrPhaseIndex, int64(p))
-			w.Traces(at, td)
-		}
-	}
-	w.Complete()
-}
-
 // TestReplayPartOnS3: a seed session on a real S3 server replayed in part
 // by the binary: phases [failure] delivers the failure phase only, and a
 // time_range of offsets only the items whose event time lies in it, each
@@ -286,7 +261,7 @@ func TestReplayPartOnS3(t *testing.T) {
 	st, err := sessionstore.Open(context.Background(), &cfg)
 	require.NoError(t, err)
 	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	partSession(t, st, "seed-pf", c0)
+	sessiontest.SeedPhases(t, st, "seed-pf", c0)
 
 	// Speed 10: the session's objects are 1 s apart, the whole one 5 s.
 	startAt := time.Now().Add(4 * time.Second).Truncate(time.Second)
@@ -380,28 +355,9 @@ func TestOriginalToolingSessionOnS3(t *testing.T) {
 	cfg := srv.Config("otel-data", "captures/e2e")
 	st, err := sessionstore.Open(context.Background(), &cfg)
 	require.NoError(t, err)
-	ctx := context.Background()
 	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	id := "training-20261128T120000Z-1a2b3c4d"
-	want := ptrace.NewTraces()
-	for i := range 3 {
-		at := c0.Add(time.Duration(i) * time.Second)
-		td := sessiontest.Traces("svc", i, 4, at)
-		td.ResourceSpans().At(0).CopyTo(want.ResourceSpans().AppendEmpty())
-		js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
-		require.NoError(t, err)
-		require.NoError(t, st.Put(ctx, sessionstore.NewObjectKey(id, sessionstore.SignalTraces, at).String(), gzipBytes(t, js)))
-	}
-	md := pmetric.NewMetrics()
-	dp := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
-	dp.SetIntValue(7)
-	dp.SetTimestamp(pcommon.NewTimestampFromTime(c0))
-	mjs, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
-	require.NoError(t, err)
-	require.NoError(t, st.Put(ctx, sessionstore.NewObjectKey(id, sessionstore.SignalMetrics, c0.Add(500*time.Millisecond)).String(), gzipBytes(t, mjs)))
-	meta := `{"sessionId": "` + id + `", "startTime": "2026-11-28T12:00:00Z", "endTime": "2026-11-28T12:00:03Z",
-		"status": "completed", "capturedTraces": 12, "capturedMetrics": 1, "capturedLogs": 0, "totalSizeBytes": 1000}`
-	require.NoError(t, st.Put(ctx, sessionstore.MetadataKey(id), []byte(meta)))
+	want := sessiontest.OriginalToolingSession(t, st, id, c0)
 
 	// Newer, larger sessions of ours: without the filter, auto picks one.
 	for i, sid := range []string{"capture-newer", "seed-newer"} {
@@ -457,16 +413,6 @@ service:
 	got := gotMetrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0)
 	assert.Equal(t, int64(7), got.IntValue())
 	assert.Equal(t, pcommon.NewTimestampFromTime(c0), got.Timestamp())
-}
-
-func gzipBytes(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, err := zw.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
 }
 
 // logFields returns the fields of every log line of c whose message is msg

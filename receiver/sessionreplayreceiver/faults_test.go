@@ -238,28 +238,8 @@ func TestPermanentReadErrorSkipsObject(t *testing.T) {
 // training picks it.
 func TestOriginalToolingSession(t *testing.T) {
 	storeCfg, st := fsStore(t)
-	ctx := context.Background()
-	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	id := "training-20261128T120000Z-1a2b3c4d"
-	want := ptrace.NewTraces()
-	for i := range 3 {
-		td := sessiontest.Traces("svc", i, 4, c0.Add(time.Duration(i)*time.Second))
-		td.ResourceSpans().At(0).CopyTo(want.ResourceSpans().AppendEmpty())
-		js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
-		require.NoError(t, err)
-		key := sessionstore.NewObjectKey(id, sessionstore.SignalTraces, c0.Add(time.Duration(i)*time.Second)).String()
-		require.NoError(t, st.Put(ctx, key, gzipped(t, js)))
-	}
-	md := pmetric.NewMetrics()
-	dp := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
-	dp.SetIntValue(7)
-	dp.SetTimestamp(pcommon.NewTimestampFromTime(c0))
-	mjs, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
-	require.NoError(t, err)
-	require.NoError(t, st.Put(ctx, sessionstore.NewObjectKey(id, sessionstore.SignalMetrics, c0.Add(500*time.Millisecond)).String(), gzipped(t, mjs)))
-	meta := `{"sessionId": "` + id + `", "startTime": "2026-11-28T12:00:00Z", "endTime": "2026-11-28T12:00:03Z",
-		"status": "completed", "capturedTraces": 12, "capturedMetrics": 1, "capturedLogs": 0, "totalSizeBytes": 1000}`
-	require.NoError(t, st.Put(ctx, sessionstore.MetadataKey(id), []byte(meta)))
+	want := sessiontest.OriginalToolingSession(t, st, id, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 
 	cfg := baseConfig(storeCfg, AutoSession)
 	cfg.Filter.SessionType = "training"

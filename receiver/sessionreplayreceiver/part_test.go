@@ -82,29 +82,6 @@ func TestTimeRange(t *testing.T) {
 	}
 }
 
-// seedSession writes a seed session of two phases, baseline then failure,
-// each of three objects, with the phase on every resource and in the
-// phase table.
-func seedSession(t *testing.T, st sessionstore.Store, id string, c0 time.Time) {
-	t.Helper()
-	w := sessiontest.NewWriter(t, st, id, c0)
-	w.Meta.SessionType = sessionstore.SessionTypeSeed
-	w.Meta.Seed = &sessionstore.SeedInfo{Pattern: "payment-failure"}
-	for p, name := range []string{"baseline", "failure"} {
-		ps := c0.Add(time.Duration(p) * 30 * time.Second)
-		w.Meta.Seed.Phases = append(w.Meta.Seed.Phases, sessionstore.Phase{Name: name, Index: p, Start: ps, End: ps.Add(30 * time.Second), Items: 6})
-		for i := range 3 {
-			at := ps.Add(time.Duration(i) * 10 * time.Second)
-			td := sessiontest.Traces("svc", 10*p+i, 2, at)
-			res := td.ResourceSpans().At(0).Resource().Attributes()
-			res.PutStr(sessionstore.AttrPhaseName, name)
-			res.PutInt(sessionstore.AttrPhaseIndex, int64(p))
-			w.Traces(at, td)
-		}
-	}
-	w.Complete()
-}
-
 // TestPhases: phases [failure] replays only the failure phase of a seed
 // session, paced from its own start; a phase the session does not have
 // fails the start, naming the ones it has.
@@ -112,7 +89,7 @@ func TestPhases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		storeCfg, st := fsStore(t)
 		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-		seedSession(t, st, "seed-pf", c0)
+		sessiontest.SeedPhases(t, st, "seed-pf", c0)
 		cfg := baseConfig(storeCfg, "seed-pf")
 		cfg.Speed = 1
 		cfg.Phases = []string{"failure"}
