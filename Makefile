@@ -14,11 +14,12 @@ VERSITYGW   := $(BIN)/versitygw
 BENCHSTAT   := $(BIN)/benchstat
 OTELCOL     := $(BIN)/otelcol-recordreplay
 SESSIONCTL  := $(BIN)/sessionctl
+TELEMETRYGEN := $(BIN)/telemetrygen
 CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean
+.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down
 
 all: build
 
@@ -38,11 +39,17 @@ build: $(OCB)
 	$(OCB) --config builder-config.yaml
 	@# copy and rename: a collector running from bin/ keeps its (old) file
 	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL).tmp && mv -f $(OTELCOL).tmp $(OTELCOL)
-	$(GO) build -o $(SESSIONCTL).tmp ./cmd/sessionctl && mv -f $(SESSIONCTL).tmp $(SESSIONCTL)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(SESSIONCTL).tmp ./cmd/sessionctl && mv -f $(SESSIONCTL).tmp $(SESSIONCTL)
 	@echo "built $(OTELCOL) and $(SESSIONCTL)"
 
+# The binaries as files: the targets that run them rebuild only when a source
+# changed since (`make build` always rebuilds). Both are static (CGO_ENABLED=0).
+GO_SOURCES := $(shell find cmd exporter receiver internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum builder-config.yaml
+$(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
+	$(MAKE) --no-print-directory build
+
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
-run: build
+run: $(OTELCOL)
 	$(OTELCOL) --config $(CONFIG)
 
 # Replay settings (see configs/replay.yaml); e.g. make replay SESSION=<id> SPEED=4
@@ -58,12 +65,13 @@ REPLAY_ENV = REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SES
 	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_http,debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
 
 ## replay: replay the latest completed session at 1x with current timestamps, to the
-## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set
-replay: build
-	$(REPLAY_ENV) $(OTELCOL) --config configs/replay.yaml
+## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set; stops when the replay
+## is over (LOOPS=0 replays until Ctrl-C)
+replay: $(OTELCOL)
+	$(REPLAY_ENV) scripts/run-until.sh "Replay finished" $(OTELCOL) --config configs/replay.yaml
 
 ## replay-heavy: the largest session at 2x, looping until stopped, with fresh trace ids per pass
-replay-heavy: build
+replay-heavy: $(OTELCOL)
 	$(MAKE) --no-print-directory replay SELECTION=largest SPEED=2 LOOPS=0 TIMESTAMPS=relative REPLAY_REGENERATE_IDS=true
 
 # Seed settings (see configs/seed.yaml); e.g.
@@ -83,7 +91,7 @@ SEED_ENV = SEED_PATTERN=$(PATTERN) SEED_SCENARIO_FILE=$(SCENARIO) SEED_DURATION=
 
 ## seed: generate PATTERN (or SCENARIO=file.yaml) for DURATION and capture it as a seed
 ## session (filesystem ./data, or STORE=s3); stops when the pattern ends
-seed: build
+seed: $(OTELCOL)
 	$(SEED_ENV) scripts/run-until.sh "Seed finished" $(OTELCOL) --config configs/seed.yaml
 
 ## seed-quick: 10 s of basic-topology
@@ -102,11 +110,28 @@ test: tools build
 	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
 		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
 
+## image: the container image (Dockerfile, FROM scratch: the static binaries, a CA bundle and
+## configs/container.yaml), tagged otelcol-recordreplay:<git describe> and :dev, with podman or docker
+image: $(OTELCOL) $(SESSIONCTL)
+	bash scripts/image.sh build
+
+## image-test: run the image for real (capture over OTLP from the host, health, SIGTERM, replay
+## into a second container); needs podman or docker, never part of make test
+image-test: image $(TELEMETRYGEN)
+	bash scripts/image.sh test
+
+## dev-up: the S3 server (versitygw, loopback) with a bucket and a collector capturing into it, in the
+## background, under .dev/; prints the endpoints and the lines to use them. dev-down stops both.
+dev-up: $(OTELCOL) $(SESSIONCTL) $(VERSITYGW)
+	bash scripts/dev.sh up
+
+dev-down:
+	bash scripts/dev.sh down
+
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:
 	$(GO) test -short -count=1 ./...
 
-TELEMETRYGEN := $(BIN)/telemetrygen
 $(TELEMETRYGEN):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
