@@ -117,7 +117,7 @@ image: $(OTELCOL) $(SESSIONCTL)
 
 ## image-test: run the image for real (capture over OTLP from the host, health, SIGTERM, replay
 ## into a second container); needs podman or docker, never part of make test
-image-test: image $(TELEMETRYGEN)
+image-test: image
 	bash scripts/image.sh test
 
 ## dev-up: the S3 server (versitygw, loopback) with a bucket and a collector capturing into it, in the
