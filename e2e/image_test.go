@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -65,16 +68,26 @@ type container struct {
 	eng                engine
 }
 
-// start runs the image detached with the volume dir at /data. In bridge
-// mode the container listens on its defaults and the ports are published
-// on the host's loopback; in host mode it listens on free loopback ports.
-func (e engine) start(t *testing.T, role, volume string, env []string, args ...string) *container {
+// run describes one container of the image to start.
+type run struct {
+	role    string
+	hostNet bool     // on the host's network even where published ports work
+	flags   []string // further `run` flags, such as volumes
+	env     []string
+	args    []string // the command (default: the image's CMD)
+}
+
+// start runs the image detached and read-only. With published ports (bridge
+// mode) the container listens on its defaults and its ports are published
+// on the host's loopback; on the host's network it listens on free loopback
+// ports.
+func (e engine) start(t *testing.T, r run) *container {
 	t.Helper()
-	c := &container{name: fmt.Sprintf("rr-imagetest-%s-%08x", role, rand.Uint32()), eng: e}
+	c := &container{name: fmt.Sprintf("rr-imagetest-%s-%08x", r.role, rand.Uint32()), eng: e}
 	p := func() string { return "127.0.0.1:" + strconv.Itoa(otelcoltest.FreePort(t)) }
 	c.grpc, c.http, c.health, c.telemetry = p(), p(), p(), p()
-	runArgs := []string{"run", "-d", "--name", c.name, "--read-only", "-v", volume + ":/data"}
-	if e.host {
+	runArgs := []string{"run", "-d", "--name", c.name, "--read-only"}
+	if e.host || r.hostNet {
 		_, tport, _ := strings.Cut(c.telemetry, ":")
 		runArgs = append(runArgs, "--net=host",
 			"-e", "OTLP_GRPC_ENDPOINT="+c.grpc, "-e", "OTLP_HTTP_ENDPOINT="+c.http,
@@ -82,16 +95,16 @@ func (e engine) start(t *testing.T, role, volume string, env []string, args ...s
 	} else {
 		runArgs = append(runArgs, "-p", c.grpc+":4317", "-p", c.http+":4318", "-p", c.health+":13133", "-p", c.telemetry+":8888")
 	}
-	for _, kv := range env {
+	runArgs = append(runArgs, r.flags...)
+	for _, kv := range r.env {
 		runArgs = append(runArgs, "-e", kv)
 	}
 	runArgs = append(runArgs, e.image)
-	runArgs = append(runArgs, args...)
+	runArgs = append(runArgs, r.args...)
 	e.must(t, runArgs...)
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs, _ := e.run(t, "logs", c.name)
-			t.Logf("%s log:\n%s", c.name, lastLines(logs, 40))
+			t.Logf("%s log:\n%s", c.name, lastLines(c.logs(t), 40))
 		}
 		_, _ = e.run(t, "rm", "-f", "-t", "0", c.name)
 	})
@@ -161,6 +174,17 @@ func volume(t *testing.T) string {
 	return dir
 }
 
+// imageEngine skips the test unless `make image-test` runs it.
+func imageEngine(t *testing.T) engine {
+	image := os.Getenv("RECORDREPLAY_IMAGE")
+	if image == "" {
+		t.Skip("RECORDREPLAY_IMAGE not set: run `make image-test`")
+	}
+	cmd := strings.Fields(os.Getenv("CONTAINER_CMD"))
+	require.NotEmpty(t, cmd, "CONTAINER_CMD (set by scripts/image.sh)")
+	return engine{cmd: cmd, host: os.Getenv("CONTAINER_NET") == "host", image: image}
+}
+
 // TestImage is `make image-test`: the image built by `make image`, run as a
 // user would run it. The capture container receives OTLP traces, metrics and
 // logs over gRPC and HTTP from the host, writes the session onto the mounted
@@ -170,13 +194,8 @@ func volume(t *testing.T) string {
 // sets it, replays that session into a third one capturing again: the two
 // sessions hold the same items. Skipped unless RECORDREPLAY_IMAGE is set.
 func TestImage(t *testing.T) {
-	image := os.Getenv("RECORDREPLAY_IMAGE")
-	if image == "" {
-		t.Skip("RECORDREPLAY_IMAGE not set: run `make image-test`")
-	}
-	cmd := strings.Fields(os.Getenv("CONTAINER_CMD"))
-	require.NotEmpty(t, cmd, "CONTAINER_CMD (set by scripts/image.sh)")
-	eng := engine{cmd: cmd, host: os.Getenv("CONTAINER_NET") == "host", image: image}
+	eng := imageEngine(t)
+	image := eng.image
 
 	t.Run("inspect", func(t *testing.T) {
 		var info []struct {
@@ -217,7 +236,8 @@ func TestImage(t *testing.T) {
 
 	recorded := volume(t)
 	id := fmt.Sprintf("image-test-%08x", rand.Uint32())
-	capture := eng.start(t, "capture", recorded, []string{"CAPTURE_SESSION_ID=" + id, "CAPTURE_DESCRIPTION=make image-test"})
+	capture := eng.start(t, run{role: "capture", flags: []string{"-v", recorded + ":/data"},
+		env: []string{"CAPTURE_SESSION_ID=" + id, "CAPTURE_DESCRIPTION=make image-test"}})
 	capture.waitHealthy(t)
 
 	// traces, metrics and logs over both ports, from the host
@@ -281,11 +301,16 @@ func TestImage(t *testing.T) {
 	}
 	replayed := volume(t)
 	id2 := id + "-replayed"
-	target := eng.start(t, "target", replayed, []string{"CAPTURE_SESSION_ID=" + id2})
+	target := eng.start(t, run{role: "target", flags: []string{"-v", replayed + ":/data"}, env: []string{"CAPTURE_SESSION_ID=" + id2}})
 	target.waitHealthy(t)
-	replay := eng.startReplay(t, recorded, target.http, []string{
-		"REPLAY_SESSION=" + id, "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none", "REPLAY_EXPORTER=otlp_http",
-	})
+	// on the host's network, so that the target's published port on the
+	// host's loopback is its own loopback
+	replay := eng.start(t, run{role: "replay", hostNet: true, flags: []string{"-v", recorded + ":/data:ro"},
+		env: []string{
+			"REPLAY_SESSION=" + id, "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
+			"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=http://" + target.http,
+		},
+		args: []string{"--config", "/etc/otelcol-recordreplay/replay.yaml"}})
 	replay.waitLog(t, "Replay finished", 2*time.Minute)
 	took, code = replay.stop(t)
 	assert.Equal(t, 0, code, "replay container exit code after SIGTERM (%v)", took)
@@ -302,27 +327,78 @@ func TestImage(t *testing.T) {
 		sessiontest.Canonical(t, again.Traces, again.Metrics, again.Logs), "replayed session holds what was recorded")
 }
 
-// startReplay runs the image with /etc/otelcol-recordreplay/replay.yaml on
-// the recorded volume (read-only), exporting over OTLP/HTTP to target
-// (host:port on the host's loopback). It runs on the host network, so that
-// the host's loopback is its own.
-func (e engine) startReplay(t *testing.T, recorded, target string, env []string) *container {
-	t.Helper()
-	c := &container{name: fmt.Sprintf("rr-imagetest-replay-%08x", rand.Uint32()), eng: e}
-	args := []string{"run", "-d", "--name", c.name, "--read-only", "--net=host", "-v", recorded + ":/data:ro",
-		"-e", "REPLAY_ENDPOINT=http://" + target, "-e", "TELEMETRY_PORT=" + strconv.Itoa(otelcoltest.FreePort(t))}
-	for _, kv := range env {
-		args = append(args, "-e", kv)
-	}
-	args = append(args, e.image, "--config", "/etc/otelcol-recordreplay/replay.yaml")
-	e.must(t, args...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s log:\n%s", c.name, lastLines(c.logs(t), 40))
+// TestImageS3OverTLS captures into an S3 server over HTTPS from the image,
+// as the S3 variant of the Kubernetes capture does. The image's CA bundle is
+// the one its binaries use: with it as shipped, the server's certificate
+// (from a CA made for the test) is refused by name; with the test CA added
+// to that file, the session is stored and completed.
+func TestImageS3OverTLS(t *testing.T) {
+	eng := imageEngine(t)
+	srv := s3server.Start(t)
+	const bucket = "image-test"
+	srv.CreateBucket(t, bucket)
+	endpoint, caPEM := srv.TLS(t)
+
+	// the image's bundle, copied out of a created (never started) container
+	dir := t.TempDir()
+	name := fmt.Sprintf("rr-imagetest-bundle-%08x", rand.Uint32())
+	eng.must(t, "create", "--name", name, eng.image)
+	t.Cleanup(func() { _, _ = eng.run(t, "rm", "-f", name) })
+	shipped := filepath.Join(dir, "shipped.crt")
+	eng.must(t, "cp", name+":/etc/ssl/certs/ca-certificates.crt", shipped)
+	bundle, err := os.ReadFile(shipped)
+	require.NoError(t, err)
+	var certs int
+	for rest := bundle; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
 		}
-		_, _ = e.run(t, "rm", "-f", "-t", "0", c.name)
+		_, err := x509.ParseCertificate(b.Bytes)
+		require.NoError(t, err)
+		certs++
+	}
+	t.Logf("the image's CA bundle holds %d certificates", certs)
+	assert.Greater(t, certs, 50, "certificates in /etc/ssl/certs/ca-certificates.crt")
+	withTestCA := filepath.Join(dir, "with-test-ca.crt")
+	require.NoError(t, os.WriteFile(withTestCA, append(append(bundle, '\n'), caPEM...), 0o644))
+
+	s3env := func(id string) []string {
+		return []string{
+			"STORE=s3", "S3_ENDPOINT=" + endpoint, "S3_BUCKET=" + bucket,
+			"AWS_ACCESS_KEY_ID=" + s3server.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3server.SecretKey,
+			"CAPTURE_SESSION_ID=" + id,
+		}
+	}
+	// the server is on the host's loopback: these containers use the host's network
+	refused := eng.start(t, run{role: "s3-untrusted", hostNet: true, env: s3env("image-tls-untrusted")})
+	refused.waitLog(t, "certificate signed by unknown authority", time.Minute)
+	refused.waitLog(t, "set store.s3.tls.ca_file", time.Second)
+
+	cfg := srv.Config(bucket, "")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	capture := func(t *testing.T, flags []string, env ...string) {
+		id := fmt.Sprintf("image-tls-%08x", rand.Uint32())
+		c := eng.start(t, run{role: "s3", hostNet: true, env: append(s3env(id), env...), flags: flags})
+		c.waitHealthy(t)
+		td := sessiontest.Traces("tls", 1, 25, time.Now())
+		(&otelcoltest.Collector{HTTP: c.http}).SendTracesHTTP(t, td)
+		took, code := c.stop(t)
+		assert.Equal(t, 0, code, "exit code after SIGTERM (%v)", took)
+		got := sessiontest.Read(t, st, id)
+		assert.Equal(t, sessionstore.StatusCompleted, got.Meta.Status)
+		assert.Equal(t, td.SpanCount(), got.Traces.SpanCount(), "spans stored over TLS")
+	}
+	t.Run("system bundle", func(t *testing.T) {
+		capture(t, []string{"-v", withTestCA + ":/etc/ssl/certs/ca-certificates.crt:ro"})
 	})
-	return c
+	t.Run("S3_CA_FILE", func(t *testing.T) {
+		caFile := filepath.Join(dir, "test-ca.crt")
+		require.NoError(t, os.WriteFile(caFile, caPEM, 0o644))
+		capture(t, []string{"-v", caFile + ":/etc/otelcol-recordreplay/s3-ca.crt:ro"}, "S3_CA_FILE=/etc/otelcol-recordreplay/s3-ca.crt")
+	})
+	assert.NotContains(t, sessiontest.IDs(t, st), "image-tls-untrusted", "nothing stored without trust")
 }
 
 func keys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

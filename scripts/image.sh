@@ -147,7 +147,7 @@ test_image() {
 	net=$(net_mode "$cmd")
 	echo "running containers with: $cmd run ($net network)"
 	RECORDREPLAY_IMAGE="$NAME:dev" CONTAINER_CMD="$cmd" CONTAINER_NET="$net" \
-		go test -count=1 -timeout 15m -v -run '^TestImage$' ./e2e/
+		go test -count=1 -timeout 15m -v -run '^TestImage' ./e2e/
 }
 
 case ${1:-} in

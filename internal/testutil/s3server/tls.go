@@ -1,0 +1,100 @@
+package s3server // import "github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
+)
+
+// TLS starts a second versitygw process on the same directory that serves
+// HTTPS with a certificate for 127.0.0.1 issued by a CA made for this test,
+// and returns its endpoint (https://127.0.0.1:PORT) and the CA certificate
+// (PEM): a client trusts the endpoint only if it trusts that CA. The plain
+// endpoint stays for the test's own set-up and checks. It stops when the
+// test ends.
+func (s *Server) TLS(tb testing.TB) (endpoint string, caPEM []byte) {
+	tb.Helper()
+	dir := tb.TempDir()
+	caPEM, certPEM, keyPEM := issue(tb)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(tb, os.WriteFile(certFile, certPEM, 0o600))
+	require.NoError(tb, os.WriteFile(keyFile, keyPEM, 0o600))
+	addr := "127.0.0.1:" + strconv.Itoa(ports.Free(tb))
+	logPath := filepath.Join(dir, "versitygw-tls.log")
+	logf, err := os.Create(logPath)
+	require.NoError(tb, err)
+	cmd := exec.Command(s.bin, "--port", addr, "--cert", certFile, "--key", keyFile, "posix", s.dir)
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	setProcAttr(cmd)
+	require.NoError(tb, cmd.Start())
+	_ = logf.Close()
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			return "https://" + addr, caPEM
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logPath)
+			tb.Fatalf("versitygw (TLS) did not listen on %s within 30s: %v\n%s", addr, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// issue makes a CA and a server certificate for 127.0.0.1 signed by it.
+func issue(tb testing.TB) (caPEM, certPEM, keyPEM []byte) {
+	tb.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(tb, err)
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "otelcol-recordreplay test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(tb, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(tb, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(tb, err)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	require.NoError(tb, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(tb, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
