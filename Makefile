@@ -109,6 +109,10 @@ seed-basic:
 test: tools build
 	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
 		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
+	@# deploy/kubernetes is a module of its own (k8s.io/api, kustomize): its manifests,
+	@# and the configs they mount validated by the built binary
+	cd deploy/kubernetes && OTELCOL_BIN=$(OTELCOL) SESSIONCTL_BIN=$(SESSIONCTL) RECORDREPLAY_REQUIRE_OTELCOL=1 \
+		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
 
 ## image: the container image (Dockerfile, FROM scratch: the static binaries, a CA bundle and
 ## configs/container.yaml), tagged otelcol-recordreplay:<git describe> and :dev, with podman or docker
@@ -131,6 +135,7 @@ dev-down:
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:
 	$(GO) test -short -count=1 ./...
+	cd deploy/kubernetes && $(GO) test -short -count=1 ./...
 
 $(TELEMETRYGEN):
 	@mkdir -p $(BIN)
@@ -186,6 +191,7 @@ fuzz:
 
 lint:
 	$(GO) vet ./...
+	cd deploy/kubernetes && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 fmt:
