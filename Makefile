@@ -60,15 +60,16 @@ LOOPS      ?= 1
 TIMESTAMPS ?= current
 REPLAY_ENDPOINT ?=
 REPLAY_REGENERATE_IDS ?= false
-REPLAY_ENV = REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
+REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(filter 0,$(LOOPS)),false,true) \
+	REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
 	REPLAY_LOOPS=$(LOOPS) REPLAY_TIMESTAMPS=$(TIMESTAMPS) \
 	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_http,debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
 
 ## replay: replay the latest completed session at 1x with current timestamps, to the
 ## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set; stops when the replay
-## is over (LOOPS=0 replays until Ctrl-C)
+## is over (shutdown_when_done; LOOPS=0 replays until Ctrl-C)
 replay: $(OTELCOL)
-	$(REPLAY_ENV) scripts/run-until.sh "Replay finished" $(OTELCOL) --config configs/replay.yaml
+	$(REPLAY_ENV) $(OTELCOL) --config configs/replay.yaml
 
 ## replay-heavy: the largest session at 2x, looping until stopped, with fresh trace ids per pass
 replay-heavy: $(OTELCOL)

@@ -162,6 +162,22 @@ func (c *container) stop(t *testing.T) (time.Duration, int) {
 	return took, code
 }
 
+// wait waits for the container to exit by itself and returns its exit code.
+func (c *container) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if c.eng.must(t, "inspect", "--format", "{{.State.Running}}", c.name) == "false" {
+			code, err := strconv.Atoi(c.eng.must(t, "inspect", "--format", "{{.State.ExitCode}}", c.name))
+			require.NoError(t, err)
+			return code
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s still running after %v:\n%s", c.name, timeout, lastLines(c.logs(t), 40))
+	return -1
+}
+
 // volume is a host directory for /data, writable by the image's user.
 func volume(t *testing.T) string {
 	t.Helper()
@@ -309,11 +325,12 @@ func TestImage(t *testing.T) {
 		env: []string{
 			"REPLAY_SESSION=" + id, "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
 			"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=http://" + target.http,
+			"REPLAY_SHUTDOWN_WHEN_DONE=true", // exits by itself, as a Job's pod must
 		},
 		args: []string{"--config", "/etc/otelcol-recordreplay/replay.yaml"}})
-	replay.waitLog(t, "Replay finished", 2*time.Minute)
-	took, code = replay.stop(t)
-	assert.Equal(t, 0, code, "replay container exit code after SIGTERM (%v)", took)
+	code = replay.wait(t, 2*time.Minute)
+	assert.Equal(t, 0, code, "replay container's exit code when the replay is over")
+	replay.waitLog(t, "Replay finished", time.Second)
 	took, code = target.stop(t)
 	assert.Equal(t, 0, code, "target container exit code after SIGTERM (%v)", took)
 

@@ -735,10 +735,15 @@ func checkJob(t *testing.T, b *bundle, w workload) {
 	}
 	runsCollector := slices.ContainsFunc(w.pod.Spec.Containers, func(c corev1.Container) bool { return isCollector(&c) })
 	if runsCollector {
-		// The collector does not exit when its replay is over: only the
-		// deadline ends the Job.
+		// A collector exits by itself only if its replay says so; a replay
+		// that cannot finish is ended by the deadline.
 		if j.ActiveDeadlineSeconds == nil || *j.ActiveDeadlineSeconds <= 0 {
-			t.Errorf("runs a collector, which never exits by itself, and has no activeDeadlineSeconds")
+			t.Errorf("runs a collector and has no activeDeadlineSeconds (a replay that cannot finish would run forever)")
+		}
+		for _, c := range containers(&w.pod.Spec) {
+			if isCollector(c) {
+				checkShutdownWhenDone(t, b, w, c)
+			}
 		}
 	}
 	if w.kind == "Job" && runsCollector {
@@ -768,6 +773,56 @@ func checkJob(t *testing.T, b *bundle, w workload) {
 				t.Errorf("container %s: REPLAY_MAX_DURATION %s does not fit in activeDeadlineSeconds %d", c.Name, d, *j.ActiveDeadlineSeconds)
 			}
 		}
+	}
+}
+
+// checkShutdownWhenDone: a collector in a Job must exit when its replay is
+// over, or its pod never completes: every session_replay receiver of its
+// config sets shutdown_when_done to true (after the pod's env is applied).
+func checkShutdownWhenDone(t *testing.T, b *bundle, w workload, c *corev1.Container) {
+	env, err := b.containerEnv(w, c, firstIndex(w))
+	if err != nil {
+		t.Errorf("container %s: %v", c.Name, err)
+		return
+	}
+	args, err := collectorArgs(c, env)
+	if err != nil {
+		t.Errorf("container %s: %v", c.Name, err)
+		return
+	}
+	path, _, err := configArg(args)
+	if err != nil {
+		t.Errorf("container %s: %v", c.Name, err)
+		return
+	}
+	data, source, err := b.configContent(w, c, path)
+	if err != nil {
+		t.Errorf("container %s: %v", c.Name, err)
+		return
+	}
+	var cfg struct {
+		Receivers map[string]map[string]any `json:"receivers"`
+	}
+	if err := sigsyaml.Unmarshal(data, &cfg); err != nil {
+		t.Errorf("container %s: config %s: %v", c.Name, source, err)
+		return
+	}
+	replays := 0
+	for id, r := range cfg.Receivers {
+		if id != "session_replay" && !strings.HasPrefix(id, "session_replay/") {
+			continue
+		}
+		replays++
+		v := fmt.Sprint(r["shutdown_when_done"])
+		if s, ok := r["shutdown_when_done"].(string); ok {
+			v = expand(s, env)
+		}
+		if v != "true" {
+			t.Errorf("container %s: config %s: %s has shutdown_when_done %q: the collector would not exit when the replay is over, and the Job's pods would never complete", c.Name, source, id, v)
+		}
+	}
+	if replays == 0 {
+		t.Errorf("container %s: config %s has no session_replay receiver", c.Name, source)
 	}
 }
 

@@ -144,6 +144,11 @@ type Config struct {
 	MaxDuration time.Duration `mapstructure:"max_duration"`
 	// Loops is the number of passes over the session; 0 repeats until shutdown.
 	Loops int `mapstructure:"loops"`
+	// ShutdownWhenDone stops the collector (cleanly, exit status 0) once the
+	// replay is over by itself: its loops done or max_duration reached. With
+	// several such replays in one collector, once the last is over. For
+	// replays run as a job (make replay, a Kubernetes Job).
+	ShutdownWhenDone bool `mapstructure:"shutdown_when_done"`
 	// Timestamps selects how timestamps are rewritten: none, relative, current.
 	Timestamps TimestampMode `mapstructure:"timestamps"`
 	// PaceBy selects the time of an object that pacing and the timestamp
@@ -267,6 +272,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Loops < 0 {
 		errs = append(errs, fmt.Errorf("loops %d must be 0 (until shutdown) or positive", cfg.Loops))
+	}
+	if cfg.ShutdownWhenDone && cfg.Loops == 0 && cfg.MaxDuration <= 0 {
+		errs = append(errs, errors.New("shutdown_when_done: this replay never ends by itself (loops: 0 and no max_duration); set loops or max_duration, or turn it off"))
 	}
 	if cfg.Shard.Count < 1 || cfg.Shard.Index < 0 || cfg.Shard.Index >= cfg.Shard.Count {
 		errs = append(errs, fmt.Errorf("shard {index: %d, count: %d}: want count >= 1 and 0 <= index < count",

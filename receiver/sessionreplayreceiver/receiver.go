@@ -62,13 +62,19 @@ type replayReceiver struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// shutdown_when_done: the replays this one waits for, and how it stops
+	// the collector (tests replace both)
+	completions   *completions
+	stopCollector func() error
+	held          bool
 	done   chan struct{} // closed when the replay has ended (for tests)
 	result summary
 	prog   progress
 }
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
-	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{})}
+	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{}),
+		completions: processCompletions, stopCollector: signalCollector}
 	r.prog.lateness = &r.result.lateness // one histogram; the progress reporter reads it under its lock
 	var err error
 	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
@@ -146,6 +152,10 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	if r.cfg.ShutdownWhenDone {
+		r.completions.hold()
+		r.held = true
+	}
 	r.wg.Go(func() {
 		defer close(r.done)
 		r.run(runCtx)
@@ -203,6 +213,8 @@ func (r *replayReceiver) run(ctx context.Context) {
 		start = r.cfg.StartAt
 	}
 	start = start.Add(r.cfg.StartDelay)
+	over := false // by itself: not stopped by the collector's shutdown
+	defer func() { r.finish(over) }()
 	if !waitutil.SleepUntil(ctx, start) {
 		return
 	}
@@ -258,6 +270,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		r.saveCheckpoint(p, nil)
 	}
 	ended = ctx.Err() == nil
+	over = ended || errors.Is(ctx.Err(), context.DeadlineExceeded)
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
 		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()),

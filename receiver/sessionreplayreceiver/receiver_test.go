@@ -72,6 +72,25 @@ func startReplay(t *testing.T, cfg *Config, nt consumer.Traces, nm consumer.Metr
 
 func startReplayOpts(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store, nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
 	t.Helper()
+	var prepare func(*replayReceiver)
+	if wrap != nil {
+		prepare = func(r *replayReceiver) {
+			r.openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
+				st, err := sessionstore.Open(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				return wrap(st), nil
+			}
+		}
+	}
+	return startReplayOn(t, cfg, componenttest.NewNopHost(), prepare, nt, nm, nl)
+}
+
+// startReplayOn starts a replay on host, after prepare (if not nil) has
+// adjusted the receiver.
+func startReplayOn(t *testing.T, cfg *Config, host component.Host, prepare func(*replayReceiver), nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
+	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), fmt.Sprintf("%s_%d", strings.ReplaceAll(t.Name(), "/", "_"), instances.Add(1)))
@@ -96,16 +115,10 @@ func startReplayOpts(t *testing.T, cfg *Config, wrap func(sessionstore.Store) se
 	}
 	shared, err := receivers.Get(set, cfg)
 	require.NoError(t, err)
-	if wrap != nil {
-		shared.Unwrap().openStore = func(ctx context.Context, c *sessionstore.Config) (sessionstore.Store, error) {
-			st, err := sessionstore.Open(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			return wrap(st), nil
-		}
+	if prepare != nil {
+		prepare(shared.Unwrap())
 	}
-	require.NoError(t, comp.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, comp.Start(ctx, host))
 	t.Cleanup(func() { require.NoError(t, comp.Shutdown(context.Background())) })
 	return &started{r: shared.Unwrap(), comp: comp, logs: logs}
 }
