@@ -108,16 +108,23 @@ func (s *Server) Restart(tb testing.TB) {
 	require.NoError(tb, cmd.Start())
 	_ = logf.Close()
 	s.cmd = cmd
+	waitListening(tb, s.addr, s.logPath)
+}
+
+// waitListening waits until the server started with its log at logPath
+// accepts connections on addr.
+func waitListening(tb testing.TB, addr, logPath string) {
+	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			_ = c.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(s.logPath)
-			tb.Fatalf("versitygw did not listen on %s within 30s: %v\n%s", s.addr, err, log)
+			log, _ := os.ReadFile(logPath)
+			tb.Fatalf("versitygw did not listen on %s within 30s: %v\n%s", addr, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

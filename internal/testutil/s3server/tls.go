@@ -45,19 +45,8 @@ func (s *Server) TLS(tb testing.TB) (endpoint string, caPEM []byte) {
 	require.NoError(tb, cmd.Start())
 	_ = logf.Close()
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			return "https://" + addr, caPEM
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			tb.Fatalf("versitygw (TLS) did not listen on %s within 30s: %v\n%s", addr, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitListening(tb, addr, logPath)
+	return "https://" + addr, caPEM
 }
 
 // issue makes a CA and a server certificate for 127.0.0.1 signed by it.
