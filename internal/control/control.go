@@ -1,0 +1,186 @@
+// Package control is the contract between the session_control extension
+// (the runtime control API) and the components that opt in to it with
+// `control: session_control`: session_capture exporters and session_replay
+// receivers register with the extension at Start, through the host, the
+// way storage extensions are found, and unregister at Shutdown. The
+// extension never reaches into a pipeline by itself; it only calls what a
+// component registered.
+package control // import "github.com/recordreplay/otelcol-recordreplay/internal/control"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// Registry is what the session_control extension offers components.
+type Registry interface {
+	// RegisterCapture makes a session_capture exporter controllable under
+	// its component id; the returned function unregisters it.
+	RegisterCapture(id component.ID, c Capture) (unregister func(), err error)
+	// RegisterReplay does the same for a session_replay receiver.
+	RegisterReplay(id component.ID, r Replay) (unregister func(), err error)
+}
+
+// Find returns the registry of extension id on host: a component with
+// `control: <id>` calls it at Start. A missing extension, or one that is
+// not a session_control extension, is an error naming it.
+func Find(host component.Host, id component.ID) (Registry, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("control: extension %q not found (add it under extensions: and service.extensions)", id)
+	}
+	reg, ok := ext.(Registry)
+	if !ok {
+		return nil, fmt.Errorf("control: extension %q is not a session_control extension", id)
+	}
+	return reg, nil
+}
+
+// Capture is a session_capture exporter under control.
+type Capture interface {
+	// State is the exporter's state and its current own session.
+	State(ctx context.Context) CaptureState
+	// NewSession completes the current own session (if one is open) and
+	// opens a new one described by req; it returns the new state.
+	NewSession(ctx context.Context, req SessionRequest) (CaptureState, error)
+	// Pause makes the exporter count and drop the data it gets (never an
+	// error upstream) until Resume. Pausing a paused exporter is
+	// ErrConflict, as is resuming a recording one.
+	Pause(ctx context.Context) (CaptureState, error)
+	Resume(ctx context.Context) (CaptureState, error)
+	// Store is where the exporter writes sessions.
+	Store() sessionstore.Store
+}
+
+// SessionRequest describes the session POST /v1/captures/{c}/sessions opens.
+type SessionRequest struct {
+	// ID of the new session; empty: generated (capture-<UTC time>-<hex>).
+	ID                  string            `json:"id,omitempty"`
+	Description         string            `json:"description,omitempty"`
+	Labels              map[string]string `json:"labels,omitempty"`
+	EnabledFlags        []string          `json:"enabled_flags,omitempty"`
+	DiagnosticSessionID string            `json:"diagnostic_session_id,omitempty"`
+}
+
+// Capture states.
+const (
+	Recording = "recording"
+	Paused    = "paused"
+)
+
+// CaptureState is what the API says of a capture.
+type CaptureState struct {
+	Component string `json:"component"`
+	State     string `json:"state"` // recording | paused
+	Store     string `json:"store"`
+	// Session is the current own session's metadata (nil until the first
+	// data or a new session opens it).
+	Session *sessionstore.Metadata `json:"session"`
+	// Paused counts the items dropped while paused, per signal, since the
+	// collector started.
+	DroppedWhilePaused map[string]int64 `json:"dropped_while_paused"`
+}
+
+// Replay is a session_replay receiver under control.
+type Replay interface {
+	// Status is the replay's state and progress.
+	Status() ReplayStatus
+	// Start starts a replay with the receiver's configuration changed by
+	// req; a replay that is running is ErrConflict.
+	Start(ctx context.Context, req ReplayRequest) (ReplayStatus, error)
+	// Stop stops the running replay (ErrConflict if none runs) and waits
+	// until it has stopped.
+	Stop(ctx context.Context) (ReplayStatus, error)
+	// Store is where the receiver reads sessions.
+	Store() sessionstore.Store
+}
+
+// ReplayRequest overrides settings of the receiver's configuration for one
+// replay; unset fields keep the configured values.
+type ReplayRequest struct {
+	Session     *string    `json:"session,omitempty"`
+	Selection   *string    `json:"selection,omitempty"`
+	Speed       *float64   `json:"speed,omitempty"`
+	Timestamps  *string    `json:"timestamps,omitempty"`
+	Loops       *int       `json:"loops,omitempty"`
+	MaxDuration *Duration  `json:"max_duration,omitempty"`
+	Phases      []string   `json:"phases,omitempty"`
+	TimeRange   *TimeRange `json:"time_range,omitempty"`
+}
+
+// TimeRange is time_range: RFC 3339 times or offsets from the session start.
+type TimeRange struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// Replay states.
+const (
+	Idle     = "idle"     // start: manual, not started yet
+	Waiting  = "waiting"  // started, waiting for start_at / start_delay
+	Running  = "running"  // replaying
+	Finished = "finished" // over by itself: loops done, max_duration
+	Stopped  = "stopped"  // stopped by the API (or the collector's shutdown)
+)
+
+// ReplayStatus is what the API says of a replay.
+type ReplayStatus struct {
+	Component    string    `json:"component"`
+	State        string    `json:"state"`
+	Session      string    `json:"session,omitempty"`
+	Pass         int       `json:"pass"`
+	ObjectsDone  int64     `json:"objects_done"`
+	ObjectsTotal int64     `json:"objects_total"`
+	ItemsDone    int64     `json:"items_done"`
+	ItemsTotal   int64     `json:"items_total"`
+	Percent      float64   `json:"percent"`
+	LatenessP50  Duration  `json:"lateness_p50"`
+	LatenessP99  Duration  `json:"lateness_p99"`
+	ETA          Duration  `json:"eta"`
+	Speed        float64   `json:"speed"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	EndedAt      time.Time `json:"ended_at,omitzero"`
+}
+
+// Duration is a time.Duration written as in the configuration ("1m30s").
+type Duration time.Duration
+
+// MarshalText writes the duration as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a Go duration ("90s", "1h").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. 90s, 5m, 1h)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ErrConflict is a request the component's state does not allow (409):
+// starting a running replay, pausing a paused capture.
+var ErrConflict = errors.New("conflict")
+
+// ErrNotFound is a session that does not exist (404).
+var ErrNotFound = errors.New("not found")
+
+// FieldError is bad input in one field of a request (400).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Conflict returns an ErrConflict saying why.
+func Conflict(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
+}
