@@ -3,6 +3,7 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
 // arrivalAttr is the resource attribute with which the exporter stamps
@@ -86,6 +89,38 @@ func (a *arrivals) pushed(ids ...uint64) {
 	}
 }
 
+// queuedIDs returns the ids of the requests waiting in the queue now.
+func (a *arrivals) queuedIDs() []uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Collect(maps.Keys(a.queued))
+}
+
+// drained waits until none of ids waits in the queue any more (they
+// reached a push), or ctx ends; it returns how many still wait.
+func (a *arrivals) drained(ctx context.Context, ids []uint64) int {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a.mu.Lock()
+		left := 0
+		for _, id := range ids {
+			if _, ok := a.queued[id]; ok {
+				left++
+			}
+		}
+		a.mu.Unlock()
+		if left == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return left
+		case <-tick.C:
+		}
+	}
+}
+
 // waiting reports whether accepted requests wait in the queue.
 func (a *arrivals) waiting() bool {
 	a.mu.Lock()
@@ -138,32 +173,45 @@ func idName(ids []uint64) []byte {
 	return b
 }
 
-// The exporters the pipelines see: each stamps a request's arrival, then
-// hands it to exporterhelper (queue, batching, retry, push).
+// The exporters the pipelines see: each drops the request while the
+// capture is paused (control API), else stamps its arrival and hands it to
+// exporterhelper (queue, batching, retry, push).
 type (
 	arrivingTraces struct {
 		exporter.Traces
 		a *arrivals
+		g *gate
 	}
 	arrivingMetrics struct {
 		exporter.Metrics
 		a *arrivals
+		g *gate
 	}
 	arrivingLogs struct {
 		exporter.Logs
 		a *arrivals
+		g *gate
 	}
 )
 
 func (w arrivingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if w.g.drop(sessionstore.SignalTraces, td.SpanCount()) {
+		return nil
+	}
 	return consumeArriving(ctx, w.a, td, &tracesSignal, td.SpanCount(), w.Traces.ConsumeTraces)
 }
 
 func (w arrivingMetrics) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if w.g.drop(sessionstore.SignalMetrics, md.DataPointCount()) {
+		return nil
+	}
 	return consumeArriving(ctx, w.a, md, &metricsSignal, md.DataPointCount(), w.Metrics.ConsumeMetrics)
 }
 
 func (w arrivingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if w.g.drop(sessionstore.SignalLogs, ld.LogRecordCount()) {
+		return nil
+	}
 	return consumeArriving(ctx, w.a, ld, &logsSignal, ld.LogRecordCount(), w.Logs.ConsumeLogs)
 }
 

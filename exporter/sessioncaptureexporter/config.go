@@ -32,6 +32,10 @@ type Config struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// CompressionLevel is the gzip level of stored objects.
 	CompressionLevel sessionstore.CompressionLevel `mapstructure:"compression_level"`
+	// Control, when set, is a session_control extension through which the
+	// exporter can be driven at run time: open a new own session, pause,
+	// resume (unset: no runtime control).
+	Control *component.ID `mapstructure:"control"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`

@@ -71,6 +71,11 @@ type captureExporter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	host   component.Host
+
+	// gate drops what arrives while paused through the control API;
+	// unregister removes the exporter from it (nil: not registered).
+	gate       *gate
+	unregister func()
 }
 
 // batchPlan remembers, for one batch, which object key each of its parts
@@ -129,6 +134,7 @@ func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, e
 		kick:      make(chan struct{}, 1),
 	}
 	e.arrivals = newArrivals(func() time.Time { return e.now() })
+	e.gate = &gate{onDrop: e.countPaused}
 	if cfg.RetryConfig.Enabled && cfg.RetryConfig.MaxElapsedTime > 0 {
 		e.planTTL = cfg.RetryConfig.MaxElapsedTime + cfg.RetryConfig.MaxInterval + cfg.TimeoutConfig.Timeout + time.Minute
 	}
@@ -216,6 +222,11 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 	})
 	e.sessions.queued = e.arrivals.waiting
 
+	if err := e.register(); err != nil {
+		_ = store.Close()
+		return fmt.Errorf("session_capture: %w", err)
+	}
+
 	loopCtx, loopCancel := context.WithCancel(context.Background())
 	e.cancel = loopCancel
 	e.wg.Go(func() { e.housekeeping(loopCtx) })
@@ -268,6 +279,10 @@ func (e *captureExporter) wake() {
 // sessions (completed, or failed if data was lost) and writes their final
 // metadata. It works without Start and returns within ctx.
 func (e *captureExporter) Shutdown(ctx context.Context) error {
+	if e.unregister != nil {
+		e.unregister()
+		e.unregister = nil
+	}
 	if e.cancel != nil {
 		e.cancel()
 	}

@@ -57,7 +57,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return arrivingTraces{Traces: helper, a: exp.Unwrap().arrivals}, nil
+	return arrivingTraces{Traces: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -69,7 +69,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return arrivingMetrics{Metrics: helper, a: exp.Unwrap().arrivals}, nil
+	return arrivingMetrics{Metrics: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -81,7 +81,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return arrivingLogs{Logs: helper, a: exp.Unwrap().arrivals}, nil
+	return arrivingLogs{Logs: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
 }
 
 func helperOptions(exp *sharedExporter, cfg *Config) []exporterhelper.Option {

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -237,6 +238,10 @@ type sessionManager struct {
 
 	openMu sync.Mutex // serializes opening the own session
 
+	// desc describes the own sessions: the configured session block, or
+	// what the control API asked for last (under mu).
+	desc ownDesc
+
 	allowed *regexp.Regexp // session.allowed_ids, nil: any
 
 	mu         sync.Mutex
@@ -277,10 +282,23 @@ func (m *sessionManager) writeSucceeded() {
 	}
 }
 
+// ownDesc is what names and describes the exporter's own sessions.
+type ownDesc struct {
+	id                  string // a fixed id, or AutoSessionID
+	description         string
+	labels              map[string]string
+	enabledFlags        []string
+	diagnosticSessionID string
+}
+
 func newSessionManager(store sessionstore.Store, cfg *SessionConfig, writer, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
 	m := &sessionManager{
 		store: store, cfg: cfg, writer: writer, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
 		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
+		desc: ownDesc{
+			id: cfg.ID, description: cfg.Description, labels: cfg.Labels,
+			enabledFlags: cfg.EnabledFlags, diagnosticSessionID: cfg.DiagnosticSessionID,
+		},
 	}
 	if cfg.AllowedIDs != "" {
 		m.allowed = regexp.MustCompile(anchored(cfg.AllowedIDs)) // Validate compiled it
@@ -299,7 +317,8 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 	s := &session{id: id, own: own, opened: now}
 	var existing *sessionstore.Metadata
 	err := sessionstore.ErrNotFound
-	if !own || m.cfg.ID != AutoSessionID {
+	desc := m.ownDesc()
+	if !own || desc.id != AutoSessionID {
 		// Generated ids are new by construction; named ones may exist, or
 		// collide by case with one that does.
 		if cerr := sessionstore.CheckCaseConflict(ctx, m.store, id); cerr != nil {
@@ -320,11 +339,11 @@ func (m *sessionManager) newSession(ctx context.Context, id string, own bool, re
 		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
 	}
 	if own {
-		s.meta.Description = m.cfg.Description
-		s.meta.DiagnosticSessionID = m.cfg.DiagnosticSessionID
-		s.meta.EnabledFlags = slices.Clone(m.cfg.EnabledFlags)
-		if len(m.cfg.Labels) > 0 {
-			s.meta.Labels = maps.Clone(m.cfg.Labels)
+		s.meta.Description = desc.description
+		s.meta.DiagnosticSessionID = desc.diagnosticSessionID
+		s.meta.EnabledFlags = slices.Clone(desc.enabledFlags)
+		if len(desc.labels) > 0 {
+			s.meta.Labels = maps.Clone(desc.labels)
 		}
 	} else {
 		applyResourceMetadata(s.meta, res)
@@ -430,21 +449,28 @@ func (m *sessionManager) nextOwnID() string {
 	m.mu.Lock()
 	seq := m.ownSeq + 1
 	m.mu.Unlock()
-	if m.cfg.ID == AutoSessionID {
+	if m.ownDesc().id == AutoSessionID {
 		return "(the exporter's next own session)"
 	}
 	return m.ownID(seq)
 }
 
+func (m *sessionManager) ownDesc() ownDesc {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.desc
+}
+
 // ownID returns the id of the seq-th own session (1-based).
 func (m *sessionManager) ownID(seq int) string {
-	if m.cfg.ID == AutoSessionID {
+	base := m.ownDesc().id
+	if base == AutoSessionID {
 		return sessionstore.NewSessionID("capture", m.now())
 	}
 	if seq <= 1 {
-		return m.cfg.ID
+		return base
 	}
-	return m.cfg.ID + "-" + strconv.Itoa(seq)
+	return base + "-" + strconv.Itoa(seq)
 }
 
 // ownSession returns the exporter's own session, opening the next one if
@@ -461,9 +487,14 @@ func (m *sessionManager) ownSession(ctx context.Context) (*session, error) {
 	if s := m.current(); s != nil {
 		return s, nil // opened while we waited
 	}
+	return m.openOwn(ctx)
+}
+
+// openOwn opens the next own session; the caller holds openMu.
+func (m *sessionManager) openOwn(ctx context.Context) (*session, error) {
 	seq := m.ownSeq + 1
 	id := m.ownID(seq)
-	if seq > 1 && m.cfg.ID != AutoSessionID {
+	if seq > 1 && m.ownDesc().id != AutoSessionID {
 		for {
 			_, err := sessionstore.ReadMetadata(ctx, m.store, id)
 			if errors.Is(err, sessionstore.ErrNotFound) {
@@ -484,14 +515,43 @@ func (m *sessionManager) ownSession(ctx context.Context) (*session, error) {
 	m.ownSeq = seq
 	m.own = s
 	m.sessions[id] = s
-	m.mu.Unlock()
 	reason := m.nextReason
+	m.mu.Unlock()
 	if reason == "" {
 		reason = "start"
 	}
 	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", reason))
 	m.onOpen(reason)
 	return s, nil
+}
+
+// openNew completes the own session (if one is open) and opens a new one
+// described by desc at once, for the control API. A fixed id that exists
+// already is refused: the API opens new sessions, it never continues one.
+func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (*session, error) {
+	m.openMu.Lock()
+	defer m.openMu.Unlock()
+	if desc.id != AutoSessionID {
+		if cur := m.current(); cur != nil && cur.id == desc.id {
+			return nil, control.Conflict("session %s is the current session", desc.id)
+		}
+		_, err := sessionstore.ReadMetadata(ctx, m.store, desc.id)
+		switch {
+		case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
+			return nil, control.Conflict("session %s exists already", desc.id)
+		case !errors.Is(err, sessionstore.ErrNotFound):
+			return nil, fmt.Errorf("session %s: read metadata: %w", desc.id, err)
+		}
+		if err := sessionstore.CheckCaseConflict(ctx, m.store, desc.id); err != nil {
+			return nil, control.Conflict("session %s: %v", desc.id, err)
+		}
+	}
+	m.rotate("control")
+	m.mu.Lock()
+	m.desc = desc
+	m.ownSeq = 0
+	m.mu.Unlock()
+	return m.openOwn(ctx)
 }
 
 // rotate closes the own session; the next batch opens its successor.

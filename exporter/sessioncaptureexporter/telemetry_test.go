@@ -22,7 +22,8 @@ import (
 )
 
 // TestTelemetryMatchesMetadata drives the exporter through everything it
-// counts (a session opening, stored objects, a failed write) and holds its
+// counts (a session opening, stored objects, a failed write, data dropped
+// while paused) and holds its
 // own metrics to metadata.yaml, then checks their values (exporterhelper's
 // spans put exemplars on them: those are not the point).
 func TestTelemetryMatchesMetadata(t *testing.T) {
@@ -39,6 +40,9 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 		}))
 	})
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(3)))
+	_, err := tr.shared.Pause(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(2)))
 	tr.shutdown(t)
 
 	metadatacheck.Check(t, "metadata.yaml", tel, metadata.ScopeName)
@@ -47,6 +51,9 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCaptureSessions(t, tel,
 		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "start"))}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterSessionCapturePausedItems(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: attribute.NewSet(attribute.String("signal", "logs"))}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCaptureWriteErrors(t, tel,
 		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.Bool("permanent", false))}},

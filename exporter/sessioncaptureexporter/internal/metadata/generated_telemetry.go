@@ -29,6 +29,7 @@ type TelemetryBuilder struct {
 	ExporterSessionCaptureBytes           metric.Int64Counter
 	ExporterSessionCaptureCompressedBytes metric.Int64Counter
 	ExporterSessionCaptureObjects         metric.Int64Counter
+	ExporterSessionCapturePausedItems     metric.Int64Counter
 	ExporterSessionCaptureSessions        metric.Int64Counter
 	ExporterSessionCaptureWriteErrors     metric.Int64Counter
 }
@@ -80,9 +81,15 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{object}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterSessionCapturePausedItems, err = builder.meter.Int64Counter(
+		"otelcol_exporter_session_capture_paused_items",
+		metric.WithDescription("Items dropped because the capture was paused through the control API. [Alpha]"),
+		metric.WithUnit("{item}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterSessionCaptureSessions, err = builder.meter.Int64Counter(
 		"otelcol_exporter_session_capture_sessions",
-		metric.WithDescription("Sessions opened, by reason (start, max_duration, max_bytes, attribute). [Alpha]"),
+		metric.WithDescription("Sessions opened, by reason (start, max_duration, max_bytes, attribute, control). [Alpha]"),
 		metric.WithUnit("{session}"),
 	)
 	errs = errors.Join(errs, err)

@@ -23,6 +23,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterSessionCaptureBytes.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureCompressedBytes.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureObjects.Add(context.Background(), 1)
+	tb.ExporterSessionCapturePausedItems.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureSessions.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureWriteErrors.Add(context.Background(), 1)
 	AssertEqualExporterSessionCaptureBytes(t, testTel,
@@ -32,6 +33,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterSessionCaptureObjects(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterSessionCapturePausedItems(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterSessionCaptureSessions(t, testTel,

@@ -1,0 +1,176 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// gate is the exporter's front door under the control API: while paused,
+// what arrives is counted and dropped there, before the sending queue, and
+// the sender sees success. Data accepted before the pause is still stored.
+type gate struct {
+	paused  atomic.Bool
+	dropped [3]atomic.Int64 // traces, metrics, logs
+	onDrop  func(sessionstore.Signal, int64)
+}
+
+var gateSignals = [3]sessionstore.Signal{sessionstore.SignalTraces, sessionstore.SignalMetrics, sessionstore.SignalLogs}
+
+// drop reports whether items of signal are to be dropped, counting them.
+func (g *gate) drop(signal sessionstore.Signal, items int) bool {
+	if g == nil || !g.paused.Load() {
+		return false
+	}
+	i := slices.Index(gateSignals[:], signal)
+	g.dropped[i].Add(int64(items))
+	if g.onDrop != nil {
+		g.onDrop(signal, int64(items))
+	}
+	return true
+}
+
+func (g *gate) droppedCounts() map[string]int64 {
+	out := make(map[string]int64, len(gateSignals))
+	for i, s := range gateSignals {
+		out[string(s)] = g.dropped[i].Load()
+	}
+	return out
+}
+
+// The exporter as the control API sees it.
+var _ control.Capture = (*captureExporter)(nil)
+
+// register makes the exporter controllable through session_control if the
+// config names it.
+func (e *captureExporter) register() error {
+	if e.cfg.Control == nil {
+		return nil
+	}
+	reg, err := control.Find(e.host, *e.cfg.Control)
+	if err != nil {
+		return err
+	}
+	unregister, err := reg.RegisterCapture(e.set.ID, e)
+	if err != nil {
+		return err
+	}
+	e.unregister = unregister
+	return nil
+}
+
+// Store implements control.Capture.
+func (e *captureExporter) Store() sessionstore.Store { return e.store }
+
+// State implements control.Capture.
+func (e *captureExporter) State(context.Context) control.CaptureState {
+	st := control.CaptureState{
+		Component:          e.set.ID.String(),
+		State:              control.Recording,
+		Store:              e.store.String(),
+		DroppedWhilePaused: e.gate.droppedCounts(),
+	}
+	if e.gate.paused.Load() {
+		st.State = control.Paused
+	}
+	if s := e.sessions.current(); s != nil {
+		s.mu.Lock()
+		st.Session = s.meta.Clone()
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// newSessionDrainTimeout bounds how long a new session waits for the data
+// accepted before it to leave the sending queue.
+const newSessionDrainTimeout = 10 * time.Second
+
+// NewSession implements control.Capture: the data accepted before the
+// request is handed to the current own session, which then completes, and
+// the requested one opens now (its metadata.json is written at once). The
+// sessions rotated from it later (max_duration, max_bytes) keep its
+// description. Sessions named by session.from_attribute are not affected.
+func (e *captureExporter) NewSession(ctx context.Context, req control.SessionRequest) (control.CaptureState, error) {
+	desc := ownDesc{
+		id: AutoSessionID, description: req.Description, labels: maps.Clone(req.Labels),
+		enabledFlags: slices.Clone(req.EnabledFlags), diagnosticSessionID: req.DiagnosticSessionID,
+	}
+	if req.ID != "" {
+		if err := sessionstore.ValidateSessionID(req.ID); err != nil {
+			return control.CaptureState{}, &control.FieldError{Field: "id", Err: err}
+		}
+		desc.id = req.ID
+	}
+	if req.DiagnosticSessionID != "" {
+		if err := sessionstore.ValidateSessionID(req.DiagnosticSessionID); err != nil {
+			return control.CaptureState{}, &control.FieldError{Field: "diagnostic_session_id", Err: err}
+		}
+	}
+	for k := range req.Labels {
+		if k == "" {
+			return control.CaptureState{}, &control.FieldError{Field: "labels", Err: errors.New("empty label name")}
+		}
+	}
+	if slices.Contains(req.EnabledFlags, "") {
+		return control.CaptureState{}, &control.FieldError{Field: "enabled_flags", Err: errors.New("empty flag name")}
+	}
+	// What was accepted before this request belongs to the session current
+	// then: let the sending queue hand it on first (bounded: a store that
+	// is away holds batches in retries, which keep their session anyway).
+	waitCtx, cancel := context.WithTimeout(ctx, newSessionDrainTimeout)
+	left := e.arrivals.drained(waitCtx, e.arrivals.queuedIDs())
+	cancel()
+	if left > 0 {
+		e.set.Logger.Warn("Requests accepted before the new session was asked for are still queued; they go to the new session",
+			zap.Int("requests", left), zap.Duration("waited", newSessionDrainTimeout))
+	}
+	prev := e.sessions.current()
+	s, err := e.sessions.openNew(ctx, desc)
+	if err != nil {
+		return control.CaptureState{}, err
+	}
+	fields := []zap.Field{zap.String("session", s.id)}
+	if prev != nil {
+		fields = append(fields, zap.String("completed", prev.id))
+	}
+	e.set.Logger.Info("New capture session requested through the control API", fields...)
+	// write both now: the completed one's final metadata, the new one's first
+	if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil {
+		e.set.Logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
+	}
+	return e.State(ctx), nil
+}
+
+// Pause implements control.Capture.
+func (e *captureExporter) Pause(ctx context.Context) (control.CaptureState, error) {
+	if !e.gate.paused.CompareAndSwap(false, true) {
+		return e.State(ctx), control.Conflict("capture %s is paused already", e.set.ID)
+	}
+	e.set.Logger.Info("Capture paused through the control API: data is counted and dropped until resumed")
+	return e.State(ctx), nil
+}
+
+// Resume implements control.Capture.
+func (e *captureExporter) Resume(ctx context.Context) (control.CaptureState, error) {
+	if !e.gate.paused.CompareAndSwap(true, false) {
+		return e.State(ctx), control.Conflict("capture %s is not paused", e.set.ID)
+	}
+	e.set.Logger.Info("Capture resumed through the control API", zap.Any("dropped_while_paused", e.gate.droppedCounts()))
+	return e.State(ctx), nil
+}
+
+// countPaused records dropped items in the exporter's own telemetry.
+func (e *captureExporter) countPaused(signal sessionstore.Signal, items int64) {
+	e.telemetry.ExporterSessionCapturePausedItems.Add(context.Background(), items,
+		metric.WithAttributes(attribute.String("signal", string(signal))))
+}
