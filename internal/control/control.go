@@ -91,12 +91,13 @@ type CaptureState struct {
 type Replay interface {
 	// Status is the replay's state and progress.
 	Status() ReplayStatus
-	// Start starts a replay with the receiver's configuration changed by
-	// req; a replay that is running is ErrConflict.
-	Start(ctx context.Context, req ReplayRequest) (ReplayStatus, error)
-	// Stop stops the running replay (ErrConflict if none runs) and waits
-	// until it has stopped.
-	Stop(ctx context.Context) (ReplayStatus, error)
+	// StartReplay starts a replay with the receiver's configuration
+	// changed by req; a replay that is running is ErrConflict. (Not Start:
+	// that is the component's.)
+	StartReplay(ctx context.Context, req ReplayRequest) (ReplayStatus, error)
+	// StopReplay stops the running replay (ErrConflict if none runs) and
+	// waits until it has stopped.
+	StopReplay(ctx context.Context) (ReplayStatus, error)
 	// Store is where the receiver reads sessions.
 	Store() sessionstore.Store
 }
