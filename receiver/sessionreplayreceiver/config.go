@@ -92,6 +92,28 @@ func (p *PaceBy) UnmarshalText(text []byte) error {
 	return fmt.Errorf("unknown pace_by %q: want %q or %q", string(text), PaceByCaptureTime, PaceByEventTime)
 }
 
+// StartMode says when the replay starts.
+type StartMode string
+
+// Start modes.
+const (
+	// StartAuto replays as soon as the collector has started.
+	StartAuto StartMode = "auto"
+	// StartManual waits for POST /v1/replays/{component}/start on the
+	// session_control extension named by control.
+	StartManual StartMode = "manual"
+)
+
+// UnmarshalText refuses unknown values while the configuration loads.
+func (m *StartMode) UnmarshalText(text []byte) error {
+	switch v := StartMode(text); v {
+	case StartAuto, StartManual:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("unknown start %q: want %q or %q", string(text), StartAuto, StartManual)
+}
+
 // ByteSize is a size in bytes that also reads "64MiB", "1GiB", "500MB".
 type ByteSize int64
 
@@ -186,6 +208,15 @@ type Config struct {
 	// ProgressInterval is how often a replay logs its progress (and
 	// updates its progress metrics); 0 turns the log lines off.
 	ProgressInterval time.Duration `mapstructure:"progress_interval"`
+	// Signals replays only these signals (traces, metrics, logs) of the
+	// ones the pipelines wire; empty: all of those.
+	Signals []sessionstore.Signal `mapstructure:"signals"`
+	// Start is auto (replay when the collector starts) or manual (wait for
+	// the control API).
+	Start StartMode `mapstructure:"start"`
+	// Control, when set, is a session_control extension through which the
+	// replay can be started (with overrides), stopped and watched.
+	Control *component.ID `mapstructure:"control"`
 	// RetryOnFailure paces retries of data the pipeline refused with a
 	// non-permanent error. By default the replay waits; it never drops.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
@@ -304,6 +335,19 @@ func (cfg *Config) Validate() error {
 	}
 	if err := cfg.TimeRange.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, sig := range cfg.Signals {
+		switch sig {
+		case sessionstore.SignalTraces, sessionstore.SignalMetrics, sessionstore.SignalLogs:
+		default:
+			errs = append(errs, fmt.Errorf("signals: unknown signal %q: want traces, metrics or logs", sig))
+		}
+	}
+	if cfg.Start == StartManual && cfg.Control == nil {
+		errs = append(errs, errors.New("start: manual needs control (a session_control extension), or nothing can ever start the replay"))
+	}
+	if cfg.Start == StartManual && cfg.Checkpoint.Storage != nil {
+		errs = append(errs, errors.New("start: manual cannot resume from checkpoint.storage; use start: auto with a checkpoint"))
 	}
 	return errors.Join(errs...)
 }

@@ -38,5 +38,7 @@ func createDefaultConfig() component.Config {
 		ReadAhead:        4,
 		ProgressInterval: 10 * time.Second,
 		RetryOnFailure:   delivery.NewDefaultBackOffConfig(),
+		Signals:          []sessionstore.Signal{},
+		Start:            StartAuto,
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 )
 
 // completions counts the replays with shutdown_when_done that are not over
@@ -46,21 +49,34 @@ func signalCollector() error {
 
 // finish runs when the replay goroutine ends. over says the replay ended by
 // itself (its loops done, max_duration, nothing to replay), not because the
-// collector is shutting down.
+// collector is shutting down or the control API stopped it.
 func (r *replayReceiver) finish(over bool) {
-	if !r.held {
-		return
-	}
-	last := r.completions.release()
-	switch {
-	case !over: // the collector is stopping already
-	case !last:
-		r.set.Logger.Info("Replay over; the collector stops when the other replays with shutdown_when_done are over",
-			zap.String("session", r.session.SessionID))
-	default:
-		r.set.Logger.Info("Stopping the collector: the replay is over (shutdown_when_done)", zap.String("session", r.session.SessionID))
-		if err := r.stopCollector(); err != nil {
-			r.set.Logger.Error("Cannot stop the collector; stop it by hand", zap.Error(err))
+	if r.held {
+		r.held = false
+		last := r.completions.release()
+		switch {
+		case !over: // stopped: the collector is stopping already, or the API asked
+		case !last:
+			r.set.Logger.Info("Replay over; the collector stops when the other replays with shutdown_when_done are over",
+				zap.String("session", r.session.SessionID))
+		default:
+			r.set.Logger.Info("Stopping the collector: the replay is over (shutdown_when_done)", zap.String("session", r.session.SessionID))
+			if err := r.stopCollector(); err != nil {
+				r.set.Logger.Error("Cannot stop the collector; stop it by hand", zap.Error(err))
+			}
 		}
 	}
+	state := control.Stopped
+	if over {
+		state = control.Finished
+	}
+	r.mu.Lock()
+	r.state, r.endedAt = state, time.Now()
+	r.mu.Unlock()
+}
+
+func (r *replayReceiver) setState(state string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state = state
 }

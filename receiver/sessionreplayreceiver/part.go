@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
@@ -44,17 +45,17 @@ func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool,
 func (tr TimeRangeConfig) Validate() error {
 	sAt, sOff, sIsOff, err := parseRangeEnd(tr.Start)
 	if err != nil {
-		return fmt.Errorf("time_range.start %q: %w", tr.Start, err)
+		return &control.FieldError{Field: "time_range.start", Err: fmt.Errorf("%q: %w", tr.Start, err)}
 	}
 	eAt, eOff, eIsOff, err := parseRangeEnd(tr.End)
 	if err != nil {
-		return fmt.Errorf("time_range.end %q: %w", tr.End, err)
+		return &control.FieldError{Field: "time_range.end", Err: fmt.Errorf("%q: %w", tr.End, err)}
 	}
 	if tr.Start == "" || tr.End == "" || sIsOff != eIsOff {
 		return nil // checked against the session at start
 	}
 	if (sIsOff && eOff <= sOff) || (!sIsOff && !eAt.After(sAt)) {
-		return fmt.Errorf("time_range.start %q must be before time_range.end %q", tr.Start, tr.End)
+		return &control.FieldError{Field: "time_range", Err: fmt.Errorf("start %q must be before end %q", tr.Start, tr.End)}
 	}
 	return nil
 }
@@ -86,7 +87,7 @@ func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 	resolve := func(name, s string) (time.Time, error) {
 		at, off, isOff, err := parseRangeEnd(s)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("time_range.%s %q: %w", name, s, err)
+			return time.Time{}, &control.FieldError{Field: "time_range." + name, Err: fmt.Errorf("%q: %w", s, err)}
 		}
 		if isOff {
 			return base.Add(off), nil
@@ -101,7 +102,7 @@ func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 		return nil, err
 	}
 	if !p.start.IsZero() && !p.end.IsZero() && !p.end.After(p.start) {
-		return nil, fmt.Errorf("time_range: start %s is not before end %s", p.start.Format(time.RFC3339Nano), p.end.Format(time.RFC3339Nano))
+		return nil, &control.FieldError{Field: "time_range", Err: fmt.Errorf("start %s is not before end %s", p.start.Format(time.RFC3339Nano), p.end.Format(time.RFC3339Nano))}
 	}
 	if len(p.phases) > 0 {
 		var have []string
@@ -113,9 +114,9 @@ func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 		for _, want := range p.phases {
 			if !slices.Contains(have, want) {
 				if len(have) == 0 {
-					return nil, fmt.Errorf("phases: session %s has no phase table (only seed sessions have phases), so phase %q cannot be replayed", m.SessionID, want)
+					return nil, &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phase table (only seed sessions have phases), so phase %q cannot be replayed", m.SessionID, want)}
 				}
-				return nil, fmt.Errorf("phases: session %s has no phase %q; it has %s", m.SessionID, want, strings.Join(quoted(have), ", "))
+				return nil, &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phase %q; it has %s", m.SessionID, want, strings.Join(quoted(have), ", "))}
 			}
 		}
 	}

@@ -91,11 +91,10 @@ type totals struct {
 	last           time.Time
 }
 
-func (r *replayReceiver) sessionTotals() totals {
+func (r *replayReceiver) sessionTotals(cfg *Config, m *sessionstore.Metadata) totals {
 	var t totals
-	m := r.session
 	for sig, s := range m.Signals {
-		if s == nil || !r.wants(sig) {
+		if s == nil || !r.wantsWith(cfg, sig) {
 			continue
 		}
 		t.objects += s.Objects
@@ -104,10 +103,10 @@ func (r *replayReceiver) sessionTotals() totals {
 			t.last = *s.LastCaptureTime
 		}
 	}
-	if r.cfg.PaceBy == PaceByEventTime && m.EventTimeRange != nil {
+	if cfg.PaceBy == PaceByEventTime && m.EventTimeRange != nil {
 		t.last = m.EventTimeRange.End
 	}
-	if n := int64(r.cfg.Shard.Count); n > 1 {
+	if n := int64(cfg.Shard.Count); n > 1 {
 		t.objects, t.items = (t.objects+n-1)/n, (t.items+n-1)/n
 	}
 	return t
@@ -119,7 +118,7 @@ func (r *replayReceiver) reportProgress(ctx context.Context) {
 	if r.cfg.ProgressInterval <= 0 {
 		return
 	}
-	tot := r.sessionTotals()
+	tot := r.sessionTotals(r.cfg, r.session)
 	tick := time.NewTicker(r.cfg.ProgressInterval)
 	defer tick.Stop()
 	for {
@@ -132,34 +131,47 @@ func (r *replayReceiver) reportProgress(ctx context.Context) {
 	}
 }
 
-func (r *replayReceiver) logProgress(now time.Time, tot totals) {
+// progressSnapshot is the progress of the current pass at one moment.
+type progressSnapshot struct {
+	tot            totals
+	pass           int
+	objects, items int64
+	percent        float64
+	p50, p99, eta  time.Duration
+}
+
+func (r *replayReceiver) progressAt(now time.Time, cfg *Config, tot totals) progressSnapshot {
 	p := &r.prog
 	p.mu.Lock()
-	pass, objects, items := p.pass, p.objects, p.items
+	snap := progressSnapshot{tot: tot, pass: p.pass, objects: p.objects, items: p.items,
+		p50: p.lateness.quantile(0.5), p99: p.lateness.quantile(0.99)}
 	lastAt, lastDue, passStart := p.lastAt, p.lastDue, p.passStart
-	p99 := p.lateness.quantile(0.99)
 	p.mu.Unlock()
 
-	var percent float64
 	if tot.items > 0 {
-		percent = min(100, 100*float64(items)/float64(tot.items))
+		snap.percent = min(100, 100*float64(snap.items)/float64(tot.items))
 	}
 	// ETA of this pass: at speed > 0 when its last object is due; at speed
 	// 0 at the rate so far.
-	var eta time.Duration
 	switch {
-	case r.cfg.Speed > 0 && !lastAt.IsZero():
-		eta = time.Duration(float64(tot.last.Sub(lastAt))/r.cfg.Speed) - now.Sub(lastDue)
-	case r.cfg.Speed == 0 && items > 0:
-		eta = time.Duration(float64(now.Sub(passStart)) * float64(tot.items-items) / float64(items))
+	case cfg.Speed > 0 && !lastAt.IsZero():
+		snap.eta = time.Duration(float64(tot.last.Sub(lastAt))/cfg.Speed) - now.Sub(lastDue)
+	case cfg.Speed == 0 && snap.items > 0:
+		snap.eta = time.Duration(float64(now.Sub(passStart)) * float64(tot.items-snap.items) / float64(snap.items))
 	}
-	eta = max(eta, 0)
-	r.set.Logger.Info("Replay progress", zap.String("session", r.session.SessionID), zap.Int("pass", pass),
-		zap.Int64("objects_done", objects), zap.Int64("objects_total", tot.objects),
-		zap.Int64("items_done", items), zap.Int64("items_total", tot.items),
-		zap.Float64("percent", float64(int(percent*10+0.5))/10),
-		zap.Duration("lateness_p99", p99), zap.Duration("eta", eta))
+	snap.eta = max(snap.eta, 0)
+	snap.percent = float64(int(snap.percent*10+0.5)) / 10
+	return snap
+}
+
+func (r *replayReceiver) logProgress(now time.Time, tot totals) {
+	snap := r.progressAt(now, r.cfg, tot)
+	r.set.Logger.Info("Replay progress", zap.String("session", r.session.SessionID), zap.Int("pass", snap.pass),
+		zap.Int64("objects_done", snap.objects), zap.Int64("objects_total", tot.objects),
+		zap.Int64("items_done", snap.items), zap.Int64("items_total", tot.items),
+		zap.Float64("percent", snap.percent),
+		zap.Duration("lateness_p99", snap.p99), zap.Duration("eta", snap.eta))
 	ctx := context.Background()
-	r.telemetry.ReceiverSessionReplayProgress.Record(ctx, percent/100)
-	r.telemetry.ReceiverSessionReplayEta.Record(ctx, eta.Seconds())
+	r.telemetry.ReceiverSessionReplayProgress.Record(ctx, snap.percent/100)
+	r.telemetry.ReceiverSessionReplayEta.Record(ctx, snap.eta.Seconds())
 }

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/delivery"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
@@ -60,21 +61,30 @@ type replayReceiver struct {
 	resume            *checkpoint
 	seed              [32]byte // keys the id remapping of this run
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// mu guards what the control API reads and begin replaces between
+	// replays: cfg, session, part, seed, state, the times, cancel, done.
+	mu        sync.Mutex
+	baseCfg   *Config // the configuration; cfg is this replay's variant of it
+	state     string  // control.Idle, Waiting, Running, Finished, Stopped
+	startedAt time.Time
+	endedAt   time.Time
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the replay has ended
+	wg        sync.WaitGroup
+	// unregister removes the receiver from the control API (nil: not registered)
+	unregister func()
 	// shutdown_when_done: the replays this one waits for, and how it stops
 	// the collector (tests replace both)
 	completions   *completions
 	stopCollector func() error
 	held          bool
-	done   chan struct{} // closed when the replay has ended (for tests)
-	result summary
-	prog   progress
+	result        summary
+	prog          progress
 }
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
-	r := &replayReceiver{cfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{}),
-		completions: processCompletions, stopCollector: signalCollector}
+	r := &replayReceiver{cfg: cfg, baseCfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{}),
+		state: control.Idle, completions: processCompletions, stopCollector: signalCollector}
 	r.prog.lateness = &r.result.lateness // one histogram; the progress reporter reads it under its lock
 	var err error
 	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
@@ -99,14 +109,20 @@ var pipelineSignals = map[sessionstore.Signal]pipeline.Signal{
 	sessionstore.SignalLogs:    pipeline.SignalLogs,
 }
 
-func (r *replayReceiver) wants(s sessionstore.Signal) bool {
+func (r *replayReceiver) wants(s sessionstore.Signal) bool { return r.wantsWith(r.cfg, s) }
+
+// wantsWith reports whether a replay with cfg replays signal s: a pipeline
+// of it is wired, and cfg.signals lists it (or is empty).
+func (r *replayReceiver) wantsWith(cfg *Config, s sessionstore.Signal) bool {
 	p, ok := pipelineSignals[s]
-	return ok && r.delivery.Wants(p)
+	return ok && r.delivery.Wants(p) && (len(cfg.Signals) == 0 || slices.Contains(cfg.Signals, s))
 }
 
-// Start resolves the session (an explicit id that does not exist, or no
-// session matching auto, fails here with the list of what exists) and
-// starts the replay in the background.
+// Start opens the store and registers with the control API if configured.
+// With start: auto (the default) it then resolves the session (an explicit
+// id that does not exist, or no session matching auto, fails here with the
+// list of what exists) and starts the replay in the background; with start:
+// manual the replay waits for the control API.
 func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	r.host = host
 	r.delivery.ReportTo(host)
@@ -118,6 +134,15 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	// instead of stalling the replay.
 	store = sessionstore.WithTimeout(store, r.cfg.Store.Timeout)
 	r.store = store
+	if err := r.register(); err != nil {
+		return fmt.Errorf("session_replay: %w", err)
+	}
+	if r.cfg.Start == StartManual {
+		r.set.Logger.Info("The replay waits to be started through the control API", zap.String("store", store.String()))
+		return nil
+	}
+	var resumed *sessionstore.Metadata
+	var seed *[32]byte
 	if r.cfg.Checkpoint.Storage != nil {
 		cp, err := r.openCheckpoint(ctx, host)
 		if err != nil {
@@ -128,42 +153,74 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 			if err != nil {
 				r.set.Logger.Warn("The checkpoint's session cannot be read; starting afresh", zap.String("session", cp.Session), zap.Error(err))
 			} else {
-				r.resume, r.session = cp, m
-				copy(r.seed[:], cp.Seed)
+				r.resume, resumed, seed = cp, m, new([32]byte)
+				copy(seed[:], cp.Seed)
 			}
 		}
 	}
-	if r.session == nil {
-		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
-		m, err := selectSession(ctx, store, r.cfg, rnd)
-		if err != nil {
-			return fmt.Errorf("session_replay: %w", err)
-		}
-		r.session = m
-		r.seed = idSeed(r.cfg, m.SessionID)
+	if err := r.begin(ctx, r.cfg, resumed, seed); err != nil {
+		return fmt.Errorf("session_replay: %w", err)
 	}
-	m := r.session
-	if r.part, err = resolvePart(r.cfg, m); err != nil {
-		return fmt.Errorf("session_replay: session %s: %w", m.SessionID, err)
+	return nil
+}
+
+// begin starts a replay with cfg (the configured one, or the control
+// API's variant of it) in the background: of session m, or of the session
+// cfg selects when m is nil, with the id key seed (nil: derived from cfg).
+// No replay may be running.
+func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore.Metadata, seed *[32]byte) error {
+	if m == nil {
+		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+		sel, err := selectSession(ctx, r.store, cfg, rnd)
+		if err != nil {
+			return err
+		}
+		m = sel
+	}
+	pt, err := resolvePart(cfg, m)
+	if err != nil {
+		return fmt.Errorf("session %s: %w", m.SessionID, err)
 	}
 	if m.Status != sessionstore.StatusCompleted {
 		r.set.Logger.Warn("Replaying a session that did not complete; it may be missing data",
 			zap.String("session", m.SessionID), zap.String("status", string(m.Status)))
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	if r.cfg.ShutdownWhenDone {
+	done := make(chan struct{})
+	r.mu.Lock()
+	r.cfg, r.session, r.part = cfg, m, pt
+	if seed != nil {
+		r.seed = *seed
+	} else {
+		r.seed = idSeed(cfg, m.SessionID)
+	}
+	r.resetRun()
+	r.state, r.startedAt, r.endedAt = control.Waiting, time.Now(), time.Time{}
+	r.cancel, r.done = cancel, done
+	r.mu.Unlock()
+	if cfg.ShutdownWhenDone {
 		r.completions.hold()
 		r.held = true
 	}
 	r.wg.Go(func() {
-		defer close(r.done)
+		defer close(done)
 		r.run(runCtx)
 	})
-	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", store.String()),
-		zap.Int64("items", m.Items()), zap.Float64("speed", r.cfg.Speed), zap.Int("loops", r.cfg.Loops),
-		zap.String("timestamps", string(r.cfg.Timestamps)))
+	r.logStart(cfg, m)
 	return nil
+}
+
+// resetRun clears what the previous replay counted; mu is held and no
+// replay runs.
+func (r *replayReceiver) resetRun() {
+	r.result.passes, r.result.objects, r.result.dropped = 0, 0, 0
+	r.result.badObjects.Store(0)
+	r.result.items = map[sessionstore.Signal]int64{}
+	r.duplicates.Store(0)
+	r.prog.mu.Lock()
+	r.result.lateness = latencyHist{}
+	r.prog.pass, r.prog.objects, r.prog.items, r.prog.bad = 0, 0, 0, nil
+	r.prog.mu.Unlock()
 }
 
 // idSeed returns the key of regenerate_ids: id_seed's, or for a replay
@@ -184,8 +241,15 @@ func idSeed(cfg *Config, sessionID string) [32]byte {
 
 // Shutdown stops the replay and waits for it; it works without Start.
 func (r *replayReceiver) Shutdown(context.Context) error {
-	if r.cancel != nil {
-		r.cancel()
+	if r.unregister != nil {
+		r.unregister()
+		r.unregister = nil
+	}
+	r.mu.Lock()
+	cancel := r.cancel
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
 	}
 	r.wg.Wait()
 	err := r.closeCheckpoints()
@@ -207,7 +271,6 @@ type summary struct {
 
 // run performs the passes, then logs a summary and leaves the receiver idle.
 func (r *replayReceiver) run(ctx context.Context) {
-	r.result.items = map[sessionstore.Signal]int64{}
 	start := time.Now()
 	if r.cfg.StartAt.After(start) {
 		start = r.cfg.StartAt
@@ -218,6 +281,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 	if !waitutil.SleepUntil(ctx, start) {
 		return
 	}
+	r.setState(control.Running)
 	if r.cfg.MaxDuration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))

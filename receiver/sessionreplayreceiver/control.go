@@ -1,0 +1,168 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// The receiver as the control API sees it.
+var _ control.Replay = (*replayReceiver)(nil)
+
+// register makes the receiver controllable through session_control if the
+// config names it.
+func (r *replayReceiver) register() error {
+	if r.baseCfg.Control == nil {
+		return nil
+	}
+	reg, err := control.Find(r.host, *r.baseCfg.Control)
+	if err != nil {
+		return err
+	}
+	unregister, err := reg.RegisterReplay(r.set.ID, r)
+	if err != nil {
+		return err
+	}
+	r.unregister = unregister
+	return nil
+}
+
+// Store implements control.Replay.
+func (r *replayReceiver) Store() sessionstore.Store { return r.store }
+
+// Status implements control.Replay: the state, and the progress of the
+// current pass (this shard's share when sharded) with the replay's
+// lateness so far.
+func (r *replayReceiver) Status() control.ReplayStatus {
+	r.mu.Lock()
+	cfg, m, state, started, ended := r.cfg, r.session, r.state, r.startedAt, r.endedAt
+	r.mu.Unlock()
+	st := control.ReplayStatus{Component: r.set.ID.String(), State: state, Speed: cfg.Speed, StartedAt: started, EndedAt: ended}
+	if m == nil {
+		return st
+	}
+	st.Session = m.SessionID
+	snap := r.progressAt(time.Now(), cfg, r.sessionTotals(cfg, m))
+	st.Pass, st.ObjectsDone, st.ObjectsTotal = snap.pass, snap.objects, snap.tot.objects
+	st.ItemsDone, st.ItemsTotal, st.Percent = snap.items, snap.tot.items, snap.percent
+	st.LatenessP50, st.LatenessP99, st.ETA = control.Duration(snap.p50), control.Duration(snap.p99), control.Duration(snap.eta)
+	if state != control.Waiting && state != control.Running {
+		st.ETA = 0
+	}
+	return st
+}
+
+// StartReplay implements control.Replay: a replay of the configuration changed by
+// req. Bad values are field errors naming the field; a session that does
+// not exist is ErrNotFound; a replay that is running is ErrConflict.
+func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequest) (control.ReplayStatus, error) {
+	r.mu.Lock()
+	state := r.state
+	r.mu.Unlock()
+	if state == control.Waiting || state == control.Running {
+		return r.Status(), control.Conflict("replay %s is %s; stop it first", r.set.ID, state)
+	}
+	cfg, err := r.overridden(req)
+	if err != nil {
+		return r.Status(), err
+	}
+	r.wg.Wait() // the previous replay's goroutine has ended (it said so first)
+	if err := r.begin(ctx, cfg, nil, nil); err != nil {
+		var fe *control.FieldError
+		switch {
+		case errors.Is(err, errNoSession):
+			return r.Status(), fmt.Errorf("%w: %w", control.ErrNotFound, err)
+		case errors.As(err, &fe):
+			return r.Status(), fe
+		}
+		return r.Status(), err
+	}
+	return r.Status(), nil
+}
+
+// overridden returns the configured settings with req's applied, checked
+// as the configuration is.
+func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) {
+	c := *r.baseCfg // the fields replaced below are replaced whole, never written into
+	if req.Session != nil {
+		c.Session = *req.Session
+		if c.Session != AutoSession {
+			if err := sessionstore.ValidateSessionID(c.Session); err != nil {
+				return nil, &control.FieldError{Field: "session", Err: fmt.Errorf("%w (or use %q)", err, AutoSession)}
+			}
+		}
+	}
+	if req.Selection != nil {
+		if err := c.Selection.UnmarshalText([]byte(*req.Selection)); err != nil {
+			return nil, &control.FieldError{Field: "selection", Err: err}
+		}
+	}
+	if req.Speed != nil {
+		if v := *req.Speed; v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, &control.FieldError{Field: "speed", Err: fmt.Errorf("%v must be 0 (as fast as possible) or positive", v)}
+		}
+		c.Speed = *req.Speed
+	}
+	if req.Timestamps != nil {
+		if err := c.Timestamps.UnmarshalText([]byte(*req.Timestamps)); err != nil {
+			return nil, &control.FieldError{Field: "timestamps", Err: err}
+		}
+	}
+	if req.Loops != nil {
+		if *req.Loops < 0 {
+			return nil, &control.FieldError{Field: "loops", Err: fmt.Errorf("%d must be 0 (until stopped) or positive", *req.Loops)}
+		}
+		c.Loops = *req.Loops
+	}
+	if req.MaxDuration != nil {
+		if *req.MaxDuration < 0 {
+			return nil, &control.FieldError{Field: "max_duration", Err: fmt.Errorf("%s must not be negative", time.Duration(*req.MaxDuration))}
+		}
+		c.MaxDuration = time.Duration(*req.MaxDuration)
+	}
+	if req.Phases != nil {
+		c.Phases = req.Phases
+	}
+	if req.TimeRange != nil {
+		c.TimeRange = TimeRangeConfig{Start: req.TimeRange.Start, End: req.TimeRange.End}
+	}
+	// what is left to check: time_range and phases themselves, and across
+	// fields (shutdown_when_done with loops 0)
+	if err := c.Validate(); err != nil {
+		var fe *control.FieldError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
+		return nil, &control.FieldError{Field: "request", Err: err}
+	}
+	return &c, nil
+}
+
+// StopReplay implements control.Replay: it stops the replay and waits until it
+// has stopped (the object being delivered is delivered first).
+func (r *replayReceiver) StopReplay(context.Context) (control.ReplayStatus, error) {
+	r.mu.Lock()
+	state, cancel := r.state, r.cancel
+	r.mu.Unlock()
+	if state != control.Waiting && state != control.Running {
+		return r.Status(), control.Conflict("replay %s is %s, not running", r.set.ID, state)
+	}
+	r.set.Logger.Info("Stopping the replay through the control API")
+	cancel()
+	r.wg.Wait()
+	return r.Status(), nil
+}
+
+// logStart is the log line of a replay that starts.
+func (r *replayReceiver) logStart(cfg *Config, m *sessionstore.Metadata) {
+	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
+		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
+		zap.String("timestamps", string(cfg.Timestamps)))
+}

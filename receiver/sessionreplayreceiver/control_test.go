@@ -1,0 +1,241 @@
+package sessionreplayreceiver
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// registry stands in for the session_control extension.
+type registry struct {
+	component.StartFunc
+	component.ShutdownFunc
+	mu      sync.Mutex
+	replays map[component.ID]control.Replay
+}
+
+func (r *registry) RegisterCapture(component.ID, control.Capture) (func(), error) {
+	return nil, errors.New("not in this test")
+}
+
+func (r *registry) RegisterReplay(id component.ID, rep control.Replay) (func(), error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replays[id] = rep
+	return func() { r.mu.Lock(); delete(r.replays, id); r.mu.Unlock() }, nil
+}
+
+type controlHost struct {
+	component.Host
+	exts map[component.ID]component.Component
+}
+
+func (h controlHost) GetExtensions() map[component.ID]component.Component { return h.exts }
+
+var controlID = component.MustNewID("session_control")
+
+// manualReplay starts a traces replay with start: manual and returns what
+// registered with the control API.
+func manualReplay(t *testing.T, cfg *Config, sink *consumertest.TracesSink) (*started, control.Replay, *registry) {
+	t.Helper()
+	reg := &registry{replays: map[component.ID]control.Replay{}}
+	cfg.Control, cfg.Start = &controlID, StartManual
+	require.NoError(t, cfg.Validate())
+	host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{controlID: reg}}
+	rep := startReplayOn(t, cfg, host, nil, sink, nil, nil)
+	c, ok := reg.replays[rep.r.set.ID]
+	require.True(t, ok, "registered under its component id")
+	return rep, c, reg
+}
+
+func waitDone(t *testing.T, r *replayReceiver) {
+	t.Helper()
+	r.mu.Lock()
+	done := r.done
+	r.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(time.Hour):
+		t.Fatal("replay did not end")
+	}
+}
+
+// TestManualStart: with start: manual nothing is replayed until the
+// control API starts it; the request's overrides apply to that replay
+// only, its status counts to 100 % and says finished, and a finished
+// replay can be started again (from zero).
+func TestManualStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "first", c0)
+		for i := range 10 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc", i, 10, at))
+		}
+		w.Complete()
+		sessiontest.SeedPhases(t, st, "seeded", c0.Add(time.Hour))
+
+		cfg := baseConfig(storeCfg, AutoSession)
+		cfg.Speed = 1
+		sink := new(consumertest.TracesSink)
+		rep, c, _ := manualReplay(t, cfg, sink)
+		time.Sleep(time.Minute)
+		assert.Zero(t, sink.SpanCount(), "manual: nothing before the API starts it")
+		assert.Equal(t, control.Idle, c.Status().State)
+
+		session, speed, loops := "first", 2.0, 2
+		st1, err := c.StartReplay(context.Background(), control.ReplayRequest{Session: &session, Speed: &speed, Loops: &loops})
+		require.NoError(t, err)
+		assert.Equal(t, "first", st1.Session)
+		assert.Equal(t, 2.0, st1.Speed)
+		assert.Contains(t, []string{control.Waiting, control.Running}, st1.State)
+		time.Sleep(2 * time.Second) // 4 s of the session at 2x
+		synctest.Wait()
+		mid := c.Status()
+		assert.Equal(t, control.Running, mid.State)
+		assert.EqualValues(t, 5, mid.ObjectsDone, "objects at 0..4 s are due within 2 s at 2x")
+		assert.EqualValues(t, 10, mid.ObjectsTotal)
+		assert.EqualValues(t, 100, mid.ItemsTotal)
+		assert.InDelta(t, 50, mid.Percent, 0.01)
+		assert.Equal(t, control.Duration(2500*time.Millisecond), mid.ETA, "the last object (9 s) is due 2.5 s later at 2x")
+
+		waitDone(t, rep.r)
+		done := c.Status()
+		assert.Equal(t, control.Finished, done.State)
+		assert.Equal(t, 1, done.Pass, "the second pass")
+		assert.EqualValues(t, 100, done.Percent)
+		assert.Zero(t, done.ETA)
+		assert.False(t, done.EndedAt.IsZero())
+		assert.Equal(t, 200, sink.SpanCount(), "two loops")
+
+		// again, with other overrides (the configured ones otherwise)
+		seeded, phase := "seeded", []string{"failure"}
+		_, err = c.StartReplay(context.Background(), control.ReplayRequest{Session: &seeded, Phases: phase})
+		require.NoError(t, err)
+		waitDone(t, rep.r)
+		again := c.Status()
+		assert.Equal(t, control.Finished, again.State)
+		assert.Equal(t, "seeded", again.Session)
+		assert.Equal(t, 1.0, again.Speed, "the configured speed: overrides apply to one replay")
+		assert.Equal(t, 0, again.Pass, "counts start afresh")
+		assert.Equal(t, 206, sink.SpanCount(), "the failure phase's 6 spans")
+	})
+}
+
+// TestStopAndConflicts: a running replay cannot be started again; it
+// stops on request (early, what was delivered stays delivered); stopping a
+// replay that does not run is a conflict, as is starting one that runs.
+func TestStopAndConflicts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "long", c0)
+		for i := range 60 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc", i, 1, at))
+		}
+		w.Complete()
+		cfg := baseConfig(storeCfg, "long")
+		cfg.Speed = 1
+		sink := new(consumertest.TracesSink)
+		_, c, _ := manualReplay(t, cfg, sink)
+		ctx := context.Background()
+
+		_, err := c.StopReplay(ctx)
+		require.ErrorIs(t, err, control.ErrConflict, "nothing runs")
+		_, err = c.StartReplay(ctx, control.ReplayRequest{})
+		require.NoError(t, err)
+		_, err = c.StartReplay(ctx, control.ReplayRequest{})
+		require.ErrorIs(t, err, control.ErrConflict, "it runs")
+		time.Sleep(10*time.Second + time.Millisecond)
+		stopped, err := c.StopReplay(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, control.Stopped, stopped.State)
+		assert.EqualValues(t, 11, stopped.ObjectsDone)
+		assert.Equal(t, 11, sink.SpanCount())
+		_, err = c.StopReplay(ctx)
+		require.ErrorIs(t, err, control.ErrConflict)
+	})
+}
+
+// TestStartOverridesChecked: every bad override is a field error naming
+// its field, a session that does not exist is not-found, and nothing
+// starts.
+func TestStartOverridesChecked(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	sessiontest.SeedPhases(t, st, "seeded", time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	cfg := baseConfig(storeCfg, "seeded")
+	_, c, _ := manualReplay(t, cfg, new(consumertest.TracesSink))
+	str := func(s string) *string { return &s }
+	num := func(f float64) *float64 { return &f }
+	loops := -1
+	dur := control.Duration(-time.Second)
+	for _, tc := range []struct {
+		req   control.ReplayRequest
+		field string
+	}{
+		{control.ReplayRequest{Session: str("../etc")}, "session"},
+		{control.ReplayRequest{Selection: str("biggest")}, "selection"},
+		{control.ReplayRequest{Speed: num(-1)}, "speed"},
+		{control.ReplayRequest{Timestamps: str("later")}, "timestamps"},
+		{control.ReplayRequest{Loops: &loops}, "loops"},
+		{control.ReplayRequest{MaxDuration: &dur}, "max_duration"},
+		{control.ReplayRequest{Phases: []string{"outage"}}, "phases"},
+		{control.ReplayRequest{TimeRange: &control.TimeRange{Start: "soon"}}, "time_range.start"},
+		{control.ReplayRequest{TimeRange: &control.TimeRange{Start: "20s", End: "10s"}}, "time_range"},
+	} {
+		_, err := c.StartReplay(context.Background(), tc.req)
+		var fe *control.FieldError
+		require.ErrorAs(t, err, &fe, "%+v", tc.req)
+		assert.Equal(t, tc.field, fe.Field, "%v", err)
+	}
+	_, err := c.StartReplay(context.Background(), control.ReplayRequest{Session: str("nope")})
+	require.ErrorIs(t, err, control.ErrNotFound)
+	assert.Contains(t, err.Error(), "seeded", "names what exists")
+	assert.Equal(t, control.Idle, c.Status().State)
+}
+
+// TestSignalsSetting: signals replays only the listed signals of those
+// the pipelines wire.
+func TestSignalsSetting(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	mixedSession(t, st, "mixed", 6)
+	cfg := baseConfig(storeCfg, "mixed")
+	cfg.Signals = []sessionstore.Signal{sessionstore.SignalLogs}
+	s := newSinks()
+	rep := startReplay(t, cfg, s.traces, s.metrics, s.logs)
+	rep.wait(t, time.Minute)
+	assert.Zero(t, s.traces.SpanCount())
+	assert.Zero(t, s.metrics.DataPointCount())
+	assert.Positive(t, s.logs.LogRecordCount())
+}
+
+func TestControlConfigChecked(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Start = StartManual
+	require.ErrorContains(t, cfg.Validate(), "start: manual needs control")
+	cfg.Control = &controlID
+	require.NoError(t, cfg.Validate())
+	storage := component.MustNewID("file_storage")
+	cfg.Checkpoint.Storage = &storage
+	require.ErrorContains(t, cfg.Validate(), "start: manual cannot resume")
+	cfg = createDefaultConfig().(*Config)
+	cfg.Signals = []sessionstore.Signal{"events"}
+	require.ErrorContains(t, cfg.Validate(), `signals: unknown signal "events"`)
+	var m StartMode
+	require.ErrorContains(t, m.UnmarshalText([]byte("later")), `unknown start "later"`)
+}
