@@ -19,7 +19,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down
+.PHONY: all build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down
 
 all: build
 
@@ -53,14 +53,24 @@ run: $(OTELCOL)
 	$(OTELCOL) --config $(CONFIG)
 
 # Replay settings (see configs/replay.yaml); e.g. make replay SESSION=<id> SPEED=4
+#   DURATION      the replay's max_duration (default: none; the seed targets' DURATION is separate)
+#   SIGNALS       traces,metrics,logs (default: all)   SERVICES  svc-a,svc-b (default: all)
+#   SESSION_TYPE  capture | seed | training (SESSION=auto only; default: any)
 SESSION    ?= auto
 SELECTION  ?= latest
 SPEED      ?= 1
 LOOPS      ?= 1
 TIMESTAMPS ?= current
+SIGNALS    ?=
+SERVICES   ?=
+SESSION_TYPE ?=
 REPLAY_ENDPOINT ?=
 REPLAY_REGENERATE_IDS ?= false
-REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(filter 0,$(LOOPS)),false,true) \
+# DURATION given on the command line or in the environment (not the seed default below)
+REPLAY_DURATION = $(if $(filter file undefined,$(origin DURATION)),0s,$(DURATION))
+REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(and $(filter 0,$(LOOPS)),$(filter 0s,$(REPLAY_DURATION))),false,true) \
+	REPLAY_MAX_DURATION=$(REPLAY_DURATION) REPLAY_SIGNALS='[$(SIGNALS)]' REPLAY_SERVICES='[$(SERVICES)]' \
+	REPLAY_SESSION_TYPE=$(SESSION_TYPE) \
 	REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
 	REPLAY_LOOPS=$(LOOPS) REPLAY_TIMESTAMPS=$(TIMESTAMPS) \
 	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_http,debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
@@ -70,6 +80,11 @@ REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(filter 0,$(LOOPS)),false,true) \
 ## is over (shutdown_when_done; LOOPS=0 replays until Ctrl-C)
 replay: $(OTELCOL)
 	$(REPLAY_ENV) $(OTELCOL) --config configs/replay.yaml
+
+## replay-seed: the latest completed seed session (make replay SESSION_TYPE=seed), e.g.
+##   make replay-seed DURATION=60s REPLAY_ENDPOINT=http://staging-collector:4318
+replay-seed: $(OTELCOL)
+	$(MAKE) --no-print-directory replay SESSION_TYPE=seed
 
 ## replay-heavy: the largest session at 2x, looping until stopped, with fresh trace ids per pass
 replay-heavy: $(OTELCOL)
