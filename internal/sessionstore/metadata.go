@@ -222,12 +222,20 @@ func ReadMetadata(ctx context.Context, s Store, id string) (*Metadata, error) {
 	return readMetadataKey(ctx, s, id, MetadataKey(id))
 }
 
-// readMetadataKey loads the metadata of session id stored under key (its
-// metadata.json, or a writer's file).
-func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, error) {
+// ReadMetadataBytes returns a session's metadata.json as stored, unparsed,
+// for callers that pass it on unchanged (the control API): the id is
+// validated and the read bounded as for ReadMetadata. A missing file
+// matches ErrNotFound.
+func ReadMetadataBytes(ctx context.Context, s Store, id string) ([]byte, error) {
 	if err := ValidateSessionID(id); err != nil {
 		return nil, err
 	}
+	return readMetadataBytes(ctx, s, MetadataKey(id))
+}
+
+// readMetadataBytes reads the metadata file under key, at most
+// maxMetadataBytes of it.
+func readMetadataBytes(ctx context.Context, s Store, key string) ([]byte, error) {
 	rc, err := s.Get(ctx, key)
 	if err != nil {
 		return nil, err
@@ -239,6 +247,19 @@ func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, e
 			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, key, err)
 		}
 		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return data, nil
+}
+
+// readMetadataKey loads the metadata of session id stored under key (its
+// metadata.json, or a writer's file).
+func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, error) {
+	if err := ValidateSessionID(id); err != nil {
+		return nil, err
+	}
+	data, err := readMetadataBytes(ctx, s, key)
+	if err != nil {
+		return nil, err
 	}
 	var m Metadata
 	if err := json.Unmarshal(data, &m); err != nil {

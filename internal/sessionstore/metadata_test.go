@@ -73,3 +73,29 @@ func TestS3PrefixIsFromTheBucketRoot(t *testing.T) {
 		assert.Equal(t, want, got.S3Prefix, st.String())
 	}
 }
+
+// TestReadMetadataBytes: the stored bytes, unchanged (a future version
+// too: it is passed on, not read); a hostile id is refused before any
+// read, a missing session matches ErrNotFound, an oversized file is refused.
+func TestReadMetadataBytes(t *testing.T) {
+	ctx := context.Background()
+	st, err := sessionstore.OpenFilesystem(filepath.Join(t.TempDir(), "root"))
+	require.NoError(t, err)
+	defer st.Close()
+
+	future := []byte(`{"sessionId": "next", "schemaVersion": 2, "fancy": {"x": 1}}`)
+	require.NoError(t, st.Put(ctx, sessionstore.MetadataKey("next"), future))
+	got, err := sessionstore.ReadMetadataBytes(ctx, st, "next")
+	require.NoError(t, err)
+	assert.Equal(t, future, got)
+
+	_, err = sessionstore.ReadMetadataBytes(ctx, st, "../etc")
+	require.ErrorIs(t, err, sessionstore.ErrInvalidSessionID)
+	_, err = sessionstore.ReadMetadataBytes(ctx, st, "missing")
+	require.ErrorIs(t, err, sessionstore.ErrNotFound)
+
+	huge := make([]byte, 8<<20+1)
+	require.NoError(t, st.Put(ctx, sessionstore.MetadataKey("huge"), huge))
+	_, err = sessionstore.ReadMetadataBytes(ctx, st, "huge")
+	require.ErrorIs(t, err, sessionstore.ErrTooLarge)
+}
