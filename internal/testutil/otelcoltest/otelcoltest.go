@@ -65,6 +65,7 @@ func FreePort(tb testing.TB) int { return ports.Free(tb) }
 // Collector is one running collector process.
 type Collector struct {
 	GRPC, HTTP, Health string // host:port
+	Control            string // host:port of the session_control API (CONTROL_ENDPOINT, {{CONTROL}})
 	Dir                string // working directory of the process
 	logPath            string
 	cmd                *exec.Cmd
@@ -107,7 +108,7 @@ func (c *Collector) retryable(tb testing.TB, attempt int) bool {
 
 // StartFile runs the collector on an existing config file, with the
 // default config's address variables (OTLP_GRPC_ENDPOINT, OTLP_HTTP_ENDPOINT,
-// HEALTH_ENDPOINT, TELEMETRY_PORT) set to fresh loopback addresses, and
+// HEALTH_ENDPOINT, CONTROL_ENDPOINT, TELEMETRY_PORT) set to fresh loopback addresses, and
 // waits for its health check if it has one. If a port was taken between
 // choosing it and the collector binding it, it starts again with others.
 func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
@@ -120,7 +121,7 @@ func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
 		c := newCollector(tb)
 		full := append([]string{
 			"OTLP_GRPC_ENDPOINT=" + c.GRPC, "OTLP_HTTP_ENDPOINT=" + c.HTTP, "HEALTH_ENDPOINT=" + c.Health,
-			"TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
+			"CONTROL_ENDPOINT=" + c.Control, "TELEMETRY_PORT=" + strconv.Itoa(FreePort(tb)),
 		}, env...)
 		c.run(tb, abs, full)
 		if !strings.Contains(string(data), "health_check") || !c.retryable(tb, attempt) {
@@ -131,22 +132,24 @@ func StartFile(tb testing.TB, configPath string, env ...string) *Collector {
 
 func newCollector(tb testing.TB) *Collector {
 	return &Collector{
-		GRPC:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
-		HTTP:   "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
-		Health: "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
-		Dir:    tb.TempDir(),
-		done:   make(chan struct{}),
+		GRPC:    "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		HTTP:    "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		Health:  "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		Control: "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
+		Dir:     tb.TempDir(),
+		done:    make(chan struct{}),
 	}
 }
 
-// Launch writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}} and {{DIR}}
-// replaced by fresh loopback addresses and the working directory) and starts
+// Launch writes config (with {{GRPC}}, {{HTTP}}, {{HEALTH}}, {{CONTROL}} and
+// {{DIR}} replaced by fresh loopback addresses and the working directory) and starts
 // the collector in a temporary directory, without waiting for it. The
 // process is killed when the test ends.
 func Launch(tb testing.TB, config string, env ...string) *Collector {
 	tb.Helper()
 	c := newCollector(tb)
-	config = strings.NewReplacer("{{GRPC}}", c.GRPC, "{{HTTP}}", c.HTTP, "{{HEALTH}}", c.Health, "{{DIR}}", c.Dir).Replace(config)
+	config = strings.NewReplacer("{{GRPC}}", c.GRPC, "{{HTTP}}", c.HTTP, "{{HEALTH}}", c.Health, "{{CONTROL}}", c.Control,
+		"{{DIR}}", c.Dir).Replace(config)
 	cfgPath := filepath.Join(c.Dir, "config.yaml")
 	require.NoError(tb, os.WriteFile(cfgPath, []byte(config), 0o644))
 	c.run(tb, cfgPath, env)
