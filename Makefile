@@ -44,7 +44,7 @@ build: $(OCB)
 
 # The binaries as files: the targets that run them rebuild only when a source
 # changed since (`make build` always rebuilds). Both are static (CGO_ENABLED=0).
-GO_SOURCES := $(shell find cmd exporter receiver internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum builder-config.yaml
+GO_SOURCES := $(shell find cmd exporter extension receiver internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum builder-config.yaml
 $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
 	$(MAKE) --no-print-directory build
 

@@ -87,6 +87,9 @@ func (e *captureExporter) State(context.Context) control.CaptureState {
 		s.mu.Lock()
 		st.Session = s.meta.Clone()
 		s.mu.Unlock()
+		if st.Session.EnabledFlags == nil {
+			st.Session.EnabledFlags = []string{} // as metadata.json says it
+		}
 	}
 	return st
 }

@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/testdata"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// api talks to a collector's session_control extension.
+type api struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+// call sends a request (body: nil, a string sent as is, or a value sent as
+// JSON) and returns the status and the body.
+func (a api) call(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		require.NoError(a.t, err)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, "http://"+a.base+path, rd)
+	require.NoError(a.t, err)
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	require.NoError(a.t, err)
+	return resp.StatusCode, out
+}
+
+// ok sends a request that must succeed and decodes its answer into v.
+func (a api) ok(method, path string, body, v any) {
+	a.t.Helper()
+	code, out := a.call(method, path, body)
+	require.Equal(a.t, http.StatusOK, code, "%s %s: %s", method, path, out)
+	if v != nil {
+		require.NoError(a.t, json.Unmarshal(out, v), "%s", out)
+	}
+}
+
+type apiError struct {
+	Error  string `json:"error"`
+	Detail string `json:"detail"`
+}
+
+// fails sends a request that must fail with status and error code, and
+// returns the detail.
+func (a api) fails(method, path string, body any, status int, code string) string {
+	a.t.Helper()
+	got, out := a.call(method, path, body)
+	require.Equal(a.t, status, got, "%s %s: %s", method, path, out)
+	var e apiError
+	require.NoError(a.t, json.Unmarshal(out, &e), "%s", out)
+	assert.Equal(a.t, code, e.Error, "%s", out)
+	return e.Detail
+}
+
+// TestControlAPICapture drives a capture over HTTP on the built binary with
+// its default config and a token: a session opened through the API, fed,
+// paused (what is sent meanwhile is accepted, not stored, and counted),
+// resumed, completed by the next one, listed; wrong requests answered as
+// the API says.
+func TestControlAPICapture(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := otelcoltest.StartFile(t, "../collector-config.yaml", "CONTROL_TOKEN=s3cret", "CAPTURE_DIR="+dir)
+	a := api{t: t, base: c.Control, token: "s3cret"}
+
+	// no token, a wrong one: refused
+	assert.Contains(t, api{t: t, base: c.Control}.fails("GET", "/v1/captures", nil, 401, "unauthorized"), "token")
+	api{t: t, base: c.Control, token: "guess"}.fails("GET", "/v1/captures", nil, 401, "unauthorized")
+
+	var list []control.CaptureState
+	a.ok("GET", "/v1/captures", nil, &list)
+	require.Len(t, list, 1)
+	assert.Equal(t, "session_capture", list[0].Component)
+	assert.Equal(t, control.Recording, list[0].State)
+
+	var st control.CaptureState
+	a.ok("POST", "/v1/captures/session_capture/sessions", map[string]any{
+		"id": "api-drill-1", "description": "opened over HTTP", "labels": map[string]string{"team": "payments"},
+	}, &st)
+	require.NotNil(t, st.Session)
+	assert.Equal(t, "api-drill-1", st.Session.SessionID)
+
+	base := time.Now()
+	c.SendTracesHTTP(t, sessiontest.Traces("api", 0, 10, base))
+	a.ok("POST", "/v1/captures/session_capture/pause", nil, &st)
+	assert.Equal(t, control.Paused, st.State)
+	a.fails("POST", "/v1/captures/session_capture/pause", nil, 409, "conflict")
+	c.SendTracesHTTP(t, sessiontest.Traces("api", 1, 7, base)) // 200 to the sender
+	c.SendLogsHTTP(t, testdata.GenerateLogs(3))
+	a.ok("GET", "/v1/captures/session_capture", nil, &st)
+	assert.Equal(t, map[string]int64{"traces": 7, "metrics": 0, "logs": 3}, st.DroppedWhilePaused)
+	a.ok("POST", "/v1/captures/session_capture/resume", nil, &st)
+	assert.Equal(t, control.Recording, st.State)
+	a.fails("POST", "/v1/captures/session_capture/resume", nil, 409, "conflict")
+	c.SendTracesHTTP(t, sessiontest.Traces("api", 2, 5, base))
+
+	// the next session completes this one
+	a.ok("POST", "/v1/captures/session_capture/sessions", map[string]any{"id": "api-drill-2"}, &st)
+	assert.Equal(t, "api-drill-2", st.Session.SessionID)
+	a.fails("POST", "/v1/captures/session_capture/sessions", map[string]any{"id": "api-drill-1"}, 409, "conflict")
+	var stored sessionstore.Metadata
+	a.ok("GET", "/v1/sessions/api-drill-1", nil, &stored)
+	assert.Equal(t, sessionstore.StatusCompleted, stored.Status)
+	assert.EqualValues(t, 15, stored.CapturedTraces, "10 before the pause, 5 after the resume")
+	assert.Zero(t, stored.CapturedLogs)
+	assert.Equal(t, "opened over HTTP", stored.Description)
+
+	var sessions []struct {
+		Store    string                 `json:"store"`
+		ID       string                 `json:"id"`
+		Metadata *sessionstore.Metadata `json:"metadata"`
+	}
+	a.ok("GET", "/v1/sessions?type=capture", nil, &sessions)
+	var ids []string
+	for _, s := range sessions {
+		ids = append(ids, s.ID)
+	}
+	assert.Equal(t, []string{"api-drill-1", "api-drill-2"}, ids)
+	a.ok("GET", "/v1/sessions?status=completed", nil, &sessions)
+	require.Len(t, sessions, 1)
+	assert.Equal(t, "api-drill-1", sessions[0].ID)
+
+	// wrong requests
+	a.fails("POST", "/v1/captures/session_capture/sessions", `{"id": `, 400, "bad_request")
+	assert.Contains(t, a.fails("POST", "/v1/captures/session_capture/sessions", `{"idd": "x"}`, 400, "bad_request"), "idd")
+	assert.Contains(t, a.fails("POST", "/v1/captures/session_capture/sessions", `{"id": "../x"}`, 400, "bad_request"), "id")
+	assert.Contains(t, a.fails("POST", "/v1/captures/nope/pause", nil, 404, "not_found"), "session_capture")
+	a.fails("GET", "/v1/sessions/missing-one", nil, 404, "not_found")
+	a.fails("DELETE", "/v1/captures", nil, 405, "method_not_allowed")
+
+	c.Stop(t)
+	st2, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	got := sessiontest.Read(t, st2, "api-drill-1")
+	assert.Equal(t, 15, got.Traces.SpanCount())
+	sessiontest.CheckCounts(t, got)
+	m, err := sessionstore.ReadMetadata(context.Background(), st2, "api-drill-2")
+	require.NoError(t, err)
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+}
+
+// TestControlAPIReplay: a replay with start: manual waits for the API; one
+// started with overrides is polled to 100 % and finished, another is
+// stopped early; wrong requests and states are answered as the API says.
+func TestControlAPIReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	c0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	w := sessiontest.NewWriter(t, st, "recorded", c0)
+	for i := range 20 { // 20 objects of 5 spans, 250 ms apart: 4.75 s at 1x
+		at := c0.Add(time.Duration(i) * 250 * time.Millisecond)
+		w.Traces(at, sessiontest.Traces("svc", i, 5, at))
+	}
+	w.Complete()
+
+	var spans atomic.Int64
+	sink, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		spans.Add(int64(td.SpanCount()))
+		return nil
+	})
+	require.NoError(t, err)
+	endpoint := startOTLPHTTP(t, sink, nil)
+	c := otelcoltest.Launch(t, fmt.Sprintf(`
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: %q}
+    start: manual
+    control: session_control
+    progress_interval: 0s
+exporters:
+  otlp_http:
+    endpoint: http://%s
+    sending_queue: {enabled: false}
+extensions:
+  session_control: {endpoint: "{{CONTROL}}"}
+  health_check: {endpoint: "{{HEALTH}}"}
+service:
+  extensions: [health_check, session_control]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [otlp_http]}
+`, dir, endpoint))
+	c.WaitHealthy(t)
+	a := api{t: t, base: c.Control}
+
+	var rs control.ReplayStatus
+	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
+	assert.Equal(t, control.Idle, rs.State)
+	time.Sleep(500 * time.Millisecond)
+	assert.Zero(t, spans.Load(), "start: manual replays nothing by itself")
+
+	// bad requests start nothing
+	assert.Contains(t, a.fails("POST", "/v1/replays/session_replay/start", `{"speed": "fast"}`, 400, "bad_request"), "speed")
+	assert.Contains(t, a.fails("POST", "/v1/replays/session_replay/start", `{"speed": -2}`, 400, "bad_request"), "speed")
+	assert.Contains(t, a.fails("POST", "/v1/replays/session_replay/start", `{"sesion": "recorded"}`, 400, "bad_request"), "sesion")
+	assert.Contains(t, a.fails("POST", "/v1/replays/session_replay/start", map[string]any{"session": "missing"}, 404, "not_found"), "recorded")
+	assert.Contains(t, a.fails("POST", "/v1/replays/session_replay/start", map[string]any{"phases": []string{"failure"}, "session": "recorded"}, 400, "bad_request"), "phases")
+	assert.Contains(t, a.fails("POST", "/v1/replays/nope/start", nil, 404, "not_found"), "session_replay")
+	a.fails("POST", "/v1/replays/session_replay/stop", nil, 409, "conflict")
+
+	// with overrides: all of it at 4x, polled to 100 %
+	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "recorded", "speed": 4, "timestamps": "relative"}, &rs)
+	assert.Equal(t, "recorded", rs.Session)
+	assert.Equal(t, 4.0, rs.Speed)
+	a.fails("POST", "/v1/replays/session_replay/start", nil, 409, "conflict")
+	deadline := time.Now().Add(time.Minute)
+	for rs.State != control.Finished && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		a.ok("GET", "/v1/replays/session_replay", nil, &rs)
+		require.Contains(t, []string{control.Waiting, control.Running, control.Finished}, rs.State)
+	}
+	require.Equal(t, control.Finished, rs.State)
+	assert.EqualValues(t, 100, rs.Percent)
+	assert.EqualValues(t, 100, rs.ItemsDone)
+	assert.EqualValues(t, 100, rs.ItemsTotal)
+	assert.EqualValues(t, 20, rs.ObjectsDone)
+	assert.EqualValues(t, 100, spans.Load())
+
+	// another run, stopped early
+	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "recorded", "speed": 0.5, "loops": 0}, &rs)
+	time.Sleep(time.Second)
+	a.ok("POST", "/v1/replays/session_replay/stop", nil, &rs)
+	assert.Equal(t, control.Stopped, rs.State)
+	assert.Less(t, rs.ObjectsDone, int64(20), "stopped early")
+	sent := spans.Load()
+	assert.Less(t, sent, int64(200))
+	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
+	a.fails("POST", "/v1/replays/session_replay/stop", nil, 409, "conflict")
+	c.Stop(t)
+}
