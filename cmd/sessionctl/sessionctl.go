@@ -21,8 +21,36 @@ Usage:
   sessionctl [store flags] list
   sessionctl [store flags] show ID
   sessionctl [store flags] verify [--repair] [--max-object-bytes N] ID...
+  sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json] [--max-object-bytes N]
+  sessionctl [store flags] du ID... [--decode] [--json] [--max-object-bytes N]
+  sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S] [--max-object-bytes N]
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
+
+cat   prints a session's items in capture order, one line each: capture time,
+      signal, service.name, then the span (name, kind, ids, duration, status,
+      attributes), data point (metric, type, value, attributes) or log record
+      (severity, body, ids). --json prints OTLP/JSON instead: one export request
+      per stored object per line, the file exporter's format (jq reads it).
+      Bad objects are reported on stderr and skipped; the exit status is then 1.
+du    sums a session's objects per hour (its raw/YYYY-MM-DD/HH directories) and
+      per signal. Objects and stored bytes come from the listing; items and raw
+      (uncompressed) bytes per signal from metadata.json, as the writers counted
+      them; per hour they show "-". --decode reads and decodes every object (the
+      whole session) to count items and raw bytes per hour as well, and takes the
+      totals from the objects too.
+diff  compares session A with session B (e.g. a seed session with the capture
+      of its replay): items per signal, per service and per span name / metric
+      name / log severity; their attributes (resource, scope, item); trace
+      shapes (parent/child trees from span ids, orphans included). Without
+      --shifted, timestamps and trace/span ids must be equal. With --shifted,
+      ids may differ by a consistent remapping and every item may be shifted in
+      time by its own amount (a replay with timestamps current shifts each
+      object by its own), but each item's internal timing must match: a span's
+      duration and event offsets, a data point's interval, a log's observed
+      offset. Exit 0 when equal (one line: items compared, the time shift), 1
+      with the first differences, 2 on usage or read errors. Spans are read
+      whatever --signal says: log records and exemplars point at them.
 
 Store flags (a directory by default; S3 when --s3-bucket is set; S3 credentials
 come from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, roles):
@@ -34,7 +62,7 @@ const repairWriter = "sessionctl-repair"
 // exit codes
 const (
 	exitOK       = 0
-	exitProblems = 1 // verify found mismatches or bad objects
+	exitProblems = 1 // verify found mismatches or bad objects, cat or du bad objects, diff differences
 	exitUsage    = 2
 )
 
@@ -84,12 +112,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.show(rest)
 	case "verify":
 		return c.verify(rest)
+	case "cat":
+		return c.cat(rest)
+	case "du":
+		return c.du(rest)
+	case "diff":
+		return c.diff(rest)
 	case "rm":
 		return c.rm(rest)
 	case "prune":
 		return c.prune(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, verify, rm, prune)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, verify, cat, du, diff, rm, prune)\n", cmd)
 	return exitUsage
 }
 
@@ -127,6 +161,57 @@ func (c *cli) list() int {
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// parseInterspersed parses flags that come before, between or after the
+// positional arguments (diff A B --shifted, as the usage shows them) and
+// returns the positional ones; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseSignal reads a --signal value ("" for all signals).
+func parseSignal(s string) (sessionstore.Signal, error) {
+	if s == "" || sessionstore.Signal(s).Valid() {
+		return sessionstore.Signal(s), nil
+	}
+	return "", fmt.Errorf("unknown signal %q: want traces, metrics or logs", s)
+}
+
+// checkSession fails unless the session id is valid and the session has
+// metadata.json (readable or not) or data objects.
+func (c *cli) checkSession(id string) error {
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		return err
+	}
+	_, err := sessionstore.ReadMetadata(c.ctx, c.st, id)
+	if err == nil || errors.Is(err, sessionstore.ErrCorrupt) || errors.Is(err, sessionstore.ErrUnsupportedVersion) {
+		return nil
+	}
+	if !errors.Is(err, sessionstore.ErrNotFound) {
+		return err
+	}
+	for _, err := range sessionstore.ListObjects(c.ctx, c.st, id) {
+		if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("no such session %q", id)
 }
 
 func bytesHuman(n int64) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,6 +239,15 @@ func TestS3Store(t *testing.T) {
 	code, out, _ = sessionctl(t, append(s3, "verify", "on-s3")...)
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "on-s3: ok (1 objects, 3 spans")
+	code, out, _ = sessionctl(t, append(s3, "cat", "on-s3")...)
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, 3, strings.Count(out, " traces "), out)
+	code, out, _ = sessionctl(t, append(s3, "du", "--decode", "on-s3")...)
+	require.Equal(t, 0, code, out)
+	assert.Regexp(t, `\ntotal +all +1 +\S+ +\S+ +3\n`, out)
+	code, out, _ = sessionctl(t, append(s3, "diff", "--shifted", "on-s3", "on-s3")...)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "are equal: 3 spans, 0 data points, 0 log records compared")
 }
 
 func TestMain(m *testing.M) {
