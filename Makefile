@@ -19,7 +19,7 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down
+.PHONY: all build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
 
 all: build
 
@@ -129,6 +129,12 @@ test: tools build
 	@# and the configs they mount validated by the built binary
 	cd deploy/kubernetes && OTELCOL_BIN=$(OTELCOL) SESSIONCTL_BIN=$(SESSIONCTL) RECORDREPLAY_REQUIRE_OTELCOL=1 \
 		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
+
+## validate: the validation workflow: seed payment-failure (fast clock), capture it, replay it at 4x
+## with current timestamps into a collector capturing again, sessionctl diff --shifted the two
+## sessions (exit 0 when equal), print the seed's phase table (scripts/validate.sh)
+validate: $(OTELCOL) $(SESSIONCTL)
+	bash scripts/validate.sh
 
 ## image: the container image (Dockerfile, FROM scratch: the static binaries, a CA bundle and
 ## configs/container.yaml), tagged otelcol-recordreplay:<git describe> and :dev, with podman or docker

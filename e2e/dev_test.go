@@ -213,7 +213,7 @@ func makeEnv() []string {
 		}
 		if i := strings.IndexByte(name, '_'); i > 0 {
 			switch name[:i+1] {
-			case "DEV_", "S3_", "AWS_", "CAPTURE_", "REPLAY_", "SEED_", "OTEL_", "VGW_":
+			case "DEV_", "S3_", "AWS_", "CAPTURE_", "REPLAY_", "SEED_", "OTEL_", "VGW_", "CONTROL_", "VALIDATE_":
 				continue
 			}
 		}
