@@ -79,7 +79,7 @@ REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(and $(filter 0,$(LOOPS)),$(filter 
 ## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set; stops when the replay
 ## is over (shutdown_when_done; LOOPS=0 replays until Ctrl-C)
 replay: $(OTELCOL)
-	$(REPLAY_ENV) $(OTELCOL) --config configs/replay.yaml
+	$(REPLAY_ENV) scripts/replay.sh $(OTELCOL) --config configs/replay.yaml
 
 ## replay-seed: the latest completed seed session (make replay SESSION_TYPE=seed), e.g.
 ##   make replay-seed DURATION=60s REPLAY_ENDPOINT=http://staging-collector:4318

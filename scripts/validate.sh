@@ -81,8 +81,7 @@ REPLAY_DIR=$store REPLAY_SESSION=$seed_id REPLAY_SPEED=$speed REPLAY_TIMESTAMPS=
 	REPLAY_EXPORTER=otlp_http REPLAY_ENDPOINT=http://$http REPLAY_SHUTDOWN_WHEN_DONE=true TELEMETRY_PORT=$rport \
 	"$otelcol" --config configs/replay.yaml >"$dir/replay.log" 2>&1 ||
 	fail "the replay failed (exit $?); see $dir/replay.log"
-grep 'Replay finished' "$dir/replay.log" | head -1 |
-	sed -E 's/.*"session": "([^"]*)".*"spans": ([0-9]+), "data_points": ([0-9]+), "log_records": ([0-9]+).*"elapsed": ([0-9.e+-]+).*/    replayed \1: \2 spans, \3 data points, \4 log records in \5 s/'
+scripts/replay-summary.sh "$dir/replay.log" | sed 's/^/    /'
 
 # 4. stop the capture: its sessions complete
 say "4/5 stopping the capturing collector"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Prints the summary of a replay from a collector log: the fields of its
+# "Replay finished" line, readably. usage: replay-summary.sh LOGFILE
+set -uo pipefail
+line=$(grep 'Replay finished' "$1" | tail -1)
+if [[ -z $line ]]; then
+	echo "replay: no summary (the replay did not finish; see the log above)"
+	exit 0
+fi
+field() { sed -nE 's/.*"'"$1"'": "?([^",}]*)"?.*/\1/p' <<<"$line"; }
+secs() { awk -v s="$(field "$1")" 'BEGIN { if (s == "") print "-"; else if (s < 1) printf "%.2fms", s * 1000; else printf "%.2fs", s }'; }
+early=
+[[ $(field stopped_early) == true ]] && early=" (stopped early)"
+echo "replay: session $(field session): $(field passes) pass(es), $(field objects) objects in $(secs elapsed)$early"
+echo "replay: $(field spans) spans, $(field data_points) data points, $(field log_records) log records; dropped $(field dropped_items), bad objects $(field bad_objects), duplicates $(field duplicate_objects)"
+echo "replay: lateness p50 $(secs lateness_p50), p99 $(secs lateness_p99), max $(secs lateness_max)"
