@@ -1,9 +1,11 @@
 // Command sessionctl lists, shows, verifies, repairs, prints, sizes,
 // compares and deletes stored sessions, on a directory or an S3 bucket,
-// without a collector.
+// without a collector; with --control it drives a running collector's
+// session_control API instead (captures and replays).
 //
 //	sessionctl [store flags] list
 //	sessionctl [store flags] show ID
+//	sessionctl [store flags] phases ID
 //	sessionctl [store flags] verify [--repair] ID...
 //	sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json]
 //	sessionctl [store flags] du ID... [--decode] [--json]
@@ -11,14 +13,30 @@
 //	sessionctl [store flags] rm --yes ID...
 //	sessionctl [store flags] prune --older-than 720h [--dry-run]
 //
-// cat prints a session's items in capture order, readably or as OTLP/JSON
-// lines (one export request per object, for jq). du sums stored and raw
-// bytes and items per signal and per hour. diff compares two sessions, the
-// last step of a validation workflow (seed → capture → replay → capture
-// again → diff); --shifted accepts the consistent id remapping and the
-// per-object time shifts of a replay (see internal/sessiondiff). All three
-// read objects through a decompressed size cap (--max-object-bytes) and
-// never hold a whole session's telemetry in memory.
+//	sessionctl --control URL [--token T] sessions [--type T] [--status S]
+//	sessionctl --control URL show ID | phases ID
+//	sessionctl --control URL capture list | status [C] | new [C] [--id ID] … | pause [C] | resume [C]
+//	sessionctl --control URL replay list | status [C] [--watch] | start [C] [overrides] [--wait] | stop [C]
+//
+// phases prints a seed session's phase table (seed.phases of its
+// metadata.json). cat prints a session's items in capture order, readably
+// or as OTLP/JSON lines (one export request per object, for jq). du sums
+// stored and raw bytes and items per signal and per hour. diff compares
+// two sessions, the last step of a validation workflow (seed → capture →
+// replay → capture again → diff); --shifted accepts the consistent id
+// remapping and the per-object time shifts of a replay (see
+// internal/sessiondiff). All three read objects through a decompressed
+// size cap (--max-object-bytes) and never hold a whole session's telemetry
+// in memory.
+//
+// With --control URL (http://127.0.0.1:4320; the token from --token,
+// $SESSIONCTL_CONTROL_TOKEN or $CONTROL_TOKEN, sent as a bearer token)
+// the commands are requests of the API (see
+// extension/sessioncontrolextension): C is a component id, by default the
+// only registered capture or replay; replay start sends only the overrides
+// given; replay status --watch follows a replay's progress until it is
+// over (exit 0 finished, 1 stopped, 130 on Ctrl-C, which leaves the replay
+// running). Errors of the API print "error: <code>: <detail>" and exit 1.
 package main
 
 import (

@@ -9,17 +9,19 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
-const usage = `sessionctl manages recorded sessions.
+const usage = `sessionctl manages recorded sessions, on a store or through a running collector.
 
 Usage:
   sessionctl [store flags] list
   sessionctl [store flags] show ID
+  sessionctl [store flags] phases ID
   sessionctl [store flags] verify [--repair] [--max-object-bytes N] ID...
   sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json] [--max-object-bytes N]
   sessionctl [store flags] du ID... [--decode] [--json] [--max-object-bytes N]
@@ -27,6 +29,21 @@ Usage:
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
 
+  sessionctl --control URL [--token T] sessions [--type T] [--status S] [--store S] [--json]
+  sessionctl --control URL [--token T] show ID | phases ID [--store S]
+  sessionctl --control URL [--token T] capture list | status [C] | pause [C] | resume [C] [--json]
+  sessionctl --control URL [--token T] capture new [C] [--id ID] [--description D] [--label k=v]...
+                                         [--flag F]... [--diagnostic ID] [--json]
+  sessionctl --control URL [--token T] replay list | stop [C] [--json]
+  sessionctl --control URL [--token T] replay status [C] [--watch [--interval 1s]] [--json]
+  sessionctl --control URL [--token T] replay start [C] [--session ID] [--selection S] [--speed X]
+                                         [--timestamps M] [--loops N] [--max-duration D] [--phase P]...
+                                         [--time-range START..END] [--wait [--interval 1s]] [--json]
+
+phases prints a seed session's phase table (metadata.json's seed.phases):
+      name, index, start, end, duration, the flags it turns on (non-zero) and
+      items of each phase, with the pattern and seed. A session without one:
+      exit 1.
 cat   prints a session's items in capture order, one line each: capture time,
       signal, service.name, then the span (name, kind, ids, duration, status,
       attributes), data point (metric, type, value, attributes) or log record
@@ -52,7 +69,27 @@ diff  compares session A with session B (e.g. a seed session with the capture
       with the first differences, 2 on usage or read errors. Spans are read
       whatever --signal says: log records and exemplars point at them.
 
-Store flags (a directory by default; S3 when --s3-bucket is set; S3 credentials
+--control URL drives a running collector's session_control API (URL like
+http://127.0.0.1:4320; a bare host:port means http) instead of a store:
+  sessions       its stores' sessions, as list prints them (list works too)
+  show, phases   read a session's metadata.json from it
+  capture        list the registered session_capture exporters, or status, new
+                 (complete the current session and open a new one), pause (drop
+                 and count what arrives), resume one of them
+  replay         list the registered session_replay receivers, or status, start
+                 (with overrides of its config: only the flags given are sent),
+                 stop one of them
+C is a component id (session_capture, session_replay/shard0); without it, the
+only registered capture or replay. Output: one line per capture or replay;
+--json prints the API's JSON as it is. replay status --watch (and start --wait)
+follows the progress, one line redrawn on a terminal, else one line per
+interval:
+  [#####-----] 52.3%  pass 0  objects 10/20  items 520/1000  p99 1.2ms  ETA 4.8s  running
+and exits 0 when the replay finishes, 1 when it is stopped, 130 on Ctrl-C (the
+replay goes on). An error of the API prints "error: <code>: <detail>" and exits
+1; a usage error exits 2.
+
+Flags (store flags: a directory by default; S3 when --s3-bucket is set; S3 credentials
 come from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, roles):
 `
 
@@ -62,7 +99,7 @@ const repairWriter = "sessionctl-repair"
 // exit codes
 const (
 	exitOK       = 0
-	exitProblems = 1 // verify found mismatches or bad objects, cat or du bad objects, diff differences
+	exitProblems = 1 // verify found mismatches or bad objects, cat or du bad objects, diff differences; an API error, a stopped replay, no phase table
 	exitUsage    = 2
 )
 
@@ -75,6 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	region := fs.String("s3-region", "us-east-1", "S3 region")
 	endpoint := fs.String("s3-endpoint", "", "S3 endpoint, e.g. http://minio:9000 (empty: AWS)")
 	pathStyle := fs.Bool("s3-path-style", false, "path-style addressing (MinIO and most S3-compatible servers)")
+	controlURL := fs.String("control", "", "URL of a running collector's session_control API, e.g. http://127.0.0.1:4320:\n"+
+		"commands act through it instead of on a store")
+	token := fs.String("token", "", "the control API's token, sent as \"Authorization: Bearer <token>\"\n"+
+		"(default: $SESSIONCTL_CONTROL_TOKEN, else $CONTROL_TOKEN)")
+	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each control API request")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -85,6 +127,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	c := &cli{ctx: ctx, out: stdout, errw: stderr, tty: isTerminal(stdout)}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	var storeFlags, controlFlags []string
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == "dir" || strings.HasPrefix(f.Name, "s3-"):
+			storeFlags = append(storeFlags, "--"+f.Name)
+		case f.Name == "token" || f.Name == "timeout":
+			controlFlags = append(controlFlags, "--"+f.Name)
+		}
+	})
+	if *controlURL != "" {
+		if len(storeFlags) > 0 {
+			return c.fail("--control and %s exclude each other: a running collector's API, or a store", strings.Join(storeFlags, ", "))
+		}
+		api, err := newAPIClient(*controlURL, *token, *timeout)
+		if err != nil {
+			return c.fail("%v", err)
+		}
+		defer api.close()
+		c.api = api
+		return c.remote(cmd, rest)
+	}
+	if len(controlFlags) > 0 {
+		return c.fail("%s: only with --control URL", strings.Join(controlFlags, ", "))
+	}
+	switch cmd {
+	case "sessions", "capture", "replay":
+		return c.fail("%s needs --control URL: the session_control API of a running collector (the sessions of a store: list)", cmd)
 	}
 	cfg := sessionstore.NewDefaultConfig()
 	cfg.Directory = *dir
@@ -102,14 +174,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer st.Close()
-	st = sessionstore.WithTimeout(st, cfg.Timeout)
-	c := &cli{ctx: ctx, st: st, out: stdout, errw: stderr}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	c.st = sessionstore.WithTimeout(st, cfg.Timeout)
 	switch cmd {
 	case "list", "ls":
 		return c.list()
 	case "show":
 		return c.show(rest)
+	case "phases":
+		return c.phases(rest)
 	case "verify":
 		return c.verify(rest)
 	case "cat":
@@ -123,15 +195,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "prune":
 		return c.prune(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, verify, cat, du, diff, rm, prune)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
 	return exitUsage
 }
 
 type cli struct {
 	ctx  context.Context
-	st   sessionstore.Store
+	st   sessionstore.Store // of the store commands
+	api  *apiClient         // of the --control commands
 	out  io.Writer
 	errw io.Writer
+	tty  bool // out is a terminal
 }
 
 func (c *cli) fail(format string, a ...any) int {
@@ -144,23 +218,48 @@ func (c *cli) list() int {
 	if err != nil {
 		return c.fail("list: %v", err)
 	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tTYPE\tSTATUS\tSTART\tDURATION\tSPANS\tPOINTS\tLOGS\tSTORED")
-	for _, s := range list {
+	rows := make([]sessionRow, len(list))
+	for i, s := range list {
+		rows[i] = sessionRow{id: s.ID, m: s.Metadata}
 		if s.Err != nil {
-			fmt.Fprintf(tw, "%s\t?\tunreadable\t\t\t\t\t\t%v\n", s.ID, s.Err)
+			rows[i].m, rows[i].err = nil, s.Err.Error()
+		}
+	}
+	writeSessionTable(c.out, rows, false)
+	return exitOK
+}
+
+// sessionRow is a session of list (and of sessions, through the API).
+type sessionRow struct {
+	store, id string
+	m         *sessionstore.Metadata
+	err       string // why m could not be read
+}
+
+// writeSessionTable writes the table of list; withStore adds a STORE
+// column (the API lists the sessions of several stores).
+func writeSessionTable(w io.Writer, rows []sessionRow, withStore bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	store := func(sessionRow) string { return "" }
+	if withStore {
+		fmt.Fprint(tw, "STORE\t")
+		store = func(r sessionRow) string { return r.store + "\t" }
+	}
+	fmt.Fprintln(tw, "SESSION\tTYPE\tSTATUS\tSTART\tDURATION\tSPANS\tPOINTS\tLOGS\tSTORED")
+	for _, r := range rows {
+		if r.m == nil {
+			fmt.Fprintf(tw, "%s%s\t?\tunreadable\t\t\t\t\t\t%s\n", store(r), r.id, r.err)
 			continue
 		}
-		m := s.Metadata
+		m := r.m
 		dur := "-"
 		if m.EndTime != nil {
 			dur = m.EndTime.Sub(m.StartTime).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", s.ID, m.SessionType, m.Status,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", store(r), r.id, m.SessionType, m.Status,
 			m.StartTime.Format(time.RFC3339), dur, m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, bytesHuman(m.TotalSizeBytes))
 	}
 	_ = tw.Flush()
-	return exitOK
 }
 
 // parseInterspersed parses flags that come before, between or after the
