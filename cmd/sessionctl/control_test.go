@@ -21,6 +21,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/extension/sessioncontrolextension"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
@@ -157,7 +158,7 @@ func (f *fakeReplay) requests() ([]control.ReplayRequest, int) {
 // server is a started session_control extension.
 type server struct {
 	url string
-	reg control.Registry
+	reg controlreg.Registry
 }
 
 // startControl starts a session_control extension on a free loopback port,
@@ -173,7 +174,7 @@ func startControl(t *testing.T, token string) *server {
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	return &server{url: "http://" + cfg.ServerConfig.NetAddr.Endpoint, reg: ext.(control.Registry)}
+	return &server{url: "http://" + cfg.ServerConfig.NetAddr.Endpoint, reg: ext.(controlreg.Registry)}
 }
 
 func (s *server) capture(t *testing.T, id string, c control.Capture) {

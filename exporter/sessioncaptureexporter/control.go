@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -57,7 +58,7 @@ func (e *captureExporter) register() error {
 	if e.cfg.Control == nil {
 		return nil
 	}
-	reg, err := control.Find(e.host, *e.cfg.Control)
+	reg, err := controlreg.Find(e.host, *e.cfg.Control)
 	if err != nil {
 		return err
 	}

@@ -314,7 +314,7 @@ func TestErrors(t *testing.T) {
 		{"field error capture", "POST", "/v1/captures/session_capture/sessions", `{"id": "../x"}`, 400, "bad_request", []string{"id: invalid session id", `"../x"`}},
 		{"field error replay", "POST", "/v1/replays/session_replay/start", `{"speed": -1}`, 400, "bad_request", []string{"speed: -1 is negative"}},
 		{"session not found", "POST", "/v1/replays/session_replay/start", `{"session": "missing"}`, 404, "not_found", []string{`session "missing"`, "not found"}},
-		{"conflict resume", "POST", "/v1/captures/session_capture/resume", "", 409, "conflict", []string{"conflict: not paused"}},
+		{"conflict resume", "POST", "/v1/captures/session_capture/resume", "", 409, "conflict", []string{"not paused"}},
 		{"conflict stop", "POST", "/v1/replays/session_replay/stop", "", 409, "conflict", []string{"no replay is running"}},
 		{"unknown capture", "POST", "/v1/captures/session_capture%2Fnope/pause", "", 404, "not_found", []string{`no capture "session_capture/nope"`, "registered: session_capture, session_capture/second"}},
 		{"unknown capture get", "GET", "/v1/captures/nope", "", 404, "not_found", []string{`no capture "nope"`, "registered: session_capture, session_capture/second"}},

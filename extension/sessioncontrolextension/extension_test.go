@@ -22,7 +22,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/recordreplay/otelcol-recordreplay/extension/sessioncontrolextension/internal/metadata"
-	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
 )
 
@@ -250,7 +250,7 @@ func TestFindThroughHost(t *testing.T) {
 	require.NoError(t, err)
 	id := component.MustNewID("session_control")
 	host := authHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ext}}
-	reg, err := control.Find(host, id)
+	reg, err := controlreg.Find(host, id)
 	require.NoError(t, err)
 	un, err := reg.RegisterCapture(component.MustNewID("session_capture"), newFakeCapture(openStore(t)))
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -94,7 +95,7 @@ func (r *registry[T]) notFound(name string) string {
 	return fmt.Sprintf("no %s %q is registered; registered: %s", r.kind, name, strings.Join(ids, ", "))
 }
 
-var _ control.Registry = (*controlExtension)(nil)
+var _ controlreg.Registry = (*controlExtension)(nil)
 
 // RegisterCapture makes a session_capture exporter controllable under id.
 func (e *controlExtension) RegisterCapture(id component.ID, c control.Capture) (func(), error) {

@@ -2,9 +2,11 @@
 // (the runtime control API) and the components that opt in to it with
 // `control: session_control`: session_capture exporters and session_replay
 // receivers register with the extension at Start, through the host, the
-// way storage extensions are found, and unregister at Shutdown. The
-// extension never reaches into a pipeline by itself; it only calls what a
-// component registered.
+// way storage extensions are found (package controlreg), and unregister at
+// Shutdown. The extension never reaches into a pipeline by itself; it only
+// calls what a component registered. This package holds the interfaces and
+// the request and answer types only, with no collector dependency, so that
+// sessionctl (the API's client) stays small.
 package control // import "github.com/recordreplay/otelcol-recordreplay/internal/control"
 
 import (
@@ -13,34 +15,8 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
-
-// Registry is what the session_control extension offers components.
-type Registry interface {
-	// RegisterCapture makes a session_capture exporter controllable under
-	// its component id; the returned function unregisters it.
-	RegisterCapture(id component.ID, c Capture) (unregister func(), err error)
-	// RegisterReplay does the same for a session_replay receiver.
-	RegisterReplay(id component.ID, r Replay) (unregister func(), err error)
-}
-
-// Find returns the registry of extension id on host: a component with
-// `control: <id>` calls it at Start. A missing extension, or one that is
-// not a session_control extension, is an error naming it.
-func Find(host component.Host, id component.ID) (Registry, error) {
-	ext, ok := host.GetExtensions()[id]
-	if !ok {
-		return nil, fmt.Errorf("control: extension %q not found (add it under extensions: and service.extensions)", id)
-	}
-	reg, ok := ext.(Registry)
-	if !ok {
-		return nil, fmt.Errorf("control: extension %q is not a session_control extension", id)
-	}
-	return reg, nil
-}
 
 // Capture is a session_capture exporter under control.
 type Capture interface {
@@ -181,7 +157,17 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// Conflict returns an ErrConflict saying why.
+// Conflict returns an error that is ErrConflict and says why (the message
+// alone: the API's error code already says "conflict").
 func Conflict(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
+	return &kindError{kind: ErrConflict, err: fmt.Errorf(format, args...)}
 }
+
+// NotFound returns err as an ErrNotFound, with err's message.
+func NotFound(err error) error { return &kindError{kind: ErrNotFound, err: err} }
+
+// kindError is err, classified as kind for errors.Is.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }

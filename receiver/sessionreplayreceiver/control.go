@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -22,7 +23,7 @@ func (r *replayReceiver) register() error {
 	if r.baseCfg.Control == nil {
 		return nil
 	}
-	reg, err := control.Find(r.host, *r.baseCfg.Control)
+	reg, err := controlreg.Find(r.host, *r.baseCfg.Control)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 		var fe *control.FieldError
 		switch {
 		case errors.Is(err, errNoSession):
-			return r.Status(), fmt.Errorf("%w: %w", control.ErrNotFound, err)
+			return r.Status(), control.NotFound(err)
 		case errors.As(err, &fe):
 			return r.Status(), fe
 		}
