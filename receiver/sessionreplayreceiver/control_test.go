@@ -100,6 +100,7 @@ func TestManualStart(t *testing.T) {
 		session, speed, loops := "first", 2.0, 2
 		st1, err := c.StartReplay(context.Background(), control.ReplayRequest{Session: &session, Speed: &speed, Loops: &loops})
 		require.NoError(t, err)
+		assert.Zero(t, st1.ETA, "nothing delivered yet: no estimate")
 		assert.Equal(t, "first", st1.Session)
 		assert.Equal(t, 2.0, st1.Speed)
 		assert.Contains(t, []string{control.Waiting, control.Running}, st1.State)
@@ -124,8 +125,10 @@ func TestManualStart(t *testing.T) {
 
 		// again, with other overrides (the configured ones otherwise)
 		seeded, phase := "seeded", []string{"failure"}
-		_, err = c.StartReplay(context.Background(), control.ReplayRequest{Session: &seeded, Phases: phase})
+		st2, err := c.StartReplay(context.Background(), control.ReplayRequest{Session: &seeded, Phases: phase})
 		require.NoError(t, err)
+		assert.Zero(t, st2.ETA, "no estimate from the previous replay's progress")
+		assert.Zero(t, st2.ObjectsDone)
 		waitDone(t, rep.r)
 		again := c.Status()
 		assert.Equal(t, control.Finished, again.State)
@@ -133,6 +136,8 @@ func TestManualStart(t *testing.T) {
 		assert.Equal(t, 1.0, again.Speed, "the configured speed: overrides apply to one replay")
 		assert.Equal(t, 0, again.Pass, "counts start afresh")
 		assert.Equal(t, 206, sink.SpanCount(), "the failure phase's 6 spans")
+		assert.EqualValues(t, 6, again.ItemsTotal, "the items of the phases replayed")
+		assert.EqualValues(t, 100, again.Percent)
 	})
 }
 
