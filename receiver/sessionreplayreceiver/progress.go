@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,6 +106,16 @@ func (r *replayReceiver) sessionTotals(cfg *Config, m *sessionstore.Metadata) to
 	}
 	if cfg.PaceBy == PaceByEventTime && m.EventTimeRange != nil {
 		t.last = m.EventTimeRange.End
+	}
+	if len(cfg.Phases) > 0 && m.Seed != nil {
+		// only the listed phases' items are replayed (all signals: the
+		// phase table does not split them)
+		t.items = 0
+		for _, ph := range m.Seed.Phases {
+			if slices.Contains(cfg.Phases, ph.Name) {
+				t.items += ph.Items
+			}
+		}
 	}
 	if n := int64(cfg.Shard.Count); n > 1 {
 		t.objects, t.items = (t.objects+n-1)/n, (t.items+n-1)/n

@@ -220,6 +220,7 @@ func (r *replayReceiver) resetRun() {
 	r.prog.mu.Lock()
 	r.result.lateness = latencyHist{}
 	r.prog.pass, r.prog.objects, r.prog.items, r.prog.bad = 0, 0, 0, nil
+	r.prog.passStart, r.prog.lastAt, r.prog.lastDue = time.Time{}, time.Time{}, time.Time{}
 	r.prog.mu.Unlock()
 }
 
