@@ -18,6 +18,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -62,12 +63,17 @@ var controlID = component.MustNewID("session_control")
 
 func startControlled(t *testing.T, cfg *Config) (*trio, *registry, control.Capture) {
 	t.Helper()
+	return startControlledWrapped(t, cfg, nil)
+}
+
+func startControlledWrapped(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) (*trio, *registry, control.Capture) {
+	t.Helper()
 	reg := &registry{captures: map[component.ID]control.Capture{}}
 	cfg.Control = &controlID
 	host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{controlID: reg}}
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), t.Name())
-	tr := startTrioOn(t, host, set, cfg, nil)
+	tr := startTrioOn(t, host, set, cfg, wrap)
 	c := reg.capture(set.ID)
 	require.NotNil(t, c, "registered under its component id")
 	return tr, reg, c
@@ -204,4 +210,32 @@ func testControlPause(t *testing.T) {
 	assert.Zero(t, got.Metrics.DataPointCount())
 	assert.Zero(t, got.Logs.LogRecordCount())
 	sessiontest.CheckCounts(t, got)
+}
+
+// TestControlNewSessionSettlesThePrevious: when a new session is asked for
+// while the previous one's last batch is still being written (a slow
+// store), the answer comes once that batch is stored and the previous
+// session's final metadata says completed with all of it: a client reading
+// it right after the answer sees the finished session.
+func TestControlNewSessionSettlesThePrevious(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := fsConfig(t)
+		cfg.Session.ID = "slow"
+		slowWrites := func(s sessionstore.Store) sessionstore.Store {
+			return faultstore.New(s, faultstore.Data(faultstore.Put, func(c faultstore.Call) faultstore.Fault {
+				return faultstore.Fault{Delay: 3 * time.Second}
+			}))
+		}
+		tr, _, c := startControlledWrapped(t, cfg, slowWrites)
+		ctx := context.Background()
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(6)))
+		time.Sleep(time.Second) // the batch is pushed; its object is being written
+		_, err := c.NewSession(ctx, control.SessionRequest{ID: "next"})
+		require.NoError(t, err)
+		m, err := sessionstore.ReadMetadata(ctx, st, "slow")
+		require.NoError(t, err)
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status, "final at the answer")
+		assert.EqualValues(t, 6, m.CapturedTraces)
+		tr.shutdown(t)
+	})
 }
