@@ -148,11 +148,36 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 		fields = append(fields, zap.String("completed", prev.id))
 	}
 	e.set.Logger.Info("New capture session requested through the control API", fields...)
-	// write both now: the completed one's final metadata, the new one's first
+	if prev != nil {
+		e.settle(ctx, prev)
+	}
+	// the new one's first metadata (and anything else due)
 	if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil {
 		e.set.Logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
 	}
 	return e.State(ctx), nil
+}
+
+// settle waits (bounded) until the batches of a closed session are stored,
+// then writes its final metadata, so that the answer to a new session says
+// what the previous one holds: completed, with all of its data.
+func (e *captureExporter) settle(ctx context.Context, s *session) {
+	waitCtx, cancel := context.WithTimeout(ctx, newSessionDrainTimeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.pendingCount() > 0 {
+		select {
+		case <-waitCtx.Done():
+			e.set.Logger.Warn("The previous session still has batches waiting to be stored; it completes when they are",
+				zap.String("session", s.id), zap.Int("batches", s.pendingCount()))
+			return
+		case <-tick.C:
+		}
+	}
+	if err := e.sessions.flushOne(ctx, s); err != nil {
+		e.set.Logger.Warn("Could not write the previous session's final metadata yet; will retry", zap.String("session", s.id), zap.Error(err))
+	}
 }
 
 // Pause implements control.Capture.

@@ -132,6 +132,14 @@ func (s *session) delivered(signal sessionstore.Signal, items int64) {
 	s.dirty = true
 }
 
+// pendingCount is the number of batches planned for the session and not
+// stored yet.
+func (s *session) pendingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending
+}
+
 func (s *session) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
