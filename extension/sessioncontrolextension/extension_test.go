@@ -244,7 +244,7 @@ func TestRegistryConcurrent(t *testing.T) {
 }
 
 // TestFindThroughHost: a component finds the extension through its host
-// with control.Find, as at its Start.
+// with controlreg.Find, as at its Start.
 func TestFindThroughHost(t *testing.T) {
 	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), createDefaultConfig())
 	require.NoError(t, err)
