@@ -91,6 +91,7 @@ func TestManualStart(t *testing.T) {
 
 		cfg := baseConfig(storeCfg, AutoSession)
 		cfg.Speed = 1
+		cfg.StartDelay = time.Second // each replay waits (virtual) 1 s: its status is known at the answer
 		sink := new(consumertest.TracesSink)
 		rep, c, _ := manualReplay(t, cfg, sink)
 		time.Sleep(time.Minute)
@@ -103,8 +104,8 @@ func TestManualStart(t *testing.T) {
 		assert.Zero(t, st1.ETA, "nothing delivered yet: no estimate")
 		assert.Equal(t, "first", st1.Session)
 		assert.Equal(t, 2.0, st1.Speed)
-		assert.Contains(t, []string{control.Waiting, control.Running}, st1.State)
-		time.Sleep(2 * time.Second) // 4 s of the session at 2x
+		assert.Equal(t, control.Waiting, st1.State)
+		time.Sleep(3 * time.Second) // the start delay, then 4 s of the session at 2x
 		synctest.Wait()
 		mid := c.Status()
 		assert.Equal(t, control.Running, mid.State)
@@ -243,4 +244,43 @@ func TestControlConfigChecked(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), `signals: unknown signal "events"`)
 	var m StartMode
 	require.ErrorContains(t, m.UnmarshalText([]byte("later")), `unknown start "later"`)
+}
+
+// TestStartRacesAndShutdown: of two start requests at once only one starts
+// a replay (the other is a conflict), and after the collector's shutdown no
+// request starts one (it could never be stopped).
+func TestStartRacesAndShutdown(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	w := sessiontest.NewWriter(t, st, "s", c0)
+	for i := range 20 {
+		at := c0.Add(time.Duration(i) * time.Second)
+		w.Traces(at, sessiontest.Traces("svc", i, 1, at))
+	}
+	w.Complete()
+	cfg := baseConfig(storeCfg, "s")
+	cfg.Speed = 1 // 19 s: still running when the test checks
+	rep, c, _ := manualReplay(t, cfg, new(consumertest.TracesSink))
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.StartReplay(context.Background(), control.ReplayRequest{}) })
+	}
+	wg.Wait()
+	started := 0
+	for _, err := range errs {
+		if err == nil {
+			started++
+		} else {
+			require.ErrorIs(t, err, control.ErrConflict)
+		}
+	}
+	assert.Equal(t, 1, started)
+
+	require.NoError(t, rep.comp.Shutdown(context.Background()))
+	assert.Equal(t, control.Stopped, c.Status().State)
+	_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+	require.ErrorIs(t, err, control.ErrConflict)
+	assert.Contains(t, err.Error(), "shutting down")
+	assert.Equal(t, control.Stopped, c.Status().State, "nothing started after the shutdown")
 }
