@@ -64,6 +64,11 @@ func (r *replayReceiver) Status() control.ReplayStatus {
 // req. Bad values are field errors naming the field; a session that does
 // not exist is ErrNotFound; a replay that is running is ErrConflict.
 func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequest) (control.ReplayStatus, error) {
+	r.ctlMu.Lock()
+	defer r.ctlMu.Unlock()
+	if r.closed {
+		return r.Status(), control.Conflict("replay %s: the collector is shutting down", r.set.ID)
+	}
 	r.mu.Lock()
 	state := r.state
 	r.mu.Unlock()
@@ -149,6 +154,8 @@ func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) 
 // StopReplay implements control.Replay: it stops the replay and waits until it
 // has stopped (the object being delivered is delivered first).
 func (r *replayReceiver) StopReplay(context.Context) (control.ReplayStatus, error) {
+	r.ctlMu.Lock()
+	defer r.ctlMu.Unlock()
 	r.mu.Lock()
 	state, cancel := r.state, r.cancel
 	r.mu.Unlock()

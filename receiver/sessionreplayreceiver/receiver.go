@@ -71,6 +71,11 @@ type replayReceiver struct {
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the replay has ended
 	wg        sync.WaitGroup
+	// ctlMu orders what starts and stops replays: Start, the control API's
+	// StartReplay and StopReplay, and Shutdown (after which closed refuses
+	// new replays).
+	ctlMu  sync.Mutex
+	closed bool
 	// unregister removes the receiver from the control API (nil: not registered)
 	unregister func()
 	// shutdown_when_done: the replays this one waits for, and how it stops
@@ -124,6 +129,8 @@ func (r *replayReceiver) wantsWith(cfg *Config, s sessionstore.Signal) bool {
 // list of what exists) and starts the replay in the background; with start:
 // manual the replay waits for the control API.
 func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
+	r.ctlMu.Lock() // no control request acts before the configured replay has begun
+	defer r.ctlMu.Unlock()
 	r.host = host
 	r.delivery.ReportTo(host)
 	store, err := r.openStore(ctx, &r.cfg.Store)
@@ -246,6 +253,9 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.unregister()
 		r.unregister = nil
 	}
+	r.ctlMu.Lock() // waits for a control request in flight
+	r.closed = true
+	r.ctlMu.Unlock()
 	r.mu.Lock()
 	cancel := r.cancel
 	r.mu.Unlock()
