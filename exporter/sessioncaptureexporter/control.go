@@ -128,6 +128,11 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 	if slices.Contains(req.EnabledFlags, "") {
 		return control.CaptureState{}, &control.FieldError{Field: "enabled_flags", Err: errors.New("empty flag name")}
 	}
+	e.ctlMu.Lock()
+	defer e.ctlMu.Unlock()
+	if e.closed {
+		return e.State(ctx), control.Conflict("capture %s: the collector is shutting down", e.set.ID)
+	}
 	// What was accepted before this request belongs to the session current
 	// then: let the sending queue hand it on first (bounded: a store that
 	// is away holds batches in retries, which keep their session anyway).

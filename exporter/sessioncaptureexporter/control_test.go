@@ -239,3 +239,16 @@ func TestControlNewSessionSettlesThePrevious(t *testing.T) {
 		tr.shutdown(t)
 	})
 }
+
+// TestControlNewSessionAfterShutdown: a request that arrives while the
+// collector stops opens nothing (a session opened after the final metadata
+// would stay active forever).
+func TestControlNewSessionAfterShutdown(t *testing.T) {
+	cfg, st := fsConfig(t)
+	tr, _, c := startControlled(t, cfg)
+	tr.shutdown(t)
+	_, err := c.NewSession(context.Background(), control.SessionRequest{ID: "late"})
+	require.ErrorIs(t, err, control.ErrConflict)
+	_, err = sessionstore.ReadMetadata(context.Background(), st, "late")
+	require.ErrorIs(t, err, sessionstore.ErrNotFound)
+}

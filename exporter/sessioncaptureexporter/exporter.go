@@ -76,6 +76,10 @@ type captureExporter struct {
 	// unregister removes the exporter from it (nil: not registered).
 	gate       *gate
 	unregister func()
+	// ctlMu orders the control API's new sessions and Shutdown: after
+	// closed, no new session opens (it would never be completed).
+	ctlMu  sync.Mutex
+	closed bool
 }
 
 // batchPlan remembers, for one batch, which object key each of its parts
@@ -283,6 +287,9 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 		e.unregister()
 		e.unregister = nil
 	}
+	e.ctlMu.Lock() // waits for a new session in flight
+	e.closed = true
+	e.ctlMu.Unlock()
 	if e.cancel != nil {
 		e.cancel()
 	}
