@@ -284,3 +284,36 @@ func TestStartRacesAndShutdown(t *testing.T) {
 	assert.Contains(t, err.Error(), "shutting down")
 	assert.Equal(t, control.Stopped, c.Status().State, "nothing started after the shutdown")
 }
+
+// TestAPIStartIgnoresAnOldCheckpoint: a replay that resumed from its
+// checkpoint at start and is started again through the API starts afresh:
+// the checkpoint's place belongs to the first replay only.
+func TestAPIStartIgnoresAnOldCheckpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "again", c0)
+		var keys []string
+		for i := range 10 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			keys = append(keys, w.Traces(at, sessiontest.Traces("svc", i, 10, at)))
+		}
+		w.Complete()
+		cfg := baseConfig(storeCfg, "again")
+		cfg.Control = &controlID
+		reg := &registry{replays: map[component.ID]control.Replay{}}
+		host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{controlID: reg}}
+		sink := new(consumertest.TracesSink)
+		// as if Start had resumed from a checkpoint after the 5th object
+		resumed := &checkpoint{Session: "again", Pass: 0, LastKey: keys[4], LastTime: c0.Add(4 * time.Second), Anchor: time.Now()}
+		rep := startReplayOn(t, cfg, host, func(r *replayReceiver) { r.resume = resumed }, sink, nil, nil)
+		waitDone(t, rep.r)
+		assert.Equal(t, 50, sink.SpanCount(), "the resumed replay: the objects after the checkpoint")
+
+		c := reg.replays[rep.r.set.ID]
+		_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+		require.NoError(t, err)
+		waitDone(t, rep.r)
+		assert.Equal(t, 150, sink.SpanCount(), "started again: all of it")
+	})
+}

@@ -26,6 +26,9 @@ type stopper struct {
 func newStopper() *stopper { return &stopper{holds: &completions{}} }
 
 func (s *stopper) prepare(r *replayReceiver) {
+	if r.held { // counted at creation, in the process's count: count it here instead
+		s.holds.hold()
+	}
 	r.completions = s.holds
 	r.stopCollector = func() error { s.stops.Add(1); return nil }
 }
@@ -127,4 +130,34 @@ func TestShutdownWhenDoneNeedsAnEnd(t *testing.T) {
 	assert.NoError(t, cfg.Validate())
 	cfg.MaxDuration, cfg.Loops = 0, 1
 	assert.NoError(t, cfg.Validate())
+}
+
+// TestShutdownWhenDoneWaitsForLaterStarts: a replay that is over before
+// another receiver with shutdown_when_done has even started does not stop
+// the collector: every such receiver counts from its creation, not from
+// its start.
+func TestShutdownWhenDoneWaitsForLaterStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, _ := finishSession(t)
+		s := newStopper()
+		quick := baseConfig(storeCfg, "finish")
+		quick.Loops, quick.ShutdownWhenDone = 1, true
+		later := baseConfig(storeCfg, "finish")
+		later.Loops, later.ShutdownWhenDone = 1, true
+		// both created (as the collector creates every component first)
+		first := newStoppedReplay(t, quick, s)
+		second := newStoppedReplay(t, later, s)
+		require.NoError(t, first.comp.Start(context.Background(), statustest.NewHost()))
+		first.wait(t, time.Minute)
+		synctest.Wait()
+		assert.Zero(t, s.stops.Load(), "the second replay has not even started")
+		require.NoError(t, second.comp.Start(context.Background(), statustest.NewHost()))
+		second.wait(t, time.Minute)
+		assert.EqualValues(t, 1, s.stops.Load())
+	})
+}
+
+func newStoppedReplay(t *testing.T, cfg *Config, s *stopper) *started {
+	t.Helper()
+	return createReplay(t, cfg, s.prepare, new(consumertest.TracesSink), nil, nil)
 }

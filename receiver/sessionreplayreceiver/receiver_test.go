@@ -91,6 +91,15 @@ func startReplayOpts(t *testing.T, cfg *Config, wrap func(sessionstore.Store) se
 // adjusted the receiver.
 func startReplayOn(t *testing.T, cfg *Config, host component.Host, prepare func(*replayReceiver), nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
 	t.Helper()
+	s := createReplay(t, cfg, prepare, nt, nm, nl)
+	require.NoError(t, s.comp.Start(context.Background(), host))
+	return s
+}
+
+// createReplay creates a replay (not started), adjusted by prepare; it is
+// shut down when the test ends.
+func createReplay(t *testing.T, cfg *Config, prepare func(*replayReceiver), nt consumer.Traces, nm consumer.Metrics, nl consumer.Logs) *started {
+	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), fmt.Sprintf("%s_%d", strings.ReplaceAll(t.Name(), "/", "_"), instances.Add(1)))
@@ -118,7 +127,6 @@ func startReplayOn(t *testing.T, cfg *Config, host component.Host, prepare func(
 	if prepare != nil {
 		prepare(shared.Unwrap())
 	}
-	require.NoError(t, comp.Start(ctx, host))
 	t.Cleanup(func() { require.NoError(t, comp.Shutdown(context.Background())) })
 	return &started{r: shared.Unwrap(), comp: comp, logs: logs}
 }
