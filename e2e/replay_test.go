@@ -14,6 +14,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/testdata"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
@@ -120,4 +121,40 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestShutdownWhenDoneExitsCleanly: a replay with shutdown_when_done that
+// is over at once (nothing in the session for the wired pipelines) stops
+// the collector cleanly, exit status 0, even though it is over before the
+// collector has finished starting (and listens for SIGTERM). Five runs: it
+// was a race.
+func TestShutdownWhenDoneExitsCleanly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	w := sessiontest.NewWriter(t, st, "logs-only", time.Now().Add(-time.Hour))
+	w.Logs(time.Now().Add(-time.Hour), testdata.GenerateLogs(3))
+	w.Complete()
+	config := fmt.Sprintf(`
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: %q}
+    session: logs-only
+    speed: 0
+    shutdown_when_done: true
+exporters:
+  debug: {}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [debug]}
+`, dir)
+	for i := range 5 {
+		c := otelcoltest.Launch(t, config)
+		err, exited := c.Wait(30 * time.Second)
+		require.True(t, exited, "run %d: the collector did not stop:\n%s", i, c.LogTail(20))
+		require.NoError(t, err, "run %d: exit status:\n%s", i, c.LogTail(20))
+		assert.Contains(t, c.Log(), "Stopping the collector: the replay is over (shutdown_when_done)")
+	}
 }
