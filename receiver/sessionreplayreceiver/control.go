@@ -79,7 +79,8 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 	if err != nil {
 		return r.Status(), err
 	}
-	r.wg.Wait() // the previous replay's goroutine has ended (it said so first)
+	r.wg.Wait()    // the previous replay's goroutine has ended (it said so first)
+	r.resume = nil // a checkpoint resumed at start belongs to that replay only
 	if err := r.begin(ctx, cfg, nil, nil); err != nil {
 		var fe *control.FieldError
 		switch {

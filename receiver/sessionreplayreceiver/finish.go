@@ -2,6 +2,7 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 
 import (
 	"os"
+	"os/signal"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,24 @@ func signalCollector() error {
 	return p.Signal(syscall.SIGTERM)
 }
 
+// resendSIGTERM is how often the collector is asked again to stop until it
+// does: a replay can be over before the collector has started listening
+// for SIGTERM (it does once every component has started).
+const (
+	resendSIGTERM = time.Second
+	resendTries   = 60
+)
+
+// watchSIGTERM takes SIGTERM off its default action (the process dies at
+// once, nothing drained) while a replay with shutdown_when_done may send
+// it: until the collector listens for it, it lands here, unheeded, and
+// is sent again. It returns the function that undoes it.
+func watchSIGTERM() (unwatch func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	return func() { signal.Stop(ch) }
+}
+
 // finish runs when the replay goroutine ends. over says the replay ended by
 // itself (its loops done, max_duration, nothing to replay), not because the
 // collector is shutting down or the control API stopped it.
@@ -61,9 +80,7 @@ func (r *replayReceiver) finish(over bool) {
 				zap.String("session", r.session.SessionID))
 		default:
 			r.set.Logger.Info("Stopping the collector: the replay is over (shutdown_when_done)", zap.String("session", r.session.SessionID))
-			if err := r.stopCollector(); err != nil {
-				r.set.Logger.Error("Cannot stop the collector; stop it by hand", zap.Error(err))
-			}
+			r.askToStop()
 		}
 	}
 	state := control.Stopped
@@ -73,6 +90,28 @@ func (r *replayReceiver) finish(over bool) {
 	r.mu.Lock()
 	r.state, r.endedAt = state, time.Now()
 	r.mu.Unlock()
+}
+
+// askToStop asks the collector to stop, and again every resendSIGTERM
+// until it does (Shutdown).
+func (r *replayReceiver) askToStop() {
+	if err := r.stopCollector(); err != nil {
+		r.set.Logger.Error("Cannot stop the collector; stop it by hand", zap.Error(err))
+		return
+	}
+	go func() {
+		t := time.NewTicker(resendSIGTERM)
+		defer t.Stop()
+		for range resendTries {
+			select {
+			case <-r.stopped:
+				return
+			case <-t.C:
+				_ = r.stopCollector()
+			}
+		}
+		r.set.Logger.Error("The collector did not stop on SIGTERM; stop it by hand")
+	}()
 }
 
 func (r *replayReceiver) setState(state string) {

@@ -31,6 +31,7 @@ func (s *stopper) prepare(r *replayReceiver) {
 	}
 	r.completions = s.holds
 	r.stopCollector = func() error { s.stops.Add(1); return nil }
+	r.watchStop = func() func() { return func() {} } // no signal channel in a synctest bubble
 }
 
 func finishSession(t *testing.T) (sessionstore.Config, sessionstore.Store) {

@@ -83,13 +83,24 @@ type replayReceiver struct {
 	completions   *completions
 	stopCollector func() error
 	held          bool
+	watchStop     func() (unwatch func())
+	unwatch       func()
+	stopped       chan struct{} // closed by Shutdown: the collector is stopping
 	result        summary
 	prog          progress
 }
 
 func newReplayReceiver(set receiver.Settings, cfg *Config) (*replayReceiver, error) {
 	r := &replayReceiver{cfg: cfg, baseCfg: cfg, set: set, openStore: sessionstore.Open, done: make(chan struct{}),
-		state: control.Idle, completions: processCompletions, stopCollector: signalCollector}
+		state: control.Idle, completions: processCompletions, stopCollector: signalCollector, watchStop: watchSIGTERM,
+		stopped: make(chan struct{})}
+	if cfg.ShutdownWhenDone && cfg.Start != StartManual {
+		// Counted from its creation: the collector creates every component
+		// before it starts any, so a replay that is over before another
+		// receiver's start does not stop the collector under it.
+		r.completions.hold()
+		r.held = true
+	}
 	r.prog.lateness = &r.result.lateness // one histogram; the progress reporter reads it under its lock
 	var err error
 	if r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
@@ -143,6 +154,9 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 	r.store = store
 	if err := r.register(); err != nil {
 		return fmt.Errorf("session_replay: %w", err)
+	}
+	if r.baseCfg.ShutdownWhenDone {
+		r.unwatch = r.watchStop()
 	}
 	if r.cfg.Start == StartManual {
 		r.set.Logger.Info("The replay waits to be started through the control API", zap.String("store", store.String()))
@@ -205,7 +219,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	r.state, r.startedAt, r.endedAt = control.Waiting, time.Now(), time.Time{}
 	r.cancel, r.done = cancel, done
 	r.mu.Unlock()
-	if cfg.ShutdownWhenDone {
+	if cfg.ShutdownWhenDone && !r.held {
 		r.completions.hold()
 		r.held = true
 	}
@@ -254,8 +268,15 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.unregister = nil
 	}
 	r.ctlMu.Lock() // waits for a control request in flight
-	r.closed = true
+	if !r.closed {
+		r.closed = true
+		close(r.stopped)
+	}
 	r.ctlMu.Unlock()
+	if r.unwatch != nil {
+		r.unwatch()
+		r.unwatch = nil
+	}
 	r.mu.Lock()
 	cancel := r.cancel
 	r.mu.Unlock()
@@ -287,8 +308,8 @@ func (r *replayReceiver) run(ctx context.Context) {
 		start = r.cfg.StartAt
 	}
 	start = start.Add(r.cfg.StartDelay)
-	over := false // by itself: not stopped by the collector's shutdown
-	defer func() { r.finish(over) }()
+	over, broke := false, false // over by itself; broken off by an error
+	defer func() { r.finish(over && !broke) }()
 	if !waitutil.SleepUntil(ctx, start) {
 		return
 	}
@@ -323,6 +344,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		p.pass = pass
 		if err := r.replayPass(ctx, p); err != nil {
 			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
+				broke = true
 				r.set.Logger.Error("Replay stopped", zap.String("session", r.session.SessionID), zap.Error(err))
 				componentstatus.ReportStatus(r.host, componentstatus.NewPermanentErrorEvent(
 					fmt.Errorf("session_replay: replay of %s stopped: %w", r.session.SessionID, err)))
@@ -344,7 +366,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		p.pass, p.resumeAfter = pass+1, nil
 		r.saveCheckpoint(p, nil)
 	}
-	ended = ctx.Err() == nil
+	ended = ctx.Err() == nil && !broke
 	over = ended || errors.Is(ctx.Err(), context.DeadlineExceeded)
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
