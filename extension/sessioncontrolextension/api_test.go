@@ -171,10 +171,9 @@ func TestGetSession(t *testing.T) {
 		assert.Equal(t, st.String(), r.header.Get("Session-Store"))
 	}
 
-	// The stored bytes even where they do not parse.
-	r = f.do("GET", "/v1/sessions/broken", "")
-	require.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "{not json", string(r.body))
+	// A metadata.json that does not parse is not passed on as JSON: the
+	// answer says it is corrupt and how to repair it.
+	requireError(t, f.do("GET", "/v1/sessions/broken", ""), 500, "internal", `metadata.json of session "broken" is corrupt`, "verify --repair")
 
 	requireError(t, f.do("GET", "/v1/sessions/nope", ""), 404, "not_found", `session "nope" not found`, f.storeA.String(), f.storeB.String())
 	requireError(t, f.do("GET", "/v1/sessions/seed-1?store="+f.storeB.String(), ""), 404, "not_found", `"seed-1"`)

@@ -318,3 +318,34 @@ func TestShutdownCutsOffSlowRequest(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second)
 	require.Error(t, <-sent, "the request's connection was closed")
 }
+
+// TestBrowserGuard: the API refuses what a web page could send it (cross-
+// site request forgery: Origin or Sec-Fetch-Site set) and, on loopback, a
+// Host that is not loopback (DNS rebinding); curl and sessionctl, which
+// send neither, get through.
+func TestBrowserGuard(t *testing.T) {
+	a := startAPI(t, nil, nil)
+	for _, headers := range [][]string{
+		{"Origin: http://evil.example"},
+		{"Origin: null"},
+		{"Sec-Fetch-Site: cross-site"},
+		{"Sec-Fetch-Site: same-origin"}, // a rebound name is its own origin
+		{"Host: attacker.example:4320"},
+		{"Host: 127.0.0.1.attacker.example"},
+	} {
+		requireError(t, a.do("POST", "/v1/captures/session_capture/pause", `{"id": "evil"}`, headers...), http.StatusForbidden, "forbidden")
+		requireError(t, a.do("GET", "/v1/sessions", "", headers...), http.StatusForbidden, "forbidden")
+	}
+	for _, host := range []string{"localhost:4320", "127.0.0.1:4320", "[::1]:4320", "127.1.2.3"} {
+		r := a.do("GET", "/v1/captures", "", "Host: "+host)
+		assert.Equal(t, http.StatusOK, r.status, "Host %s: %s", host, r.body)
+	}
+}
+
+// TestTokenWhitespace: a configured token with surrounding whitespace (a
+// trailing newline from a Secret file) is the token without it.
+func TestTokenWhitespace(t *testing.T) {
+	a := startAPI(t, func(c *Config) { c.Token = "tok\n" }, nil)
+	r := a.do("GET", "/v1/captures", "", "Authorization: Bearer tok")
+	assert.Equal(t, http.StatusOK, r.status, "%s", r.body)
+}

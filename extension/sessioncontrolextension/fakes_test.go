@@ -241,6 +241,10 @@ func (a *api) do(method, path, body string, headers ...string) response {
 	require.NoError(a.t, err)
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := a.cl.Do(req)
