@@ -2,6 +2,7 @@ package sessioncontrolextension // import "github.com/recordreplay/otelcol-recor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -166,6 +167,9 @@ func (e *controlExtension) getSession(w http.ResponseWriter, r *http.Request) {
 	var failed []string
 	for _, st := range stores {
 		data, err := sessionstore.ReadMetadataBytes(r.Context(), st, id)
+		if err == nil && !json.Valid(data) {
+			err = fmt.Errorf("metadata.json of session %q is corrupt (not JSON): run `sessionctl verify --repair %s`", id, id)
+		}
 		if err == nil {
 			w.Header().Set("Session-Store", st.String())
 			writeBody(w, http.StatusOK, data)

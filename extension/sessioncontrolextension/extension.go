@@ -46,8 +46,13 @@ func (e *controlExtension) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return err
 	}
+	local, err := isLocal(e.cfg.ServerConfig.NetAddr)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv, err := e.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings,
-		e.withToken(e.routes()), confighttp.WithErrorHandler(writeServerError))
+		withBrowserGuard(e.withToken(e.routes()), local), confighttp.WithErrorHandler(writeServerError))
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -60,7 +65,6 @@ func (e *controlExtension) Start(ctx context.Context, host component.Host) error
 	e.server, e.addr = srv, ln.Addr()
 	e.mu.Unlock()
 
-	local, _ := isLocal(e.cfg.ServerConfig.NetAddr)
 	e.set.Logger.Info("Session control API listening",
 		zap.Stringer("address", ln.Addr()),
 		zap.Bool("token", e.cfg.Token != ""),

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -31,6 +32,7 @@ const (
 	codeConflict         = "conflict"
 	codeTooLarge         = "too_large"
 	codeInternal         = "internal"
+	codeForbidden        = "forbidden"
 )
 
 // apiError is the body of every error response. State is the component's
@@ -213,6 +215,42 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
+// withBrowserGuard refuses what a web browser sends: the API has no page,
+// so a request with Origin or Sec-Fetch-Site comes from some other site's
+// page (cross-site request forgery against a loopback API that needs no
+// token). On a loopback endpoint it also refuses a Host that is not a
+// loopback name or address: a page whose own name was re-pointed at
+// 127.0.0.1 (DNS rebinding) would otherwise read the API as its own.
+func withBrowserGuard(next http.Handler, loopback bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+			writeError(w, r, http.StatusForbidden, codeForbidden,
+				"requests from web browsers are refused (Origin or Sec-Fetch-Site set): use curl, sessionctl or another HTTP client")
+			return
+		}
+		if loopback && !loopbackHost(r.Host) {
+			writeError(w, r, http.StatusForbidden, codeForbidden,
+				fmt.Sprintf("Host %q is not a loopback name or address (the endpoint is loopback)", r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // withToken requires `Authorization: Bearer <token>` of every request when
 // a token is configured.
 func (e *controlExtension) withToken(next http.Handler) http.Handler {
@@ -221,7 +259,7 @@ func (e *controlExtension) withToken(next http.Handler) http.Handler {
 	}
 	// Hashes of equal length, so that the comparison takes the same time
 	// whatever the length of the presented token.
-	want := sha256.Sum256([]byte(e.cfg.Token))
+	want := sha256.Sum256([]byte(strings.TrimSpace(string(e.cfg.Token))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
