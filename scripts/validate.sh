@@ -31,6 +31,11 @@ ctl=${VALIDATE_CONTROL:-127.0.0.1:24320}
 tport=${VALIDATE_TELEMETRY:-24888}
 rport=${VALIDATE_REPLAY_TELEMETRY:-24889}
 
+# Each collector gets only the settings below: nothing from the caller's
+# environment (a `source .dev/env` exports STORE=s3 and S3 settings, a
+# REPLAY_SIGNALS would narrow the replay) may change what is compared.
+clean=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" TMPDIR="${TMPDIR:-/tmp}")
+
 say() { printf 'validate: %s\n' "$*"; }
 fail() {
 	printf 'validate: %s\n' "$*" >&2
@@ -52,7 +57,7 @@ trap cleanup EXIT
 
 # 1. seed
 say "1/5 seeding $pattern (clock fast) into $store"
-SEED_PATTERN=$pattern SEED_CLOCK=fast SEED_DURATION=0s SEED_DESCRIPTION="make validate" \
+"${clean[@]}" SEED_PATTERN=$pattern SEED_CLOCK=fast SEED_DURATION=0s SEED_DESCRIPTION="make validate" \
 	STORE=filesystem CAPTURE_DIR=$store \
 	scripts/run-until.sh "Seed finished" "$otelcol" --config configs/seed.yaml >"$dir/seed.log" 2>&1 ||
 	fail "seeding failed (exit $?); see $dir/seed.log"
@@ -62,7 +67,7 @@ say "    seed session $seed_id"
 
 # 2. the capturing collector
 say "2/5 starting a collector capturing into the same store (OTLP/HTTP $http)"
-CAPTURE_DIR=$store OTLP_GRPC_ENDPOINT=$grpc OTLP_HTTP_ENDPOINT=$http HEALTH_ENDPOINT=$health \
+"${clean[@]}" CAPTURE_DIR=$store OTLP_GRPC_ENDPOINT=$grpc OTLP_HTTP_ENDPOINT=$http HEALTH_ENDPOINT=$health \
 	CONTROL_ENDPOINT=$ctl TELEMETRY_PORT=$tport CAPTURE_DESCRIPTION="make validate: replayed" \
 	"$otelcol" --config collector-config.yaml >"$dir/capture.log" 2>&1 &
 capture_pid=$!
@@ -77,7 +82,7 @@ curl -fsS -o /dev/null "http://$health/" || fail "the capturing collector is not
 
 # 3. replay
 say "3/5 replaying $seed_id at ${speed}x with current timestamps into it"
-REPLAY_DIR=$store REPLAY_SESSION=$seed_id REPLAY_SPEED=$speed REPLAY_TIMESTAMPS=current REPLAY_LOOPS=1 \
+"${clean[@]}" STORE=filesystem REPLAY_DIR=$store REPLAY_SESSION=$seed_id REPLAY_SPEED=$speed REPLAY_TIMESTAMPS=current REPLAY_LOOPS=1 \
 	REPLAY_EXPORTER=otlp_http REPLAY_ENDPOINT=http://$http REPLAY_SHUTDOWN_WHEN_DONE=true TELEMETRY_PORT=$rport \
 	"$otelcol" --config configs/replay.yaml >"$dir/replay.log" 2>&1 ||
 	fail "the replay failed (exit $?); see $dir/replay.log"
