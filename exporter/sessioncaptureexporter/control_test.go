@@ -252,3 +252,39 @@ func TestControlNewSessionAfterShutdown(t *testing.T) {
 	_, err = sessionstore.ReadMetadata(context.Background(), st, "late")
 	require.ErrorIs(t, err, sessionstore.ErrNotFound)
 }
+
+// TestControlNewSessionFailsWhole: a new session that cannot be opened
+// (the store fails while it is being set up) changes nothing: the current
+// session stays open and current, and a retry opens the requested one.
+func TestControlNewSessionFailsWhole(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "current"
+	flaky := func(s sessionstore.Store) sessionstore.Store {
+		return faultstore.New(s, func(c faultstore.Call) faultstore.Fault {
+			// the second look at the new session's metadata fails (the
+			// first says it does not exist yet)
+			if c.Op == faultstore.Get && c.Key == "sessions/next/metadata.json" && c.Attempt == 1 {
+				return faultstore.Fault{Err: errors.New("connection reset")}
+			}
+			return faultstore.Fault{}
+		})
+	}
+	tr, _, c := startControlledWrapped(t, cfg, flaky)
+	ctx := context.Background()
+	require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(2)))
+	before, err := c.NewSession(ctx, control.SessionRequest{ID: "next"})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, control.ErrConflict)
+	state := c.State(ctx)
+	require.NotNil(t, state.Session)
+	assert.Equal(t, "current", state.Session.SessionID, "unchanged (%+v)", before)
+	assert.Equal(t, sessionstore.StatusActive, state.Session.Status)
+
+	after, err := c.NewSession(ctx, control.SessionRequest{ID: "next"})
+	require.NoError(t, err, "a retry is not refused as 'exists already'")
+	assert.Equal(t, "next", after.Session.SessionID)
+	tr.shutdown(t)
+	m, err := sessionstore.ReadMetadata(ctx, st, "current")
+	require.NoError(t, err)
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+}
