@@ -321,11 +321,15 @@ func anchored(pattern string) string { return `^(?:` + pattern + `)$` }
 // the id already exists (a fixed id across collector restarts, or a seed
 // session that several collectors write).
 func (m *sessionManager) newSession(ctx context.Context, id string, own bool, res pcommon.Resource) (*session, error) {
+	return m.newSessionWith(ctx, id, own, res, m.ownDesc())
+}
+
+// newSessionWith is newSession with desc describing an own session.
+func (m *sessionManager) newSessionWith(ctx context.Context, id string, own bool, res pcommon.Resource, desc ownDesc) (*session, error) {
 	now := m.now()
 	s := &session{id: id, own: own, opened: now}
 	var existing *sessionstore.Metadata
 	err := sessionstore.ErrNotFound
-	desc := m.ownDesc()
 	if !own || desc.id != AutoSessionID {
 		// Generated ids are new by construction; named ones may exist, or
 		// collide by case with one that does.
@@ -554,12 +558,23 @@ func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (*session, e
 			return nil, control.Conflict("session %s: %v", desc.id, err)
 		}
 	}
+	// Set up first: if that fails, nothing has changed.
+	id := desc.id
+	if id == AutoSessionID {
+		id = sessionstore.NewSessionID("capture", m.now())
+	}
+	s, err := m.newSessionWith(ctx, id, true, pcommon.NewResource(), desc)
+	if err != nil {
+		return nil, err
+	}
 	m.rotate("control")
 	m.mu.Lock()
-	m.desc = desc
-	m.ownSeq = 0
+	m.desc, m.ownSeq, m.own, m.nextReason = desc, 1, s, ""
+	m.sessions[id] = s
 	m.mu.Unlock()
-	return m.openOwn(ctx)
+	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", "control"))
+	m.onOpen("control")
+	return s, nil
 }
 
 // rotate closes the own session; the next batch opens its successor.
