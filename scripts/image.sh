@@ -64,7 +64,7 @@ static() {
 
 ca_bundle() {
 	local f
-	for f in ${CA_BUNDLE:-} /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+	for f in "${CA_BUNDLE:-}" /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
 		if [[ -s $f ]]; then
 			echo "$f"
 			return
@@ -81,7 +81,9 @@ build() {
 	static bin/sessionctl
 	rm -rf "$IMAGE_BUILD_DIR"
 	mkdir -p "$IMAGE_BUILD_DIR/data"
-	cp "$(ca_bundle)" "$IMAGE_BUILD_DIR/ca-certificates.crt"
+	local bundle
+	bundle=$(ca_bundle) || exit 1
+	cp "$bundle" "$IMAGE_BUILD_DIR/ca-certificates.crt"
 	"$eng" build -f Dockerfile \
 		--build-arg VERSION="$VERSION" --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
 		-t "$NAME:$VERSION" -t "$NAME:dev" .

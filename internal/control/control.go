@@ -58,8 +58,8 @@ type CaptureState struct {
 	// Session is the current own session's metadata (nil until the first
 	// data or a new session opens it).
 	Session *sessionstore.Metadata `json:"session"`
-	// Paused counts the items dropped while paused, per signal, since the
-	// collector started.
+	// DroppedWhilePaused counts the items dropped while paused, per
+	// signal, since the collector started.
 	DroppedWhilePaused map[string]int64 `json:"dropped_while_paused"`
 }
 
@@ -102,7 +102,7 @@ const (
 	Idle     = "idle"     // start: manual, not started yet
 	Waiting  = "waiting"  // started, waiting for start_at / start_delay
 	Running  = "running"  // replaying
-	Finished = "finished" // over by itself: loops done, max_duration
+	Finished = "finished" // over by itself: loops done, max_duration, nothing to replay
 	Stopped  = "stopped"  // stopped by the API (or the collector's shutdown)
 )
 
