@@ -64,7 +64,12 @@ static() {
 
 ca_bundle() {
 	local f
-	for f in "${CA_BUNDLE:-}" /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+	if [[ -n ${CA_BUNDLE:-} ]]; then
+		[[ -s $CA_BUNDLE ]] || { echo "CA_BUNDLE=$CA_BUNDLE: no such file (or empty)" >&2; exit 1; }
+		echo "$CA_BUNDLE"
+		return
+	fi
+	for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
 		if [[ -s $f ]]; then
 			echo "$f"
 			return
