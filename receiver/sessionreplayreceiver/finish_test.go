@@ -65,6 +65,7 @@ func TestShutdownWhenDone(t *testing.T) {
 			assert.EqualValues(t, 1, s.stops.Load())
 			assert.Equal(t, 100, sink.SpanCount(), "both passes delivered before the stop")
 			assert.Len(t, rep.logs.FilterMessage("Stopping the collector: the replay is over (shutdown_when_done)").All(), 1)
+			assert.Equal(t, "loops", rep.logs.FilterMessage("Replay finished").All()[0].ContextMap()["ended_by"])
 		})
 	})
 	t.Run("max_duration", func(t *testing.T) {
@@ -76,6 +77,9 @@ func TestShutdownWhenDone(t *testing.T) {
 			rep := startReplayOn(t, cfg, statustest.NewHost(), s.prepare, new(consumertest.TracesSink), nil, nil)
 			rep.wait(t, time.Minute)
 			assert.EqualValues(t, 1, s.stops.Load())
+			fin := rep.logs.FilterMessage("Replay finished").All()
+			require.Len(t, fin, 1)
+			assert.Equal(t, "max_duration", fin[0].ContextMap()["ended_by"], "the summary says why it ended")
 		})
 	})
 	t.Run("the last of two", func(t *testing.T) {
@@ -106,6 +110,7 @@ func TestShutdownWhenDone(t *testing.T) {
 			time.Sleep(2 * time.Second)
 			require.NoError(t, rep.comp.Shutdown(context.Background()))
 			assert.Zero(t, s.stops.Load())
+			assert.Equal(t, "stopped", rep.logs.FilterMessage("Replay finished").All()[0].ContextMap()["ended_by"])
 		})
 	})
 	t.Run("off", func(t *testing.T) {
