@@ -9,8 +9,13 @@ if [[ -z $line ]]; then
 fi
 field() { sed -nE 's/.*"'"$1"'": "?([^",}]*)"?.*/\1/p' <<<"$line"; }
 secs() { awk -v s="$(field "$1")" 'BEGIN { if (s == "") print "-"; else if (s < 1) printf "%.2fms", s * 1000; else printf "%.2fs", s }'; }
-early=
-[[ $(field stopped_early) == true ]] && early=" (stopped early)"
+case $(field ended_by) in
+max_duration) early=" (cut at its max_duration)" ;;
+stopped) early=" (stopped early)" ;;
+nothing_to_replay) early=" (nothing to replay)" ;;
+error) early=" (broken off by an error: see the log)" ;;
+*) early= ;;
+esac
 echo "replay: session $(field session): $(field passes) pass(es), $(field objects) objects in $(secs elapsed)$early"
 echo "replay: $(field spans) spans, $(field data_points) data points, $(field log_records) log records; dropped $(field dropped_items), bad objects $(field bad_objects), duplicates $(field duplicate_objects)"
 echo "replay: lateness p50 $(secs lateness_p50), p99 $(secs lateness_p99), max $(secs lateness_max)"

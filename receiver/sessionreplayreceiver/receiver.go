@@ -335,6 +335,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 			zap.Int("pass", cp.Pass), zap.String("after", cp.LastKey), zap.Time("anchor", cp.Anchor))
 	}
 	ended := false // on its own: loops done, max_duration, nothing to replay
+	empty := false // nothing to replay
 	defer func() {
 		if ended || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			r.clearCheckpoint()
@@ -356,6 +357,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		if p.delivered == 0 {
 			// Nothing readable for these pipelines (or every object is bad):
 			// another pass would only repeat that.
+			empty = true
 			r.set.Logger.Warn("Session has nothing to replay for the configured pipelines", zap.String("session", r.session.SessionID),
 				zap.Int64("objects_seen", p.objects))
 			break
@@ -368,6 +370,19 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}
 	ended = ctx.Err() == nil && !broke
 	over = ended || errors.Is(ctx.Err(), context.DeadlineExceeded)
+	// why it ended: loops (done), nothing_to_replay, max_duration, error,
+	// stopped (the control API or the collector's shutdown)
+	endedBy := "stopped"
+	switch {
+	case broke:
+		endedBy = "error"
+	case empty:
+		endedBy = "nothing_to_replay"
+	case ended:
+		endedBy = "loops"
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		endedBy = "max_duration"
+	}
 	s := &r.result
 	r.set.Logger.Info("Replay finished", zap.String("session", r.session.SessionID), zap.Int("passes", s.passes),
 		zap.Int64("objects", s.objects), zap.Int64("bad_objects", s.badObjects.Load()),
@@ -376,7 +391,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		zap.Int64("log_records", s.items[sessionstore.SignalLogs]), zap.Int64("dropped_items", s.dropped),
 		zap.Duration("lateness_p50", s.lateness.quantile(0.5)), zap.Duration("lateness_p99", s.lateness.quantile(0.99)),
 		zap.Duration("lateness_max", s.lateness.max), zap.Duration("elapsed", time.Since(start)),
-		zap.Bool("stopped_early", ctx.Err() != nil))
+		zap.Bool("stopped_early", ctx.Err() != nil), zap.String("ended_by", endedBy))
 }
 
 func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
