@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
 
 // arrivalAttr is the resource attribute with which the exporter stamps
@@ -99,26 +100,19 @@ func (a *arrivals) queuedIDs() []uint64 {
 // drained waits until none of ids waits in the queue any more (they
 // reached a push), or ctx ends; it returns how many still wait.
 func (a *arrivals) drained(ctx context.Context, ids []uint64) int {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	left := func() int {
 		a.mu.Lock()
-		left := 0
+		defer a.mu.Unlock()
+		n := 0
 		for _, id := range ids {
 			if _, ok := a.queued[id]; ok {
-				left++
+				n++
 			}
 		}
-		a.mu.Unlock()
-		if left == 0 {
-			return 0
-		}
-		select {
-		case <-ctx.Done():
-			return left
-		case <-tick.C:
-		}
+		return n
 	}
+	waitutil.Poll(ctx, 5*time.Millisecond, func() bool { return left() == 0 })
+	return left()
 }
 
 // waiting reports whether accepted requests wait in the queue.

@@ -15,6 +15,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
 
 // gate is the exporter's front door under the control API: while paused,
@@ -169,16 +170,10 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 func (e *captureExporter) settle(ctx context.Context, s *session) {
 	waitCtx, cancel := context.WithTimeout(ctx, newSessionDrainTimeout)
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for s.pendingCount() > 0 {
-		select {
-		case <-waitCtx.Done():
-			e.set.Logger.Warn("The previous session still has batches waiting to be stored; it completes when they are",
-				zap.String("session", s.id), zap.Int("batches", s.pendingCount()))
-			return
-		case <-tick.C:
-		}
+	if !waitutil.Poll(waitCtx, 5*time.Millisecond, func() bool { return s.pendingCount() == 0 }) {
+		e.set.Logger.Warn("The previous session still has batches waiting to be stored; it completes when they are",
+			zap.String("session", s.id), zap.Int("batches", s.pendingCount()))
+		return
 	}
 	if err := e.sessions.flushOne(ctx, s); err != nil {
 		e.set.Logger.Warn("Could not write the previous session's final metadata yet; will retry", zap.String("session", s.id), zap.Error(err))

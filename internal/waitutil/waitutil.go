@@ -1,5 +1,6 @@
-// Package waitutil holds the waiting the receivers share: sleeping until a
-// wall time, and sleeping out the next interval of a backoff.
+// Package waitutil holds the waiting the components share: sleeping until a
+// wall time, sleeping out the next interval of a backoff, and polling for a
+// condition.
 package waitutil // import "github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 
 import (
@@ -23,6 +24,21 @@ func SleepUntil(ctx context.Context, t time.Time) bool {
 	case <-timer.C:
 		return true
 	}
+}
+
+// Poll checks done every interval until it reports true (then Poll does)
+// or ctx ends (then Poll reports false).
+func Poll(ctx context.Context, interval time.Duration, done func() bool) bool {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // NewBackOff returns an exponential backoff from initial, doubling up to

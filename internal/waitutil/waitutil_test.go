@@ -44,3 +44,15 @@ func TestCanceled(t *testing.T) {
 	assert.False(t, SleepUntil(ctx, time.Now().Add(-time.Second)), "a past time still honours ctx")
 	assert.ErrorIs(t, Wait(ctx, NewBackOff(time.Hour, time.Hour)), context.Canceled)
 }
+
+func TestPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		n := 0
+		assert.True(t, Poll(context.Background(), time.Second, func() bool { n++; return n == 3 }))
+		assert.Equal(t, 2*time.Second, time.Since(start), "checked at once, then every interval")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.False(t, Poll(ctx, time.Second, func() bool { return false }))
+	})
+}
