@@ -524,17 +524,24 @@ func (m *sessionManager) openOwn(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	m.mu.Lock()
-	m.ownSeq = seq
-	m.own = s
-	m.sessions[id] = s
 	reason := m.nextReason
 	m.mu.Unlock()
 	if reason == "" {
 		reason = "start"
 	}
-	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", reason))
-	m.onOpen(reason)
+	m.adopt(s, seq, reason)
 	return s, nil
+}
+
+// adopt makes s the own session, the seq-th of its description, and
+// reports it opened for reason.
+func (m *sessionManager) adopt(s *session, seq int, reason string) {
+	m.mu.Lock()
+	m.ownSeq, m.own = seq, s
+	m.sessions[s.id] = s
+	m.mu.Unlock()
+	m.logger.Info("Opened capture session", zap.String("session", s.id), zap.String("reason", reason))
+	m.onOpen(reason)
 }
 
 // openNew completes the own session (if one is open) and opens a new one
@@ -569,11 +576,9 @@ func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (*session, e
 	}
 	m.rotate("control")
 	m.mu.Lock()
-	m.desc, m.ownSeq, m.own, m.nextReason = desc, 1, s, ""
-	m.sessions[id] = s
+	m.desc, m.nextReason = desc, ""
 	m.mu.Unlock()
-	m.logger.Info("Opened capture session", zap.String("session", id), zap.String("reason", "control"))
-	m.onOpen("control")
+	m.adopt(s, 1, "control")
 	return s, nil
 }
 
