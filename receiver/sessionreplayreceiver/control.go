@@ -7,8 +7,6 @@ import (
 	"math"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -167,11 +165,4 @@ func (r *replayReceiver) StopReplay(context.Context) (control.ReplayStatus, erro
 	cancel()
 	r.wg.Wait()
 	return r.Status(), nil
-}
-
-// logStart is the log line of a replay that starts.
-func (r *replayReceiver) logStart(cfg *Config, m *sessionstore.Metadata) {
-	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
-		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
-		zap.String("timestamps", string(cfg.Timestamps)))
 }

@@ -227,7 +227,9 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 		defer close(done)
 		r.run(runCtx)
 	})
-	r.logStart(cfg, m)
+	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
+		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
+		zap.String("timestamps", string(cfg.Timestamps)))
 	return nil
 }
 
