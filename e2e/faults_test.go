@@ -282,15 +282,14 @@ sending_queue:
 	time.Sleep(time.Second)
 	sigterm := time.Now()
 	require.NoError(t, syscall.Kill(c.Pid(), syscall.SIGTERM))
-	// exporterhelper drains its queue first (one attempt per batch); then
-	// the exporter retries the data until 3/4 of shutdown_timeout (6 s,
-	// with backoff from 100 ms to 2 s; no write is tried after its
-	// deadline) and keeps the last 1/4 for the final metadata (attempts at
-	// about 6.0, 6.1, 6.3, 6.7 and 7.5 s). The server comes back at 6.1 s,
-	// measured from when the exporter logged that its retrying began:
-	// after the last chance for the data, with a second and more to spare
-	// for the metadata on a loaded machine.
-	c.WaitLog(t, "Storing the batches still waiting for a retry before stopping", 30*time.Second)
+	// The push retrying the data goes on until 3/4 of shutdown_timeout
+	// after the collector began to stop (6 s, with backoff up to 1 s; no
+	// write is tried after its deadline) and keeps the last 1/4 for the
+	// final metadata (attempts at about 6.0, 6.1, 6.3, 6.7 and 7.5 s). The
+	// server comes back at 6.1 s, measured from when the exporter logged
+	// that it is stopping: after the last chance for the data, with a
+	// second and more to spare for the metadata on a loaded machine.
+	c.WaitLog(t, "Stopping: the batches not stored yet are retried", 30*time.Second)
 	retrying := time.Now()
 	time.Sleep(time.Until(retrying.Add(shutdownTimeout*3/4 + 100*time.Millisecond)))
 	srv.Restart(t)

@@ -85,10 +85,7 @@ func (e *captureExporter) State(context.Context) control.CaptureState {
 	if e.gate.paused.Load() {
 		st.State = control.Paused
 	}
-	if s := e.sessions.current(); s != nil {
-		s.mu.Lock()
-		st.Session = s.meta.Clone()
-		s.mu.Unlock()
+	if st.Session = e.sessions.current().view(e.now()); st.Session != nil {
 		if st.Session.EnabledFlags == nil {
 			st.Session.EnabledFlags = []string{} // as metadata.json says it
 		}
@@ -97,7 +94,7 @@ func (e *captureExporter) State(context.Context) control.CaptureState {
 }
 
 // newSessionDrainTimeout bounds how long a new session waits for the data
-// accepted before it to leave the sending queue.
+// accepted into the previous one to be stored.
 const newSessionDrainTimeout = 10 * time.Second
 
 // NewSession implements control.Capture: the data accepted before the
@@ -134,27 +131,18 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 	if e.closed {
 		return e.State(ctx), control.Conflict("capture %s: the collector is shutting down", e.set.ID)
 	}
-	// What was accepted before this request belongs to the session current
-	// then: let the sending queue hand it on first (bounded: a store that
-	// is away holds batches in retries, which keep their session anyway).
-	waitCtx, cancel := context.WithTimeout(ctx, newSessionDrainTimeout)
-	left := e.arrivals.drained(waitCtx, e.arrivals.queuedIDs())
-	cancel()
-	if left > 0 {
-		e.set.Logger.Warn("Requests accepted before the new session was asked for are still queued; they go to the new session",
-			zap.Int("requests", left), zap.Duration("waited", newSessionDrainTimeout))
-	}
-	prev := e.sessions.current()
-	s, err := e.sessions.openNew(ctx, desc)
+	// Data accepted before this request was stamped with the session
+	// current then, and goes there whenever it leaves the sending queue.
+	s, prev, err := e.sessions.openNew(ctx, desc)
 	if err != nil {
 		return control.CaptureState{}, err
 	}
 	fields := []zap.Field{zap.String("session", s.id)}
-	if prev != nil {
+	if prev.hasData() {
 		fields = append(fields, zap.String("completed", prev.id))
 	}
 	e.set.Logger.Info("New capture session requested through the control API", fields...)
-	if prev != nil {
+	if prev.hasData() {
 		e.settle(ctx, prev)
 	}
 	// the new one's first metadata (and anything else due)
@@ -164,18 +152,23 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 	return e.State(ctx), nil
 }
 
-// settle waits (bounded) until the batches of a closed session are stored,
-// then writes its final metadata, so that the answer to a new session says
-// what the previous one holds: completed, with all of its data.
+// settle waits (bounded) until the items accepted into a closed session
+// are stored, then writes its final metadata, so that the answer to a new
+// session says what the previous one holds: completed, with all of its
+// data.
 func (e *captureExporter) settle(ctx context.Context, s *session) {
 	waitCtx, cancel := context.WithTimeout(ctx, newSessionDrainTimeout)
 	defer cancel()
-	if !waitutil.Poll(waitCtx, 5*time.Millisecond, func() bool { return s.pendingCount() == 0 }) {
-		e.set.Logger.Warn("The previous session still has batches waiting to be stored; it completes when they are",
-			zap.String("session", s.id), zap.Int("batches", s.pendingCount()))
+	if !waitutil.Poll(waitCtx, 5*time.Millisecond, func() bool { return s.pendingItems() == 0 }) {
+		e.set.Logger.Warn("The previous session still has items waiting to be stored; it completes when they are",
+			zap.String("session", s.id), zap.Int64("items", s.pendingItems()))
 		return
 	}
-	if err := e.sessions.flushOne(ctx, s); err != nil {
+	if err := e.sessions.open(ctx, s, emptyResource); err != nil {
+		e.set.Logger.Warn("Could not open the previous session to write its final metadata yet; will retry", zap.String("session", s.id), zap.Error(err))
+		return
+	}
+	if _, err := e.sessions.write(ctx, s, 0, true); err != nil {
 		e.set.Logger.Warn("Could not write the previous session's final metadata yet; will retry", zap.String("session", s.id), zap.Error(err))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -49,49 +50,77 @@ func createDefaultConfig() component.Config {
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	exp, err := getOrCreate(set, cfg.(*Config))
+	shared, err := getOrCreate(set, cfg.(*Config))
 	if err != nil {
 		return nil, err
 	}
-	helper, err := exporterhelper.NewTraces(ctx, set, cfg, exp.Unwrap().pushTraces, helperOptions(exp, cfg.(*Config))...)
+	e := shared.Unwrap()
+	helper, err := xexporterhelper.NewTracesRequest(ctx, set, convertRequest(e, &tracesSignal), pushRequest(e, &tracesSignal),
+		helperOptions(shared, cfg.(*Config), queueSettings(e, &tracesSignal))...)
 	if err != nil {
 		return nil, err
 	}
-	return arrivingTraces{Traces: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
+	return tracesDoor{Traces: helper, e: e}, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
-	exp, err := getOrCreate(set, cfg.(*Config))
+	shared, err := getOrCreate(set, cfg.(*Config))
 	if err != nil {
 		return nil, err
 	}
-	helper, err := exporterhelper.NewMetrics(ctx, set, cfg, exp.Unwrap().pushMetrics, helperOptions(exp, cfg.(*Config))...)
+	e := shared.Unwrap()
+	helper, err := xexporterhelper.NewMetricsRequest(ctx, set, convertRequest(e, &metricsSignal), pushRequest(e, &metricsSignal),
+		helperOptions(shared, cfg.(*Config), queueSettings(e, &metricsSignal))...)
 	if err != nil {
 		return nil, err
 	}
-	return arrivingMetrics{Metrics: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
+	return metricsDoor{Metrics: helper, e: e}, nil
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
-	exp, err := getOrCreate(set, cfg.(*Config))
+	shared, err := getOrCreate(set, cfg.(*Config))
 	if err != nil {
 		return nil, err
 	}
-	helper, err := exporterhelper.NewLogs(ctx, set, cfg, exp.Unwrap().pushLogs, helperOptions(exp, cfg.(*Config))...)
+	e := shared.Unwrap()
+	helper, err := xexporterhelper.NewLogsRequest(ctx, set, convertRequest(e, &logsSignal), pushRequest(e, &logsSignal),
+		helperOptions(shared, cfg.(*Config), queueSettings(e, &logsSignal))...)
 	if err != nil {
 		return nil, err
 	}
-	return arrivingLogs{Logs: helper, a: exp.Unwrap().arrivals, g: exp.Unwrap().gate}, nil
+	return logsDoor{Logs: helper, e: e}, nil
 }
 
-func helperOptions(exp *sharedExporter, cfg *Config) []exporterhelper.Option {
+// queueSettings says how exporterhelper queues, batches and persists the
+// exporter's requests of one signal (request.go).
+func queueSettings[D, R any](e *captureExporter, sig *signalOps[D, R]) xexporterhelper.QueueBatchSettings {
+	return xexporterhelper.QueueBatchSettings{
+		Encoding:         queueEncoding[D, R]{sig: sig, now: e.now},
+		ReferenceCounter: refCounter[D, R]{sig: sig},
+	}
+}
+
+// shutdownRetry is exporterhelper's retry sender, which never retries in
+// practice: the push retries itself (retry_on_failure) and answers a
+// retryable error only while the collector stops with a persistent queue,
+// for the batch to go back to the queue, which the stopped retry sender
+// does.
+var shutdownRetry = configretry.BackOffConfig{
+	Enabled:         true,
+	InitialInterval: 10 * time.Millisecond,
+	MaxInterval:     100 * time.Millisecond,
+	Multiplier:      2,
+}
+
+func helperOptions(exp *sharedExporter, cfg *Config, qs xexporterhelper.QueueBatchSettings) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(exp.Start),
 		exporterhelper.WithShutdown(exp.Shutdown),
-		// It stamps each request's arrival on its resources (see arrival.go).
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
-		exporterhelper.WithTimeout(cfg.TimeoutConfig),
-		exporterhelper.WithRetry(cfg.RetryConfig),
-		exporterhelper.WithQueue(cfg.QueueConfig),
+		// The data is never changed: pieces are stamped beside it.
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The push bounds each attempt by timeout and retries itself.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
+		exporterhelper.WithRetry(shutdownRetry),
+		xexporterhelper.WithQueueBatch(cfg.QueueConfig, qs),
 	}
 }

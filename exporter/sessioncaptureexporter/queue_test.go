@@ -27,8 +27,9 @@ func isObjectKey(key string) bool { return strings.HasSuffix(key, ".otlp.gz") }
 
 // TestRedeliveryAfterCrashIsStoredOnce: with a persistent queue, a batch
 // whose object landed but whose answer was lost is still in the queue when
-// the collector stops, and the restarted collector delivers it again. The
-// session holds it once, counts it once, and no longer says it lost it.
+// the collector stops (the session says so: active, with queuedItems), and
+// the restarted collector delivers it again. The session holds it once,
+// counts it once, and completes.
 func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	cfg, st := fsConfig(t)
 	cfg.Session.ID = "nightly"
@@ -39,15 +40,23 @@ func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
 
-	// First run: every object write lands, but its answer is lost.
+	// First run: every object write lands, but its answer is lost, and
+	// the store cannot be asked whether it landed.
 	host, id := storagehost.FileStorage(t, storageDir)
 	q.GetOrInsertDefault().StorageID = &id
 	cfg.QueueConfig = q
 	var fs1 *faultstore.Store
 	tr := startTrioOn(t, host, set, cfg, func(s sessionstore.Store) sessionstore.Store {
-		fs1 = faultstore.New(s, faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
-			return faultstore.Fault{Err: errors.New("i/o timeout"), Land: true}
-		}))
+		fs1 = faultstore.New(s,
+			faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
+				return faultstore.Fault{Err: errors.New("i/o timeout"), Land: true}
+			}),
+			func(c faultstore.Call) faultstore.Fault {
+				if c.Op == faultstore.List && isObjectKey(c.Key) {
+					return faultstore.Fault{Err: errors.New("connection refused")}
+				}
+				return faultstore.Fault{}
+			})
 		return fs1
 	})
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
@@ -55,7 +64,10 @@ func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	tr.shutdown(t)
 	m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
 	require.NoError(t, err)
-	require.Equal(t, sessionstore.StatusFailed, m.Status, "the first run could not confirm its batch")
+	require.Equal(t, sessionstore.StatusActive, m.Status, "the first run could not confirm its batch, which waits in the queue")
+	require.NotNil(t, m.QueuedItems)
+	require.Equal(t, int64(4), m.QueuedItems.Traces, "queued, not lost: the next run stores it")
+	require.Nil(t, m.LostItems)
 
 	// Second run, same queue: the batch comes back and is recognised.
 	host, _ = storagehost.FileStorage(t, storageDir)

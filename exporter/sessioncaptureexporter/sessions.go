@@ -8,10 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -20,243 +18,33 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
-// session is the state of one session this exporter writes to: its
-// metadata, kept current as objects land, and whether the stored
-// metadata.json is behind.
-type session struct {
-	id     string
-	own    bool // the exporter's own session, as opposed to one named by an attribute
-	opened time.Time
-
-	// writeMu orders the metadata writes of this session (so its snapshots
-	// land in order); no other session's writes wait on it.
-	writeMu sync.Mutex
-
-	mu        sync.Mutex
-	meta      *sessionstore.Metadata
-	dirty     bool // meta changed since it was last stored
-	stored    bool // metadata.json was written at least once
-	closed    bool
-	failed    bool // some data could not be stored
-	lastWrite time.Time
-	lastData  time.Time
-	// pending counts the batches planned for this session that are not
-	// stored yet (waiting for a retry), and pendingItems their items per
-	// signal: a session with pending batches is never idle, and a closed
-	// one says completed only once they are stored.
-	pending      int
-	pendingItems map[sessionstore.Signal]int64
-	// final is set when the collector stops: what is pending then is lost.
-	final bool
-}
-
-func (s *session) beginPending(signal sessionstore.Signal, items int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pending++
-	if s.pendingItems == nil {
-		s.pendingItems = map[sessionstore.Signal]int64{}
-	}
-	s.pendingItems[signal] += items
-}
-
-func (s *session) endPending(signal sessionstore.Signal, items int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending == 0 {
-		return // counted as lost already: the collector stopped
-	}
-	s.pending--
-	s.pendingItems[signal] -= items
-	if s.closed {
-		s.dirty = true // its status can change now
-	}
-}
-
-func (s *session) add(signal sessionstore.Signal, captureTime time.Time, p *part, raw, compressed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.meta.Add(signal, captureTime, p.items, raw, compressed)
-	s.meta.ExtendEventTime(p.eventStart, p.eventEnd)
-	s.lastData = captureTime
-	if s.meta.Seed != nil {
-		for idx, ph := range p.phases {
-			addPhase(s.meta, idx, ph)
-		}
-	}
-	s.dirty = true
-}
-
-// markLost records items that could never be stored (a permanent store
-// error): the session ends failed and says how many.
-func (s *session) markLost(signal sessionstore.Signal, items int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failed = true
-	s.dirty = true
-	if s.meta.LostItems == nil {
-		s.meta.LostItems = &sessionstore.LostItems{}
-	}
-	switch signal {
-	case sessionstore.SignalTraces:
-		s.meta.LostItems.Traces += items
-	case sessionstore.SignalMetrics:
-		s.meta.LostItems.Metrics += items
-	case sessionstore.SignalLogs:
-		s.meta.LostItems.Logs += items
-	}
-}
-
-// delivered records that items a persistent queue delivered again after a
-// restart are stored: the items an earlier run counted as lost (they were
-// in the queue when it stopped) are not lost any more.
-func (s *session) delivered(signal sessionstore.Signal, items int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.meta.LostItems
-	if l == nil {
-		return
-	}
-	switch signal {
-	case sessionstore.SignalTraces:
-		l.Traces = max(0, l.Traces-items)
-	case sessionstore.SignalMetrics:
-		l.Metrics = max(0, l.Metrics-items)
-	case sessionstore.SignalLogs:
-		l.Logs = max(0, l.Logs-items)
-	}
-	if l.Traces+l.Metrics+l.Logs == 0 {
-		s.meta.LostItems = nil
-		s.failed = false
-	}
-	s.dirty = true
-}
-
-// pendingCount is the number of batches planned for the session and not
-// stored yet.
-func (s *session) pendingCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pending
-}
-
-func (s *session) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-func (s *session) storedBytes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.meta.TotalSizeBytes
-}
-
-// close marks the session ended at t; final says the collector stops, so
-// that batches still pending will not be stored.
-func (s *session) close(t time.Time, final bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if final {
-		s.final = true
-		s.dirty = true
-	}
-	if s.closed {
-		return
-	}
-	s.closed = true
-	end := t.UTC()
-	s.meta.EndTime = &end
-	s.dirty = true
-}
-
-// snapshot returns a copy of the metadata to write if a write is due, with
-// the status the session has at this moment.
-func (s *session) snapshot(now time.Time, interval time.Duration, force bool) *sessionstore.Metadata {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	due := !s.stored || (s.dirty && (force || s.closed || now.Sub(s.lastWrite) >= interval))
-	if !due {
-		return nil
-	}
-	switch {
-	case s.closed && s.final && s.pending > 0:
-		// Accepted and never stored: the session lost them, and says so.
-		lost := s.meta.LostItems
-		if lost == nil {
-			lost = &sessionstore.LostItems{}
-		}
-		lost.Traces += s.pendingItems[sessionstore.SignalTraces]
-		lost.Metrics += s.pendingItems[sessionstore.SignalMetrics]
-		lost.Logs += s.pendingItems[sessionstore.SignalLogs]
-		s.meta.LostItems = lost
-		s.pendingItems = nil
-		s.pending = 0
-		s.failed = true
-		s.meta.Status = sessionstore.StatusFailed
-	case s.closed && s.pending > 0:
-		s.meta.Status = sessionstore.StatusActive // waits for its pending batches
-	case s.closed && s.failed:
-		s.meta.Status = sessionstore.StatusFailed
-	case s.closed:
-		s.meta.Status = sessionstore.StatusCompleted
-	default:
-		s.meta.Status = sessionstore.StatusActive
-	}
-	s.meta.UpdatedTime = now.UTC()
-	s.dirty = false
-	return s.meta.Clone()
-}
-
-// written records a successful write of a snapshot; a failed write leaves
-// the session dirty so that the next round retries.
-func (s *session) written(now time.Time, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.dirty = true
-		return
-	}
-	s.stored = true
-	s.lastWrite = now
-}
-
-// settled reports whether the session is closed and its final metadata
-// stored, so the manager can forget it. (Not "idle": idle_timeout's idle
-// means no data for a while, see closeIdle.)
-func (s *session) settled() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed && !s.dirty && s.stored && s.pending == 0
-}
-
 // sessionManager owns every session of one exporter instance: the own
-// session (rotated on size or age) and the sessions named by the routing
-// attribute. The writes of one session's metadata are ordered by its own
-// lock, so its snapshots never race, and no push waits on another
-// session's store call.
+// session (rotated on size or age, or by the control API), the sessions
+// named by the routing attribute, and sessions of earlier runs that a
+// persistent queue delivers data to again. A session is chosen when data
+// is accepted (the own session current then) or named by the data (the
+// attribute), never by when the data happens to be stored.
 type sessionManager struct {
-	store     sessionstore.Store
-	writer    string // this exporter's name among the writers of a session
-	cfg       *SessionConfig
-	createdBy string
-	logger    *zap.Logger
-	now       func() time.Time
-	onOpen    func(reason string)
+	store      sessionstore.Store
+	cfg        *SessionConfig
+	createdBy  string
+	instance   string // this run, in the views it writes
+	persistent bool   // the sending queue is persistent: what is left in it at shutdown is kept
+	logger     *zap.Logger
+	now        func() time.Time
+	onOpen     func(reason string)
+	allowed    *regexp.Regexp // session.allowed_ids, nil: any
 
-	openMu sync.Mutex // serializes opening the own session
+	// ownMu orders the choice of the next own session (rotation, the
+	// control API): it reads the store to skip ids that exist.
+	ownMu sync.Mutex
 
-	// desc describes the own sessions: the configured session block, or
-	// what the control API asked for last (under mu).
-	desc ownDesc
-
-	allowed *regexp.Regexp // session.allowed_ids, nil: any
-
-	mu         sync.Mutex
-	own        *session // nil between a rotation and the next batch
-	ownSeq     int      // own sessions opened: id, id-2, id-3, ...
-	nextReason string   // why the next own session opens
-	sessions   map[string]*session
+	mu       sync.Mutex
+	writer   string  // this exporter's name among a session's writers
+	desc     ownDesc // what names and describes the own sessions
+	own      *session
+	ownSeq   int // own sessions of desc opened: id, id-2, id-3, ...
+	sessions map[string]*session
 	// aliases sends the data of a route (an id named by the attribute)
 	// whose stored session was completed before this exporter saw it to
 	// the session that takes its place, id-2, id-3, ...
@@ -264,30 +52,16 @@ type sessionManager struct {
 	// completedHere are the sessions named by the attribute that this
 	// exporter completed itself (idle): later data continues them.
 	completedHere map[string]bool
+	// queued counts the routed items accepted in this run that have not
+	// reached a push yet, by route: such a session is not idle.
+	queued map[string]*counts
+	// lostRoutes counts items lost for routes whose session could not even
+	// be opened; they are recorded when it can be (see recordUnopened).
+	lostRoutes map[string]*counts
 	// storeFailing is set while writes fail; idleness is not counted
 	// then, and counts again from recoveredAt.
 	storeFailing bool
 	recoveredAt  time.Time
-	// queued reports whether accepted data waits in the sending queue
-	// (nil: never); no session is idle then.
-	queued func() bool
-}
-
-// writeFailed notes a failed write: the store is in trouble.
-func (m *sessionManager) writeFailed() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.storeFailing = true
-}
-
-// writeSucceeded notes a successful write, ending any trouble.
-func (m *sessionManager) writeSucceeded() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.storeFailing {
-		m.storeFailing = false
-		m.recoveredAt = m.now()
-	}
 }
 
 // ownDesc is what names and describes the exporter's own sessions.
@@ -299,96 +73,296 @@ type ownDesc struct {
 	diagnosticSessionID string
 }
 
-func newSessionManager(store sessionstore.Store, cfg *SessionConfig, writer, createdBy string, logger *zap.Logger, now func() time.Time, onOpen func(string)) *sessionManager {
+func descOf(cfg *SessionConfig) ownDesc {
+	return ownDesc{
+		id: cfg.ID, description: cfg.Description, labels: cfg.Labels,
+		enabledFlags: cfg.EnabledFlags, diagnosticSessionID: cfg.DiagnosticSessionID,
+	}
+}
+
+type managerSettings struct {
+	store      sessionstore.Store
+	cfg        *SessionConfig
+	writer     string
+	instance   string
+	createdBy  string
+	persistent bool
+	logger     *zap.Logger
+	now        func() time.Time
+	onOpen     func(reason string)
+}
+
+func newSessionManager(set managerSettings) *sessionManager {
 	m := &sessionManager{
-		store: store, cfg: cfg, writer: writer, createdBy: createdBy, logger: logger, now: now, onOpen: onOpen,
+		store: set.store, cfg: set.cfg, writer: set.writer, instance: set.instance, createdBy: set.createdBy,
+		persistent: set.persistent, logger: set.logger, now: set.now, onOpen: set.onOpen,
+		desc:     descOf(set.cfg),
 		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
-		desc: ownDesc{
-			id: cfg.ID, description: cfg.Description, labels: cfg.Labels,
-			enabledFlags: cfg.EnabledFlags, diagnosticSessionID: cfg.DiagnosticSessionID,
-		},
+		queued: map[string]*counts{}, lostRoutes: map[string]*counts{},
 	}
-	if cfg.AllowedIDs != "" {
-		m.allowed = regexp.MustCompile(anchored(cfg.AllowedIDs)) // Validate compiled it
+	if set.cfg.AllowedIDs != "" {
+		m.allowed = regexp.MustCompile(anchored(set.cfg.AllowedIDs)) // Validate compiled it
 	}
+	m.ownSeq = 1
+	m.own = m.newOwn(m.ownID(m.desc, 1), m.desc, "start")
 	return m
 }
 
 // anchored makes a pattern match whole ids only.
 func anchored(pattern string) string { return `^(?:` + pattern + `)$` }
 
-// newSession builds the state of a session, continuing the stored one if
-// the id already exists (a fixed id across collector restarts, or a seed
-// session that several collectors write).
-func (m *sessionManager) newSession(ctx context.Context, id string, own bool, res pcommon.Resource) (*session, error) {
-	return m.newSessionWith(ctx, id, own, res, m.ownDesc())
+// ownID returns the id of the seq-th own session of desc (1-based).
+func (m *sessionManager) ownID(desc ownDesc, seq int) string {
+	if desc.id == AutoSessionID {
+		return sessionstore.NewSessionID("capture", m.now())
+	}
+	if seq <= 1 {
+		return desc.id
+	}
+	return desc.id + "-" + strconv.Itoa(seq)
 }
 
-// newSessionWith is newSession with desc describing an own session.
-func (m *sessionManager) newSessionWith(ctx context.Context, id string, own bool, res pcommon.Resource, desc ownDesc) (*session, error) {
-	now := m.now()
-	s := &session{id: id, own: own, opened: now}
-	var existing *sessionstore.Metadata
-	err := sessionstore.ErrNotFound
-	if !own || desc.id != AutoSessionID {
-		// Generated ids are new by construction; named ones may exist, or
-		// collide by case with one that does.
-		if cerr := sessionstore.CheckCaseConflict(ctx, m.store, id); cerr != nil {
-			return nil, fmt.Errorf("session %s: %w", id, cerr)
-		}
-		existing, err = sessionstore.ReadMetadata(ctx, m.store, id)
+// ownSession is an own session and what opening it needs to know.
+type ownSession struct {
+	desc   ownDesc
+	reason string
+}
+
+// newOwn makes (without store I/O) the own session id; the caller holds
+// mu or is the constructor.
+func (m *sessionManager) newOwn(id string, desc ownDesc, reason string) *session {
+	s := newSession(id, kindOwn, m.now())
+	s.own = &ownSession{desc: desc, reason: reason}
+	m.sessions[id] = s
+	return s
+}
+
+// accept counts items of a request accepted now: those without a route go
+// to the current own session, whose id it returns for the request's stamp.
+func (m *sessionManager) accept(signal sessionstore.Signal, byRoute map[string]int64) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := byRoute[""]; ok && m.desc.id == AutoSessionID && !m.own.hasData() {
+		// A generated id names the time of the session's first data.
+		delete(m.sessions, m.own.id)
+		m.own = m.newOwn(m.ownID(m.desc, m.ownSeq), m.desc, m.own.own.reason)
 	}
-	switch {
-	case err == nil && !own && existing.Status == sessionstore.StatusCompleted && !m.cfg.ReopenCompleted && !m.wasCompletedHere(id):
-		return nil, errCompletedElsewhere
-	case err == nil, errors.Is(err, sessionstore.ErrCorrupt):
-		if cerr := m.continueSession(ctx, s, existing, err); cerr != nil {
-			return nil, cerr
+	for route, n := range byRoute {
+		if route == "" {
+			m.own.accept(signal, n, m.now())
+			continue
 		}
-	case errors.Is(err, sessionstore.ErrNotFound):
-		s.meta = sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, now, m.createdBy)
+		c := m.queued[route]
+		if c == nil {
+			c = &counts{}
+			m.queued[route] = c
+		}
+		c.add(signal, n)
+	}
+	return m.own.id
+}
+
+// refuse takes back the counts of a request that the sending queue
+// refused (the sender saw the error: nothing was accepted).
+func (m *sessionManager) refuse(ownID string, signal sessionstore.Signal, byRoute map[string]int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for route, n := range byRoute {
+		if route == "" {
+			if s := m.sessions[ownID]; s != nil {
+				s.refuse(signal, n)
+			}
+			continue
+		}
+		m.takeQueuedLocked(route, signal, n)
+	}
+}
+
+// takeQueued ends the wait of routed items that reached a push.
+func (m *sessionManager) takeQueued(route string, signal sessionstore.Signal, n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.takeQueuedLocked(route, signal, n)
+}
+
+func (m *sessionManager) takeQueuedLocked(route string, signal sessionstore.Signal, n int64) {
+	c := m.queued[route]
+	if c == nil {
+		return
+	}
+	i := signalIndex(signal)
+	c[i] = max(0, c[i]-n)
+	if c.total() == 0 {
+		delete(m.queued, route)
+	}
+}
+
+// byID returns the session of an own session id stamped on accepted data:
+// this run's, or one of an earlier run (a persistent queue delivered its
+// data again), which is continued. "" is the current own session.
+func (m *sessionManager) byID(id string) *session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id == "" {
+		return m.own
+	}
+	if s, ok := m.sessions[id]; ok {
+		return s
+	}
+	s := newSession(id, kindEarlier, m.now())
+	m.sessions[id] = s
+	return s
+}
+
+// current returns the current own session.
+func (m *sessionManager) current() *session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.own
+}
+
+// writerID is this exporter's name among the writers of a session.
+func (m *sessionManager) writerID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writer
+}
+
+// open reads or creates a session in the store, once; res describes a
+// session named by the attribute (its first resource).
+func (m *sessionManager) open(ctx context.Context, s *session, res pcommon.Resource) error {
+	s.openMu.Lock()
+	defer s.openMu.Unlock()
+	if s.isOpened() {
+		return nil
+	}
+	if err := m.load(ctx, s, res); err != nil {
+		return err
+	}
+	reason := "attribute"
+	switch s.kind {
+	case kindOwn:
+		reason = s.own.reason
+		m.logger.Info("Opened capture session", zap.String("session", s.id), zap.String("reason", reason))
+	case kindEarlier:
+		reason = "redelivery"
+		m.logger.Info("Data accepted by an earlier run of the collector arrived from the persistent queue; it goes to the session it was accepted into",
+			zap.String("session", s.id))
 	default:
-		return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
+		m.logger.Info("Opened session from attribute", zap.String("session", s.id))
 	}
-	if own {
-		s.meta.Description = desc.description
-		s.meta.DiagnosticSessionID = desc.diagnosticSessionID
-		s.meta.EnabledFlags = slices.Clone(desc.enabledFlags)
-		if len(desc.labels) > 0 {
-			s.meta.Labels = maps.Clone(desc.labels)
-		}
-	} else {
-		applyResourceMetadata(s.meta, res)
-	}
-	return s, nil
+	m.onOpen(reason)
+	return nil
 }
 
 // errCompletedElsewhere says that a session named by the attribute was
 // completed before this exporter saw it, and is not to be reopened.
 var errCompletedElsewhere = errors.New("session completed before this exporter saw it")
 
-// wasCompletedHere reports whether this exporter completed session id
-// itself (for idleness): later data continues it.
-func (m *sessionManager) wasCompletedHere(id string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.completedHere[id]
+// load sets up s from the store: a new session, or the stored one
+// continued (a fixed id across restarts, a seed session that several
+// collectors write, an earlier run's session).
+func (m *sessionManager) load(ctx context.Context, s *session, res pcommon.Resource) error {
+	now := m.now()
+	var existing *sessionstore.Metadata
+	err := sessionstore.ErrNotFound
+	if s.kind != kindOwn || s.own.desc.id != AutoSessionID {
+		// Generated ids are new by construction; named ones may exist, or
+		// collide by case with one that does.
+		if cerr := sessionstore.CheckCaseConflict(ctx, m.store, s.id); cerr != nil {
+			return fmt.Errorf("session %s: %w", s.id, cerr)
+		}
+		existing, err = sessionstore.ReadMetadata(ctx, m.store, s.id)
+	}
+	var (
+		meta   *sessionstore.Metadata
+		cont   continued
+		writer = m.writerID()
+	)
+	switch {
+	case err == nil, errors.Is(err, sessionstore.ErrCorrupt):
+		views, verr := sessionstore.ReadWriters(ctx, m.store, s.id)
+		if verr != nil && !errors.Is(verr, sessionstore.ErrCorrupt) {
+			return fmt.Errorf("session %s: read writers: %w", s.id, verr)
+		}
+		// (A session whose writer left items of it in its persistent queue
+		// is active: they come back to it.)
+		if s.kind == kindRouted && existing != nil && existing.Status == sessionstore.StatusCompleted &&
+			!m.cfg.ReopenCompleted && !m.wasCompletedHere(s.id) {
+			return errCompletedElsewhere
+		}
+		if cont, err = m.continueSession(ctx, s.id, writer, existing, err, views); err != nil {
+			return err
+		}
+		meta = cont.meta
+	case errors.Is(err, sessionstore.ErrNotFound):
+		meta = sessionstore.NewMetadata(s.id, sessionstore.SessionTypeCapture, now, m.createdBy)
+	default:
+		return fmt.Errorf("session %s: read metadata: %w", s.id, err)
+	}
+	meta.Instance = m.instance
+	switch s.kind {
+	case kindOwn:
+		d := s.own.desc
+		meta.Description, meta.DiagnosticSessionID = d.description, d.diagnosticSessionID
+		meta.EnabledFlags = slices.Clone(d.enabledFlags)
+		if meta.EnabledFlags == nil {
+			meta.EnabledFlags = []string{}
+		}
+		if len(d.labels) > 0 {
+			meta.Labels = maps.Clone(d.labels)
+		}
+	case kindRouted:
+		meta.ApplySeedResource(res)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.meta, s.opened, s.dirty = meta, true, true
+	s.writer = writer
+	s.stored = cont.mine
+	s.recount = cont.recount
+	s.inheritedFrom, s.inherited = cont.inheritedFrom, cont.inherited
+	for i, n := range countsOf(cont.lost) {
+		s.ledger.lost[i] += n // beside what this run lost before the session could be opened
+	}
+	s.ledger.lostUncounted = cont.lostUncounted
+	for i, n := range countsOf(cont.queued) {
+		s.ledger.expected[i] += n
+	}
+	return nil
 }
 
-// continueSession sets up s to go on writing a session that exists:
-// existing is its metadata.json (nil, with readErr, when unreadable). This
-// writer goes on from its own file; a writer new to the session starts
-// from zero counts (the merge adds the others'); a session from before
-// writer files is taken over with its counts. With no other writer, an
-// unfinished (crash, failed) or unreadable session is recounted from its
-// objects first.
-func (m *sessionManager) continueSession(ctx context.Context, s *session, existing *sessionstore.Metadata, readErr error) error {
-	id, now := s.id, m.now()
-	views, verr := sessionstore.ReadWriters(ctx, m.store, id)
-	if verr != nil && !errors.Is(verr, sessionstore.ErrCorrupt) {
-		return fmt.Errorf("session %s: read writers: %w", id, verr)
-	}
-	mine, isMine := views[m.writer]
+// continued is a stored session as this writer goes on with it.
+type continued struct {
+	meta         *sessionstore.Metadata
+	mine         bool                     // this writer has a view in it
+	lost, queued *sessionstore.ItemCounts // from this writer's view
+	recount      bool                     // this writer's share could not be recounted now
+	// lostUncounted: it said failed without counting what it lost.
+	lostUncounted bool
+	// inheritedFrom: this writer's view was left open by another run with
+	// this writer id, taken over as a crashed earlier run's; if that run
+	// turns out to be alive (it moves to a writer id of its own, see
+	// viewWriter), its counts, inherited, go back to it.
+	inheritedFrom string
+	inherited     *sessionstore.Metadata
+}
+
+// continueSession sets up going on writing a stored session: existing is
+// its metadata.json (nil, with readErr, when unreadable), views its
+// writers' views. This writer goes on from its own view; a writer new to
+// the session starts from zero counts (the merge adds the others'); a
+// session from before writer files is taken over with its counts.
+//
+// A view that did not end (its run was killed) may lack objects that
+// landed after it was written. Alone in the session, the writer recounts
+// the objects now; the items its view said were still queued and that the
+// recount finds stored no longer wait. Beside other writers its share
+// cannot be told from theirs: the session is marked for a recount by the
+// writer that completes it.
+func (m *sessionManager) continueSession(ctx context.Context, id, writer string, existing *sessionstore.Metadata, readErr error, views map[string]*sessionstore.Metadata) (continued, error) {
+	now := m.now()
+	mine, isMine := views[writer]
 	others := len(views)
 	if isMine {
 		others--
@@ -411,37 +385,56 @@ func (m *sessionManager) continueSession(ctx context.Context, s *session, existi
 	default:
 		base = existing // written before writer files: this writer takes it over
 	}
-	if others == 0 && (existing == nil || base.Status != sessionstore.StatusCompleted) {
-		// Left active by a crash, failed, or unreadable: objects may have
-		// landed after the last metadata write. Count what it holds.
-		rc, rerr := m.recount(ctx, id)
-		if rerr != nil {
-			return fmt.Errorf("session %s: recount before continuing it: %w", id, rerr)
+	out := continued{meta: base, mine: isMine, lost: base.LostItems, queued: base.QueuedItems,
+		lostUncounted: base.Status == sessionstore.StatusFailed && base.LostItems.Total() == 0}
+	unclean := existing == nil || (base.Status == sessionstore.StatusActive && base.EndTime == nil)
+	switch {
+	case others == 0 && (existing == nil || base.Status != sessionstore.StatusCompleted):
+		// Left active by a crash, stopped with items queued, failed, or
+		// unreadable: objects may have landed after the last metadata
+		// write. Count what it holds.
+		rc, err := m.recount(ctx, id)
+		if err != nil {
+			return continued{}, fmt.Errorf("session %s: recount before continuing it: %w", id, err)
 		}
 		if rc != nil {
 			m.logger.Info("Recounted the session before continuing it", zap.String("session", id),
 				zap.String("status", string(base.Status)), zap.Int64("items_in_metadata", base.Items()),
 				zap.Int64("items_in_objects", rc.Counts.Items()), zap.NamedError("metadata_error", readErr))
+			before := counts{base.CapturedTraces, base.CapturedMetrics, base.CapturedLogs}
 			base.TakeCounts(rc.Counts)
 			if first, _ := rc.Counts.CaptureRange(); !isMine && existing == nil && !first.IsZero() {
 				base.StartTime = first
 			}
+			// Queued items found stored were stored before the crash.
+			q := countsOf(out.queued)
+			after := counts{base.CapturedTraces, base.CapturedMetrics, base.CapturedLogs}
+			for i := range q {
+				q[i] = max(0, q[i]-max(0, after[i]-before[i]))
+			}
+			out.queued = q.itemCounts()
 		}
+	case isMine && unclean:
+		m.logger.Warn("Continuing a session this writer did not stop cleanly while other writers have views in it: its counts are recounted when the session completes",
+			zap.String("session", id), zap.String("writer", writer), zap.Int("other_writers", others))
+		out.recount = true
+		out.queued = nil // unknown: what comes back is counted as it comes
 	}
-	// A writer that lost data stays failed however it goes on.
-	s.failed = base.Status == sessionstore.StatusFailed
-	base.Status = sessionstore.StatusActive
-	base.EndTime = nil
-	s.meta = base
-	s.stored = isMine
-	s.dirty = true
-	m.logger.Info("Continuing existing session", zap.String("session", id), zap.String("writer", m.writer),
+	if base.NeedsRecount && isMine {
+		out.recount = true
+	}
+	if isMine && unclean && base.Instance != "" && base.Instance != m.instance {
+		out.inheritedFrom, out.inherited = base.Instance, base.Clone()
+	}
+	base.Status, base.EndTime = sessionstore.StatusActive, nil
+	base.LostItems, base.QueuedItems, base.NeedsRecount = nil, nil, false
+	m.logger.Info("Continuing existing session", zap.String("session", id), zap.String("writer", writer),
 		zap.Int("other_writers", others), zap.Int64("items", base.Items()))
-	return nil
+	return out, nil
 }
 
 // recount counts what a session's objects hold. A store failure is
-// returned, and the batch that opens the session is retried. A session too
+// returned (the batch that opens the session is retried). A session too
 // large to recount within the push's timeout is not recounted (nil, nil,
 // and a warning): capture goes on from the counts at hand, and `sessionctl
 // verify --repair` recounts it later, so that a recount never holds data
@@ -449,161 +442,27 @@ func (m *sessionManager) continueSession(ctx context.Context, s *session, existi
 func (m *sessionManager) recount(ctx context.Context, id string) (*sessionstore.Recount, error) {
 	rc, err := sessionstore.RecountSession(ctx, m.store, id, sessionstore.DefaultRecountObjectBytes)
 	if err != nil && ctx.Err() != nil {
-		m.logger.Warn("Could not recount the session within the push timeout; its counts may be short (sessionctl verify --repair recounts it)",
+		m.logger.Warn("Could not recount the session in time; its counts may be short (sessionctl verify --repair recounts it)",
 			zap.String("session", id), zap.Error(err))
 		return nil, nil
 	}
 	return rc, err
 }
 
-// nextOwnID names the own session the next batch would open (for logs).
-func (m *sessionManager) nextOwnID() string {
-	m.mu.Lock()
-	seq := m.ownSeq + 1
-	m.mu.Unlock()
-	if m.ownDesc().id == AutoSessionID {
-		return "(the exporter's next own session)"
-	}
-	return m.ownID(seq)
-}
-
-func (m *sessionManager) ownDesc() ownDesc {
+// wasCompletedHere reports whether this exporter completed session id
+// itself (for idleness): later data continues it.
+func (m *sessionManager) wasCompletedHere(id string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.desc
-}
-
-// ownID returns the id of the seq-th own session (1-based).
-func (m *sessionManager) ownID(seq int) string {
-	base := m.ownDesc().id
-	if base == AutoSessionID {
-		return sessionstore.NewSessionID("capture", m.now())
-	}
-	if seq <= 1 {
-		return base
-	}
-	return base + "-" + strconv.Itoa(seq)
-}
-
-// ownSession returns the exporter's own session, opening the next one if
-// there is none: sessions open with their first data, so an idle exporter
-// leaves no empty sessions behind. Rotation to a fixed-id suffix that
-// already exists skips ahead, so a restarted collector never mixes two runs
-// in one rotated id.
-func (m *sessionManager) ownSession(ctx context.Context) (*session, error) {
-	if s := m.current(); s != nil {
-		return s, nil
-	}
-	m.openMu.Lock()
-	defer m.openMu.Unlock()
-	if s := m.current(); s != nil {
-		return s, nil // opened while we waited
-	}
-	return m.openOwn(ctx)
-}
-
-// openOwn opens the next own session; the caller holds openMu.
-func (m *sessionManager) openOwn(ctx context.Context) (*session, error) {
-	seq := m.ownSeq + 1
-	id := m.ownID(seq)
-	if seq > 1 && m.ownDesc().id != AutoSessionID {
-		for {
-			_, err := sessionstore.ReadMetadata(ctx, m.store, id)
-			if errors.Is(err, sessionstore.ErrNotFound) {
-				break
-			}
-			if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
-				return nil, fmt.Errorf("session %s: read metadata: %w", id, err)
-			}
-			seq++
-			id = m.ownID(seq)
-		}
-	}
-	s, err := m.newSession(ctx, id, true, pcommon.NewResource())
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	reason := m.nextReason
-	m.mu.Unlock()
-	if reason == "" {
-		reason = "start"
-	}
-	m.adopt(s, seq, reason)
-	return s, nil
-}
-
-// adopt makes s the own session, the seq-th of its description, and
-// reports it opened for reason.
-func (m *sessionManager) adopt(s *session, seq int, reason string) {
-	m.mu.Lock()
-	m.ownSeq, m.own = seq, s
-	m.sessions[s.id] = s
-	m.mu.Unlock()
-	m.logger.Info("Opened capture session", zap.String("session", s.id), zap.String("reason", reason))
-	m.onOpen(reason)
-}
-
-// openNew completes the own session (if one is open) and opens a new one
-// described by desc at once, for the control API. A fixed id that exists
-// already is refused: the API opens new sessions, it never continues one.
-func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (*session, error) {
-	m.openMu.Lock()
-	defer m.openMu.Unlock()
-	if desc.id != AutoSessionID {
-		if cur := m.current(); cur != nil && cur.id == desc.id {
-			return nil, control.Conflict("session %s is the current session", desc.id)
-		}
-		_, err := sessionstore.ReadMetadata(ctx, m.store, desc.id)
-		switch {
-		case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
-			return nil, control.Conflict("session %s exists already", desc.id)
-		case !errors.Is(err, sessionstore.ErrNotFound):
-			return nil, fmt.Errorf("session %s: read metadata: %w", desc.id, err)
-		}
-		if err := sessionstore.CheckCaseConflict(ctx, m.store, desc.id); err != nil {
-			return nil, control.Conflict("session %s: %v", desc.id, err)
-		}
-	}
-	// Set up first: if that fails, nothing has changed.
-	id := desc.id
-	if id == AutoSessionID {
-		id = sessionstore.NewSessionID("capture", m.now())
-	}
-	s, err := m.newSessionWith(ctx, id, true, pcommon.NewResource(), desc)
-	if err != nil {
-		return nil, err
-	}
-	m.rotate("control")
-	m.mu.Lock()
-	m.desc, m.nextReason = desc, ""
-	m.mu.Unlock()
-	m.adopt(s, 1, "control")
-	return s, nil
-}
-
-// rotate closes the own session; the next batch opens its successor.
-func (m *sessionManager) rotate(reason string) {
-	m.mu.Lock()
-	prev := m.own
-	m.own = nil
-	m.nextReason = reason
-	m.mu.Unlock()
-	if prev != nil {
-		prev.close(m.now(), false)
-	}
-}
-
-// current returns the open own session, or nil.
-func (m *sessionManager) current() *session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.own
+	return m.completedHere[id]
 }
 
 // routed returns the session named by a routing attribute, opening it on
 // first sight.
 func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.Resource) (*session, error) {
+	if err := sessionstore.ValidateSessionID(route); err != nil {
+		return nil, sessionstore.Permanent(fmt.Errorf("resource attribute %s: %w", m.cfg.FromAttribute, err))
+	}
 	if m.allowed != nil && !m.allowed.MatchString(route) {
 		return nil, sessionstore.Permanent(fmt.Errorf("session id %q is not allowed by session.allowed_ids %q", route, m.cfg.AllowedIDs))
 	}
@@ -615,12 +474,12 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 	s, ok := m.sessions[id]
 	m.mu.Unlock()
 	if ok && !s.isClosed() {
-		return s, nil
+		return s, m.open(ctx, s, res)
 	}
 	if ok {
 		// Completed for idleness but not yet forgotten: write it out first,
 		// so that continuing it starts from its final counts.
-		if err := m.flushOne(ctx, s); err != nil {
+		if _, err := m.write(ctx, s, 0, true); err != nil {
 			return nil, err
 		}
 	}
@@ -631,13 +490,13 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 	// A session completed before this exporter saw it is not reopened
 	// (unless session.reopen_completed): its data goes to id-2, id-3, ...
 	for n := 2; ; n++ {
-		var err error
-		s, err = m.newSession(ctx, id, false, res)
-		if !errors.Is(err, errCompletedElsewhere) {
-			if err != nil {
-				return nil, err
-			}
+		s = newSession(id, kindRouted, m.now())
+		err := m.load(ctx, s, res)
+		if err == nil {
 			break
+		}
+		if !errors.Is(err, errCompletedElsewhere) {
+			return nil, err
 		}
 		next := route + "-" + strconv.Itoa(n)
 		if verr := sessionstore.ValidateSessionID(next); verr != nil {
@@ -648,14 +507,15 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 		id = next
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if existing, ok := m.sessions[id]; ok && !existing.isClosed() {
-		return existing, nil // opened meanwhile by another batch
+		m.mu.Unlock()
+		return existing, m.open(ctx, existing, res) // opened meanwhile by another batch
 	}
 	m.sessions[id] = s
 	if id != route {
 		m.aliases[route] = id
 	}
+	m.mu.Unlock()
 	m.logger.Info("Opened session from attribute", zap.String("session", id))
 	m.onOpen("attribute")
 	return s, nil
@@ -664,23 +524,41 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 // openRouted counts the open sessions named by the attribute.
 func (m *sessionManager) openRouted() int {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	all := slices.Collect(maps.Values(m.sessions))
+	m.mu.Unlock()
 	n := 0
-	for _, s := range m.sessions {
-		if !s.own && !s.isClosed() {
+	for _, s := range all {
+		if s.kind == kindRouted && !s.isClosed() {
 			n++
 		}
 	}
 	return n
 }
 
-// rotationDue reports why the own session should rotate, or "".
+// lostRoute records items lost for a route whose session could not be
+// opened.
+func (m *sessionManager) lostRoute(route string, signal sessionstore.Signal, n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.lostRoutes[route]
+	if c == nil {
+		c = &counts{}
+		m.lostRoutes[route] = c
+	}
+	c.add(signal, n)
+}
+
+// rotationDue reports why the own session should rotate, or "": it never
+// rotates before it had data.
 func (m *sessionManager) rotationDue() string {
 	s := m.current()
-	if s == nil {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started.IsZero() {
 		return ""
 	}
-	if m.cfg.MaxDuration > 0 && m.now().Sub(s.opened) >= m.cfg.MaxDuration {
+	if m.cfg.MaxDuration > 0 && m.now().Sub(started) >= m.cfg.MaxDuration {
 		return "max_duration"
 	}
 	if m.cfg.MaxBytes > 0 && s.storedBytes() >= m.cfg.MaxBytes {
@@ -690,45 +568,127 @@ func (m *sessionManager) rotationDue() string {
 }
 
 // untilRotation returns how long until the own session reaches
-// max_duration, or -1 without a duration limit.
+// max_duration, or -1 without a duration limit or before it had data.
 func (m *sessionManager) untilRotation() time.Duration {
 	s := m.current()
-	if s == nil || m.cfg.MaxDuration <= 0 {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started.IsZero() || m.cfg.MaxDuration <= 0 {
 		return -1
 	}
-	return max(0, s.opened.Add(m.cfg.MaxDuration).Sub(m.now()))
+	return max(0, started.Add(m.cfg.MaxDuration).Sub(m.now()))
 }
 
-// closeIdle completes attribute-named sessions that saw no data for the
-// idle timeout; a later batch for the same id continues the stored session.
-func (m *sessionManager) closeIdle() {
-	if m.cfg.IdleTimeout <= 0 {
-		return
+// rotate closes the own session and makes the next one current (opened in
+// the store with its first data). A fixed id's successor skips ids that
+// exist, so a restarted collector never mixes two runs in one rotated id;
+// if the store cannot say, the rotation waits for the next round.
+func (m *sessionManager) rotate(ctx context.Context, reason string) error {
+	m.ownMu.Lock()
+	defer m.ownMu.Unlock()
+	m.mu.Lock()
+	desc, seq := m.desc, m.ownSeq+1
+	m.mu.Unlock()
+	id := m.ownID(desc, seq)
+	if desc.id != AutoSessionID {
+		for {
+			_, err := sessionstore.ReadMetadata(ctx, m.store, id)
+			if errors.Is(err, sessionstore.ErrNotFound) {
+				break
+			}
+			if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+				return fmt.Errorf("session %s: read metadata: %w", id, err)
+			}
+			seq++
+			id = m.ownID(desc, seq)
+		}
 	}
+	m.mu.Lock()
+	prev := m.own
+	m.own, m.ownSeq = m.newOwn(id, desc, reason), seq
+	m.mu.Unlock()
+	prev.close(m.now(), false, m.persistent)
+	return nil
+}
+
+// openNew makes a new own session described by desc current at once, for
+// the control API, and returns it and the one it replaces (completed). A
+// fixed id that exists already is refused: the API opens new sessions, it
+// never continues one. The new session is opened in the store before
+// anything changes, so a failure changes nothing.
+func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (s, prev *session, err error) {
+	m.ownMu.Lock()
+	defer m.ownMu.Unlock()
+	if desc.id != AutoSessionID {
+		if cur := m.current(); cur.id == desc.id {
+			return nil, nil, control.Conflict("session %s is the current session", desc.id)
+		}
+		_, err := sessionstore.ReadMetadata(ctx, m.store, desc.id)
+		switch {
+		case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
+			return nil, nil, control.Conflict("session %s exists already", desc.id)
+		case !errors.Is(err, sessionstore.ErrNotFound):
+			return nil, nil, fmt.Errorf("session %s: read metadata: %w", desc.id, err)
+		}
+		if err := sessionstore.CheckCaseConflict(ctx, m.store, desc.id); err != nil {
+			return nil, nil, control.Conflict("session %s: %v", desc.id, err)
+		}
+	}
+	id := m.ownID(desc, 1)
+	s = newSession(id, kindOwn, m.now())
+	s.own = &ownSession{desc: desc, reason: "control"}
+	if err := m.open(ctx, s, pcommon.NewResource()); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	s.started = m.now() // a session asked for is a session, with or without data
+	s.mu.Unlock()
+	m.mu.Lock()
+	prev = m.own
+	m.sessions[id] = s
+	m.own, m.ownSeq, m.desc = s, 1, desc
+	m.mu.Unlock()
+	prev.close(m.now(), false, m.persistent)
+	return s, prev, nil
+}
+
+// closeIdle completes sessions named by the attribute, and earlier runs'
+// sessions, that saw no data for the idle timeout; an earlier run's
+// session also completes as soon as nothing more is to come for it. A
+// later batch for the same id continues the stored session.
+func (m *sessionManager) closeIdle() {
 	now := m.now()
 	m.mu.Lock()
-	if m.storeFailing || (m.queued != nil && m.queued()) {
-		// An outage is not idleness: batches may be queued or retried.
-		// Nor is a queue still holding data: it may be for any session.
-		m.mu.Unlock()
-		return
+	failing, recovered := m.storeFailing, m.recoveredAt
+	waiting := map[string]bool{} // sessions whose data waits in the sending queue
+	for route := range m.queued {
+		if alias, ok := m.aliases[route]; ok {
+			route = alias
+		}
+		waiting[route] = true
 	}
-	var idle []*session
+	var candidates []*session
 	for _, s := range m.sessions {
-		if s.own {
-			continue
+		if s.kind != kindOwn && !waiting[s.id] {
+			candidates = append(candidates, s)
 		}
-		s.mu.Lock()
-		last := latest(s.lastData, s.opened, m.recoveredAt)
-		if !s.closed && s.pending == 0 && now.Sub(last) >= m.cfg.IdleTimeout {
-			idle = append(idle, s)
-		}
-		s.mu.Unlock()
 	}
 	m.mu.Unlock()
-	for _, s := range idle {
-		m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
-		s.close(now, false)
+	for _, s := range candidates {
+		s.mu.Lock()
+		done := s.kind == kindEarlier && s.opened && s.ledger.queued().total() == 0
+		idle := m.cfg.IdleTimeout > 0 && !failing && s.ledger.pending.total() == 0 &&
+			now.Sub(latest(s.lastData, s.created, recovered)) >= m.cfg.IdleTimeout
+		closed := s.closed
+		s.mu.Unlock()
+		if closed || !(done || idle) {
+			continue
+		}
+		if idle {
+			m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
+		}
+		s.close(now, false, m.persistent)
 		m.mu.Lock()
 		m.completedHere[s.id] = true
 		m.mu.Unlock()
@@ -746,216 +706,81 @@ func latest(ts ...time.Time) time.Time {
 	return out
 }
 
-// closeAll ends every session: the collector stops.
+// closeAll ends every session: the collector stops. Routed items still
+// waiting in a persistent queue stay queued in their session, if this run
+// opened it.
 func (m *sessionManager) closeAll() {
 	m.mu.Lock()
 	all := slices.Collect(maps.Values(m.sessions))
+	for route, c := range m.queued {
+		id := route
+		if alias, ok := m.aliases[route]; ok {
+			id = alias
+		}
+		if s := m.sessions[id]; s != nil && m.persistent {
+			s.mu.Lock()
+			for i, n := range c {
+				s.ledger.pending[i] += n
+			}
+			s.mu.Unlock()
+			continue
+		}
+		if m.persistent {
+			m.logger.Warn("Items for a session wait in the persistent queue; they are stored when the collector runs again",
+				zap.String("session", route), zap.Int64("spans", c[0]), zap.Int64("data_points", c[1]), zap.Int64("log_records", c[2]))
+		}
+	}
+	m.queued = map[string]*counts{}
 	m.mu.Unlock()
 	now := m.now()
 	for _, s := range all {
-		s.close(now, true)
+		s.close(now, true, m.persistent)
 	}
 }
 
-// flush writes the metadata of every session whose write is due (force:
-// every changed one) and forgets closed sessions that are fully written.
-func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
+// all returns the sessions in memory, oldest first.
+func (m *sessionManager) all() []*session {
 	m.mu.Lock()
 	all := slices.Collect(maps.Values(m.sessions))
 	m.mu.Unlock()
-	slices.SortFunc(all, func(a, b *session) int { return a.opened.Compare(b.opened) })
-	var errs []error
-	for _, s := range all {
-		snap, err := m.write(ctx, s, interval, force)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if snap != nil && snap.Status == sessionstore.StatusFailed && snap.LostItems != nil {
-			m.logger.Error("Session lost data: accepted items that could not be stored", zap.String("session", s.id),
-				zap.Int64("lost_spans", snap.LostItems.Traces), zap.Int64("lost_data_points", snap.LostItems.Metrics),
-				zap.Int64("lost_log_records", snap.LostItems.Logs))
-		}
-		if snap != nil && snap.Status != sessionstore.StatusActive {
-			m.logger.Info("Closed session", zap.String("session", s.id), zap.String("status", string(snap.Status)),
-				zap.Int64("spans", snap.CapturedTraces), zap.Int64("data_points", snap.CapturedMetrics),
-				zap.Int64("log_records", snap.CapturedLogs), zap.Int64("stored_bytes", snap.TotalSizeBytes))
-		}
-	}
+	slices.SortFunc(all, func(a, b *session) int { return a.created.Compare(b.created) })
+	return all
+}
+
+// forgetSettled drops closed sessions whose final metadata is stored.
+func (m *sessionManager) forgetSettled() {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	for id, s := range m.sessions {
 		if s != m.own && s.settled() {
 			delete(m.sessions, id)
 		}
 	}
-	m.mu.Unlock()
-	return errors.Join(errs...)
 }
 
-// flushOne writes a session's metadata now if it changed.
-func (m *sessionManager) flushOne(ctx context.Context, s *session) error {
-	_, err := m.write(ctx, s, 0, true)
-	return err
-}
-
-// write stores s's metadata if a write is due and returns what it wrote
-// (nil if nothing was due). Only the writes of s wait on each other: a
-// push never waits for another session's store call.
-func (m *sessionManager) write(ctx context.Context, s *session, interval time.Duration, force bool) (*sessionstore.Metadata, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	now := m.now()
-	snap := s.snapshot(now, interval, force)
-	if snap == nil {
-		return nil, nil
-	}
-	err := m.writeViews(ctx, snap)
-	s.written(now, err)
-	if err != nil {
-		m.writeFailed()
-		return nil, fmt.Errorf("write metadata of session %s: %w", s.id, err)
-	}
-	m.writeSucceeded()
-	return snap, nil
-}
-
-// writeViews stores this writer's view of a session, then the session's
-// metadata.json: the merge of every writer's view.
-func (m *sessionManager) writeViews(ctx context.Context, view *sessionstore.Metadata) error {
-	if err := sessionstore.WriteWriter(ctx, m.store, m.writer, view); err != nil {
-		return err
-	}
-	views, err := sessionstore.ReadWriters(ctx, m.store, view.SessionID)
-	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
-		return err
-	}
-	if err != nil {
-		m.logger.Warn("A writer's file of the session is unreadable; metadata.json merges the others", zap.String("session", view.SessionID), zap.Error(err))
-	}
-	views[m.writer] = view // what was just written, whatever the listing saw
-	return sessionstore.WriteMetadata(ctx, m.store, sessionstore.Merge(views))
-}
-
-// liveFor returns the session that now stands for s's id: s itself, or the
-// session that continued it after it was completed for idleness (a retry
-// of a batch planned before then counts in the continuation, so two
-// objects never write one metadata.json).
-func (m *sessionManager) liveFor(s *session) *session {
-	if !s.isClosed() || s.own {
-		return s
-	}
+// writeFailed notes a failed write: the store is in trouble.
+func (m *sessionManager) writeFailed() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.sessions[s.id]; ok && cur != s && !cur.isClosed() {
-		return cur
-	}
-	return s
+	m.storeFailing = true
 }
 
-// remember puts a closed session back in the manager when a late write (a
-// retry of a batch planned before rotation) changes it after it was
-// forgotten, so that its metadata is rewritten.
-func (m *sessionManager) remember(s *session) {
+// writeSucceeded notes a successful write, ending any trouble.
+func (m *sessionManager) writeSucceeded() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.sessions[s.id]; !ok {
-		m.sessions[s.id] = s
+	if m.storeFailing {
+		m.storeFailing = false
+		m.recoveredAt = m.now()
 	}
 }
 
-// applyResourceMetadata fills what a session named by an attribute can
-// learn from the data itself: a resource of the seed generator makes it a
-// seed session with the pattern's parameters.
-func applyResourceMetadata(meta *sessionstore.Metadata, res pcommon.Resource) {
-	a := res.Attributes()
-	pattern, ok := a.Get(sessionstore.AttrPattern)
-	if !ok {
-		return
+// forget drops a session that can never be written (its metadata is of a
+// newer schema, or its id collides): the error log says what it lost.
+func (m *sessionManager) forget(s *session) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sessions[s.id] == s && s != m.own {
+		delete(m.sessions, s.id)
 	}
-	meta.SessionType = sessionstore.SessionTypeSeed
-	if meta.Labels == nil {
-		meta.Labels = map[string]string{}
-	}
-	meta.Labels["pattern"] = truncate(pattern.AsString(), maxNameBytes)
-	if d, ok := a.Get(sessionstore.AttrDescription); ok && meta.Description == "" {
-		meta.Description = truncate(d.AsString(), maxDescriptionBytes)
-	}
-	if meta.Seed != nil {
-		return // continuing a session that already has its table
-	}
-	seed := &sessionstore.SeedInfo{Pattern: truncate(pattern.AsString(), maxNameBytes), Phases: []sessionstore.Phase{}}
-	if v, ok := a.Get(sessionstore.AttrSeed); ok {
-		seed.Seed = v.Int()
-	}
-	if v, ok := a.Get(sessionstore.AttrRate); ok {
-		seed.TracesPerSecond = v.Double()
-	}
-	if v, ok := a.Get(sessionstore.AttrErrorRate); ok {
-		seed.ErrorRate = v.Double()
-	}
-	if v, ok := a.Get(sessionstore.AttrDuration); ok {
-		seed.Duration = truncate(v.AsString(), maxNameBytes)
-	}
-	meta.Seed = seed
-}
-
-// addPhase counts items in the phase table, adding the phase (name, time
-// range, flags) on first sight, and keeps enabledFlags the flags that are
-// on in some phase.
-func addPhase(meta *sessionstore.Metadata, idx int64, ph *phaseItems) {
-	for i := range meta.Seed.Phases {
-		if int64(meta.Seed.Phases[i].Index) == idx {
-			meta.Seed.Phases[i].Items += ph.items
-			return
-		}
-	}
-	if len(meta.Seed.Phases) >= maxPhases {
-		return // the items still count in the session's totals
-	}
-	a := ph.resource.Attributes()
-	row := sessionstore.Phase{Index: int(idx), Items: ph.items, Flags: map[string]float64{}}
-	if v, ok := a.Get(sessionstore.AttrPhaseName); ok {
-		row.Name = truncate(v.AsString(), maxNameBytes)
-	}
-	if v, ok := a.Get(sessionstore.AttrPhaseStart); ok {
-		row.Start, _ = time.Parse(time.RFC3339Nano, v.AsString())
-	}
-	if v, ok := a.Get(sessionstore.AttrPhaseEnd); ok {
-		row.End, _ = time.Parse(time.RFC3339Nano, v.AsString())
-	}
-	a.Range(func(k string, v pcommon.Value) bool {
-		name, ok := strings.CutPrefix(k, sessionstore.AttrPhaseFlag)
-		if !ok || len(row.Flags) >= maxFlags || len(name) > maxNameBytes {
-			return true
-		}
-		row.Flags[name] = v.Double()
-		if v.Double() > 0 && !slices.Contains(meta.EnabledFlags, name) && len(meta.EnabledFlags) < maxFlags {
-			meta.EnabledFlags = append(meta.EnabledFlags, name)
-			slices.Sort(meta.EnabledFlags)
-		}
-		return true
-	})
-	meta.Seed.Phases = append(meta.Seed.Phases, row)
-	slices.SortFunc(meta.Seed.Phases, func(a, b sessionstore.Phase) int { return a.Index - b.Index })
-}
-
-// What a session's metadata takes from the attributes of the data, at
-// most: any OTLP client can send them, and metadata.json must stay small
-// enough to read (sessionstore reads at most 8 MiB of it).
-const (
-	maxPhases           = 256
-	maxFlags            = 64
-	maxNameBytes        = 256
-	maxDescriptionBytes = 4 << 10
-)
-
-// truncate cuts s to at most n bytes, at a UTF-8 boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -3,6 +3,7 @@ package sessioncaptureexporter
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,8 +23,8 @@ import (
 )
 
 // TestTelemetryMatchesMetadata drives the exporter through everything it
-// counts (a session opening, stored objects, a failed write, data dropped
-// while paused) and holds its
+// counts (a session opening, stored objects, a failed write, items lost
+// to a permanent refusal, data dropped while paused) and holds its
 // own metrics to metadata.yaml, then checks their values (exporterhelper's
 // spans put exemplars on them: those are not the point).
 func TestTelemetryMatchesMetadata(t *testing.T) {
@@ -33,6 +34,9 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	tr := newTrioWith(t, metadatatest.NewSettings(tel), cfg, func(s sessionstore.Store) sessionstore.Store {
 		return faultstore.New(s, faultstore.Data(faultstore.Put, func(c faultstore.Call) faultstore.Fault {
+			if strings.Contains(c.Key, "/metrics-") {
+				return faultstore.Fault{Err: sessionstore.Permanent(errors.New("AccessDenied"))}
+			}
 			if c.Attempt == 0 {
 				return faultstore.Fault{Err: errors.New("connection reset")}
 			}
@@ -40,6 +44,7 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 		}))
 	})
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(3)))
+	require.Error(t, tr.metrics.ConsumeMetrics(context.Background(), testdata.GenerateMetrics(2)), "refused for good: lost")
 	_, err := tr.shared.Pause(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(2)))
@@ -55,8 +60,14 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	metadatatest.AssertEqualExporterSessionCapturePausedItems(t, tel,
 		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: attribute.NewSet(attribute.String("signal", "logs"))}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metrics := attribute.NewSet(attribute.String("signal", "metrics"))
+	metadatatest.AssertEqualExporterSessionCaptureLostItems(t, tel, []metricdata.DataPoint[int64]{{Value: 4, Attributes: metrics}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCaptureWriteErrors(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.Bool("permanent", false))}},
+		[]metricdata.DataPoint[int64]{
+			{Value: 1, Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.Bool("permanent", false))},
+			{Value: 1, Attributes: attribute.NewSet(attribute.String("signal", "metrics"), attribute.Bool("permanent", true))},
+		},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCaptureBytes(t, tel, []metricdata.DataPoint[int64]{{Attributes: traces}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue(), metricdatatest.IgnoreExemplars())

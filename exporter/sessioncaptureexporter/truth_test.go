@@ -347,7 +347,7 @@ func TestTwoLiveWritersWithOneID(t *testing.T) {
 	}
 	a, b := start("a"), start("b")
 	view := func() []byte {
-		rc, err := st.Get(ctx, sessionstore.WriterKey("shared", "same"))
+		rc, err := st.Get(ctx, sessionstore.MetadataKey("shared"))
 		if err != nil {
 			return nil
 		}
@@ -356,8 +356,8 @@ func TestTwoLiveWritersWithOneID(t *testing.T) {
 		require.NoError(t, err)
 		return data
 	}
-	// Turn by turn, each waiting until its view is written: each writes
-	// over the other's view in between.
+	// Turn by turn, each waiting until its view and the merge are written:
+	// each writes over the other's view in between (until it notices).
 	for i := range 3 {
 		for j, w := range []*trio{a, b} {
 			before := view()
@@ -376,4 +376,27 @@ func TestTwoLiveWritersWithOneID(t *testing.T) {
 	au.checkLedger(t)
 	assert.Equal(t, int64(21), au.meta["shared"].CapturedTraces, "3 x (3 + 4)")
 	assert.Equal(t, sessionstore.StatusCompleted, au.meta["shared"].Status)
+}
+
+// TestGivingUpAsksTheStore: a write that stored its object but whose
+// answer was lost (a timeout after the fact), with retries off. Before
+// the batch is given up as lost, the store is asked: the object is there,
+// so the batch is stored, counted once, and the session completes.
+func TestGivingUpAsksTheStore(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "landed"
+	cfg.RetryConfig.Enabled = false
+	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+		return faultstore.New(s, faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
+			return faultstore.Fault{Err: errors.New("i/o timeout"), Land: true}
+		}))
+	})
+	require.NoError(t, tr.consumeItems(context.Background(), sessionstore.SignalLogs, itemBatch(sessionstore.SignalLogs, 0, 7, 2, "")))
+	tr.shutdown(t)
+	a := audit(t, st)
+	a.checkLedger(t)
+	m := a.meta["landed"]
+	require.NotNil(t, m)
+	assert.Equal(t, int64(7), m.CapturedLogs)
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 }

@@ -115,6 +115,11 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) (*Encoded, error) {
 	return e.compress(raw)
 }
 
+// Compress encodes raw, the protobuf of an Export*ServiceRequest (several
+// such messages of one signal concatenated are one: their resources
+// appended), as a stored object.
+func (e *Encoder) Compress(raw []byte) (*Encoded, error) { return e.compress(raw) }
+
 func (e *Encoder) compress(raw []byte) (*Encoded, error) {
 	buf, _ := e.buffers.Get().(*bytes.Buffer)
 	if buf == nil {

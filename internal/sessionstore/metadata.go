@@ -61,13 +61,64 @@ type Metadata struct {
 	// LostItems counts, per signal, the items a writer accepted and could
 	// not store; a session that lost data says status failed.
 	LostItems *LostItems `json:"lostItems,omitempty"`
+	// QueuedItems counts, per signal, the items a writer accepted that
+	// still wait in its persistent sending queue (it stopped before storing
+	// them): the session stays active until a later run of that writer
+	// stores them.
+	QueuedItems *ItemCounts `json:"queuedItems,omitempty"`
+	// NeedsRecount says that some writer continued the session after a
+	// crash while another writer was live, so its share could not be
+	// recounted then: the writer that completes the session recounts its
+	// objects first (and `sessionctl verify --repair` does at any time).
+	NeedsRecount bool `json:"needsRecount,omitempty"`
+	// Instance, in a writer's own view only, names the run of the
+	// collector that wrote it: two live collectors sharing one writer id
+	// see each other's runs in the file (never in metadata.json).
+	Instance string `json:"instance,omitempty"`
 }
 
-// LostItems counts items lost per signal.
-type LostItems struct {
+// ItemCounts counts items per signal.
+type ItemCounts struct {
 	Traces  int64 `json:"traces"`  // spans
 	Metrics int64 `json:"metrics"` // data points
 	Logs    int64 `json:"logs"`    // log records
+}
+
+// LostItems counts items lost per signal.
+type LostItems = ItemCounts
+
+// Of returns the count of signal.
+func (c *ItemCounts) Of(signal Signal) int64 {
+	if c == nil {
+		return 0
+	}
+	switch signal {
+	case SignalTraces:
+		return c.Traces
+	case SignalMetrics:
+		return c.Metrics
+	case SignalLogs:
+		return c.Logs
+	}
+	return 0
+}
+
+// Total returns the count over all signals.
+func (c *ItemCounts) Total() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.Traces + c.Metrics + c.Logs
+}
+
+// CountsOf returns per-signal counts as ItemCounts, or nil when all are
+// zero (so that the field is left out of the JSON).
+func CountsOf(of func(Signal) int64) *ItemCounts {
+	c := ItemCounts{Traces: of(SignalTraces), Metrics: of(SignalMetrics), Logs: of(SignalLogs)}
+	if c.Total() == 0 {
+		return nil
+	}
+	return &c
 }
 
 // TimeRange is an inclusive span of event time.

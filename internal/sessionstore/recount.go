@@ -72,6 +72,33 @@ func (m *Metadata) TakeCounts(counted *Metadata) {
 	m.TotalSizeBytes, m.Signals, m.EventTimeRange = c.TotalSizeBytes, c.Signals, c.EventTimeRange
 }
 
+// SubtractCounts takes the counts of part (items, sizes, objects and
+// items per signal, seed phase items) out of m: a share of m that turns
+// out to be another writer's. Time ranges stay as they are.
+func (m *Metadata) SubtractCounts(part *Metadata) {
+	m.CapturedTraces = max(0, m.CapturedTraces-part.CapturedTraces)
+	m.CapturedMetrics = max(0, m.CapturedMetrics-part.CapturedMetrics)
+	m.CapturedLogs = max(0, m.CapturedLogs-part.CapturedLogs)
+	m.TotalSizeBytes = max(0, m.TotalSizeBytes-part.TotalSizeBytes)
+	for sig, p := range part.Signals {
+		st := m.Signals[sig]
+		if st == nil || p == nil {
+			continue
+		}
+		st.Objects, st.Items = max(0, st.Objects-p.Objects), max(0, st.Items-p.Items)
+		st.Bytes, st.CompressedBytes = max(0, st.Bytes-p.Bytes), max(0, st.CompressedBytes-p.CompressedBytes)
+	}
+	if m.Seed != nil && part.Seed != nil {
+		for _, ph := range part.Seed.Phases {
+			for i := range m.Seed.Phases {
+				if m.Seed.Phases[i].Index == ph.Index {
+					m.Seed.Phases[i].Items = max(0, m.Seed.Phases[i].Items-ph.Items)
+				}
+			}
+		}
+	}
+}
+
 // CaptureRange returns the first and last capture time over all signals
 // (zero times when nothing was stored).
 func (m *Metadata) CaptureRange() (first, last time.Time) {

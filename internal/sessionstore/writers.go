@@ -101,7 +101,8 @@ func Merge(views map[string]*Metadata) *Metadata {
 		if m == nil {
 			m = v.Clone()
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
-			m.Signals, m.EventTimeRange, m.LostItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil
+			m.Signals, m.EventTimeRange, m.LostItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil
+			m.Instance, m.NeedsRecount = "", false
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
 			}
@@ -173,14 +174,9 @@ func mergeView(m, v *Metadata) {
 			m.Labels[k] = val
 		}
 	}
-	if l := v.LostItems; l != nil {
-		if m.LostItems == nil {
-			m.LostItems = &LostItems{}
-		}
-		m.LostItems.Traces += l.Traces
-		m.LostItems.Metrics += l.Metrics
-		m.LostItems.Logs += l.Logs
-	}
+	m.LostItems = addCounts(m.LostItems, v.LostItems)
+	m.QueuedItems = addCounts(m.QueuedItems, v.QueuedItems)
+	m.NeedsRecount = m.NeedsRecount || v.NeedsRecount
 	if v.Seed != nil {
 		if m.Seed == nil {
 			seed := *v.Seed
@@ -197,6 +193,20 @@ func mergeView(m, v *Metadata) {
 		}
 		slices.SortFunc(m.Seed.Phases, func(a, b Phase) int { return a.Index - b.Index })
 	}
+}
+
+// addCounts returns sum + c (sum may be nil; nil when both are empty).
+func addCounts(sum, c *ItemCounts) *ItemCounts {
+	if c.Total() == 0 {
+		return sum
+	}
+	if sum == nil {
+		sum = &ItemCounts{}
+	}
+	sum.Traces += c.Traces
+	sum.Metrics += c.Metrics
+	sum.Logs += c.Logs
+	return sum
 }
 
 func earliest(a, b *time.Time) *time.Time {

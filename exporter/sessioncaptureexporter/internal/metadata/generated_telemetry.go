@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	registrations                         []metric.Registration
 	ExporterSessionCaptureBytes           metric.Int64Counter
 	ExporterSessionCaptureCompressedBytes metric.Int64Counter
+	ExporterSessionCaptureLostItems       metric.Int64Counter
 	ExporterSessionCaptureObjects         metric.Int64Counter
 	ExporterSessionCapturePausedItems     metric.Int64Counter
 	ExporterSessionCaptureSessions        metric.Int64Counter
@@ -79,6 +80,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_session_capture_objects",
 		metric.WithDescription("Objects written to the session store (one per batch and session). [Alpha]"),
 		metric.WithUnit("{object}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterSessionCaptureLostItems, err = builder.meter.Int64Counter(
+		"otelcol_exporter_session_capture_lost_items",
+		metric.WithDescription("Accepted items that could not be stored: the store refused them for good or the retries gave up (the session says failed, with lostItems). [Alpha]"),
+		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterSessionCapturePausedItems, err = builder.meter.Int64Counter(
