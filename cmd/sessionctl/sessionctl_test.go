@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 	"go.uber.org/goleak"
 
@@ -255,4 +257,49 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 	)
+}
+
+// tracesStartingLikeJSON returns a batch of one span whose protobuf
+// starts 0a 7b ("\n{"): its resource message is 123 bytes long.
+func tracesStartingLikeJSON(t *testing.T, batch int, at time.Time) ptrace.Traces {
+	t.Helper()
+	for n := range 123 {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", strings.Repeat("s", n))
+		sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetName("op")
+		sp.SetTraceID(pcommon.TraceID{15: byte(batch + 1)})
+		sp.SetSpanID(pcommon.SpanID{7: byte(batch + 1)})
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(at))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Millisecond)))
+		raw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		if raw[0] == 0x0a && raw[1] == '{' {
+			return td
+		}
+	}
+	t.Fatal("no service.name makes the resource message 123 bytes long")
+	return ptrace.Traces{}
+}
+
+// TestVerifyProtobufStartingLikeJSON: a session whose traces objects all
+// start 0a 7b (a first resource message of 123 bytes, "\n{" read as text)
+// is protobuf like any other: verify counts every object, cat prints
+// every span.
+func TestVerifyProtobufStartingLikeJSON(t *testing.T) {
+	dir, st := newStore(t)
+	w := sessiontest.NewWriter(t, st, "brace", c0)
+	for i := range 3 {
+		at := c0.Add(time.Duration(i) * time.Second)
+		w.Traces(at, tracesStartingLikeJSON(t, i, at))
+	}
+	w.Complete()
+
+	code, out, errw := sessionctl(t, "--dir", dir, "verify", "brace")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Equal(t, "brace: ok (3 objects, 3 spans, 0 data points, 0 log records)\n", out)
+	code, out, errw = sessionctl(t, "--dir", dir, "cat", "brace")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Equal(t, 3, strings.Count(out, " traces "), out)
 }
