@@ -357,4 +357,17 @@ func TestUnmarshalOriginalToolingJSON(t *testing.T) {
 	got, err := Unmarshal(SignalTraces, []byte("{\n  \"resourceSpans\": [\n    {}\n  ]\n}"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, got.Traces.ResourceSpans().Len(), "read as the JSON it is")
+
+	// An empty object is a request of nothing (no protobuf is one); an
+	// object without the signal's field is no request of it.
+	for _, sig := range Signals {
+		got, err := Unmarshal(sig, []byte(" {}\n"))
+		require.NoError(t, err)
+		assert.Zero(t, got.ItemCount())
+	}
+	_, err = Unmarshal(SignalTraces, []byte(`{"resourceLogs": []}`))
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Contains(t, err.Error(), `a JSON object without "resourceSpans" or "resource_spans"`)
+	_, err = Unmarshal(SignalMetrics, []byte(`{"resourceMetrics": [`))
+	require.ErrorIs(t, err, ErrCorrupt, "cut off: neither JSON nor protobuf")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 )
 
@@ -27,14 +28,25 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(bytes.Clone(good.Data))
+	// Protobuf that starts like JSON ("\n{": a first resource message of
+	// 123 bytes), and the original tooling's gzipped OTLP/JSON.
+	brace := ptrace.NewTraces()
+	brace.ResourceSpans().AppendEmpty().SetSchemaUrl(strings.Repeat("u", 119))
+	braceRaw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(brace)
+	if err != nil || !bytes.HasPrefix(braceRaw, []byte("\n{")) {
+		f.Fatalf("% x, %v", braceRaw[:2], err)
+	}
+	f.Add(gzipBytes(braceRaw))
+	js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(testdata.GenerateTraces(2))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(gzipBytes(js))
+	f.Add(gzipBytes([]byte("{\n  \"resourceSpans\": [\n    {}\n  ]\n}")))
 	f.Add(good.Data[:len(good.Data)/2])
 	f.Add([]byte{})
 	f.Add([]byte("not gzip"))
-	var bomb bytes.Buffer
-	zw := gzip.NewWriter(&bomb)
-	_, _ = zw.Write(make([]byte, 1<<20))
-	_ = zw.Close()
-	f.Add(bomb.Bytes())
+	f.Add(gzipBytes(make([]byte, 1<<20))) // a bomb
 	const maxBytes = 64 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, sig := range Signals {
@@ -53,6 +65,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// gzipBytes returns b gzipped.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 // FuzzParseObjectKey: a key that parses is exactly the key its parts
