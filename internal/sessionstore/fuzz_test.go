@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -124,5 +125,28 @@ func FuzzValidateSessionID(f *testing.F) {
 		if err := ValidateKey(MetadataKey(id)); err != nil {
 			t.Fatalf("%q accepted but its metadata key is invalid: %v", id, err)
 		}
+	})
+}
+
+// FuzzMergeWriters: whatever a writer file holds, reading a session's
+// writers and merging them never panics; the file is left out as corrupt
+// or merged, and the merge keeps the other writers' counts, counts nothing
+// negative and can be written as metadata.json and read back.
+func FuzzMergeWriters(f *testing.F) {
+	for _, tt := range hostileWriterFiles {
+		f.Add([]byte(tt.data))
+	}
+	good, err := json.Marshal(goodView())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	st, err := OpenFilesystem(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = st.Close() })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = checkHostileWriter(t, st, data)
 	})
 }
