@@ -84,11 +84,12 @@ func ReadWriters(ctx context.Context, s Store, id string) (map[string]*Metadata,
 // per-signal stats, lost items and phase items summed, time ranges and
 // flags united, descriptive fields from the writer that started first; it
 // is completed when every writer has ended, failed when any failed, and
-// active otherwise.
+// active otherwise. Nil views and nil signal stats are skipped (ReadWriters
+// returns none); without a view, the merge is nil.
 func Merge(views map[string]*Metadata) *Metadata {
 	writers := slices.Sorted(func(yield func(string) bool) {
-		for w := range views {
-			if !yield(w) {
+		for w, v := range views {
+			if v != nil && !yield(w) {
 				return
 			}
 		}
@@ -137,6 +138,9 @@ func mergeView(m, v *Metadata) {
 	m.CapturedLogs += v.CapturedLogs
 	m.TotalSizeBytes += v.TotalSizeBytes
 	for sig, st := range v.Signals {
+		if st == nil { // ReadWriters refuses such a view; a caller's own may hold one
+			continue
+		}
 		cur := m.Signals[sig]
 		if cur == nil {
 			cur = &SignalStats{}

@@ -137,3 +137,16 @@ func TestReadWritersHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeSkipsNils: views that did not come from ReadWriters (a
+// caller's own) may hold nils; the merge skips them.
+func TestMergeSkipsNils(t *testing.T) {
+	good := goodView()
+	odd := goodView()
+	odd.Signals[SignalMetrics] = nil
+	var m *Metadata
+	require.NotPanics(t, func() { m = Merge(map[string]*Metadata{"good": good, "odd": odd, "none": nil}) })
+	require.Equal(t, 2*good.Items(), m.Items())
+	require.NotContains(t, m.Signals, SignalMetrics)
+	require.Nil(t, Merge(map[string]*Metadata{"none": nil}))
+}
