@@ -91,6 +91,7 @@ func TestVerifyAndRepair(t *testing.T) {
 	want := *m
 	m.Status = sessionstore.StatusActive
 	m.EndTime = nil
+	m.UpdatedTime = time.Now().Add(-time.Hour) // the crash: an hour ago
 	m.CapturedTraces = 1
 	m.TotalSizeBytes = 7
 	require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
@@ -401,6 +402,9 @@ func TestRepairForce(t *testing.T) {
 
 		code, out, errw := sessionctl(t, "--dir", dir, "verify", "--repair", "s1")
 		require.Equal(t, 1, code, "%s%s", out, errw)
+		code, _, errw = sessionctl(t, "--dir", dir, "verify", "--force", "s1")
+		require.Equal(t, 2, code)
+		assert.Contains(t, errw, "only with --repair")
 		code, out, errw = sessionctl(t, "--dir", dir, "verify", "--repair", "--force", "s1")
 		require.Equal(t, 0, code, "%s%s", out, errw)
 		assert.Contains(t, out, "s1: repaired (status completed")
