@@ -205,7 +205,7 @@ bench: $(BENCHSTAT)
 ## fuzz: each fuzz target for FUZZ_TIME (make test runs their seed corpora);
 ## a failing input is saved under the package's testdata/fuzz/ to become a test
 FUZZ_TIME ?= 30s
-FUZZ_TARGETS := FuzzDecode FuzzParseObjectKey FuzzValidateSessionID
+FUZZ_TARGETS := FuzzDecode FuzzParseObjectKey FuzzValidateSessionID FuzzMergeWriters
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) ./internal/sessionstore/ || exit 1; \

@@ -6,7 +6,7 @@
 //	sessionctl [store flags] list
 //	sessionctl [store flags] show ID
 //	sessionctl [store flags] phases ID
-//	sessionctl [store flags] verify [--repair] ID...
+//	sessionctl [store flags] verify [--repair [--force]] ID...
 //	sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json]
 //	sessionctl [store flags] du ID... [--decode] [--json]
 //	sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S]
@@ -18,7 +18,10 @@
 //	sessionctl --control URL capture list | status [C] | new [C] [--id ID] … | pause [C] | resume [C]
 //	sessionctl --control URL replay list | status [C] [--watch] | start [C] [overrides] [--wait] | stop [C]
 //
-// phases prints a seed session's phase table (seed.phases of its
+// verify --repair rebuilds metadata.json from the objects; it refuses a
+// session a writer is still writing (its view open and updated in the last
+// sessionstore.LiveWindow), whose items would then count twice, unless
+// --force. phases prints a seed session's phase table (seed.phases of its
 // metadata.json). cat prints a session's items in capture order, readably
 // or as OTLP/JSON lines (one export request per object, for jq). du sums
 // stored and raw bytes and items per signal and per hour. diff compares

@@ -22,7 +22,7 @@ Usage:
   sessionctl [store flags] list
   sessionctl [store flags] show ID
   sessionctl [store flags] phases ID
-  sessionctl [store flags] verify [--repair] [--max-object-bytes N] ID...
+  sessionctl [store flags] verify [--repair [--force]] [--max-object-bytes N] ID...
   sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json] [--max-object-bytes N]
   sessionctl [store flags] du ID... [--decode] [--json] [--max-object-bytes N]
   sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S] [--max-object-bytes N]
@@ -40,6 +40,16 @@ Usage:
                                          [--timestamps M] [--loops N] [--max-duration D] [--phase P]...
                                          [--time-range START..END] [--wait [--interval 1s]] [--json]
 
+verify recounts a session from its objects and compares the counts with its
+      metadata.json (exit 1 on a mismatch or bad objects). --repair rewrites
+      metadata.json from the objects: later copies of an object are deleted, a
+      session left active by a crash becomes completed, ending at its last
+      object. It refuses a session that a writer is still writing (its view in
+      writers/ says open and was updated in the last 5m): that writer writes
+      its view, with its own counts, again, and they would count twice. Stop
+      the writer first (capture new ends its session; or stop its collector),
+      or wait until its view is 5m old, and repair again; --force repairs
+      anyway, for a writer known to be gone (it crashed less than 5m ago).
 phases prints a seed session's phase table (metadata.json's seed.phases):
       name, index, start, end, duration, the flags it turns on (non-zero) and
       items of each phase, with the pattern and seed. A session without one:
@@ -348,6 +358,8 @@ func (c *cli) verify(args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(c.errw)
 	repair := fs.Bool("repair", false, "rewrite metadata.json from the objects")
+	force := fs.Bool("force", false, "with --repair: repair even while a writer looks live (its view open and updated\n"+
+		"in the last "+sessionstore.LiveWindow.String()+"); only for a writer known to be gone, a running one would count its items twice")
 	maxBytes := fs.Int64("max-object-bytes", 256<<20, "decompressed size cap per object")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -355,16 +367,19 @@ func (c *cli) verify(args []string) int {
 	if fs.NArg() == 0 {
 		return c.fail("verify needs at least one session id")
 	}
+	if *force && !*repair {
+		return c.fail("verify --force: only with --repair")
+	}
 	code := exitOK
 	for _, id := range fs.Args() {
-		if r := c.verifyOne(id, *repair, *maxBytes); r != exitOK {
+		if r := c.verifyOne(id, *repair, *force, *maxBytes); r != exitOK {
 			code = r
 		}
 	}
 	return code
 }
 
-func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
+func (c *cli) verifyOne(id string, repair, force bool, maxBytes int64) int {
 	if err := sessionstore.ValidateSessionID(id); err != nil {
 		return c.fail("%v", err)
 	}
@@ -406,6 +421,28 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 	if !repair {
 		return exitProblems
 	}
+	// The writers' own views agree with the old counts; one view of the
+	// repaired counts replaces them, so that a writer that goes on later
+	// (from its own file, now gone: from zero) merges with what the
+	// objects hold. A writer still running keeps its counts in memory and
+	// writes them again: the repaired view would count its items a second
+	// time. So a session with a live writer is left as it is.
+	now := time.Now()
+	views, err := sessionstore.ReadWriters(c.ctx, c.st, id)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return c.fail("%v", err)
+	}
+	if live := sessionstore.LiveWriters(views, now); len(live) > 0 && !force {
+		described := make([]string, len(live))
+		for i, w := range live {
+			described[i] = fmt.Sprintf("%s (open, its view updated %s ago)", w, max(now.Sub(views[w].UpdatedTime), 0).Round(time.Second))
+		}
+		fmt.Fprintf(c.errw, "sessionctl: %s: not repaired: still being written by %s, whose items would count twice when it writes its view again: "+
+			"stop the writer (sessionctl --control URL capture new ends its session; or stop its collector) or wait until its view is %s old, "+
+			"then repair again; --force repairs anyway, only for a writer that is gone (crashed)\n",
+			id, strings.Join(described, ", "), sessionstore.LiveWindow)
+		return exitProblems
+	}
 	// Later copies of an object go (the first stays): replay would skip
 	// them anyway, and nothing counts them.
 	for _, key := range rc.Duplicates {
@@ -413,14 +450,7 @@ func (c *cli) verifyOne(id string, repair bool, maxBytes int64) int {
 			return c.fail("delete duplicate %s: %v", key, err)
 		}
 	}
-	fixed := sessionstore.Repaired(stored, counted, time.Now())
-	// The writers' own views agree with the old counts; one view of the
-	// repaired counts replaces them, so that a writer that goes on later
-	// merges with what the objects hold.
-	views, err := sessionstore.ReadWriters(c.ctx, c.st, id)
-	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
-		return c.fail("%v", err)
-	}
+	fixed := sessionstore.Repaired(stored, counted, now)
 	if len(views) > 0 || err != nil {
 		if err := sessionstore.WriteWriter(c.ctx, c.st, repairWriter, fixed); err != nil {
 			return c.fail("write repaired view of %s: %v", id, err)

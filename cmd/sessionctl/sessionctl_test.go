@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 	"go.uber.org/goleak"
 
@@ -86,6 +91,7 @@ func TestVerifyAndRepair(t *testing.T) {
 	want := *m
 	m.Status = sessionstore.StatusActive
 	m.EndTime = nil
+	m.UpdatedTime = time.Now().Add(-time.Hour) // the crash: an hour ago
 	m.CapturedTraces = 1
 	m.TotalSizeBytes = 7
 	require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
@@ -255,4 +261,153 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 	)
+}
+
+// tracesStartingLikeJSON returns a batch of one span whose protobuf
+// starts 0a 7b ("\n{"): its resource message is 123 bytes long.
+func tracesStartingLikeJSON(t *testing.T, batch int, at time.Time) ptrace.Traces {
+	t.Helper()
+	for n := range 123 {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", strings.Repeat("s", n))
+		sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetName("op")
+		sp.SetTraceID(pcommon.TraceID{15: byte(batch + 1)})
+		sp.SetSpanID(pcommon.SpanID{7: byte(batch + 1)})
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(at))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Millisecond)))
+		raw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		if raw[0] == 0x0a && raw[1] == '{' {
+			return td
+		}
+	}
+	t.Fatal("no service.name makes the resource message 123 bytes long")
+	return ptrace.Traces{}
+}
+
+// TestVerifyProtobufStartingLikeJSON: a session whose traces objects all
+// start 0a 7b (a first resource message of 123 bytes, "\n{" read as text)
+// is protobuf like any other: verify counts every object, cat prints
+// every span.
+func TestVerifyProtobufStartingLikeJSON(t *testing.T) {
+	dir, st := newStore(t)
+	w := sessiontest.NewWriter(t, st, "brace", c0)
+	for i := range 3 {
+		at := c0.Add(time.Duration(i) * time.Second)
+		w.Traces(at, tracesStartingLikeJSON(t, i, at))
+	}
+	w.Complete()
+
+	code, out, errw := sessionctl(t, "--dir", dir, "verify", "brace")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Equal(t, "brace: ok (3 objects, 3 spans, 0 data points, 0 log records)\n", out)
+	code, out, errw = sessionctl(t, "--dir", dir, "cat", "brace")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Equal(t, 3, strings.Count(out, " traces "), out)
+}
+
+// liveWriter is a writer of a session as session_capture is one: it stores
+// objects, then its own view (WriteWriter) and metadata.json, the merge of
+// every writer's view, as writeViews does.
+type liveWriter struct {
+	t    *testing.T
+	st   sessionstore.Store
+	name string
+	w    *sessiontest.Writer
+}
+
+// writeView stores the writer's view (open, updated now) and the merge.
+func (lw *liveWriter) writeView() {
+	lw.t.Helper()
+	ctx := context.Background()
+	view := lw.w.Meta.Clone()
+	view.Status, view.EndTime = sessionstore.StatusActive, nil
+	view.UpdatedTime = time.Now().UTC()
+	require.NoError(lw.t, sessionstore.WriteWriter(ctx, lw.st, lw.name, view))
+	views, err := sessionstore.ReadWriters(ctx, lw.st, view.SessionID)
+	require.NoError(lw.t, err)
+	views[lw.name] = view
+	require.NoError(lw.t, sessionstore.WriteMetadata(ctx, lw.st, sessionstore.Merge(views)))
+}
+
+// requireCountsOnce fails unless metadata.json counts what the session's
+// objects hold, each item once.
+func requireCountsOnce(t *testing.T, st sessionstore.Store, id string, msgAndArgs ...any) *sessionstore.Metadata {
+	t.Helper()
+	ctx := context.Background()
+	m, err := sessionstore.ReadMetadata(ctx, st, id)
+	require.NoError(t, err)
+	rc, err := sessionstore.RecountSession(ctx, st, id, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, rc.Counts.CapturedTraces, m.CapturedTraces, msgAndArgs...)
+	require.Equal(t, rc.Counts.TotalSizeBytes, m.TotalSizeBytes, msgAndArgs...)
+	require.Equal(t, rc.Counts.Signals[sessionstore.SignalTraces].Objects, m.Signals[sessionstore.SignalTraces].Objects, msgAndArgs...)
+	require.Equal(t, rc.Counts.Signals[sessionstore.SignalTraces].Items, m.Signals[sessionstore.SignalTraces].Items, msgAndArgs...)
+	return m
+}
+
+// TestRepairWithLiveWriter: verify --repair of a session that a writer is
+// still writing (its view open and rewritten seconds ago; it stored an
+// object since) must not make that writer's items count twice when it
+// writes its view again: repair refuses, naming the writer and what to do.
+// Once the writer has been silent for long (crashed: its view is minutes
+// old), repair goes ahead and the counts are the objects'.
+func TestRepairWithLiveWriter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir, st := newStore(t)
+		now := time.Now()
+		lw := &liveWriter{t: t, st: st, name: "collector-a", w: sessiontest.NewWriter(t, st, "live", now)}
+		lw.w.Traces(now, testdata.GenerateTraces(5))
+		lw.w.Traces(now.Add(time.Second), testdata.GenerateTraces(4))
+		lw.writeView()
+		// One more object; the writer's next view is due in a few seconds.
+		lw.w.Traces(now.Add(2*time.Second), testdata.GenerateTraces(3))
+		time.Sleep(5 * time.Second)
+
+		code, out, errw := sessionctl(t, "--dir", dir, "verify", "--repair", "live")
+		lw.writeView() // the writer goes on
+		requireCountsOnce(t, st, "live", "each span counted once after the writer wrote again; repair said: %s%s", out, errw)
+		assert.Equal(t, 1, code, "%s%s", out, errw)
+		assert.Contains(t, out+errw, "collector-a", "names the live writer")
+		assert.Contains(t, out+errw, "--force")
+		views, err := sessionstore.ReadWriters(context.Background(), st, "live")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"collector-a"}, slices.Collect(maps.Keys(views)), "repair wrote no view of its own")
+
+		// The writer crashes after one more object: its view stays open
+		// and ages. Repair then takes the counts from the objects.
+		lw.w.Traces(now.Add(3*time.Second), testdata.GenerateTraces(2))
+		time.Sleep(time.Hour)
+		code, out, errw = sessionctl(t, "--dir", dir, "verify", "--repair", "live")
+		require.Equal(t, 0, code, "%s%s", out, errw)
+		assert.Contains(t, out, "live: repaired (status completed")
+		m := requireCountsOnce(t, st, "live")
+		assert.Equal(t, int64(14), m.CapturedTraces)
+	})
+}
+
+// TestRepairForce: --force repairs a session whose writer looks live (its
+// view updated a minute ago) but is known to be gone.
+func TestRepairForce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir, st := newStore(t)
+		now := time.Now()
+		lw := &liveWriter{t: t, st: st, name: "collector-a", w: sessiontest.NewWriter(t, st, "s1", now)}
+		lw.w.Traces(now, testdata.GenerateTraces(5))
+		lw.writeView()
+		lw.w.Traces(now.Add(time.Second), testdata.GenerateTraces(4))
+		time.Sleep(time.Minute)
+
+		code, out, errw := sessionctl(t, "--dir", dir, "verify", "--repair", "s1")
+		require.Equal(t, 1, code, "%s%s", out, errw)
+		code, _, errw = sessionctl(t, "--dir", dir, "verify", "--force", "s1")
+		require.Equal(t, 2, code)
+		assert.Contains(t, errw, "only with --repair")
+		code, out, errw = sessionctl(t, "--dir", dir, "verify", "--repair", "--force", "s1")
+		require.Equal(t, 0, code, "%s%s", out, errw)
+		assert.Contains(t, out, "s1: repaired (status completed")
+		requireCountsOnce(t, st, "s1")
+	})
 }

@@ -35,6 +35,11 @@ func (cfg *Config) Validate() error {
 	if addr.Endpoint == "" {
 		return errors.New("endpoint is required (e.g. 127.0.0.1:4320)")
 	}
+	if cfg.Token != "" && strings.TrimSpace(string(cfg.Token)) == "" {
+		// Tokens are compared trimmed (a Secret file ends in a newline):
+		// this one is no token, and would match a blank header.
+		return errors.New("token is blank (only whitespace, e.g. an empty Secret file): set a token, or leave token unset")
+	}
 	local, err := isLocal(addr)
 	if err != nil {
 		return err

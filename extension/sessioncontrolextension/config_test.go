@@ -1,6 +1,7 @@
 package sessioncontrolextension
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/confignet"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
@@ -82,6 +84,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{name: "open", wantErr: []string{`"0.0.0.0:4320"`, "not a loopback address", "token", "auth", "Authorization: Bearer"}},
 		{name: "typo", wantErr: []string{"endpont"}},
 		{name: "no_port", wantErr: []string{`"127.0.0.1"`, "host:port"}},
+		{name: "blank_token", wantErr: []string{"token", "blank"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,4 +145,26 @@ func TestValidateEndpoint(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.ServerConfig.NetAddr.Endpoint = ""
 	require.ErrorContains(t, cfg.Validate(), "endpoint is required")
+}
+
+// TestValidateBlankToken: a token that is empty once its surrounding
+// whitespace is trimmed (as every token is) is refused, naming the field,
+// whatever the endpoint: it would let a blank Authorization header in.
+func TestValidateBlankToken(t *testing.T) {
+	for _, endpoint := range []string{"0.0.0.0:4320", "127.0.0.1:4320"} {
+		for _, token := range []string{"\n", " ", "\t\r\n", "\u00a0", " \u2003\n"} {
+			t.Run(fmt.Sprintf("%s/%q", endpoint, token), func(t *testing.T) {
+				cfg := createDefaultConfig().(*Config)
+				cfg.ServerConfig.NetAddr.Endpoint = endpoint
+				cfg.Token = configopaque.String(token)
+				err := cfg.Validate()
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "token")
+				assert.Contains(t, err.Error(), "blank")
+			})
+		}
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Token = " tok\n"
+	require.NoError(t, cfg.Validate(), "a token with a trailing newline is the token")
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -348,4 +349,23 @@ func TestTokenWhitespace(t *testing.T) {
 	a := startAPI(t, func(c *Config) { c.Token = "tok\n" }, nil)
 	r := a.do("GET", "/v1/captures", "", "Authorization: Bearer tok")
 	assert.Equal(t, http.StatusOK, r.status, "%s", r.body)
+}
+
+// TestBlankTokenNeverAuthenticates: a presented token that is empty once
+// trimmed (nothing after "Bearer", or only whitespace such as U+00A0) is
+// refused, also when the configured token is blank as well (a config that
+// did not go through Validate).
+func TestBlankTokenNeverAuthenticates(t *testing.T) {
+	blanks := []string{"Authorization: Bearer ", "Authorization: Bearer \u00a0", "Authorization: Bearer \t", "Authorization: Bearer \u2003\u00a0"}
+	for _, configured := range []string{"tok", "\n", " "} {
+		a := startAPI(t, func(c *Config) { c.Token = configopaque.String(configured) }, nil)
+		for _, h := range blanks {
+			t.Run(fmt.Sprintf("%q/%q", configured, h), func(t *testing.T) {
+				for _, path := range []string{"/v1/sessions", "/v1/captures"} {
+					requireError(t, a.do("GET", path, "", h), http.StatusUnauthorized, "unauthorized")
+				}
+				requireError(t, a.do("POST", "/v1/replays/x/start", "{}", h), http.StatusUnauthorized, "unauthorized")
+			})
+		}
+	}
 }

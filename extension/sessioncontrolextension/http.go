@@ -252,7 +252,8 @@ func loopbackHost(hostport string) bool {
 }
 
 // withToken requires `Authorization: Bearer <token>` of every request when
-// a token is configured.
+// a token is configured. Both tokens are compared with surrounding
+// whitespace trimmed; a presented token that is then empty never passes.
 func (e *controlExtension) withToken(next http.Handler) http.Handler {
 	if e.cfg.Token == "" {
 		return next
@@ -267,7 +268,15 @@ func (e *controlExtension) withToken(next http.Handler) http.Handler {
 			writeError(w, r, http.StatusUnauthorized, codeUnauthorized, "missing \"Authorization: Bearer <token>\" header")
 			return
 		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		token = strings.TrimSpace(token)
+		if token == "" {
+			// Never a match, also for a blank configured token (one
+			// that did not go through Validate): nothing is no token.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="session_control", error="invalid_token"`)
+			writeError(w, r, http.StatusUnauthorized, codeUnauthorized, "empty token")
+			return
+		}
+		got := sha256.Sum256([]byte(token))
 		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="session_control", error="invalid_token"`)
 			writeError(w, r, http.StatusUnauthorized, codeUnauthorized, "wrong token")

@@ -3,6 +3,7 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -264,11 +265,19 @@ func (b Batch) ItemCount() int {
 // Unmarshal decodes the protobuf of an Export*ServiceRequest of signal.
 //
 // Objects of the original tooling hold OTLP/JSON instead; they are told by
-// their content (JSON starts with '{', which no export request's protobuf
-// can: it would be field 15 as a group) and read with pdata's JSON
-// unmarshaler.
+// their whole content, never by a first byte: protobuf can start like JSON
+// (a request whose first resource message is 123 bytes long starts 0a 7b,
+// "\n{"). An object is JSON when all of it is a JSON object that holds the
+// signal's field (resourceSpans, resourceMetrics or resourceLogs, or their
+// snake_case forms, which pdata reads too) or nothing at all: protobuf of
+// telemetry never is (its tags and lengths are control characters outside
+// JSON strings). Everything else is protobuf. Trying protobuf first would
+// misread some JSON: protobuf skips unknown fields and groups, and an
+// indented {"resourceSpans": [{}]} parses as a request of one empty
+// resource.
 func Unmarshal(signal Signal, raw []byte) (Batch, error) {
-	if isJSON(raw) {
+	isObject, isOTLP := otlpJSON(signal, raw)
+	if isOTLP {
 		return unmarshalJSON(signal, raw)
 	}
 	b := Batch{Signal: signal}
@@ -287,15 +296,60 @@ func Unmarshal(signal Signal, raw []byte) (Batch, error) {
 		return b, fmt.Errorf("unknown signal %q", signal)
 	}
 	if err != nil {
+		if isObject {
+			camel, snake := jsonField(signal)
+			return b, fmt.Errorf("%w: a JSON object without %q or %q: not an OTLP/JSON %s export request", ErrCorrupt, camel, snake, signal)
+		}
 		return b, fmt.Errorf("%w: invalid %s export request: %w", ErrCorrupt, signal, err)
 	}
 	return b, nil
 }
 
-// isJSON reports whether raw starts, after blanks, with a JSON object.
-func isJSON(raw []byte) bool {
+// jsonField returns the top-level field of signal's OTLP/JSON export
+// request, camelCase and snake_case.
+func jsonField(signal Signal) (camel, snake string) {
+	switch signal {
+	case SignalTraces:
+		return "resourceSpans", "resource_spans"
+	case SignalMetrics:
+		return "resourceMetrics", "resource_metrics"
+	case SignalLogs:
+		return "resourceLogs", "resource_logs"
+	}
+	return "", ""
+}
+
+// otlpJSON reports whether raw is a JSON object (after JSON blanks, all of
+// it valid JSON) and whether that object is an OTLP/JSON export request of
+// signal: it holds the signal's top-level field, or is empty (a request of
+// nothing, which no protobuf is).
+func otlpJSON(signal Signal, raw []byte) (isObject, isOTLP bool) {
 	t := bytes.TrimLeft(raw, " \t\r\n")
-	return len(t) > 0 && t[0] == '{'
+	if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return false, false
+	}
+	camel, snake := jsonField(signal)
+	dec := json.NewDecoder(bytes.NewReader(t))
+	if _, err := dec.Token(); err != nil { // the '{' json.Valid saw
+		return true, false
+	}
+	if !dec.More() {
+		return true, true
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return true, false
+		}
+		if key, _ := tok.(string); key == camel || key == snake {
+			return true, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return true, false
+		}
+	}
+	return true, false
 }
 
 func unmarshalJSON(signal Signal, raw []byte) (Batch, error) {

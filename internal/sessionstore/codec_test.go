@@ -4,8 +4,11 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -14,6 +17,9 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 )
@@ -178,4 +184,190 @@ func TestDecompressBombs(t *testing.T) {
 	out, err := Decompress(gz(t, random), maxBytes)
 	require.NoError(t, err)
 	assert.Equal(t, random, out)
+}
+
+// oneItem returns an export request of signal holding one resource with a
+// service.name of n bytes and one span, data point or log record, and its
+// protobuf.
+func oneItem(t *testing.T, signal Signal, n int) (Batch, []byte) {
+	t.Helper()
+	name := strings.Repeat("s", n)
+	b := Batch{Signal: signal}
+	var raw []byte
+	var err error
+	switch signal {
+	case SignalTraces:
+		b.Traces = ptrace.NewTraces()
+		rs := b.Traces.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", name)
+		sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetName("op")
+		sp.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		sp.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+		raw, err = (&ptrace.ProtoMarshaler{}).MarshalTraces(b.Traces)
+	case SignalMetrics:
+		b.Metrics = pmetric.NewMetrics()
+		rm := b.Metrics.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", name)
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("m")
+		m.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(7)
+		raw, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(b.Metrics)
+	case SignalLogs:
+		b.Logs = plog.NewLogs()
+		rl := b.Logs.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", name)
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("hello")
+		raw, err = (&plog.ProtoMarshaler{}).MarshalLogs(b.Logs)
+	}
+	require.NoError(t, err)
+	return b, raw
+}
+
+// requireSameBatch fails unless got holds what want holds.
+func requireSameBatch(t *testing.T, want, got Batch) {
+	t.Helper()
+	require.Equal(t, want.Signal, got.Signal)
+	switch want.Signal {
+	case SignalTraces:
+		require.NoError(t, ptracetest.CompareTraces(want.Traces, got.Traces))
+	case SignalMetrics:
+		require.NoError(t, pmetrictest.CompareMetrics(want.Metrics, got.Metrics))
+	case SignalLogs:
+		require.NoError(t, plogtest.CompareLogs(want.Logs, got.Logs))
+	}
+}
+
+// TestUnmarshalProtobufThatLooksLikeJSON: protobuf is never read as JSON
+// because of its first bytes. An export request whose first resource
+// message is 123 bytes long starts 0a 7b ("\n{"); 09, 0a, 0d and 20 are
+// JSON whitespace too. Every such object decodes as the protobuf it is.
+func TestUnmarshalProtobufThatLooksLikeJSON(t *testing.T) {
+	for _, sig := range Signals {
+		t.Run(string(sig), func(t *testing.T) {
+			starts := map[byte]bool{}
+			// service.name from 0 to 200 bytes: the first resource
+			// message grows past 123 bytes, byte by byte.
+			for n := range 201 {
+				want, raw := oneItem(t, sig, n)
+				require.Equal(t, byte(0x0a), raw[0], "field 1, the first resource")
+				starts[raw[1]] = true
+				got, err := Unmarshal(sig, raw)
+				require.NoError(t, err, "service.name of %d bytes: object starts % x", n, raw[:2])
+				requireSameBatch(t, want, got)
+				require.Equal(t, 1, got.ItemCount())
+				// And through gzip, as stored.
+				got, size, err := Decode(sig, gz(t, raw), 1<<20)
+				require.NoError(t, err, "service.name of %d bytes: object starts % x", n, raw[:2])
+				require.Equal(t, len(raw), size)
+				requireSameBatch(t, want, got)
+			}
+			require.True(t, starts['{'], "some object starts 0a 7b")
+			require.True(t, starts[0x80], "lengths of two bytes too")
+		})
+	}
+}
+
+// TestUnmarshalWhitespaceLengths: a first resource message of 9, 10, 13,
+// 32 or 123 bytes (a length byte that is JSON whitespace or '{'), before a
+// resource that holds the items.
+func TestUnmarshalWhitespaceLengths(t *testing.T) {
+	for _, sig := range Signals {
+		for _, length := range []byte{0x09, 0x0a, 0x0d, 0x20, 0x7b} {
+			t.Run(fmt.Sprintf("%s/%#02x", sig, length), func(t *testing.T) {
+				want, _ := oneItem(t, sig, 10)
+				// A first resource message of only a schema URL (1a, its
+				// length, its bytes) and an empty resource (0a 00).
+				url := strings.Repeat("u", int(length)-4)
+				var raw []byte
+				var err error
+				switch sig {
+				case SignalTraces:
+					rss := want.Traces.ResourceSpans()
+					rss.AppendEmpty()
+					rss.At(0).CopyTo(rss.At(1))
+					rss.At(0).Resource().Attributes().Clear()
+					rss.At(0).ScopeSpans().RemoveIf(func(ptrace.ScopeSpans) bool { return true })
+					rss.At(0).SetSchemaUrl(url)
+					raw, err = (&ptrace.ProtoMarshaler{}).MarshalTraces(want.Traces)
+				case SignalMetrics:
+					rms := want.Metrics.ResourceMetrics()
+					rms.AppendEmpty()
+					rms.At(0).CopyTo(rms.At(1))
+					rms.At(0).Resource().Attributes().Clear()
+					rms.At(0).ScopeMetrics().RemoveIf(func(pmetric.ScopeMetrics) bool { return true })
+					rms.At(0).SetSchemaUrl(url)
+					raw, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(want.Metrics)
+				case SignalLogs:
+					rls := want.Logs.ResourceLogs()
+					rls.AppendEmpty()
+					rls.At(0).CopyTo(rls.At(1))
+					rls.At(0).Resource().Attributes().Clear()
+					rls.At(0).ScopeLogs().RemoveIf(func(plog.ScopeLogs) bool { return true })
+					rls.At(0).SetSchemaUrl(url)
+					raw, err = (&plog.ProtoMarshaler{}).MarshalLogs(want.Logs)
+				}
+				require.NoError(t, err)
+				require.Equal(t, []byte{0x0a, length, 0x1a}, raw[:3])
+				got, _, err := Decode(sig, gz(t, raw), 1<<20)
+				require.NoError(t, err, "object starts % x", raw[:4])
+				requireSameBatch(t, want, got)
+				require.Equal(t, 1, got.ItemCount())
+			})
+		}
+	}
+}
+
+// TestUnmarshalOriginalToolingJSON: objects of the original tooling hold
+// OTLP/JSON (camelCase or snake_case, compact or indented, after blanks)
+// and are read as such; so is JSON that happens to parse as protobuf too
+// (an indented {"resourceSpans": [{}]} is a valid protobuf of unknown
+// fields).
+func TestUnmarshalOriginalToolingJSON(t *testing.T) {
+	for _, sig := range Signals {
+		want, _ := oneItem(t, sig, 84)
+		var js []byte
+		var err error
+		switch sig {
+		case SignalTraces:
+			js, err = (&ptrace.JSONMarshaler{}).MarshalTraces(want.Traces)
+		case SignalMetrics:
+			js, err = (&pmetric.JSONMarshaler{}).MarshalMetrics(want.Metrics)
+		case SignalLogs:
+			js, err = (&plog.JSONMarshaler{}).MarshalLogs(want.Logs)
+		}
+		require.NoError(t, err)
+		var indented bytes.Buffer
+		require.NoError(t, json.Indent(&indented, js, "", "  "))
+		field := map[Signal]string{SignalTraces: "resourceSpans", SignalMetrics: "resourceMetrics", SignalLogs: "resourceLogs"}[sig]
+		snake := map[Signal]string{SignalTraces: "resource_spans", SignalMetrics: "resource_metrics", SignalLogs: "resource_logs"}[sig]
+		for name, doc := range map[string][]byte{
+			"compact":        js,
+			"indented":       indented.Bytes(),
+			"leading blanks": append([]byte(" \t\r\n"), js...),
+			"snake_case":     bytes.Replace(js, []byte(`"`+field+`"`), []byte(`"`+snake+`"`), 1),
+		} {
+			t.Run(string(sig)+"/"+name, func(t *testing.T) {
+				got, _, err := Decode(sig, gz(t, doc), 1<<20)
+				require.NoError(t, err)
+				requireSameBatch(t, want, got)
+			})
+		}
+	}
+	got, err := Unmarshal(SignalTraces, []byte("{\n  \"resourceSpans\": [\n    {}\n  ]\n}"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Traces.ResourceSpans().Len(), "read as the JSON it is")
+
+	// An empty object is a request of nothing (no protobuf is one); an
+	// object without the signal's field is no request of it.
+	for _, sig := range Signals {
+		got, err := Unmarshal(sig, []byte(" {}\n"))
+		require.NoError(t, err)
+		assert.Zero(t, got.ItemCount())
+	}
+	_, err = Unmarshal(SignalTraces, []byte(`{"resourceLogs": []}`))
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Contains(t, err.Error(), `a JSON object without "resourceSpans" or "resource_spans"`)
+	_, err = Unmarshal(SignalMetrics, []byte(`{"resourceMetrics": [`))
+	require.ErrorIs(t, err, ErrCorrupt, "cut off: neither JSON nor protobuf")
 }

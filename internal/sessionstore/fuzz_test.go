@@ -2,12 +2,14 @@ package sessionstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 )
 
@@ -27,14 +29,25 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(bytes.Clone(good.Data))
+	// Protobuf that starts like JSON ("\n{": a first resource message of
+	// 123 bytes), and the original tooling's gzipped OTLP/JSON.
+	brace := ptrace.NewTraces()
+	brace.ResourceSpans().AppendEmpty().SetSchemaUrl(strings.Repeat("u", 119))
+	braceRaw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(brace)
+	if err != nil || !bytes.HasPrefix(braceRaw, []byte("\n{")) {
+		f.Fatalf("% x, %v", braceRaw[:2], err)
+	}
+	f.Add(gzipBytes(braceRaw))
+	js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(testdata.GenerateTraces(2))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(gzipBytes(js))
+	f.Add(gzipBytes([]byte("{\n  \"resourceSpans\": [\n    {}\n  ]\n}")))
 	f.Add(good.Data[:len(good.Data)/2])
 	f.Add([]byte{})
 	f.Add([]byte("not gzip"))
-	var bomb bytes.Buffer
-	zw := gzip.NewWriter(&bomb)
-	_, _ = zw.Write(make([]byte, 1<<20))
-	_ = zw.Close()
-	f.Add(bomb.Bytes())
+	f.Add(gzipBytes(make([]byte, 1<<20))) // a bomb
 	const maxBytes = 64 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, sig := range Signals {
@@ -53,6 +66,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// gzipBytes returns b gzipped.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 // FuzzParseObjectKey: a key that parses is exactly the key its parts
@@ -103,5 +125,28 @@ func FuzzValidateSessionID(f *testing.F) {
 		if err := ValidateKey(MetadataKey(id)); err != nil {
 			t.Fatalf("%q accepted but its metadata key is invalid: %v", id, err)
 		}
+	})
+}
+
+// FuzzMergeWriters: whatever a writer file holds, reading a session's
+// writers and merging them never panics; the file is left out as corrupt
+// or merged, and the merge keeps the other writers' counts, counts nothing
+// negative and can be written as metadata.json and read back.
+func FuzzMergeWriters(f *testing.F) {
+	for _, tt := range hostileWriterFiles {
+		f.Add([]byte(tt.data))
+	}
+	good, err := json.Marshal(goodView())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	st, err := OpenFilesystem(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = st.Close() })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = checkHostileWriter(t, st, data)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -316,10 +317,12 @@ func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, e
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: decode %s: %w", ErrCorrupt, key, err)
 	}
-	switch m.SchemaVersion {
-	case 0: // the original tooling's metadata: version 1 without the field
+	switch {
+	case m.SchemaVersion < 0:
+		return nil, fmt.Errorf("%w: decode %s: schemaVersion is %d", ErrCorrupt, key, m.SchemaVersion)
+	case m.SchemaVersion == 0: // the original tooling's metadata: version 1 without the field
 		m.SchemaVersion = SchemaVersion
-	case SchemaVersion:
+	case m.SchemaVersion == SchemaVersion:
 	default:
 		return nil, fmt.Errorf("%w: %s has schemaVersion %d, this build reads %d: a newer release wrote it; use that release (the file is left as it is)",
 			ErrUnsupportedVersion, key, m.SchemaVersion, SchemaVersion)
@@ -335,10 +338,85 @@ func readMetadataKey(ctx context.Context, s Store, id, key string) (*Metadata, e
 	if m.SessionID != id {
 		return nil, fmt.Errorf("%w: decode %s: sessionId is %q, want %q", ErrCorrupt, key, m.SessionID, id)
 	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%w: decode %s: %w", ErrCorrupt, key, err)
+	}
 	if m.Signals == nil {
 		m.Signals = map[Signal]*SignalStats{}
 	}
 	return &m, nil
+}
+
+// maxCount bounds every count in a metadata file: 2^53-1, the largest
+// integer that JSON readers in other languages hold exactly, and far past
+// any session, so that merging the counts of many writers cannot overflow.
+const maxCount = 1<<53 - 1
+
+// check refuses what JSON decoding lets through and no writer writes, so
+// that every reader (and the merge of writers' views) can take the fields
+// as they are: a signal without stats (null) or unknown to this build, a
+// count below zero or past maxCount, a time outside the years 0 to 9999 in
+// UTC (it could not be written again). The error names each bad field.
+func (m *Metadata) check() error {
+	var errs []error
+	count := func(field string, v int64) {
+		if v < 0 || v > maxCount {
+			errs = append(errs, fmt.Errorf("%s is %d, not a count (0 to %d)", field, v, int64(maxCount)))
+		}
+	}
+	instant := func(field string, t time.Time) {
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			errs = append(errs, fmt.Errorf("%s %s is out of range (years 0 to 9999 in UTC)", field, t.Format(time.RFC3339Nano)))
+		}
+	}
+	count("capturedTraces", m.CapturedTraces)
+	count("capturedMetrics", m.CapturedMetrics)
+	count("capturedLogs", m.CapturedLogs)
+	count("totalSizeBytes", m.TotalSizeBytes)
+	instant("startTime", m.StartTime)
+	instant("updatedTime", m.UpdatedTime)
+	if m.EndTime != nil {
+		instant("endTime", *m.EndTime)
+	}
+	if r := m.EventTimeRange; r != nil {
+		instant("eventTimeRange.start", r.Start)
+		instant("eventTimeRange.end", r.End)
+	}
+	for _, sig := range slices.Sorted(maps.Keys(m.Signals)) {
+		st, field := m.Signals[sig], "signals."+string(sig)
+		switch {
+		case !sig.Valid():
+			errs = append(errs, fmt.Errorf("signals: unknown signal %q (want %q, %q or %q)", sig, SignalTraces, SignalMetrics, SignalLogs))
+			continue
+		case st == nil:
+			errs = append(errs, fmt.Errorf("%s is null", field))
+			continue
+		}
+		count(field+".objects", st.Objects)
+		count(field+".items", st.Items)
+		count(field+".bytes", st.Bytes)
+		count(field+".compressedBytes", st.CompressedBytes)
+		if st.FirstCaptureTime != nil {
+			instant(field+".firstCaptureTime", *st.FirstCaptureTime)
+		}
+		if st.LastCaptureTime != nil {
+			instant(field+".lastCaptureTime", *st.LastCaptureTime)
+		}
+	}
+	if l := m.LostItems; l != nil {
+		count("lostItems.traces", l.Traces)
+		count("lostItems.metrics", l.Metrics)
+		count("lostItems.logs", l.Logs)
+	}
+	if m.Seed != nil {
+		for i, p := range m.Seed.Phases {
+			field := fmt.Sprintf("seed.phases[%d]", i)
+			count(field+".items", p.Items)
+			instant(field+".start", p.Start)
+			instant(field+".end", p.End)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ErrCaseConflict reports a new session id that differs from an existing

@@ -80,15 +80,44 @@ func ReadWriters(ctx context.Context, s Store, id string) (map[string]*Metadata,
 	return out, errors.Join(bad...)
 }
 
+// LiveWindow is how recently a writer whose view says open must have
+// rewritten it to be taken for live (still writing). A writer rewrites its
+// view every metadata_interval (session_capture: 10s by default) while it
+// stores data, and retries a failed write on the next round: five minutes
+// is thirty rounds, with room for clocks of hosts that disagree. An open
+// view older than that is a writer that crashed, or one that has stored
+// nothing since (it writes its view only when its counts change).
+const LiveWindow = 5 * time.Minute
+
+// LiveWriters returns, sorted, the writers whose view says open (neither
+// completed nor failed, as Merge reads it) and was updated less than
+// LiveWindow before now, or after now (that host's clock runs ahead):
+// writers that are still writing the session, and will write their view,
+// with their own counts, again.
+func LiveWriters(views map[string]*Metadata, now time.Time) []string {
+	var live []string
+	for w, v := range views {
+		if v == nil || v.Status == StatusCompleted || v.Status == StatusFailed {
+			continue
+		}
+		if now.Sub(v.UpdatedTime) < LiveWindow {
+			live = append(live, w)
+		}
+	}
+	slices.Sort(live)
+	return live
+}
+
 // Merge is a session's metadata from its writers' views: counts, sizes,
 // per-signal stats, lost items and phase items summed, time ranges and
 // flags united, descriptive fields from the writer that started first; it
 // is completed when every writer has ended, failed when any failed, and
-// active otherwise.
+// active otherwise. Nil views and nil signal stats are skipped (ReadWriters
+// returns none); without a view, the merge is nil.
 func Merge(views map[string]*Metadata) *Metadata {
 	writers := slices.Sorted(func(yield func(string) bool) {
-		for w := range views {
-			if !yield(w) {
+		for w, v := range views {
+			if v != nil && !yield(w) {
 				return
 			}
 		}
@@ -138,6 +167,9 @@ func mergeView(m, v *Metadata) {
 	m.CapturedLogs += v.CapturedLogs
 	m.TotalSizeBytes += v.TotalSizeBytes
 	for sig, st := range v.Signals {
+		if st == nil { // ReadWriters refuses such a view; a caller's own may hold one
+			continue
+		}
 		cur := m.Signals[sig]
 		if cur == nil {
 			cur = &SignalStats{}

@@ -71,3 +71,30 @@ func TestMergeWriters(t *testing.T) {
 	}
 	require.Error(t, sessionstore.WriteWriter(ctx, st, "../x", view(0, 1, sessionstore.StatusActive)))
 }
+
+// TestLiveWriters: a writer is live while its view says open (not ended)
+// and was rewritten less than LiveWindow ago (or in the future of this
+// clock).
+func TestLiveWriters(t *testing.T) {
+	now := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	view := func(status sessionstore.Status, updated time.Duration) *sessionstore.Metadata {
+		m := sessionstore.NewMetadata("s1", sessionstore.SessionTypeCapture, now.Add(-time.Hour), "w")
+		m.Status, m.UpdatedTime = status, now.Add(updated)
+		return m
+	}
+	views := map[string]*sessionstore.Metadata{
+		"just-now":     view(sessionstore.StatusActive, 0),
+		"ten-s":        view(sessionstore.StatusActive, -10*time.Second),
+		"almost":       view(sessionstore.StatusActive, -sessionstore.LiveWindow+time.Second),
+		"ahead":        view(sessionstore.StatusActive, time.Minute),
+		"at-window":    view(sessionstore.StatusActive, -sessionstore.LiveWindow),
+		"crashed":      view(sessionstore.StatusActive, -time.Hour),
+		"ended":        view(sessionstore.StatusCompleted, 0),
+		"failed":       view(sessionstore.StatusFailed, 0),
+		"odd-status":   view("exploded", 0),
+		"missing-view": nil,
+	}
+	assert.Equal(t, []string{"ahead", "almost", "just-now", "odd-status", "ten-s"}, sessionstore.LiveWriters(views, now),
+		"open is what Merge takes for open: neither completed nor failed")
+	assert.Empty(t, sessionstore.LiveWriters(nil, now))
+}
