@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
@@ -291,4 +292,45 @@ func TestCheckpointOfAnotherReplayIsIgnored(t *testing.T) {
 		assert.Equal(t, "a", fields["checkpoint_session"])
 		assert.Contains(t, fields["reason"], `session "a"`)
 	}
+}
+
+// TestCheckpointMismatch: a checkpoint is the place of a replay configured
+// the same; any setting that defines the run and differs is named, with
+// both values (id_seed by its hash only); where and how fast the replay
+// reads does not count; a checkpoint that records no settings belongs to
+// no replay.
+func TestCheckpointMismatch(t *testing.T) {
+	base := func() *Config {
+		cfg := baseConfig(sessionstore.NewDefaultConfig(), "b")
+		cfg.IDSeed = "secret-seed"
+		return cfg
+	}
+	written := &checkpoint{Replay: replaySettings(base()), Session: "b"}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   []string // in the reason; none: it belongs
+	}{
+		{"same", func(*Config) {}, nil},
+		{"how it reads", func(c *Config) { c.ReadAhead, c.ProgressInterval, c.MaxObjectBytes = 3, time.Minute, 1<<20 }, nil},
+		{"session", func(c *Config) { c.Session = "a" }, []string{`session "b", the configuration asks for "a"`}},
+		{"speed and part", func(c *Config) { c.Speed, c.Phases = 4, []string{"failure"} }, []string{`speed "0", the configuration asks for "4"`, `phases "", the configuration asks for "failure"`}},
+		{"auto", func(c *Config) { c.Session = AutoSession }, []string{`session "b"`, "selection not recorded"}},
+		{"id_seed", func(c *Config) { c.IDSeed = "other" }, []string{"id_seed \"sha256:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base()
+			tc.change(cfg)
+			got := written.mismatch(cfg)
+			if tc.want == nil {
+				assert.Empty(t, got)
+				return
+			}
+			for _, w := range tc.want {
+				assert.Contains(t, got, w)
+			}
+			assert.NotContains(t, got, "secret-seed")
+		})
+	}
+	assert.Contains(t, (&checkpoint{Session: "b"}).mismatch(base()), "does not record the settings of its replay")
 }

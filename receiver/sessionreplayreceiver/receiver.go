@@ -170,6 +170,17 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("session_replay: %w", err)
 		}
 		if cp != nil {
+			if why := cp.mismatch(r.cfg); why != "" {
+				// Another replay's place (one the control API started, or
+				// one from before the configuration changed): this one
+				// starts afresh.
+				r.set.Logger.Info("Ignoring a replay checkpoint that belongs to another replay; starting afresh",
+					zap.String("checkpoint_session", cp.Session), zap.Int("checkpoint_pass", cp.Pass),
+					zap.String("checkpoint_after", cp.LastKey), zap.String("reason", why))
+				cp = nil
+			}
+		}
+		if cp != nil {
 			m, err := sessionstore.ReadMetadata(ctx, store, cp.Session)
 			if err != nil {
 				r.set.Logger.Warn("The checkpoint's session cannot be read; starting afresh", zap.String("session", cp.Session), zap.Error(err))
