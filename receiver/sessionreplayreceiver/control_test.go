@@ -425,3 +425,38 @@ func TestStopWaitsForTheRequestInFlight(t *testing.T) {
 		assert.EqualValues(t, 5, got.st.ItemsDone)
 	})
 }
+
+// TestStopBoundedByItsRequest: a stop waits for the delivery in flight no
+// longer than its request lasts: then that delivery is cancelled, and the
+// stop fails saying its data may still arrive; the replay stops all the
+// same.
+func TestStopBoundedByItsRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "stuck", c0)
+		for i := range 3 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc", i, 5, at))
+		}
+		w.Complete()
+		cfg := baseConfig(storeCfg, "stuck")
+		next := newWire() // never released: the far end does not answer
+		rep, c, _ := manualReplay(t, cfg, next)
+		_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+		require.NoError(t, err)
+		<-next.entered
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err = c.StopReplay(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.ErrorContains(t, err, "may still arrive")
+		assert.Equal(t, 5*time.Second, time.Since(start), "as long as the request lasted")
+		waitDone(t, rep.r)
+		assert.Equal(t, control.Stopped, c.Status().State)
+		assert.Equal(t, []string{"consume", "consume returned: context canceled"}, next.history())
+		close(next.release)
+	})
+}

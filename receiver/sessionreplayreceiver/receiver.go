@@ -62,15 +62,18 @@ type replayReceiver struct {
 	seed              [32]byte // keys the id remapping of this run
 
 	// mu guards what the control API reads and begin replaces between
-	// replays: cfg, session, part, seed, state, the times, cancel, done.
+	// replays: cfg, session, part, seed, state, the times, stop, abort,
+	// done.
 	mu        sync.Mutex
 	baseCfg   *Config // the configuration; cfg is this replay's variant of it
 	state     string  // control.Idle, Waiting, Running, Finished, Stopped
 	startedAt time.Time
 	endedAt   time.Time
-	cancel    context.CancelFunc
-	done      chan struct{} // closed when the replay has ended
-	wg        sync.WaitGroup
+	// stop ends the replay between deliveries (the one in flight runs to
+	// its outcome); abort ends the one in flight too.
+	stop, abort context.CancelFunc
+	done        chan struct{} // closed when the replay has ended
+	wg          sync.WaitGroup
 	// ctlMu orders what starts and stops replays: Start, the control API's
 	// StartReplay and StopReplay, and Shutdown (after which closed refuses
 	// new replays).
@@ -217,7 +220,12 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 		r.set.Logger.Warn("Replaying a session that did not complete; it may be missing data",
 			zap.String("session", m.SessionID), zap.String("status", string(m.Status)))
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	// Two contexts: the run's ends the schedule, the listing and retries
+	// at a stop; the pipeline's bounds only a Consume call in flight, so
+	// that a stop waits for its outcome instead of cancelling a request
+	// that may already have been delivered.
+	pipelineCtx, abort := context.WithCancel(context.Background())
+	runCtx, stop := context.WithCancel(pipelineCtx)
 	done := make(chan struct{})
 	r.mu.Lock()
 	r.cfg, r.session, r.part = cfg, m, pt
@@ -228,7 +236,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	}
 	r.resetRun()
 	r.state, r.startedAt, r.endedAt = control.Waiting, time.Now(), time.Time{}
-	r.cancel, r.done = cancel, done
+	r.stop, r.abort, r.done = stop, abort, done
 	r.mu.Unlock()
 	if cfg.ShutdownWhenDone && !r.held {
 		r.completions.hold()
@@ -236,7 +244,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	}
 	r.wg.Go(func() {
 		defer close(done)
-		r.run(runCtx)
+		r.run(runCtx, pipelineCtx)
 	})
 	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
 		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
@@ -291,10 +299,10 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.unwatch = nil
 	}
 	r.mu.Lock()
-	cancel := r.cancel
+	abort := r.abort
 	r.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if abort != nil {
+		abort() // the collector stops: the delivery in flight too
 	}
 	r.wg.Wait()
 	err := r.closeCheckpoints()
@@ -314,8 +322,10 @@ type summary struct {
 	lateness   latencyHist
 }
 
-// run performs the passes, then logs a summary and leaves the receiver idle.
-func (r *replayReceiver) run(ctx context.Context) {
+// run performs the passes, then logs a summary and leaves the receiver
+// idle. ctx ends the replay; pipelineCtx is what Consume calls get, and
+// ends them (see begin).
+func (r *replayReceiver) run(ctx, pipelineCtx context.Context) {
 	start := time.Now()
 	if r.cfg.StartAt.After(start) {
 		start = r.cfg.StartAt
@@ -356,7 +366,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}()
 	for pass := p.pass; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
-		if err := r.replayPass(ctx, p); err != nil {
+		if err := r.replayPass(ctx, pipelineCtx, p); err != nil {
 			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
 				broke = true
 				r.set.Logger.Error("Replay stopped", zap.String("session", r.session.SessionID), zap.Error(err))
@@ -407,7 +417,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		zap.Bool("stopped_early", ctx.Err() != nil), zap.String("ended_by", endedBy))
 }
 
-func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
+func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passState) error {
 	p.objects, p.delivered = 0, 0
 	r.prog.startPass(p.pass, time.Now())
 	key := passKey(r.seed, p.pass)
@@ -504,7 +514,9 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		if r.cfg.RegenerateIDs {
 			ids = &key
 		}
-		n, err := r.deliver(ctx, &f, sh, ids)
+		// Not ctx: when it ends during the delivery, that delivery settles
+		// (no retry follows), and ends with ctx's error.
+		n, err := r.deliver(delivery.WithStop(pipelineCtx, ctx), &f, sh, ids)
 		if sh != nil && p.pass == 0 {
 			p.events.Merge(sh.seen)
 		}
