@@ -174,7 +174,10 @@ func TestControlAPICapture(t *testing.T) {
 
 // TestControlAPIReplay: a replay with start: manual waits for the API; one
 // started with overrides is polled to 100 % and finished, another is
-// stopped early; wrong requests and states are answered as the API says.
+// stopped early, and nothing arrives after the stop's answer: what the
+// sink has then is what the replay says it delivered, and stays so until
+// the sink has stopped; wrong requests and states are answered as the API
+// says. Nothing waits for a time to pass: every wait is for an event.
 func TestControlAPIReplay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -194,7 +197,7 @@ func TestControlAPIReplay(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	endpoint := startOTLPHTTP(t, sink, nil)
+	endpoint, stopSink := serveOTLPHTTP(t, sink, nil)
 	c := otelcoltest.Launch(t, fmt.Sprintf(`
 receivers:
   session_replay:
@@ -220,8 +223,7 @@ service:
 
 	var rs control.ReplayStatus
 	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
-	assert.Equal(t, control.Idle, rs.State)
-	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, control.Idle, rs.State, "start: manual replays nothing by itself")
 	assert.Zero(t, spans.Load(), "start: manual replays nothing by itself")
 
 	// bad requests start nothing
@@ -251,16 +253,31 @@ service:
 	assert.EqualValues(t, 20, rs.ObjectsDone)
 	assert.EqualValues(t, 100, spans.Load())
 
-	// another run, stopped early
+	// another run, until stopped (loops 0: it never ends by itself),
+	// stopped once it has delivered something
 	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "recorded", "speed": 0.5, "loops": 0}, &rs)
-	time.Sleep(time.Second)
+	require.Eventually(t, func() bool { return spans.Load() > 100 }, time.Minute, 10*time.Millisecond, "the second run delivers")
 	a.ok("POST", "/v1/replays/session_replay/stop", nil, &rs)
+	sent := spans.Load() // what had arrived when the stop answered
 	assert.Equal(t, control.Stopped, rs.State)
-	assert.Less(t, rs.ObjectsDone, int64(20), "stopped early")
-	sent := spans.Load()
-	assert.Less(t, sent, int64(200))
-	time.Sleep(500 * time.Millisecond)
-	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
 	a.fails("POST", "/v1/replays/session_replay/stop", nil, 409, "conflict")
+	// What the stopped run says it delivered (every pass) had all arrived
+	// at the answer: no request was left in flight.
+	c.WaitLog(t, `"ended_by": "stopped"`, time.Minute)
+	var fin []map[string]any
+	for _, f := range logFields(t, c, "Replay finished") {
+		if f["ended_by"] == "stopped" {
+			fin = append(fin, f)
+		}
+	}
+	require.Len(t, fin, 1)
+	delivered, ok := fin[0]["spans"].(float64)
+	require.True(t, ok, "spans in %v", fin[0])
+	assert.Positive(t, delivered)
+	assert.EqualValues(t, 100+delivered, sent, "at the stop's answer the sink has what the replay delivered")
+	// Nothing after the answer: with the collector stopped and the sink
+	// stopped (every request it got handed on), the count is final.
 	c.Stop(t)
+	stopSink()
+	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
 }
