@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -280,4 +282,120 @@ service:
 	c.Stop(t)
 	stopSink()
 	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
+}
+
+// TestCheckpointOfAPIReplayIgnoredAfterSIGKILL: a checkpoint belongs to the
+// replay that wrote it. The configured replay of session b runs to its end;
+// the control API then starts one of session a, which writes checkpoints
+// until the collector is killed (SIGKILL) part-way. The restarted
+// collector, configured for b, ignores a's checkpoint (saying so at Info,
+// and why) and replays b from its beginning, all of it.
+func TestCheckpointOfAPIReplayIgnoredAfterSIGKILL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	c0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	for _, s := range []struct {
+		id      string
+		objects int
+	}{{"b", 10}, {"a", 40}} {
+		w := sessiontest.NewWriter(t, st, s.id, c0)
+		for i := range s.objects { // 100 ms apart
+			at := c0.Add(time.Duration(i) * 100 * time.Millisecond)
+			w.Traces(at, sessiontest.Traces("svc-"+s.id, i, 2, at))
+		}
+		w.Complete()
+	}
+	require.NoError(t, st.Close())
+
+	var mu sync.Mutex
+	got := map[string]int{} // spans by service/batch
+	sink, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		mu.Lock()
+		defer mu.Unlock()
+		rss := td.ResourceSpans()
+		for i := range rss.Len() {
+			svc, _ := rss.At(i).Resource().Attributes().Get("service.name")
+			sss := rss.At(i).ScopeSpans()
+			for j := range sss.Len() {
+				spans := sss.At(j).Spans()
+				for k := range spans.Len() {
+					b, _ := spans.At(k).Attributes().Get("batch")
+					got[fmt.Sprintf("%s/%d", svc.Str(), b.Int())]++
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	count := func(prefix string) (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for k, v := range got {
+			if strings.HasPrefix(k, prefix) {
+				n += v
+			}
+		}
+		return n
+	}
+	endpoint := startOTLPHTTP(t, sink, nil)
+	storage := t.TempDir()
+	config := fmt.Sprintf(`
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: %q}
+    session: b
+    speed: 0
+    control: session_control
+    checkpoint: {storage: file_storage}
+    progress_interval: 0s
+exporters:
+  otlp_http:
+    endpoint: http://%s
+    sending_queue: {enabled: false}
+extensions:
+  file_storage: {directory: %s, compaction: {directory: %s}}
+  session_control: {endpoint: "{{CONTROL}}"}
+  health_check: {endpoint: "{{HEALTH}}"}
+service:
+  extensions: [health_check, file_storage, session_control]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [otlp_http]}
+`, dir, endpoint, storage, storage)
+
+	first := otelcoltest.Launch(t, config)
+	first.WaitHealthy(t)
+	first.WaitLog(t, "Replay finished", time.Minute)
+	require.Equal(t, 20, count("svc-b/"), "the configured replay of b, all of it")
+	a := api{t: t, base: first.Control}
+	var rs control.ReplayStatus
+	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "a", "speed": 1}, &rs)
+	require.Equal(t, "a", rs.Session)
+	require.Eventually(t, func() bool { return count("svc-a/") >= 10 }, time.Minute, 10*time.Millisecond, "a part-way")
+	require.NoError(t, syscall.Kill(first.Pid(), syscall.SIGKILL))
+	_, exited := first.Wait(10 * time.Second)
+	require.True(t, exited, "SIGKILL did not end the process")
+	require.Less(t, count("svc-a/"), 80, "killed part-way through a")
+
+	second := otelcoltest.Launch(t, config)
+	second.WaitLog(t, "Replay finished", time.Minute)
+	second.Stop(t)
+	assert.NotContains(t, second.Log(), "Resuming the replay from its checkpoint")
+	ignored := logFields(t, second, "Ignoring a replay checkpoint that belongs to another replay; starting afresh")
+	if assert.Len(t, ignored, 1, "the ignored checkpoint is logged:\n%s", second.LogTail(20)) {
+		assert.Equal(t, "a", ignored[0]["checkpoint_session"])
+		assert.Contains(t, ignored[0]["reason"], `session "a", the configuration asks for "b"`)
+	}
+	assert.Regexp(t, `\tinfo\t\S+\tIgnoring a replay checkpoint`, second.Log(), "logged at Info")
+	fin := logFields(t, second, "Replay finished")
+	require.Len(t, fin, 1)
+	assert.Equal(t, "b", fin[0]["session"])
+	assert.EqualValues(t, 20, fin[0]["spans"], "b from its beginning, all of it")
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range 10 {
+		assert.Equal(t, 4, got[fmt.Sprintf("svc-b/%d", i)], "batch %d of b: its 2 spans in each process", i)
+	}
 }
