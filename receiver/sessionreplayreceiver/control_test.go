@@ -460,3 +460,37 @@ func TestStopBoundedByItsRequest(t *testing.T) {
 		close(next.release)
 	})
 }
+
+// TestShutdownWhileAStopWaits: the collector's shutdown does not wait for
+// a stop that waits for a pipeline that does not answer: it cancels the
+// delivery in flight, the stop answers with an error saying its data may
+// still arrive, and the shutdown completes.
+func TestShutdownWhileAStopWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "stuck", c0)
+		w.Traces(c0, sessiontest.Traces("svc", 0, 5, c0))
+		w.Complete()
+		cfg := baseConfig(storeCfg, "stuck")
+		next := newWire() // never released: the far end does not answer
+		rep, c, _ := manualReplay(t, cfg, next)
+		_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+		require.NoError(t, err)
+		<-next.entered
+
+		stopErr := make(chan error, 1)
+		go func() {
+			_, err := c.StopReplay(context.Background()) // a request that never gives up
+			stopErr <- err
+		}()
+		synctest.Wait()
+		require.NoError(t, rep.comp.Shutdown(context.Background()))
+		err = <-stopErr
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "shutting down")
+		assert.ErrorContains(t, err, "may still arrive")
+		assert.Equal(t, []string{"consume", "consume returned: context canceled"}, next.history())
+		close(next.release)
+	})
+}

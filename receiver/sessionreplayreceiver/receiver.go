@@ -63,7 +63,7 @@ type replayReceiver struct {
 
 	// mu guards what the control API reads and begin replaces between
 	// replays: cfg, session, part, seed, state, the times, stop, abort,
-	// done.
+	// done; and closed.
 	mu        sync.Mutex
 	baseCfg   *Config // the configuration; cfg is this replay's variant of it
 	state     string  // control.Idle, Waiting, Running, Finished, Stopped
@@ -78,7 +78,7 @@ type replayReceiver struct {
 	// StartReplay and StopReplay, and Shutdown (after which closed refuses
 	// new replays).
 	ctlMu  sync.Mutex
-	closed bool
+	closed bool // Shutdown has begun
 	// unregister removes the receiver from the control API (nil: not registered)
 	unregister func()
 	// shutdown_when_done: the replays this one waits for, and how it stops
@@ -288,21 +288,29 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.unregister()
 		r.unregister = nil
 	}
-	r.ctlMu.Lock() // waits for a control request in flight
+	// The collector stops: the delivery in flight too, first, so that a
+	// stop that waits for it (holding ctlMu) gives up.
+	r.mu.Lock()
 	if !r.closed {
 		r.closed = true
 		close(r.stopped)
 	}
+	abort := r.abort
+	r.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
+	r.ctlMu.Lock() // waits for a control request in flight
 	r.ctlMu.Unlock()
 	if r.unwatch != nil {
 		r.unwatch()
 		r.unwatch = nil
 	}
 	r.mu.Lock()
-	abort := r.abort
+	abort = r.abort // a replay a control request began meanwhile
 	r.mu.Unlock()
 	if abort != nil {
-		abort() // the collector stops: the delivery in flight too
+		abort()
 	}
 	r.wg.Wait()
 	err := r.closeCheckpoints()
@@ -338,9 +346,15 @@ func (r *replayReceiver) run(ctx, pipelineCtx context.Context) {
 	}
 	r.setState(control.Running)
 	if r.cfg.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
+		// max_duration ends the delivery in flight too, as the collector's
+		// shutdown does: a pipeline that does not answer does not hold the
+		// replay (and shutdown_when_done) past it.
+		end := start.Add(r.cfg.MaxDuration)
+		var cancel, cancelPipeline context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
+		pipelineCtx, cancelPipeline = context.WithDeadline(pipelineCtx, end)
+		defer cancelPipeline()
 	}
 	progCtx, stopProgress := context.WithCancel(ctx)
 	var progWG sync.WaitGroup
