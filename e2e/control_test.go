@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -287,9 +288,10 @@ service:
 // TestCheckpointOfAPIReplayIgnoredAfterSIGKILL: a checkpoint belongs to the
 // replay that wrote it. The configured replay of session b runs to its end;
 // the control API then starts one of session a, which writes checkpoints
-// until the collector is killed (SIGKILL) part-way. The restarted
-// collector, configured for b, ignores a's checkpoint (saying so at Info,
-// and why) and replays b from its beginning, all of it.
+// until the collector is killed (SIGKILL) part-way (the sink holds a's
+// sixth object meanwhile, so part-way it is, however slow the machine).
+// The restarted collector, configured for b, ignores a's checkpoint
+// (saying so at Info, and why) and replays b from its beginning, all of it.
 func TestCheckpointOfAPIReplayIgnoredAfterSIGKILL(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -311,21 +313,21 @@ func TestCheckpointOfAPIReplayIgnoredAfterSIGKILL(t *testing.T) {
 
 	var mu sync.Mutex
 	got := map[string]int{} // spans by service/batch
+	held, release := make(chan struct{}), make(chan struct{})
+	var holding atomic.Bool
+	unhold := sync.OnceFunc(func() { close(release) })
 	sink, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		rs := td.ResourceSpans().At(0) // one object: one resource, one batch
+		svc, _ := rs.Resource().Attributes().Get("service.name")
+		b, _ := rs.ScopeSpans().At(0).Spans().At(0).Attributes().Get("batch")
+		if svc.Str() == "svc-a" && b.Int() == 5 && !holding.Swap(true) { // the first time
+			close(held)
+			<-release
+			return errors.New("the collector was killed")
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		rss := td.ResourceSpans()
-		for i := range rss.Len() {
-			svc, _ := rss.At(i).Resource().Attributes().Get("service.name")
-			sss := rss.At(i).ScopeSpans()
-			for j := range sss.Len() {
-				spans := sss.At(j).Spans()
-				for k := range spans.Len() {
-					b, _ := spans.At(k).Attributes().Get("batch")
-					got[fmt.Sprintf("%s/%d", svc.Str(), b.Int())]++
-				}
-			}
-		}
+		got[fmt.Sprintf("%s/%d", svc.Str(), b.Int())] += td.SpanCount()
 		return nil
 	})
 	require.NoError(t, err)
@@ -340,6 +342,7 @@ func TestCheckpointOfAPIReplayIgnoredAfterSIGKILL(t *testing.T) {
 		return n
 	}
 	endpoint := startOTLPHTTP(t, sink, nil)
+	t.Cleanup(unhold) // before the sink stops
 	storage := t.TempDir()
 	config := fmt.Sprintf(`
 receivers:
@@ -373,11 +376,16 @@ service:
 	var rs control.ReplayStatus
 	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "a", "speed": 1}, &rs)
 	require.Equal(t, "a", rs.Session)
-	require.Eventually(t, func() bool { return count("svc-a/") >= 10 }, time.Minute, 10*time.Millisecond, "a part-way")
+	select {
+	case <-held:
+	case <-time.After(time.Minute):
+		t.Fatalf("a's sixth object did not arrive:\n%s", first.LogTail(20))
+	}
 	require.NoError(t, syscall.Kill(first.Pid(), syscall.SIGKILL))
 	_, exited := first.Wait(10 * time.Second)
 	require.True(t, exited, "SIGKILL did not end the process")
-	require.Less(t, count("svc-a/"), 80, "killed part-way through a")
+	unhold()
+	require.Equal(t, 10, count("svc-a/"), "a's first five objects, then the kill")
 
 	second := otelcoltest.Launch(t, config)
 	second.WaitLog(t, "Replay finished", time.Minute)
