@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,7 +177,10 @@ func TestControlAPICapture(t *testing.T) {
 
 // TestControlAPIReplay: a replay with start: manual waits for the API; one
 // started with overrides is polled to 100 % and finished, another is
-// stopped early; wrong requests and states are answered as the API says.
+// stopped early, and nothing arrives after the stop's answer: what the
+// sink has then is what the replay says it delivered, and stays so until
+// the sink has stopped; wrong requests and states are answered as the API
+// says. Nothing waits for a time to pass: every wait is for an event.
 func TestControlAPIReplay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -194,7 +200,7 @@ func TestControlAPIReplay(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	endpoint := startOTLPHTTP(t, sink, nil)
+	endpoint, stopSink := serveOTLPHTTP(t, sink, nil)
 	c := otelcoltest.Launch(t, fmt.Sprintf(`
 receivers:
   session_replay:
@@ -220,8 +226,7 @@ service:
 
 	var rs control.ReplayStatus
 	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
-	assert.Equal(t, control.Idle, rs.State)
-	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, control.Idle, rs.State, "start: manual replays nothing by itself")
 	assert.Zero(t, spans.Load(), "start: manual replays nothing by itself")
 
 	// bad requests start nothing
@@ -251,16 +256,154 @@ service:
 	assert.EqualValues(t, 20, rs.ObjectsDone)
 	assert.EqualValues(t, 100, spans.Load())
 
-	// another run, stopped early
+	// another run, until stopped (loops 0: it never ends by itself),
+	// stopped once it has delivered something
 	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "recorded", "speed": 0.5, "loops": 0}, &rs)
-	time.Sleep(time.Second)
+	require.Eventually(t, func() bool { return spans.Load() > 100 }, time.Minute, 10*time.Millisecond, "the second run delivers")
 	a.ok("POST", "/v1/replays/session_replay/stop", nil, &rs)
+	sent := spans.Load() // what had arrived when the stop answered
 	assert.Equal(t, control.Stopped, rs.State)
-	assert.Less(t, rs.ObjectsDone, int64(20), "stopped early")
-	sent := spans.Load()
-	assert.Less(t, sent, int64(200))
-	time.Sleep(500 * time.Millisecond)
-	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
 	a.fails("POST", "/v1/replays/session_replay/stop", nil, 409, "conflict")
+	// What the stopped run says it delivered (every pass) had all arrived
+	// at the answer: no request was left in flight.
+	c.WaitLog(t, `"ended_by": "stopped"`, time.Minute)
+	var fin []map[string]any
+	for _, f := range logFields(t, c, "Replay finished") {
+		if f["ended_by"] == "stopped" {
+			fin = append(fin, f)
+		}
+	}
+	require.Len(t, fin, 1)
+	delivered, ok := fin[0]["spans"].(float64)
+	require.True(t, ok, "spans in %v", fin[0])
+	assert.Positive(t, delivered)
+	assert.EqualValues(t, 100+delivered, sent, "at the stop's answer the sink has what the replay delivered")
+	// Nothing after the answer: with the collector stopped and the sink
+	// stopped (every request it got handed on), the count is final.
 	c.Stop(t)
+	stopSink()
+	assert.Equal(t, sent, spans.Load(), "nothing after the stop")
+}
+
+// TestCheckpointOfAPIReplayIgnoredAfterSIGKILL: a checkpoint belongs to the
+// replay that wrote it. The configured replay of session b runs to its end;
+// the control API then starts one of session a, which writes checkpoints
+// until the collector is killed (SIGKILL) part-way (the sink holds a's
+// sixth object meanwhile, so part-way it is, however slow the machine).
+// The restarted collector, configured for b, ignores a's checkpoint
+// (saying so at Info, and why) and replays b from its beginning, all of it.
+func TestCheckpointOfAPIReplayIgnoredAfterSIGKILL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	c0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	for _, s := range []struct {
+		id      string
+		objects int
+	}{{"b", 10}, {"a", 40}} {
+		w := sessiontest.NewWriter(t, st, s.id, c0)
+		for i := range s.objects { // 100 ms apart
+			at := c0.Add(time.Duration(i) * 100 * time.Millisecond)
+			w.Traces(at, sessiontest.Traces("svc-"+s.id, i, 2, at))
+		}
+		w.Complete()
+	}
+	require.NoError(t, st.Close())
+
+	var mu sync.Mutex
+	got := map[string]int{} // spans by service/batch
+	held, release := make(chan struct{}), make(chan struct{})
+	var holding atomic.Bool
+	unhold := sync.OnceFunc(func() { close(release) })
+	sink, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		rs := td.ResourceSpans().At(0) // one object: one resource, one batch
+		svc, _ := rs.Resource().Attributes().Get("service.name")
+		b, _ := rs.ScopeSpans().At(0).Spans().At(0).Attributes().Get("batch")
+		if svc.Str() == "svc-a" && b.Int() == 5 && !holding.Swap(true) { // the first time
+			close(held)
+			<-release
+			return errors.New("the collector was killed")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got[fmt.Sprintf("%s/%d", svc.Str(), b.Int())] += td.SpanCount()
+		return nil
+	})
+	require.NoError(t, err)
+	count := func(prefix string) (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for k, v := range got {
+			if strings.HasPrefix(k, prefix) {
+				n += v
+			}
+		}
+		return n
+	}
+	endpoint := startOTLPHTTP(t, sink, nil)
+	t.Cleanup(unhold) // before the sink stops
+	storage := t.TempDir()
+	config := fmt.Sprintf(`
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: %q}
+    session: b
+    speed: 0
+    control: session_control
+    checkpoint: {storage: file_storage}
+    progress_interval: 0s
+exporters:
+  otlp_http:
+    endpoint: http://%s
+    sending_queue: {enabled: false}
+extensions:
+  file_storage: {directory: %s, compaction: {directory: %s}}
+  session_control: {endpoint: "{{CONTROL}}"}
+  health_check: {endpoint: "{{HEALTH}}"}
+service:
+  extensions: [health_check, file_storage, session_control]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [otlp_http]}
+`, dir, endpoint, storage, storage)
+
+	first := otelcoltest.Launch(t, config)
+	first.WaitHealthy(t)
+	first.WaitLog(t, "Replay finished", time.Minute)
+	require.Equal(t, 20, count("svc-b/"), "the configured replay of b, all of it")
+	a := api{t: t, base: first.Control}
+	var rs control.ReplayStatus
+	a.ok("POST", "/v1/replays/session_replay/start", map[string]any{"session": "a", "speed": 1}, &rs)
+	require.Equal(t, "a", rs.Session)
+	select {
+	case <-held:
+	case <-time.After(time.Minute):
+		t.Fatalf("a's sixth object did not arrive:\n%s", first.LogTail(20))
+	}
+	require.NoError(t, syscall.Kill(first.Pid(), syscall.SIGKILL))
+	_, exited := first.Wait(10 * time.Second)
+	require.True(t, exited, "SIGKILL did not end the process")
+	unhold()
+	require.Equal(t, 10, count("svc-a/"), "a's first five objects, then the kill")
+
+	second := otelcoltest.Launch(t, config)
+	second.WaitLog(t, "Replay finished", time.Minute)
+	second.Stop(t)
+	assert.NotContains(t, second.Log(), "Resuming the replay from its checkpoint")
+	ignored := logFields(t, second, "Ignoring a replay checkpoint that belongs to another replay; starting afresh")
+	if assert.Len(t, ignored, 1, "the ignored checkpoint is logged:\n%s", second.LogTail(20)) {
+		assert.Equal(t, "a", ignored[0]["checkpoint_session"])
+		assert.Contains(t, ignored[0]["reason"], `session "a", the configuration asks for "b"`)
+	}
+	assert.Regexp(t, `\tinfo\t\S+\tIgnoring a replay checkpoint`, second.Log(), "logged at Info")
+	fin := logFields(t, second, "Replay finished")
+	require.Len(t, fin, 1)
+	assert.Equal(t, "b", fin[0]["session"])
+	assert.EqualValues(t, 20, fin[0]["spans"], "b from its beginning, all of it")
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range 10 {
+		assert.Equal(t, 4, got[fmt.Sprintf("svc-b/%d", i)], "batch %d of b: its 2 spans in each process", i)
+	}
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,6 +23,16 @@ import (
 // consumers; it stops when the test ends. It returns the endpoint.
 func startOTLPHTTP(t *testing.T, traces consumer.Traces, metrics consumer.Metrics) string {
 	t.Helper()
+	endpoint, _ := serveOTLPHTTP(t, traces, metrics)
+	return endpoint
+}
+
+// serveOTLPHTTP is startOTLPHTTP that also returns its stop: once it has
+// returned, every request that reached the server has been handed on (or
+// refused), so a count taken then is final. It stops when the test ends if
+// not before.
+func serveOTLPHTTP(t *testing.T, traces consumer.Traces, metrics consumer.Metrics) (string, func()) {
+	t.Helper()
 	endpoint := fmt.Sprintf("127.0.0.1:%d", otelcoltest.FreePort(t))
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig()
@@ -38,9 +50,16 @@ func startOTLPHTTP(t *testing.T, traces consumer.Traces, metrics consumer.Metric
 		require.NoError(t, err)
 		started = append(started, mr)
 	}
+	var running []component.Component
+	stop := sync.OnceFunc(func() {
+		for _, c := range slices.Backward(running) {
+			require.NoError(t, c.Shutdown(context.Background()))
+		}
+	})
+	t.Cleanup(stop)
 	for _, c := range started {
 		require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
-		t.Cleanup(func() { require.NoError(t, c.Shutdown(context.Background())) })
+		running = append(running, c)
 	}
-	return endpoint
+	return endpoint, stop
 }

@@ -174,7 +174,8 @@ func (d *Deliverer) ReportTo(host component.Host) { d.mu.Lock(); d.host = host; 
 
 // Traces delivers one batch of traces, produced afresh for every attempt;
 // fields are added to its log lines. The error is ctx's when ctx ended
-// before the pipeline accepted the batch, or the producer's.
+// before the pipeline accepted the batch (or the stop's of WithStop), or
+// the producer's.
 func (d *Deliverer) Traces(ctx context.Context, produce Producer[ptrace.Traces], fields ...zap.Field) (Outcome, error) {
 	next := wired(d, &d.traces)
 	if next == nil {
@@ -223,11 +224,33 @@ func observed[T any](start func(context.Context) context.Context, consume func(c
 	}
 }
 
+// stopKey is the context key of WithStop.
+type stopKey struct{}
+
+// WithStop returns a context for Traces, Metrics and Logs under which the
+// end of stop ends a delivery between attempts, not in one: no attempt
+// begins after it, and a wait for a retry ends at once (with stop's
+// error), while an attempt already in progress runs to its outcome, its
+// Consume call bounded by ctx alone. A receiver that promises that nothing
+// is delivered after it has stopped waits for that outcome instead of
+// cancelling a request whose data may already be on its way.
+func WithStop(ctx, stop context.Context) context.Context {
+	return context.WithValue(ctx, stopKey{}, stop)
+}
+
 // deliver is the one delivery loop: produce, consume, and on a
 // non-permanent error wait and go again with freshly produced data.
 func deliver[T any](ctx context.Context, d *Deliverer, signal pipeline.Signal, caps consumer.Capabilities,
 	produce Producer[T], count func(T) int, consume func(context.Context, T, int) error, fields []zap.Field,
 ) (Outcome, error) {
+	waitCtx := ctx // what ends the waits between attempts
+	stop, _ := ctx.Value(stopKey{}).(context.Context)
+	if stop != nil {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(stop, cancel)()
+	}
 	bo := backoff.ExponentialBackOff{
 		InitialInterval:     d.cfg.Retry.InitialInterval,
 		RandomizationFactor: d.cfg.Retry.RandomizationFactor,
@@ -239,6 +262,9 @@ func deliver[T any](ctx context.Context, d *Deliverer, signal pipeline.Signal, c
 		giveUp = time.Now().Add(d.cfg.Retry.MaxElapsedTime)
 	}
 	for attempt := 0; ; attempt++ {
+		if stop != nil && stop.Err() != nil {
+			return Outcome{}, stop.Err()
+		}
 		data, err := produce(Attempt{N: attempt, MutatesData: caps.MutatesData})
 		if err != nil {
 			return Outcome{}, err
@@ -267,7 +293,10 @@ func deliver[T any](ctx context.Context, d *Deliverer, signal pipeline.Signal, c
 			return Outcome{Dropped: n}, nil
 		}
 		d.logger.Debug("Pipeline refused a batch; retrying", append(log, zap.Duration("interval", wait))...)
-		if !waitutil.SleepUntil(ctx, time.Now().Add(wait)) {
+		if !waitutil.SleepUntil(waitCtx, time.Now().Add(wait)) {
+			if stop != nil && stop.Err() != nil && ctx.Err() == nil {
+				return Outcome{}, stop.Err()
+			}
 			return Outcome{}, ctx.Err()
 		}
 	}

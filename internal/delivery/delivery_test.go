@@ -236,6 +236,102 @@ func TestCancelEndsRetries(t *testing.T) {
 	})
 }
 
+// TestStopLetsTheAttemptInFlightSettle: under WithStop, the stop's end
+// does not reach the Consume call in progress (its data may be on its
+// way): that call keeps its context and runs to its outcome; then no
+// retry follows, a wait for one ends at once, and no attempt begins
+// after the stop. The error is the stop's; nothing counts as dropped.
+func TestStopLetsTheAttemptInFlightSettle(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		outcome error // of the attempt in flight
+		want    Outcome
+		wantErr error
+		calls   int
+	}{
+		{"accepted", nil, Outcome{Accepted: 2}, nil, 1},
+		{"refused: no retry after the stop", errors.New("busy"), Outcome{}, context.Canceled, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, NewDefaultBackOffConfig())
+				entered, release := make(chan struct{}, 10), make(chan struct{})
+				var calls int
+				var consumeErr error
+				c, err := consumer.NewTraces(func(ctx context.Context, _ ptrace.Traces) error {
+					calls++
+					entered <- struct{}{}
+					select {
+					case <-release:
+						return tc.outcome
+					case <-ctx.Done():
+						consumeErr = ctx.Err()
+						return ctx.Err()
+					}
+				})
+				require.NoError(t, err)
+				r.d.SetTraces(c)
+				stop, stopNow := context.WithCancel(context.Background())
+				type result struct {
+					out Outcome
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					out, err := r.d.Traces(WithStop(context.Background(), stop), Fixed(testdata.GenerateTraces(2), ptrace.NewTraces))
+					done <- result{out, err}
+				}()
+				<-entered
+				stopNow()
+				synctest.Wait()
+				select {
+				case <-done:
+					t.Fatal("the delivery ended while its attempt was in flight")
+				default:
+				}
+				close(release)
+				got := <-done
+				assert.Equal(t, tc.want, got.out)
+				if tc.wantErr == nil {
+					assert.NoError(t, got.err)
+				} else {
+					assert.ErrorIs(t, got.err, tc.wantErr)
+				}
+				assert.Equal(t, tc.calls, calls)
+				assert.NoError(t, consumeErr, "the Consume call in flight kept its context")
+				assert.Zero(t, r.sum(t, "dropped", ""))
+			})
+		})
+	}
+
+	t.Run("a wait for a retry ends at the stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newRig(t, NewDefaultBackOffConfig())
+			s := &script{errs: []error{errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy")}}
+			r.d.SetTraces(s.consumer(t))
+			stop, stopNow := context.WithCancel(context.Background())
+			start := time.Now()
+			time.AfterFunc(700*time.Millisecond, stopNow) // in the wait after the 8th attempt (5 ms doubling: 635 ms to 1.275 s)
+			out, err := r.d.Traces(WithStop(context.Background(), stop), Fixed(testdata.GenerateTraces(1), ptrace.NewTraces))
+			require.ErrorIs(t, err, context.Canceled)
+			assert.Equal(t, Outcome{}, out)
+			assert.Equal(t, 700*time.Millisecond, time.Since(start), "the wait ended at the stop")
+			assert.Len(t, s.calls, 8)
+		})
+	})
+
+	t.Run("no attempt after the stop", func(t *testing.T) {
+		r := newRig(t, NewDefaultBackOffConfig())
+		s := &script{}
+		r.d.SetTraces(s.consumer(t))
+		stop, stopNow := context.WithCancel(context.Background())
+		stopNow()
+		_, err := r.d.Traces(WithStop(context.Background(), stop), Fixed(testdata.GenerateTraces(1), ptrace.NewTraces))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Empty(t, s.calls)
+	})
+}
+
 func TestRetriesDisabledDropAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		retry := NewDefaultBackOffConfig()

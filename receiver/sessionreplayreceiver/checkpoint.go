@@ -2,8 +2,13 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -21,11 +26,14 @@ const checkpointKey = "session_replay.checkpoint"
 // every delivered object: enough to go on in the same pass, with the same
 // anchor, id mapping and timestamp shift.
 type checkpoint struct {
-	Session string    `json:"session"`
-	Seed    []byte    `json:"seed"`
-	Pass    int       `json:"pass"`
-	Passes  int       `json:"passes"` // passes completed
-	Anchor  time.Time `json:"anchor"` // when the pass's first object was due
+	// Replay is the settings of the replay that wrote it (replaySettings):
+	// only a replay configured the same goes on from it.
+	Replay  map[string]string `json:"replay"`
+	Session string            `json:"session"`
+	Seed    []byte            `json:"seed"`
+	Pass    int               `json:"pass"`
+	Passes  int               `json:"passes"` // passes completed
+	Anchor  time.Time         `json:"anchor"` // when the pass's first object was due
 	// The last object delivered in the pass (empty: none yet), in the
 	// listing's order (capture time, then key).
 	LastKey  string    `json:"lastKey,omitempty"`
@@ -88,7 +96,7 @@ func (r *replayReceiver) saveCheckpoint(p *passState, f *fetched) {
 		return
 	}
 	cp := checkpoint{
-		Session: r.session.SessionID, Seed: r.seed[:], Pass: p.pass, Passes: r.result.passes, Anchor: p.anchor,
+		Replay: replaySettings(r.cfg), Session: r.session.SessionID, Seed: r.seed[:], Pass: p.pass, Passes: r.result.passes, Anchor: p.anchor,
 		C0: p.c0, Delta0: p.delta0, Length: p.length, EventsLo: int64(p.events.Lo), EventsHi: int64(p.events.Hi),
 	}
 	if f != nil {
@@ -107,6 +115,79 @@ func (r *replayReceiver) saveCheckpoint(p *passState, f *fetched) {
 		r.checkpointFailing = true
 		r.set.Logger.Warn("Could not write the replay checkpoint; a restart may repeat objects", zap.Error(err))
 	}
+}
+
+// replaySettings returns, as text by setting name, the settings that
+// define a replay's run: what it replays (the session as configured, an
+// id or auto with its selection and filter; the part; the signals) and how
+// (speed, gaps, loops, duration, timestamps, ids, shard, start). Where and
+// how fast it reads, how it retries and reports are not among them.
+func replaySettings(cfg *Config) map[string]string {
+	join := func(ss []string) string { return strings.Join(ss, ",") }
+	var signals []string
+	for _, sig := range cfg.Signals {
+		signals = append(signals, string(sig))
+	}
+	s := map[string]string{
+		"session":          cfg.Session,
+		"services":         join(cfg.Services),
+		"phases":           join(cfg.Phases),
+		"time_range.start": cfg.TimeRange.Start,
+		"time_range.end":   cfg.TimeRange.End,
+		"signals":          join(signals),
+		"speed":            strconv.FormatFloat(cfg.Speed, 'g', -1, 64),
+		"max_gap":          cfg.MaxGap.String(),
+		"loops":            strconv.Itoa(cfg.Loops),
+		"max_duration":     cfg.MaxDuration.String(),
+		"timestamps":       string(cfg.Timestamps),
+		"pace_by":          string(cfg.PaceBy),
+		"regenerate_ids":   strconv.FormatBool(cfg.RegenerateIDs),
+		"id_seed":          "",
+		"shard":            fmt.Sprintf("%d/%d", cfg.Shard.Index, cfg.Shard.Count),
+		"start_at":         "",
+	}
+	if cfg.IDSeed != "" { // recorded by its hash: the key of the id mapping stays out of the storage
+		s["id_seed"] = fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(cfg.IDSeed)))
+	}
+	if !cfg.StartAt.IsZero() {
+		s["start_at"] = cfg.StartAt.UTC().Format(time.RFC3339Nano)
+	}
+	if cfg.Session == AutoSession {
+		s["selection"] = string(cfg.Selection)
+		s["filter.session_type"] = cfg.Filter.SessionType
+		var labels []string
+		for _, k := range slices.Sorted(maps.Keys(cfg.Filter.Labels)) {
+			labels = append(labels, k+"="+cfg.Filter.Labels[k])
+		}
+		s["filter.labels"] = join(labels)
+	}
+	return s
+}
+
+// mismatch says why the checkpoint is not the place of a replay with cfg
+// ("" if it is): the settings that differ, each with the checkpoint's
+// value and the configured one.
+func (cp *checkpoint) mismatch(cfg *Config) string {
+	if cp.Replay == nil {
+		return "it does not record the settings of its replay (written by an older version)"
+	}
+	want := replaySettings(cfg)
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		got, ok := cp.Replay[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s not recorded, the configuration asks for %q", k, want[k]))
+		case got != want[k]:
+			diffs = append(diffs, fmt.Sprintf("%s %q, the configuration asks for %q", k, got, want[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(cp.Replay)) {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s %q, the configuration does not set it", k, cp.Replay[k]))
+		}
+	}
+	return strings.Join(diffs, "; ")
 }
 
 // clearCheckpoint removes the checkpoint of a replay that finished: a

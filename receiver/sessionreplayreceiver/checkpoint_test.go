@@ -2,7 +2,10 @@ package sessionreplayreceiver
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +19,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 	"github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver/internal/metadata"
@@ -165,4 +172,165 @@ func TestCheckpointStorageMustExist(t *testing.T) {
 	err = r.Start(context.Background(), host)
 	require.ErrorContains(t, err, "file_storage/missing: no such extension")
 	require.NoError(t, r.Shutdown(context.Background()))
+}
+
+// services records the service and batch of every batch it is given; once
+// it has taken `holdAfter` batches of service `hold` it takes no more: it
+// signals held and waits for its context to end, as a pipeline would that
+// is stuck when the collector is killed.
+type services struct {
+	mu        sync.Mutex
+	got       []string // service/batch, in order
+	hold      string
+	holdAfter int
+	held      chan struct{}
+}
+
+func (s *services) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *services) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	rs := td.ResourceSpans().At(0)
+	svc, _ := rs.Resource().Attributes().Get("service.name")
+	batch, _ := rs.ScopeSpans().At(0).Spans().At(0).Attributes().Get("batch")
+	s.mu.Lock()
+	n := 0
+	for _, g := range s.got {
+		if strings.HasPrefix(g, s.hold+"/") {
+			n++
+		}
+	}
+	if svc.Str() == s.hold && n == s.holdAfter {
+		s.mu.Unlock()
+		close(s.held)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	s.got = append(s.got, fmt.Sprintf("%s/%d", svc.Str(), batch.Int()))
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *services) batches() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// TestCheckpointOfAnotherReplayIsIgnored: a checkpoint belongs to the
+// replay that wrote it. A replay the control API started with another
+// session (a) leaves its checkpoint when the collector stops; a restart
+// whose configuration names session b ignores that checkpoint (saying so
+// at Info, and why) and replays b from its beginning, all of it, nothing
+// of a.
+func TestCheckpointOfAnotherReplayIsIgnored(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for _, id := range []string{"a", "b"} {
+		w := sessiontest.NewWriter(t, st, id, c0)
+		for i := range 10 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc-"+id, i, 2, at))
+		}
+		w.Complete()
+	}
+	storageHost, storageID := storagehost.FileStorage(t, filepath.Join(t.TempDir(), "storage"))
+	reg := &registry{replays: map[component.ID]control.Replay{}}
+	host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+		controlID: reg,
+		storageID: storageHost.(interface {
+			GetExtensions() map[component.ID]component.Component
+		}).GetExtensions()[storageID],
+	}}
+	cfg := baseConfig(storeCfg, "b")
+	cfg.Checkpoint.Storage, cfg.Control = &storageID, &controlID
+	require.NoError(t, cfg.Validate())
+	id := component.MustNewIDWithName("session_replay", "restarted")
+	start := func(next consumer.Traces) (component.Component, *replayReceiver, *observer.ObservedLogs) {
+		t.Helper()
+		core, logs := observer.New(zap.InfoLevel)
+		set := receivertest.NewNopSettings(metadata.Type)
+		set.ID, set.Logger = id, zap.New(core)
+		comp, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
+		require.NoError(t, err)
+		require.NoError(t, comp.Start(context.Background(), host))
+		shared, err := receivers.Get(set, cfg)
+		require.NoError(t, err)
+		return comp, shared.Unwrap(), logs
+	}
+
+	// The first collector: the configured replay of b runs to its end
+	// (and removes its checkpoint), then the control API replays a, which
+	// is 3 objects in when the collector stops.
+	first := &services{hold: "svc-a", holdAfter: 3, held: make(chan struct{})}
+	comp, r, _ := start(first)
+	waitDone(t, r)
+	a := "a"
+	_, err := reg.replays[id].StartReplay(context.Background(), control.ReplayRequest{Session: &a})
+	require.NoError(t, err)
+	select {
+	case <-first.held:
+	case <-time.After(time.Minute):
+		t.Fatal("the replay of a did not deliver 3 objects")
+	}
+	require.NoError(t, comp.Shutdown(context.Background()))
+	require.Equal(t, []string{"svc-a/0", "svc-a/1", "svc-a/2"}, first.batches()[10:], "a stopped 3 objects in")
+
+	// The restart, configured for b: b from its beginning.
+	second := &services{held: make(chan struct{})}
+	comp, r, logs := start(second)
+	waitDone(t, r)
+	require.NoError(t, comp.Shutdown(context.Background()))
+	var want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("svc-b/%d", i))
+	}
+	assert.Equal(t, want, second.batches(), "b replayed from its beginning, nothing of a")
+	ignored := logs.FilterMessage("Ignoring a replay checkpoint that belongs to another replay; starting afresh").All()
+	if assert.Len(t, ignored, 1) {
+		assert.Equal(t, zap.InfoLevel, ignored[0].Level)
+		fields := ignored[0].ContextMap()
+		assert.Equal(t, "a", fields["checkpoint_session"])
+		assert.Contains(t, fields["reason"], `session "a"`)
+	}
+}
+
+// TestCheckpointMismatch: a checkpoint is the place of a replay configured
+// the same; any setting that defines the run and differs is named, with
+// both values (id_seed by its hash only); where and how fast the replay
+// reads does not count; a checkpoint that records no settings belongs to
+// no replay.
+func TestCheckpointMismatch(t *testing.T) {
+	base := func() *Config {
+		cfg := baseConfig(sessionstore.NewDefaultConfig(), "b")
+		cfg.IDSeed = "secret-seed"
+		return cfg
+	}
+	written := &checkpoint{Replay: replaySettings(base()), Session: "b"}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   []string // in the reason; none: it belongs
+	}{
+		{"same", func(*Config) {}, nil},
+		{"how it reads", func(c *Config) { c.ReadAhead, c.ProgressInterval, c.MaxObjectBytes = 3, time.Minute, 1<<20 }, nil},
+		{"session", func(c *Config) { c.Session = "a" }, []string{`session "b", the configuration asks for "a"`}},
+		{"speed and part", func(c *Config) { c.Speed, c.Phases = 4, []string{"failure"} }, []string{`speed "0", the configuration asks for "4"`, `phases "", the configuration asks for "failure"`}},
+		{"auto", func(c *Config) { c.Session = AutoSession }, []string{`session "b"`, "selection not recorded"}},
+		{"id_seed", func(c *Config) { c.IDSeed = "other" }, []string{"id_seed \"sha256:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base()
+			tc.change(cfg)
+			got := written.mismatch(cfg)
+			if tc.want == nil {
+				assert.Empty(t, got)
+				return
+			}
+			for _, w := range tc.want {
+				assert.Contains(t, got, w)
+			}
+			assert.NotContains(t, got, "secret-seed")
+		})
+	}
+	assert.Contains(t, (&checkpoint{Session: "b"}).mismatch(base()), "does not record the settings of its replay")
 }

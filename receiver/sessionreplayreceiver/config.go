@@ -237,8 +237,10 @@ type FilterConfig struct {
 }
 
 // TimeRangeConfig bounds the event time of what is replayed: each end an
-// RFC 3339 time, or a duration from the session's start; "" leaves that
-// side open. Start is inclusive, end exclusive.
+// RFC 3339 time, or a duration from the session's first event (its start
+// when its metadata has no event time range); "" leaves that side open.
+// Start is inclusive, end exclusive. Both the ends and the items compare
+// in event time, whatever the capture times (a clock: fast seed).
 type TimeRangeConfig struct {
 	Start string `mapstructure:"start"`
 	End   string `mapstructure:"end"`

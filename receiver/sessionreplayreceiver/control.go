@@ -64,12 +64,12 @@ func (r *replayReceiver) Status() control.ReplayStatus {
 func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequest) (control.ReplayStatus, error) {
 	r.ctlMu.Lock()
 	defer r.ctlMu.Unlock()
-	if r.closed {
+	r.mu.Lock()
+	state, closed := r.state, r.closed
+	r.mu.Unlock()
+	if closed {
 		return r.Status(), control.Conflict("replay %s: the collector is shutting down", r.set.ID)
 	}
-	r.mu.Lock()
-	state := r.state
-	r.mu.Unlock()
 	if state == control.Waiting || state == control.Running {
 		return r.Status(), control.Conflict("replay %s is %s; stop it first", r.set.ID, state)
 	}
@@ -150,19 +150,32 @@ func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) 
 	return &c, nil
 }
 
-// StopReplay implements control.Replay: it stops the replay and waits until it
-// has stopped (the object being delivered is delivered first).
-func (r *replayReceiver) StopReplay(context.Context) (control.ReplayStatus, error) {
+// StopReplay implements control.Replay: it stops the replay and answers
+// once it has stopped, so that nothing is delivered after the answer. The
+// object in the pipeline is not cancelled (its data may be on its way
+// already): the stop waits for its outcome, and no object or retry
+// follows. If ctx ends first, or the collector shuts down, the delivery in
+// flight is cancelled and the stop fails, saying its data may still
+// arrive.
+func (r *replayReceiver) StopReplay(ctx context.Context) (control.ReplayStatus, error) {
 	r.ctlMu.Lock()
 	defer r.ctlMu.Unlock()
 	r.mu.Lock()
-	state, cancel := r.state, r.cancel
+	state, stop, abort, done := r.state, r.stop, r.abort, r.done
 	r.mu.Unlock()
 	if state != control.Waiting && state != control.Running {
 		return r.Status(), control.Conflict("replay %s is %s, not running", r.set.ID, state)
 	}
 	r.set.Logger.Info("Stopping the replay through the control API")
-	cancel()
+	stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		abort()
+		return r.Status(), fmt.Errorf("replay %s: the stop request ended before the delivery in flight did (%w); it was cancelled, and its data may still arrive", r.set.ID, ctx.Err())
+	case <-r.stopped: // Shutdown cancelled the delivery in flight
+		return r.Status(), fmt.Errorf("replay %s: the collector is shutting down; the delivery in flight was cancelled, and its data may still arrive", r.set.ID)
+	}
 	r.wg.Wait()
 	return r.Status(), nil
 }

@@ -3,6 +3,8 @@ package sessionreplayreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -12,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -49,7 +53,7 @@ var controlID = component.MustNewID("session_control")
 
 // manualReplay starts a traces replay with start: manual and returns what
 // registered with the control API.
-func manualReplay(t *testing.T, cfg *Config, sink *consumertest.TracesSink) (*started, control.Replay, *registry) {
+func manualReplay(t *testing.T, cfg *Config, sink consumer.Traces) (*started, control.Replay, *registry) {
 	t.Helper()
 	reg := &registry{replays: map[component.ID]control.Replay{}}
 	cfg.Control, cfg.Start = &controlID, StartManual
@@ -315,5 +319,178 @@ func TestAPIStartIgnoresAnOldCheckpoint(t *testing.T) {
 		require.NoError(t, err)
 		waitDone(t, rep.r)
 		assert.Equal(t, 150, sink.SpanCount(), "started again: all of it")
+	})
+}
+
+// wire is a pipeline whose export, once sent, is taken by the far end
+// whatever the sender does next: like an HTTP exporter whose request has
+// left, it may stop waiting for the answer when its context ends, but the
+// far end still takes the data when it gets to it (at release). It logs
+// what happens, in order.
+type wire struct {
+	mu      sync.Mutex
+	events  []string
+	taken   int // spans the far end took
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newWire() *wire {
+	return &wire{entered: make(chan struct{}, 100), release: make(chan struct{})}
+}
+
+func (w *wire) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (w *wire) log(e string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, e)
+}
+
+func (w *wire) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	n := td.SpanCount()
+	w.log("consume")
+	w.entered <- struct{}{}
+	arrived := make(chan struct{})
+	go func() { // the far end
+		<-w.release
+		w.mu.Lock()
+		w.taken += n
+		w.events = append(w.events, fmt.Sprintf("far end took %d spans", n))
+		w.mu.Unlock()
+		close(arrived)
+	}()
+	select {
+	case <-arrived:
+		w.log("consume returned")
+		return nil
+	case <-ctx.Done():
+		w.log("consume returned: " + ctx.Err().Error())
+		return ctx.Err()
+	}
+}
+
+func (w *wire) history() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.events)
+}
+
+// TestStopWaitsForTheRequestInFlight: POST …/stop promises that nothing is
+// delivered after its answer. A stop that comes while an object is inside
+// the pipeline's ConsumeTraces waits for that call's outcome (it is not
+// cancelled: its data may already be on its way) and answers after it has
+// returned, counting what it delivered; no object is consumed after the
+// answer.
+func TestStopWaitsForTheRequestInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "inflight", c0)
+		for i := range 5 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc", i, 5, at))
+		}
+		w.Complete()
+		cfg := baseConfig(storeCfg, "inflight")
+		cfg.Speed = 1
+		next := newWire()
+		_, c, _ := manualReplay(t, cfg, next)
+		ctx := context.Background()
+		_, err := c.StartReplay(ctx, control.ReplayRequest{})
+		require.NoError(t, err)
+		<-next.entered // the first object is inside ConsumeTraces
+
+		type answer struct {
+			st  control.ReplayStatus
+			err error
+		}
+		answered := make(chan answer, 1)
+		go func() {
+			st, err := c.StopReplay(ctx)
+			next.log("stop answered")
+			answered <- answer{st, err}
+		}()
+		synctest.Wait()     // the stop has done what it can without the pipeline
+		close(next.release) // the far end takes what was sent
+		got := <-answered
+		time.Sleep(time.Minute) // the session's other objects were due long ago
+		synctest.Wait()
+
+		require.NoError(t, got.err)
+		assert.Equal(t, control.Stopped, got.st.State)
+		assert.Equal(t, []string{"consume", "far end took 5 spans", "consume returned", "stop answered"}, next.history(),
+			"the call in flight returns with its data delivered before the stop answers; nothing after")
+		assert.EqualValues(t, 1, got.st.ObjectsDone, "the object in flight was delivered")
+		assert.EqualValues(t, 5, got.st.ItemsDone)
+	})
+}
+
+// TestStopBoundedByItsRequest: a stop waits for the delivery in flight no
+// longer than its request lasts: then that delivery is cancelled, and the
+// stop fails saying its data may still arrive; the replay stops all the
+// same.
+func TestStopBoundedByItsRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "stuck", c0)
+		for i := range 3 {
+			at := c0.Add(time.Duration(i) * time.Second)
+			w.Traces(at, sessiontest.Traces("svc", i, 5, at))
+		}
+		w.Complete()
+		cfg := baseConfig(storeCfg, "stuck")
+		next := newWire() // never released: the far end does not answer
+		rep, c, _ := manualReplay(t, cfg, next)
+		_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+		require.NoError(t, err)
+		<-next.entered
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err = c.StopReplay(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.ErrorContains(t, err, "may still arrive")
+		assert.Equal(t, 5*time.Second, time.Since(start), "as long as the request lasted")
+		waitDone(t, rep.r)
+		assert.Equal(t, control.Stopped, c.Status().State)
+		assert.Equal(t, []string{"consume", "consume returned: context canceled"}, next.history())
+		close(next.release)
+	})
+}
+
+// TestShutdownWhileAStopWaits: the collector's shutdown does not wait for
+// a stop that waits for a pipeline that does not answer: it cancels the
+// delivery in flight, the stop answers with an error saying its data may
+// still arrive, and the shutdown completes.
+func TestShutdownWhileAStopWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+		w := sessiontest.NewWriter(t, st, "stuck", c0)
+		w.Traces(c0, sessiontest.Traces("svc", 0, 5, c0))
+		w.Complete()
+		cfg := baseConfig(storeCfg, "stuck")
+		next := newWire() // never released: the far end does not answer
+		rep, c, _ := manualReplay(t, cfg, next)
+		_, err := c.StartReplay(context.Background(), control.ReplayRequest{})
+		require.NoError(t, err)
+		<-next.entered
+
+		stopErr := make(chan error, 1)
+		go func() {
+			_, err := c.StopReplay(context.Background()) // a request that never gives up
+			stopErr <- err
+		}()
+		synctest.Wait()
+		require.NoError(t, rep.comp.Shutdown(context.Background()))
+		err = <-stopErr
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "shutting down")
+		assert.ErrorContains(t, err, "may still arrive")
+		assert.Equal(t, []string{"consume", "consume returned: context canceled"}, next.history())
+		close(next.release)
 	})
 }

@@ -66,8 +66,8 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 ) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
 		lister := sessionstore.NewObjectLister(r.store, id)
-		if r.part != nil && !r.part.start.IsZero() {
-			lister.From(r.part.start) // earlier hours cannot hold the part
+		if r.part != nil && !r.part.readFrom.IsZero() {
+			lister.From(r.part.readFrom) // earlier hours cannot hold the part
 		}
 		if resumeAfter != nil && clock == nil {
 			lister.From(resumeAfter.CaptureTime) // earlier hours are delivered

@@ -22,6 +22,11 @@ import (
 // than the range's end plus this is not read.
 const arrivalLag = 5 * time.Minute
 
+// clockSkew is how far an item's event time may be after its object's
+// capture time in a session captured live: keys hold milliseconds, and the
+// clocks of the senders and the collector are a little apart.
+const clockSkew = time.Second
+
 // parseRangeEnd parses one end of a time_range: an RFC 3339 time, or a
 // non-negative duration from the session's start. "" is open.
 func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool, err error) {
@@ -63,10 +68,15 @@ func (tr TimeRangeConfig) Validate() error {
 // part is the part of a session a replay delivers: items whose event time
 // is in [start, end) (zero: open), of the listed phases (none: all), of
 // the listed services (none: all).
+//
+// readFrom and readUntil bound, in capture time, the objects that can hold
+// items of the part (zero: unbounded); objects outside are not read. They
+// are set only for a session whose event times track its capture times.
 type part struct {
-	start, end time.Time
-	phases     []string
-	services   []string
+	start, end          time.Time
+	readFrom, readUntil time.Time
+	phases              []string
+	services            []string
 }
 
 // narrows reports whether the part is less than the whole session in
@@ -77,7 +87,9 @@ func (p *part) narrows() bool {
 
 // resolvePart turns the configured part into times and checks it against
 // the session: offsets count from its first event (or its start), phases
-// must be in its phase table.
+// must be in its phase table. Items are selected by event time, so that is
+// the base of the offsets too; capture times bound what is read only where
+// they follow the event times (see tracksCapture).
 func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 	p := &part{phases: cfg.Phases, services: cfg.Services}
 	base := m.StartTime
@@ -103,6 +115,14 @@ func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 	}
 	if !p.start.IsZero() && !p.end.IsZero() && !p.end.After(p.start) {
 		return nil, &control.FieldError{Field: "time_range", Err: fmt.Errorf("start %s is not before end %s", p.start.Format(time.RFC3339Nano), p.end.Format(time.RFC3339Nano))}
+	}
+	if tracksCapture(m) {
+		if !p.start.IsZero() {
+			p.readFrom = p.start.Add(-clockSkew)
+		}
+		if !p.end.IsZero() {
+			p.readUntil = p.end.Add(arrivalLag)
+		}
 	}
 	if len(p.phases) > 0 {
 		var have []string
@@ -131,19 +151,55 @@ func quoted(ss []string) []string {
 	return out
 }
 
-// readable reports whether an object captured at c can hold items of the
-// part: items are captured after they happen (and reach the collector
-// within arrivalLag), so one captured before the start cannot.
-func (p *part) readable(c time.Time) bool {
-	if !p.start.IsZero() && c.Before(p.start) {
+// tracksCapture reports whether the session's event times follow its
+// capture times the way a live capture's do: every item captured after it
+// happened (within clockSkew) and within arrivalLag. Then an object
+// captured before a range's start (less clockSkew), or more than
+// arrivalLag after its end, holds none of its items. The metadata can only
+// tell where this fails for the session as a whole: its first and last
+// events must lie within [-arrivalLag, +clockSkew] of its first and last
+// capture. A seed made with clock: fast (events run far ahead of capture),
+// one anchored in the past or the future, or a session whose metadata
+// lacks either range does not track its capture times: all of it is read
+// and its items selected by event time alone.
+func tracksCapture(m *sessionstore.Metadata) bool {
+	ev := m.EventTimeRange
+	if ev == nil || ev.Start.IsZero() {
 		return false
 	}
-	return p.end.IsZero() || !c.After(p.end.Add(arrivalLag))
+	var first, last time.Time
+	for _, s := range m.Signals {
+		if s == nil || s.FirstCaptureTime == nil || s.LastCaptureTime == nil {
+			continue
+		}
+		if first.IsZero() || s.FirstCaptureTime.Before(first) {
+			first = *s.FirstCaptureTime
+		}
+		if s.LastCaptureTime.After(last) {
+			last = *s.LastCaptureTime
+		}
+	}
+	if first.IsZero() {
+		return false
+	}
+	near := func(event, capture time.Time) bool {
+		return !event.Before(capture.Add(-arrivalLag)) && !event.After(capture.Add(clockSkew))
+	}
+	return near(ev.Start, first) && near(ev.End, last)
+}
+
+// readable reports whether an object captured at c can hold items of the
+// part.
+func (p *part) readable(c time.Time) bool {
+	if !p.readFrom.IsZero() && c.Before(p.readFrom) {
+		return false
+	}
+	return !p.over(c)
 }
 
 // over reports whether objects captured at c and later are past the part.
 func (p *part) over(c time.Time) bool {
-	return !p.end.IsZero() && c.After(p.end.Add(arrivalLag))
+	return !p.readUntil.IsZero() && c.After(p.readUntil)
 }
 
 // keepTime reports whether an event time is in the part (a zero time, an

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
@@ -138,5 +139,57 @@ func TestTimeRangeConfig(t *testing.T) {
 		} else {
 			assert.ErrorContains(t, err, tc.bad, "%+v", tc.tr)
 		}
+	}
+}
+
+// TestTimeRangeEventTimeApartFromCaptureTime: time_range selects by event
+// time, counted from the session's first event, also in sessions whose
+// capture times do not follow their event times: a seed made with clock:
+// fast stores 30 s of events within 30 ms of capture time, and a seed
+// anchored in the past stores events long before their capture. The
+// range [10s, 20s) holds the objects whose events are 10 to 19 s in, and
+// the replay delivers exactly their items.
+func TestTimeRangeEventTimeApartFromCaptureTime(t *testing.T) {
+	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		events time.Time // the first object's event time; object i's is i s later
+		tr     TimeRangeConfig
+	}{
+		{"clock fast: events run ahead of capture", c0, TimeRangeConfig{Start: "10s", End: "20s"}},
+		{"clock fast, RFC 3339", c0, TimeRangeConfig{Start: "2026-11-28T12:00:10Z", End: "2026-11-28T12:00:20Z"}},
+		{"anchored two hours before capture", c0.Add(-2 * time.Hour), TimeRangeConfig{Start: "10s", End: "20s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				storeCfg, st := fsStore(t)
+				w := sessiontest.NewWriter(t, st, "compressed", c0)
+				w.Meta.SessionType = sessionstore.SessionTypeSeed
+				for i := range 30 { // captured 1 ms apart, events 1 s apart
+					w.Traces(c0.Add(time.Duration(i)*time.Millisecond), sessiontest.Traces("svc", i, 5, tc.events.Add(time.Duration(i)*time.Second)))
+				}
+				w.Complete()
+				cfg := baseConfig(storeCfg, "compressed")
+				cfg.TimeRange = tc.tr
+				require.NoError(t, cfg.Validate())
+				sink := new(consumertest.TracesSink)
+				rep := startReplay(t, cfg, sink, nil, nil)
+				rep.wait(t, time.Hour)
+
+				got := map[int64]int{}
+				for _, td := range sink.AllTraces() {
+					for _, sp := range pdatawalk.Spans(td) {
+						b, _ := sp.Attributes().Get("batch")
+						got[b.Int()]++
+					}
+				}
+				want := map[int64]int{}
+				for i := int64(10); i < 20; i++ {
+					want[i] = 5
+				}
+				assert.Equal(t, want, got, "the spans of the objects 10 to 19 s into the session's event time")
+				assert.Empty(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All())
+			})
+		})
 	}
 }

@@ -62,20 +62,23 @@ type replayReceiver struct {
 	seed              [32]byte // keys the id remapping of this run
 
 	// mu guards what the control API reads and begin replaces between
-	// replays: cfg, session, part, seed, state, the times, cancel, done.
+	// replays: cfg, session, part, seed, state, the times, stop, abort,
+	// done; and closed.
 	mu        sync.Mutex
 	baseCfg   *Config // the configuration; cfg is this replay's variant of it
 	state     string  // control.Idle, Waiting, Running, Finished, Stopped
 	startedAt time.Time
 	endedAt   time.Time
-	cancel    context.CancelFunc
-	done      chan struct{} // closed when the replay has ended
-	wg        sync.WaitGroup
+	// stop ends the replay between deliveries (the one in flight runs to
+	// its outcome); abort ends the one in flight too.
+	stop, abort context.CancelFunc
+	done        chan struct{} // closed when the replay has ended
+	wg          sync.WaitGroup
 	// ctlMu orders what starts and stops replays: Start, the control API's
 	// StartReplay and StopReplay, and Shutdown (after which closed refuses
 	// new replays).
 	ctlMu  sync.Mutex
-	closed bool
+	closed bool // Shutdown has begun
 	// unregister removes the receiver from the control API (nil: not registered)
 	unregister func()
 	// shutdown_when_done: the replays this one waits for, and how it stops
@@ -170,6 +173,17 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("session_replay: %w", err)
 		}
 		if cp != nil {
+			if why := cp.mismatch(r.cfg); why != "" {
+				// Another replay's place (one the control API started, or
+				// one from before the configuration changed): this one
+				// starts afresh.
+				r.set.Logger.Info("Ignoring a replay checkpoint that belongs to another replay; starting afresh",
+					zap.String("checkpoint_session", cp.Session), zap.Int("checkpoint_pass", cp.Pass),
+					zap.String("checkpoint_after", cp.LastKey), zap.String("reason", why))
+				cp = nil
+			}
+		}
+		if cp != nil {
 			m, err := sessionstore.ReadMetadata(ctx, store, cp.Session)
 			if err != nil {
 				r.set.Logger.Warn("The checkpoint's session cannot be read; starting afresh", zap.String("session", cp.Session), zap.Error(err))
@@ -206,7 +220,12 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 		r.set.Logger.Warn("Replaying a session that did not complete; it may be missing data",
 			zap.String("session", m.SessionID), zap.String("status", string(m.Status)))
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	// Two contexts: the run's ends the schedule, the listing and retries
+	// at a stop; the pipeline's bounds only a Consume call in flight, so
+	// that a stop waits for its outcome instead of cancelling a request
+	// that may already have been delivered.
+	pipelineCtx, abort := context.WithCancel(context.Background())
+	runCtx, stop := context.WithCancel(pipelineCtx)
 	done := make(chan struct{})
 	r.mu.Lock()
 	r.cfg, r.session, r.part = cfg, m, pt
@@ -217,7 +236,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	}
 	r.resetRun()
 	r.state, r.startedAt, r.endedAt = control.Waiting, time.Now(), time.Time{}
-	r.cancel, r.done = cancel, done
+	r.stop, r.abort, r.done = stop, abort, done
 	r.mu.Unlock()
 	if cfg.ShutdownWhenDone && !r.held {
 		r.completions.hold()
@@ -225,7 +244,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	}
 	r.wg.Go(func() {
 		defer close(done)
-		r.run(runCtx)
+		r.run(runCtx, pipelineCtx)
 	})
 	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
 		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
@@ -269,21 +288,29 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 		r.unregister()
 		r.unregister = nil
 	}
-	r.ctlMu.Lock() // waits for a control request in flight
+	// The collector stops: the delivery in flight too, first, so that a
+	// stop that waits for it (holding ctlMu) gives up.
+	r.mu.Lock()
 	if !r.closed {
 		r.closed = true
 		close(r.stopped)
 	}
+	abort := r.abort
+	r.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
+	r.ctlMu.Lock() // waits for a control request in flight
 	r.ctlMu.Unlock()
 	if r.unwatch != nil {
 		r.unwatch()
 		r.unwatch = nil
 	}
 	r.mu.Lock()
-	cancel := r.cancel
+	abort = r.abort // a replay a control request began meanwhile
 	r.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if abort != nil {
+		abort()
 	}
 	r.wg.Wait()
 	err := r.closeCheckpoints()
@@ -303,8 +330,10 @@ type summary struct {
 	lateness   latencyHist
 }
 
-// run performs the passes, then logs a summary and leaves the receiver idle.
-func (r *replayReceiver) run(ctx context.Context) {
+// run performs the passes, then logs a summary and leaves the receiver
+// idle. ctx ends the replay; pipelineCtx is what Consume calls get, and
+// ends them (see begin).
+func (r *replayReceiver) run(ctx, pipelineCtx context.Context) {
 	start := time.Now()
 	if r.cfg.StartAt.After(start) {
 		start = r.cfg.StartAt
@@ -317,9 +346,15 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}
 	r.setState(control.Running)
 	if r.cfg.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, start.Add(r.cfg.MaxDuration))
+		// max_duration ends the delivery in flight too, as the collector's
+		// shutdown does: a pipeline that does not answer does not hold the
+		// replay (and shutdown_when_done) past it.
+		end := start.Add(r.cfg.MaxDuration)
+		var cancel, cancelPipeline context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
+		pipelineCtx, cancelPipeline = context.WithDeadline(pipelineCtx, end)
+		defer cancelPipeline()
 	}
 	progCtx, stopProgress := context.WithCancel(ctx)
 	var progWG sync.WaitGroup
@@ -345,7 +380,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 	}()
 	for pass := p.pass; r.cfg.Loops == 0 || pass < r.cfg.Loops; pass++ {
 		p.pass = pass
-		if err := r.replayPass(ctx, p); err != nil {
+		if err := r.replayPass(ctx, pipelineCtx, p); err != nil {
 			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
 				broke = true
 				r.set.Logger.Error("Replay stopped", zap.String("session", r.session.SessionID), zap.Error(err))
@@ -396,7 +431,7 @@ func (r *replayReceiver) run(ctx context.Context) {
 		zap.Bool("stopped_early", ctx.Err() != nil), zap.String("ended_by", endedBy))
 }
 
-func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
+func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passState) error {
 	p.objects, p.delivered = 0, 0
 	r.prog.startPass(p.pass, time.Now())
 	key := passKey(r.seed, p.pass)
@@ -493,7 +528,9 @@ func (r *replayReceiver) replayPass(ctx context.Context, p *passState) error {
 		if r.cfg.RegenerateIDs {
 			ids = &key
 		}
-		n, err := r.deliver(ctx, &f, sh, ids)
+		// Not ctx: when it ends during the delivery, that delivery settles
+		// (no retry follows), and ends with ctx's error.
+		n, err := r.deliver(delivery.WithStop(pipelineCtx, ctx), &f, sh, ids)
 		if sh != nil && p.pass == 0 {
 			p.events.Merge(sh.seen)
 		}
