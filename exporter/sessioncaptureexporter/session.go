@@ -270,6 +270,9 @@ func (s *session) isOpened() bool {
 	return s.opened
 }
 
+// heartbeat is how often an open session's view is rewritten at least.
+const heartbeat = sessionstore.LiveWindow / 5
+
 // snapshot returns the metadata to write, if a write is due, with the
 // status the session's ledger gives it now.
 func (s *session) snapshot(now time.Time, interval time.Duration, force bool) *sessionstore.Metadata {
@@ -278,7 +281,11 @@ func (s *session) snapshot(now time.Time, interval time.Duration, force bool) *s
 	if !s.opened {
 		return nil
 	}
-	due := !s.stored || (s.dirty && (force || s.closed || now.Sub(s.lastWrite) >= interval))
+	// An open session's view is rewritten at least every heartbeat even
+	// without news, so that readers can tell a live writer from a crashed
+	// one (sessionstore.LiveWindow).
+	due := !s.stored || (s.dirty && (force || s.closed || now.Sub(s.lastWrite) >= interval)) ||
+		(!s.closed && now.Sub(s.lastWrite) >= heartbeat)
 	if !due {
 		return nil
 	}
@@ -313,9 +320,6 @@ func (s *session) view(now time.Time) *sessionstore.Metadata {
 func (s *session) viewLocked(now time.Time) *sessionstore.Metadata {
 	m := s.meta.Clone()
 	m.Status = statusOf(s.closed, s.ledger)
-	if m.Status == sessionstore.StatusActive {
-		m.EndTime = nil
-	}
 	m.LostItems = s.ledger.lost.itemCounts()
 	m.QueuedItems = s.ledger.queued().itemCounts()
 	m.NeedsRecount = s.recount

@@ -408,6 +408,11 @@ func (m *Metadata) check() error {
 		count("lostItems.metrics", l.Metrics)
 		count("lostItems.logs", l.Logs)
 	}
+	if q := m.QueuedItems; q != nil {
+		count("queuedItems.traces", q.Traces)
+		count("queuedItems.metrics", q.Metrics)
+		count("queuedItems.logs", q.Logs)
+	}
 	if m.Seed != nil {
 		for i, p := range m.Seed.Phases {
 			field := fmt.Sprintf("seed.phases[%d]", i)

@@ -83,22 +83,22 @@ func ReadWriters(ctx context.Context, s Store, id string) (map[string]*Metadata,
 // LiveWindow is how recently a writer whose view says open must have
 // rewritten it to be taken for live (still writing). A writer rewrites its
 // view every metadata_interval (session_capture: 10s by default) while it
-// stores data, and retries a failed write on the next round: five minutes
-// is thirty rounds, with room for clocks of hosts that disagree. An open
-// view older than that is a writer that crashed, or one that has stored
-// nothing since (it writes its view only when its counts change).
+// stores data, at least every LiveWindow/5 while it has nothing new, and
+// retries a failed write on the next round: five minutes leaves room for
+// clocks of hosts that disagree. An open view older than that is a writer
+// that crashed.
 const LiveWindow = 5 * time.Minute
 
 // LiveWriters returns, sorted, the writers whose view says open (neither
-// completed nor failed, as Merge reads it) and was updated less than
+// completed nor failed, as Merge reads it, and without an end time) and was updated less than
 // LiveWindow before now, or after now (that host's clock runs ahead):
 // writers that are still writing the session, and will write their view,
 // with their own counts, again.
 func LiveWriters(views map[string]*Metadata, now time.Time) []string {
 	var live []string
 	for w, v := range views {
-		if v == nil || v.Status == StatusCompleted || v.Status == StatusFailed {
-			continue
+		if v == nil || v.Status == StatusCompleted || v.Status == StatusFailed || v.EndTime != nil {
+			continue // ended (an end time and items queued for its next run: stopped)
 		}
 		if now.Sub(v.UpdatedTime) < LiveWindow {
 			live = append(live, w)
