@@ -206,10 +206,13 @@ bench: $(BENCHSTAT)
 ## a failing input is saved under the package's testdata/fuzz/ to become a test
 FUZZ_TIME ?= 30s
 FUZZ_TARGETS := FuzzDecode FuzzParseObjectKey FuzzValidateSessionID FuzzMergeWriters
+# the capture accounting model: each input is a seed of a whole run (seconds each)
+FUZZ_MODEL_TIME ?= 2m
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) ./internal/sessionstore/ || exit 1; \
 	done
+	$(GO) test -run '^$$' -fuzz '^FuzzAccounting$$' -fuzztime $(FUZZ_MODEL_TIME) -parallel 2 ./exporter/sessioncaptureexporter/
 
 lint:
 	$(GO) vet ./...

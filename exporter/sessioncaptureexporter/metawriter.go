@@ -108,13 +108,17 @@ func (m *sessionManager) recordUnopened(ctx context.Context) error {
 	for route, c := range lost {
 		s, err := m.routed(ctx, route, emptyResource)
 		if err == nil {
+			// The session holds the loss now; a failed write of it is
+			// retried with the session's.
 			for i, n := range c {
+				s.arrived(signals[i], n, false)
 				s.recordLost(signals[i], n)
 			}
 			s.close(m.now(), true, m.persistent)
-			if _, err = m.write(ctx, s, 0, true); err == nil {
-				continue
+			if _, err = m.write(ctx, s, 0, true); err != nil {
+				errs = append(errs, err)
 			}
+			continue
 		}
 		m.mu.Lock()
 		m.lostRoutes[route] = c

@@ -3,6 +3,7 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,7 +45,7 @@ type object struct {
 	ownID  string
 	// captured is when its earliest piece was accepted: the key's time.
 	captured time.Time
-	names    [][]byte // the stamps' names of its pieces
+	pieces   []pieceRef // its pieces, in the order of parts
 	parts    []part
 	items    int64
 	// thisRun counts the items accepted in this run (counted then);
@@ -61,7 +62,19 @@ type object struct {
 	// persistent queue, the store is asked.
 	mayHaveLanded bool
 	done          bool
-	stored  bool // stored (or found stored) by this push
+	stored        bool // stored (or found stored) by this push
+}
+
+// pieceRef is one piece's share of an object.
+type pieceRef struct {
+	name        []byte
+	items       int64
+	redelivered bool
+}
+
+// key names the piece's share of one signal among a session's lost pieces.
+func (p pieceRef) key(signal sessionstore.Signal) string {
+	return hex.EncodeToString(p.name) + "/" + string(signal)
 }
 
 // pushRequest returns the push of one signal.
@@ -122,7 +135,7 @@ func planObjects[D, R any](e *captureExporter, sig *signalOps[D, R], r *captureR
 			if accepted.Before(o.captured) {
 				o.captured = accepted
 			}
-			o.names = append(o.names, p.stamp.name())
+			o.pieces = append(o.pieces, pieceRef{name: p.stamp.name(), items: pt.items, redelivered: redelivered})
 			o.parts = append(o.parts, pt)
 			o.items += pt.items
 			if redelivered {
@@ -366,9 +379,18 @@ func (e *captureExporter) resolve(ctx context.Context, o *object) error {
 		s.arrived(o.signal, o.thisRun, false)
 	}
 	if o.redelivered > 0 {
-		s.arrived(o.signal, o.redelivered, true)
+		var revived int64
+		for _, p := range o.pieces {
+			if p.redelivered && s.revive(p.key(o.signal), o.signal) {
+				revived += p.items
+			}
+		}
+		s.arrived(o.signal, o.redelivered-revived, true)
 	}
-	names := slices.Clone(o.names)
+	names := make([][]byte, len(o.pieces))
+	for i, p := range o.pieces {
+		names[i] = p.name
+	}
 	slices.SortFunc(names, bytes.Compare)
 	o.session = s
 	o.key = sessionstore.DerivedObjectKey(s.id, o.signal, o.captured, bytes.Join(names, nil)).String()
@@ -376,18 +398,21 @@ func (e *captureExporter) resolve(ctx context.Context, o *object) error {
 }
 
 // giveUp records the object's items lost: in its session, or, if that
-// could not even be opened, for the record once it can be.
+// could not even be opened, for the record once it can be. With a
+// persistent queue the session also remembers which pieces it lost: a
+// piece the queue delivers again after all (its request was kept for
+// another of its pieces, or the collector died before the queue let it
+// go) is then stored and no longer lost.
 func (e *captureExporter) giveUp(o *object, err error) {
 	o.done = true
+	s := o.session
 	switch {
-	case o.session != nil:
-		o.session.recordLost(o.signal, o.items)
+	case s != nil:
 	case o.route == "":
-		s := e.sessions.byID(o.ownID)
+		s = e.sessions.byID(o.ownID)
 		if o.redelivered > 0 {
 			s.arrived(o.signal, o.redelivered, true)
 		}
-		s.recordLost(o.signal, o.items)
 	case sessionstore.IsPermanent(err):
 		// Refused by policy (allowed_ids, max_open, an invalid id): the
 		// data names no session it may enter, so none records it.
@@ -398,6 +423,14 @@ func (e *captureExporter) giveUp(o *object, err error) {
 	default:
 		e.sessions.takeQueued(o.route, o.signal, o.thisRun)
 		e.sessions.lostRoute(o.route, o.signal, o.items)
+	}
+	if s != nil {
+		s.recordLost(o.signal, o.items)
+		if e.persistent {
+			for _, p := range o.pieces {
+				s.rememberLost(p.key(o.signal), o.signal, p.items)
+			}
+		}
 	}
 	e.telemetry.ExporterSessionCaptureLostItems.Add(context.Background(), o.items,
 		metric.WithAttributes(attribute.String("signal", string(o.signal))))

@@ -1,6 +1,7 @@
 package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -112,6 +113,9 @@ type session struct {
 	writer      string
 	viewWritten bool
 	recount     bool // the writer's share could not be recounted (see continueSession)
+	// lostPieces are the pieces (with signal) this writer counted lost
+	// while its queue was persistent, by pieceRef.key (see giveUp).
+	lostPieces map[string]sessionstore.LostPiece
 	// inheritedFrom and inherited: counts taken over from another run's
 	// open view (see continued).
 	inheritedFrom string
@@ -186,6 +190,42 @@ func (s *session) recordFound(o *object) {
 	defer s.mu.Unlock()
 	s.ledger.pending.add(o.signal, -o.items)
 	s.dirty = true
+}
+
+// maxLostPieces bounds the lost pieces a session remembers (a store
+// refusing everything for hours must not grow metadata without end);
+// beyond it a piece delivered again after it was lost counts as stored
+// and stays counted lost.
+const maxLostPieces = 1000
+
+// rememberLost notes a piece counted lost, in case it comes back.
+func (s *session) rememberLost(key string, signal sessionstore.Signal, items int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lostPieces == nil {
+		s.lostPieces = map[string]sessionstore.LostPiece{}
+	}
+	if len(s.lostPieces) < maxLostPieces {
+		s.lostPieces[key] = sessionstore.LostPiece{Name: key, Signal: signal, Items: items}
+		s.dirty = true
+	}
+}
+
+// revive reports whether a piece delivered again was counted lost here;
+// then it is pending again, no longer lost.
+func (s *session) revive(key string, signal sessionstore.Signal) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.lostPieces[key]
+	if !ok {
+		return false
+	}
+	delete(s.lostPieces, key)
+	i := signalIndex(signal)
+	s.ledger.lost[i] = max(0, s.ledger.lost[i]-p.Items)
+	s.ledger.pending[i] += p.Items
+	s.dirty = true
+	return true
 }
 
 // disown gives back the counts inherited from another run that turned
@@ -323,6 +363,10 @@ func (s *session) viewLocked(now time.Time) *sessionstore.Metadata {
 	m.LostItems = s.ledger.lost.itemCounts()
 	m.QueuedItems = s.ledger.queued().itemCounts()
 	m.NeedsRecount = s.recount
+	m.LostPieces = nil
+	for _, k := range slices.Sorted(maps.Keys(s.lostPieces)) {
+		m.LostPieces = append(m.LostPieces, s.lostPieces[k])
+	}
 	m.UpdatedTime = now.UTC()
 	return m
 }

@@ -322,6 +322,12 @@ func (m *sessionManager) load(ctx context.Context, s *session, res pcommon.Resou
 	s.stored = cont.mine
 	s.recount = cont.recount
 	s.inheritedFrom, s.inherited = cont.inheritedFrom, cont.inherited
+	if len(cont.lostPieces) > 0 {
+		s.lostPieces = map[string]sessionstore.LostPiece{}
+		for _, p := range cont.lostPieces {
+			s.lostPieces[p.Name] = p
+		}
+	}
 	for i, n := range countsOf(cont.lost) {
 		s.ledger.lost[i] += n // beside what this run lost before the session could be opened
 	}
@@ -346,6 +352,8 @@ type continued struct {
 	// viewWriter), its counts, inherited, go back to it.
 	inheritedFrom string
 	inherited     *sessionstore.Metadata
+	// lostPieces: the pieces this writer counted lost (see giveUp).
+	lostPieces []sessionstore.LostPiece
 }
 
 // continueSession sets up going on writing a stored session: existing is
@@ -385,7 +393,7 @@ func (m *sessionManager) continueSession(ctx context.Context, id, writer string,
 	default:
 		base = existing // written before writer files: this writer takes it over
 	}
-	out := continued{meta: base, mine: isMine, lost: base.LostItems, queued: base.QueuedItems,
+	out := continued{meta: base, mine: isMine, lost: base.LostItems, queued: base.QueuedItems, lostPieces: base.LostPieces,
 		lostUncounted: base.Status == sessionstore.StatusFailed && base.LostItems.Total() == 0}
 	unclean := existing == nil || (base.Status == sessionstore.StatusActive && base.EndTime == nil)
 	switch {
@@ -427,7 +435,7 @@ func (m *sessionManager) continueSession(ctx context.Context, id, writer string,
 		out.inheritedFrom, out.inherited = base.Instance, base.Clone()
 	}
 	base.Status, base.EndTime = sessionstore.StatusActive, nil
-	base.LostItems, base.QueuedItems, base.NeedsRecount = nil, nil, false
+	base.LostItems, base.QueuedItems, base.NeedsRecount, base.LostPieces = nil, nil, false, nil
 	m.logger.Info("Continuing existing session", zap.String("session", id), zap.String("writer", writer),
 		zap.Int("other_writers", others), zap.Int64("items", base.Items()))
 	return out, nil

@@ -76,6 +76,20 @@ type Metadata struct {
 	// collector that wrote it: two live collectors sharing one writer id
 	// see each other's runs in the file (never in metadata.json).
 	Instance string `json:"instance,omitempty"`
+	// LostPieces, in a writer's own view only, names the pieces of
+	// accepted requests it counted lost while its sending queue was
+	// persistent: if the queue delivers such a piece again (its request
+	// was kept for another piece, or the collector died before the queue
+	// let it go) and it is stored, it is no longer lost.
+	LostPieces []LostPiece `json:"lostPieces,omitempty"`
+}
+
+// LostPiece is a piece of an accepted request that a writer counted lost:
+// its name (request id and position, hex), signal and items.
+type LostPiece struct {
+	Name   string `json:"name"`
+	Signal Signal `json:"signal"`
+	Items  int64  `json:"items"`
 }
 
 // ItemCounts counts items per signal.
@@ -407,6 +421,12 @@ func (m *Metadata) check() error {
 		count("lostItems.traces", l.Traces)
 		count("lostItems.metrics", l.Metrics)
 		count("lostItems.logs", l.Logs)
+	}
+	for i, p := range m.LostPieces {
+		if !p.Signal.Valid() {
+			errs = append(errs, fmt.Errorf("lostPieces[%d]: unknown signal %q", i, p.Signal))
+		}
+		count(fmt.Sprintf("lostPieces[%d].items", i), p.Items)
 	}
 	if q := m.QueuedItems; q != nil {
 		count("queuedItems.traces", q.Traces)

@@ -131,7 +131,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 			m = v.Clone()
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
 			m.Signals, m.EventTimeRange, m.LostItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil
-			m.Instance, m.NeedsRecount = "", false
+			m.Instance, m.NeedsRecount, m.LostPieces = "", false, nil
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
 			}
