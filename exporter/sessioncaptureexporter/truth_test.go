@@ -400,3 +400,30 @@ func TestGivingUpAsksTheStore(t *testing.T) {
 	assert.Equal(t, int64(7), m.CapturedLogs)
 	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 }
+
+// TestRefusalAfterALandedWrite: a write stores its object but answers an
+// error (a timeout after the fact); the retry is refused for good
+// (AccessDenied). The object is there: the batch is stored, not lost.
+// (Found by FuzzAccounting: the session counted the items both stored
+// and lost.)
+func TestRefusalAfterALandedWrite(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "landed"
+	tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+		return faultstore.New(s, faultstore.Data(faultstore.Put, func(c faultstore.Call) faultstore.Fault {
+			if c.Attempt == 0 {
+				return faultstore.Fault{Err: errors.New("i/o timeout"), Land: true}
+			}
+			return faultstore.Fault{Err: sessionstore.Permanent(errors.New("AccessDenied"))}
+		}))
+	})
+	require.NoError(t, tr.consumeItems(context.Background(), sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, 0, 9, 1, "")))
+	tr.shutdown(t)
+	a := audit(t, st)
+	a.checkLedger(t)
+	m := a.meta["landed"]
+	require.NotNil(t, m)
+	assert.Equal(t, int64(9), m.CapturedTraces)
+	assert.Zero(t, lostOf(m, sessionstore.SignalTraces), "stored, not lost")
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+}
