@@ -168,8 +168,11 @@ func (e *captureExporter) deliver(ctx context.Context, objs []*object) error {
 			switch {
 			case err == nil:
 			case sessionstore.IsPermanent(err):
-				e.giveUp(o, err)
-				permanent = append(permanent, err)
+				// An earlier attempt may have stored it before the refusal.
+				if e.confirmLanded(ctx, []*object{o}); !o.done {
+					e.giveUp(o, err)
+					permanent = append(permanent, err)
+				}
 			default:
 				retryable = append(retryable, err)
 			}
