@@ -427,3 +427,58 @@ func TestRefusalAfterALandedWrite(t *testing.T) {
 	assert.Zero(t, lostOf(m, sessionstore.SignalTraces), "stored, not lost")
 	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 }
+
+// TestLostPieceThatComesBack: a request cut into two pieces (batches of
+// at most 500 items); the store refuses the first piece for good and is
+// away for the second until the collector stops, so the persistent queue
+// keeps the whole request for the next run. That run stores both pieces:
+// the first is no longer lost. (Found by FuzzAccounting: the session
+// counted it both stored and lost.)
+func TestLostPieceThatComesBack(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "pieces"
+	cfg.ShutdownTimeout = 300 * time.Millisecond
+	cfg.RetryConfig.MaxElapsedTime = 0
+	dir := t.TempDir()
+	ctx := context.Background()
+	var puts atomic.Int32
+	tr := persistentRunWithBatch(t, cfg, dir, 500, func(s sessionstore.Store) sessionstore.Store {
+		return faultstore.New(s, faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
+			if puts.Add(1) == 1 {
+				return faultstore.Fault{Err: sessionstore.Permanent(errors.New("AccessDenied"))}
+			}
+			return faultstore.Fault{Err: errors.New("connection refused")}
+		}))
+	})
+	require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, 0, 1000, 1, "")))
+	require.Eventually(t, func() bool { return puts.Load() > 2 }, 10*time.Second, 5*time.Millisecond)
+	tr.shutdown(t)
+	m, err := sessionstore.ReadMetadata(ctx, st, "pieces")
+	require.NoError(t, err)
+	require.Equal(t, int64(500), lostOf(m, sessionstore.SignalTraces), "the first run lost the first piece")
+
+	tr = persistentRunWithBatch(t, cfg, dir, 500, nil)
+	require.Eventually(t, func() bool { return !anyQueued(st) }, 10*time.Second, 10*time.Millisecond, "the queue hands the request back")
+	tr.shutdown(t)
+	a := audit(t, st)
+	a.checkLedger(t)
+	m = a.meta["pieces"]
+	assert.Equal(t, int64(1000), m.CapturedTraces)
+	assert.Zero(t, lostOf(m, sessionstore.SignalTraces), "the piece that came back is stored, no longer lost")
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+}
+
+// persistentRunWithBatch is persistentRun with batches of at most max items.
+func persistentRunWithBatch(t *testing.T, cfg *Config, dir string, maxItems int, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
+	host, id := storagehost.FileStorage(t, dir)
+	c := *cfg
+	q := metadata.NewDefaultSendingQueueConfig()
+	q.GetOrInsertDefault().StorageID = &id
+	b := q.Get().Batch.GetOrInsertDefault()
+	b.MinSize, b.MaxSize = int64(min(100, maxItems)), int64(maxItems)
+	c.QueueConfig = q
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
+	return startTrioOn(t, host, set, &c, wrap)
+}
