@@ -326,27 +326,39 @@ sending_queue:
 	assert.Contains(t, lostLine, `"lost_spans": `+strconv.Itoa(accepted-stored))
 }
 
-// TestSIGKILLWithPersistentQueue: steady traffic into a session with a
-// persistent sending queue (contrib file_storage); the collector is killed
-// with SIGKILL right after it accepted a burst of requests, while their
-// uploads are in flight, then started again on the same queue directory,
-// where it delivers what the queue still held. After `sessionctl verify --repair`, every
-// span whose request was accepted is in the session exactly once, every
-// object once, metadata agrees with the objects, and a replay of the
-// session delivers each span exactly once. (Batching is off, as the
-// exporter's README asks for exact once-only storage across crashes: a
-// batch regrouped on redelivery would be a new object.)
+// TestSIGKILLWithPersistentQueue: steady traffic into a session (a fixed
+// id, or session.id: auto) with a persistent sending queue (contrib
+// file_storage); the collector is killed with SIGKILL right after it
+// accepted a burst of requests, while their uploads are in flight, then
+// started again on the same queue directory, where it delivers what the
+// queue still held into the session it was accepted into (with auto, not
+// the new run's). Without any repair, every span whose request was
+// accepted is in that session exactly once, every object once, the
+// session says completed with counts that agree with its objects
+// (`sessionctl verify`), and a replay of it delivers each span exactly
+// once. (Batching is off, as the exporter's README asks for exact
+// once-only storage across crashes: a batch regrouped on redelivery would
+// be a new object.)
 func TestSIGKILLWithPersistentQueue(t *testing.T) {
 	t.Parallel() // seconds of real time in its own collectors and store
 	if testing.Short() {
 		t.Skip("seconds of real time, two collector runs and a replay")
 	}
+	for _, id := range []string{"crash", "auto"} {
+		t.Run("session.id "+id, func(t *testing.T) {
+			t.Parallel()
+			sigkillWithPersistentQueue(t, id)
+		})
+	}
+}
+
+func sigkillWithPersistentQueue(t *testing.T, sessionID string) {
 	sessionctl := sessionctlBin(t)
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "otel-data")
 	queueDir := t.TempDir()
 	config := withFileStorage(captureConfig(s3Store(srv, "otel-data"), `
-session: {id: crash}
+session: {id: `+sessionID+`}
 metadata_interval: 500ms
 retry_on_failure:
   enabled: true
@@ -421,7 +433,7 @@ sending_queue:
 		}
 	}()
 
-	require.Eventually(t, func() bool { return countObjects(st, "crash") >= 50 }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return countAllObjects(st) >= 50 }, 30*time.Second, 50*time.Millisecond,
 		"objects are being stored")
 	time.Sleep(time.Second)
 	close(killNext)
@@ -442,7 +454,7 @@ sending_queue:
 		}
 	}
 	mu.Unlock()
-	beforeRestart := countObjects(st, "crash")
+	beforeRestart := countAllObjects(st)
 	t.Logf("%d requests: %d spans accepted, %d refused; %d objects stored when the collector was killed", requests, accepted, refused, beforeRestart)
 	require.Positive(t, refused, "the client was still sending when the collector died")
 
@@ -451,7 +463,7 @@ sending_queue:
 	missing := -1 // accepted spans not stored yet (-1: unknown)
 	for deadline := time.Now().Add(60 * time.Second); missing != 0 && time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
-		ids, err := storedSpanIDs(st, "crash")
+		ids, err := storedSpanIDsAll(st)
 		if err != nil {
 			continue
 		}
@@ -476,18 +488,26 @@ sending_queue:
 	}
 	require.Positive(t, inFlight, "no upload was in flight at the kill")
 	t.Logf("second run: %d objects more; %d redelivered requests found stored already; drained %s after the kill",
-		countObjects(st, "crash")-beforeRestart, strings.Count(c2.Log(), "Batch delivered again after a restart was stored already"),
+		countAllObjects(st)-beforeRestart, strings.Count(c2.Log(), "Batch delivered again after a restart was stored already"),
 		time.Since(killedAt).Round(time.Millisecond))
 
-	// sessionctl as an operator runs it after a crash.
+	// Every session holds exactly what its metadata says, with no repair:
+	// the restarted run recounted the session the killed one left open.
+	ids := sessiontest.IDs(t, st)
+	if sessionID == "auto" {
+		require.Len(t, ids, 1, "no data reached the second run: the killed run's session is the only one")
+	} else {
+		require.Equal(t, []string{sessionID}, ids)
+	}
+	id := ids[0]
 	cmd := exec.Command(sessionctl, "--s3-bucket", "otel-data", "--s3-prefix", "captures/e2e", "--s3-endpoint", srv.Endpoint,
-		"--s3-path-style", "verify", "--repair", "crash")
+		"--s3-path-style", "verify", id)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
 	out, err := cmd.CombinedOutput()
-	t.Logf("sessionctl verify --repair crash:\n%s", out)
-	require.NoError(t, err, "sessionctl verify --repair")
+	t.Logf("sessionctl verify %s:\n%s", id, out)
+	require.NoError(t, err, "sessionctl verify")
 
-	s := sessiontest.Read(t, st, "crash")
+	s := sessiontest.Read(t, st, id)
 	stored := sessiontest.SpanIDs(s.Traces)
 	for id, k := range stored {
 		require.Equal(t, 1, k, "span %s stored %d times", id, k)
@@ -507,6 +527,7 @@ sending_queue:
 	}
 	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
 	assert.Nil(t, s.Meta.LostItems)
+	assert.Nil(t, s.Meta.QueuedItems)
 	sessiontest.CheckCounts(t, s)
 
 	// A replay of the session delivers each stored span exactly once.
@@ -514,7 +535,7 @@ sending_queue:
 	replay := otelcoltest.StartFile(t, "../configs/replay.yaml",
 		"STORE=s3", "S3_BUCKET=otel-data", "S3_PREFIX=captures/e2e", "S3_ENDPOINT="+srv.Endpoint,
 		"AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey,
-		"REPLAY_SESSION=crash", "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
+		"REPLAY_SESSION="+id, "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
 		"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=http://"+second.HTTP)
 	replay.WaitLog(t, "Replay finished", 60*time.Second)
 	assert.Contains(t, replay.Log(), `"duplicate_objects": 0`)
@@ -565,6 +586,43 @@ func storedSpanIDs(st sessionstore.Store, id string) (map[pcommon.SpanID]int, er
 		}
 	}
 	return out, nil
+}
+
+// storedSpanIDsAll is storedSpanIDs over every session of the store.
+func storedSpanIDsAll(st sessionstore.Store) (map[pcommon.SpanID]int, error) {
+	list, err := sessionstore.ListSessions(context.Background(), st)
+	if err != nil {
+		return nil, err
+	}
+	out := map[pcommon.SpanID]int{}
+	for _, info := range list {
+		ids, err := storedSpanIDs(st, info.ID)
+		if err != nil {
+			return nil, err
+		}
+		for id, n := range ids {
+			out[id] += n
+		}
+	}
+	return out, nil
+}
+
+// countAllObjects counts the data objects of every session (-1: a listing
+// failed).
+func countAllObjects(st sessionstore.Store) int {
+	list, err := sessionstore.ListSessions(context.Background(), st)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, info := range list {
+		k := countObjects(st, info.ID)
+		if k < 0 {
+			return -1
+		}
+		n += k
+	}
+	return n
 }
 
 // withFileStorage adds contrib's file_storage extension on dir to a config
