@@ -413,9 +413,16 @@ func (c *cli) verifyOne(id string, repair, force bool, maxBytes int64) int {
 	for _, p := range problems {
 		fmt.Fprintf(c.out, "%s: %s\n", id, p)
 	}
+	queued := int64(0)
+	if stored != nil {
+		queued = stored.QueuedItems.Total()
+	}
 	if len(problems) == 0 {
 		fmt.Fprintf(c.out, "%s: ok (%d objects, %d spans, %d data points, %d log records)\n",
 			id, objects, counted.CapturedTraces, counted.CapturedMetrics, counted.CapturedLogs)
+		if queued > 0 {
+			fmt.Fprintf(c.out, "%s: %d items wait in a stopped collector's persistent queue; its next run stores them\n", id, queued)
+		}
 		return exitOK
 	}
 	if !repair {
@@ -441,6 +448,11 @@ func (c *cli) verifyOne(id string, repair, force bool, maxBytes int64) int {
 			"stop the writer (sessionctl --control URL capture new ends its session; or stop its collector) or wait until its view is %s old, "+
 			"then repair again; --force repairs anyway, only for a writer that is gone (crashed)\n",
 			id, strings.Join(described, ", "), sessionstore.LiveWindow)
+		return exitProblems
+	}
+	if queued > 0 && !force {
+		fmt.Fprintf(c.errw, "sessionctl: %s: not repaired: %d items of it wait in a stopped collector's persistent queue, and its next run stores them: "+
+			"start it again, or --force to repair anyway (they then count as lost)\n", id, queued)
 		return exitProblems
 	}
 	// Later copies of an object go (the first stays): replay would skip

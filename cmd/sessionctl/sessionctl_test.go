@@ -411,3 +411,42 @@ func TestRepairForce(t *testing.T) {
 		requireCountsOnce(t, st, "s1")
 	})
 }
+
+// TestRepairWithQueuedItems: a collector stopped with items of the
+// session still in its persistent queue (its view says so: queuedItems,
+// with an end time). verify says so and finds nothing wrong; a repair
+// (of an object the metadata lacks) refuses (the collector's next run
+// stores the queued items); --force repairs anyway, and those items then
+// count as lost.
+func TestRepairWithQueuedItems(t *testing.T) {
+	dir, st := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	w := sessiontest.NewWriter(t, st, "q1", now)
+	w.Traces(now, testdata.GenerateTraces(5))
+	view := w.Meta.Clone()
+	view.Status = sessionstore.StatusActive
+	end := now.UTC()
+	view.EndTime = &end
+	view.QueuedItems = &sessionstore.ItemCounts{Traces: 3}
+	view.UpdatedTime = now.UTC()
+	require.NoError(t, sessionstore.WriteWriter(ctx, st, "collector-a", view))
+	require.NoError(t, sessionstore.WriteMetadata(ctx, st, sessionstore.Merge(map[string]*sessionstore.Metadata{"collector-a": view})))
+
+	code, out, errw := sessionctl(t, "--dir", dir, "verify", "q1")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Contains(t, out, "3 items wait in a stopped collector's persistent queue")
+	// An object the metadata does not count (say, a crash elsewhere):
+	// something to repair.
+	w.Traces(now.Add(time.Second), testdata.GenerateTraces(2))
+	code, out, errw = sessionctl(t, "--dir", dir, "verify", "--repair", "q1")
+	require.Equal(t, 1, code, "%s%s", out, errw)
+	assert.Contains(t, errw, "persistent queue")
+	code, out, errw = sessionctl(t, "--dir", dir, "verify", "--repair", "--force", "q1")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	assert.Contains(t, out, "q1: repaired (status failed")
+	m := requireCountsOnce(t, st, "q1")
+	require.NotNil(t, m.LostItems)
+	assert.Equal(t, int64(3), m.LostItems.Traces, "the queued items that never came count as lost")
+	assert.Nil(t, m.QueuedItems)
+}

@@ -100,16 +100,19 @@ func queueSettings[D, R any](e *captureExporter, sig *signalOps[D, R]) xexporter
 	}
 }
 
-// shutdownRetry is exporterhelper's retry sender, which never retries in
-// practice: the push retries itself (retry_on_failure) and answers a
-// retryable error only while the collector stops with a persistent queue,
-// for the batch to go back to the queue, which the stopped retry sender
-// does.
+// shutdownRetry is exporterhelper's retry sender, which never retries: the
+// push retries itself (retry_on_failure) and answers a retryable error
+// only while the collector stops with a persistent queue, for the batch to
+// go back to the queue. The retry sender then waits, longer than any
+// shutdown, until it is stopped itself (the first thing exporterhelper's
+// shutdown does), and hands the batch back as interrupted by the shutdown,
+// which the persistent queue keeps. (A retry of the batch instead would
+// count its items twice.)
 var shutdownRetry = configretry.BackOffConfig{
 	Enabled:         true,
-	InitialInterval: 10 * time.Millisecond,
-	MaxInterval:     100 * time.Millisecond,
-	Multiplier:      2,
+	InitialInterval: time.Hour,
+	MaxInterval:     time.Hour,
+	Multiplier:      1,
 }
 
 func helperOptions(exp *sharedExporter, cfg *Config, qs xexporterhelper.QueueBatchSettings) []exporterhelper.Option {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.uber.org/zap"
@@ -130,8 +129,12 @@ func runAccountingModel(t *testing.T, seed uint64) {
 	faults := &modelFaults{rng: rand.New(rand.NewPCG(seed+1, seed))}
 	queueDir := t.TempDir()
 	core, logs := observer.New(zap.InfoLevel)
+	var history []string // the sessions after each run
 	t.Cleanup(func() {
 		if t.Failed() { // what became of the batches, for the failure's reader
+			for _, h := range history {
+				t.Log(h)
+			}
 			for _, e := range logs.All() {
 				if e.Level >= zap.WarnLevel || strings.Contains(e.Message, "stays") || strings.Contains(e.Message, "again") {
 					t.Logf("%s %s %v", e.Level, e.Message, e.ContextMap())
@@ -179,14 +182,19 @@ func runAccountingModel(t *testing.T, seed uint64) {
 		}
 		if run < runs-1 {
 			tr.shutdown(t)
+			history = append(history, fmt.Sprintf("after run %d:%s", run+1, summarize(st)))
 			continue
 		}
 		// The last run: the store heals, and whatever a persistent queue
 		// still holds is stored before it stops.
 		faults.set(false)
 		if persistent {
-			require.Eventually(t, func() bool { return !anyQueued(st) }, 30*time.Second, 20*time.Millisecond,
-				"the persistent queue hands back what it held")
+			if !assert.Eventually(t, func() bool { return !anyQueued(st) }, 30*time.Second, 20*time.Millisecond,
+				"the persistent queue hands back what it held") {
+				history = append(history, "still queued:"+summarize(st))
+				tr.shutdown(t)
+				return
+			}
 		}
 		tr.shutdown(t)
 	}
@@ -249,4 +257,20 @@ func anyQueued(st sessionstore.Store) bool {
 		}
 	}
 	return false
+}
+
+// summarize says what each session's metadata says, without failing.
+func summarize(st sessionstore.Store) string {
+	var b strings.Builder
+	list, _ := sessionstore.ListSessions(context.Background(), st)
+	for _, info := range list {
+		m, err := sessionstore.ReadMetadata(context.Background(), st, info.ID)
+		if err != nil {
+			fmt.Fprintf(&b, "\n  %s: %v", info.ID, err)
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s %s items %d/%d/%d lost %+v queued %+v", info.ID, m.Status,
+			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.LostItems, m.QueuedItems)
+	}
+	return b.String()
 }

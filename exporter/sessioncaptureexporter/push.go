@@ -57,6 +57,9 @@ type object struct {
 	key     string
 	encoded *sessionstore.Encoded
 	checked bool // a redelivered object was looked for in the store
+	// accounted: its redelivered items are counted in its session (see
+	// arrivedAgain).
+	accounted bool
 	// landed: a write failed in a way that may have stored it anyway (a
 	// timeout after the fact); before it is given up or handed back to a
 	// persistent queue, the store is asked.
@@ -301,6 +304,7 @@ func (e *captureExporter) storeObject(ctx context.Context, o *object) error {
 			return nil
 		}
 		o.checked = true // not there (or not allowed to look): write it, the same key is overwritten, never duplicated
+		e.arrivedAgain(o)
 	}
 	if o.encoded == nil {
 		enc, err := e.encode(o)
@@ -381,15 +385,6 @@ func (e *captureExporter) resolve(ctx context.Context, o *object) error {
 		e.sessions.takeQueued(o.route, o.signal, o.thisRun)
 		s.arrived(o.signal, o.thisRun, false)
 	}
-	if o.redelivered > 0 {
-		var revived int64
-		for _, p := range o.pieces {
-			if p.redelivered && s.revive(p.key(o.signal), o.signal) {
-				revived += p.items
-			}
-		}
-		s.arrived(o.signal, o.redelivered-revived, true)
-	}
 	names := make([][]byte, len(o.pieces))
 	for i, p := range o.pieces {
 		names[i] = p.name
@@ -398,6 +393,25 @@ func (e *captureExporter) resolve(ctx context.Context, o *object) error {
 	o.session = s
 	o.key = sessionstore.DerivedObjectKey(s.id, o.signal, o.captured, bytes.Join(names, nil)).String()
 	return nil
+}
+
+// arrivedAgain counts, once, the items of an object that a persistent
+// queue delivered again and that are not stored yet: pending in its
+// session, no longer among those an earlier run left queued, or no longer
+// lost if the earlier run counted them lost. (An object found stored was
+// counted when it was stored, or by the recount of its session.)
+func (e *captureExporter) arrivedAgain(o *object) {
+	if o.redelivered == 0 || o.accounted {
+		return
+	}
+	o.accounted = true
+	var revived int64
+	for _, p := range o.pieces {
+		if p.redelivered && o.session.revive(p.key(o.signal), o.signal) {
+			revived += p.items
+		}
+	}
+	o.session.arrived(o.signal, o.redelivered-revived, true)
 }
 
 // giveUp records the object's items lost: in its session, or, if that
@@ -411,11 +425,11 @@ func (e *captureExporter) giveUp(o *object, err error) {
 	s := o.session
 	switch {
 	case s != nil:
+		e.arrivedAgain(o)
 	case o.route == "":
 		s = e.sessions.byID(o.ownID)
-		if o.redelivered > 0 {
-			s.arrived(o.signal, o.redelivered, true)
-		}
+		o.session = s
+		e.arrivedAgain(o)
 	case sessionstore.IsPermanent(err):
 		// Refused by policy (allowed_ids, max_open, an invalid id): the
 		// data names no session it may enter, so none records it.

@@ -183,13 +183,12 @@ func (s *session) recordStored(o *object, rawBytes, storedBytes int64) {
 }
 
 // recordFound records an object that a persistent queue delivered again
-// and that was stored before: the recount of the session that continued
-// it counts it, so its items are only no longer pending.
+// and that was stored before: counted when it was stored (or by the
+// recount of the session that continued it), it changes nothing.
 func (s *session) recordFound(o *object) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ledger.pending.add(o.signal, -o.items)
-	s.dirty = true
+	s.lastData = latest(s.lastData, o.captured)
 }
 
 // maxLostPieces bounds the lost pieces a session remembers (a store

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
@@ -134,6 +135,7 @@ func persistentRun(t *testing.T, cfg *Config, dir string, wrap func(sessionstore
 	c.QueueConfig = q
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
+	set.Logger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)) // shown when the test fails
 	return startTrioOn(t, host, set, &c, wrap)
 }
 
@@ -437,6 +439,7 @@ func TestRefusalAfterALandedWrite(t *testing.T) {
 func TestLostPieceThatComesBack(t *testing.T) {
 	cfg, st := fsConfig(t)
 	cfg.Session.ID = "pieces"
+	cfg.MetadataInterval = 20 * time.Millisecond // the wait below reads metadata.json
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	cfg.RetryConfig.MaxElapsedTime = 0
 	dir := t.TempDir()
@@ -480,5 +483,6 @@ func persistentRunWithBatch(t *testing.T, cfg *Config, dir string, maxItems int,
 	c.QueueConfig = q
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
+	set.Logger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)) // shown when the test fails
 	return startTrioOn(t, host, set, &c, wrap)
 }

@@ -140,7 +140,7 @@ func CountMismatches(stored, counted *Metadata) []string {
 		cmp("signals."+string(sig)+".bytes", a.Bytes, b.Bytes)
 		cmp("signals."+string(sig)+".compressedBytes", a.CompressedBytes, b.CompressedBytes)
 	}
-	if stored.Status == StatusActive {
+	if stored.Status == StatusActive && !stored.Stopped() {
 		out = append(out, "status is active (the writer did not close it: crashed or still running)")
 	}
 	return out
@@ -162,8 +162,14 @@ func Repaired(stored, counted *Metadata, now time.Time) *Metadata {
 	if m.StartTime.IsZero() {
 		m.StartTime = first
 	}
+	// Items still queued for a writer's next run are given up: lost.
+	m.LostItems = addCounts(m.LostItems, m.QueuedItems)
+	m.QueuedItems, m.LostPieces, m.NeedsRecount, m.Instance = nil, nil, false, ""
 	if m.Status == StatusActive || stored == nil {
 		m.Status = StatusCompleted
+		if m.LostItems.Total() > 0 {
+			m.Status = StatusFailed
+		}
 		if !last.IsZero() {
 			end := last
 			m.EndTime = &end

@@ -124,7 +124,9 @@ func Merge(views map[string]*Metadata) *Metadata {
 	})
 	slices.SortStableFunc(writers, func(a, b string) int { return views[a].StartTime.Compare(views[b].StartTime) })
 	var m *Metadata
-	allEnded, anyFailed := true, false
+	// stopped: every writer has stopped, some with items of the session
+	// still in its persistent queue (its view active, with an end time).
+	allEnded, allStopped, anyFailed := true, true, false
 	for _, w := range writers {
 		v := views[w]
 		if m == nil {
@@ -143,6 +145,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 		case StatusCompleted:
 		default:
 			allEnded = false
+			allStopped = allStopped && v.EndTime != nil
 		}
 	}
 	if m == nil {
@@ -153,11 +156,19 @@ func Merge(views map[string]*Metadata) *Metadata {
 		m.Status = StatusFailed
 	case allEnded:
 		m.Status = StatusCompleted
+	case allStopped:
+		m.Status = StatusActive // waits for its writers' next runs; the end time says they stopped
 	default:
 		m.Status = StatusActive
 		m.EndTime = nil
 	}
 	return m
+}
+
+// Stopped reports whether an active session's writers have all stopped,
+// with items of it still in a persistent queue for their next runs.
+func (m *Metadata) Stopped() bool {
+	return m.Status == StatusActive && m.EndTime != nil && m.QueuedItems.Total() > 0
 }
 
 // mergeView adds one writer's view to the merge m.
