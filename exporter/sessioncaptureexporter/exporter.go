@@ -64,10 +64,14 @@ type captureExporter struct {
 	persistent bool
 
 	// stoppingCh is closed when the collector begins to stop (the first
-	// front door shut down), at stopAt.
-	stopOnce   sync.Once
-	stoppingCh chan struct{}
-	stopAt     atomic.Pointer[time.Time]
+	// front door shut down), at stopAt; retriesEnd is cancelled when the
+	// retries end then (retryDeadline), cutting attempts under way.
+	stopOnce      sync.Once
+	stoppingCh    chan struct{}
+	stopAt        atomic.Pointer[time.Time]
+	retriesEnd    context.Context
+	endRetries    context.CancelFunc
+	retriesEndsAt *time.Timer
 	// inflight counts the pushes under way (without a sending queue they
 	// run in the senders' calls, which the collector does not wait for).
 	inflight atomic.Int64
@@ -103,6 +107,7 @@ func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, e
 		stoppingCh: make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 	}
+	e.retriesEnd, e.endRetries = context.WithCancel(context.Background())
 	e.gate = &gate{onDrop: e.countPaused}
 	return e, nil
 }
@@ -253,6 +258,7 @@ func (e *captureExporter) beginStopping() {
 		now := e.now()
 		e.stopAt.Store(&now)
 		close(e.stoppingCh)
+		e.retriesEndsAt = time.AfterFunc(e.cfg.ShutdownTimeout*3/4, e.endRetries)
 		if n := e.inflight.Load(); n > 0 {
 			e.set.Logger.Info("Stopping: the batches not stored yet are retried for up to 3/4 of shutdown_timeout, then given up as lost",
 				zap.Int64("batches", n), zap.Duration("shutdown_timeout", e.cfg.ShutdownTimeout), zap.Bool("persistent_queue", e.persistent))
@@ -309,6 +315,10 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 	}
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close())
+	}
+	e.endRetries()
+	if e.retriesEndsAt != nil {
+		e.retriesEndsAt.Stop()
 	}
 	return err
 }

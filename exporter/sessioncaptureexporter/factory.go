@@ -100,14 +100,10 @@ func queueSettings[D, R any](e *captureExporter, sig *signalOps[D, R]) xexporter
 	}
 }
 
-// shutdownRetry is exporterhelper's retry sender, which never retries: the
-// push retries itself (retry_on_failure) and answers a retryable error
-// only while the collector stops with a persistent queue, for the batch to
-// go back to the queue. The retry sender then waits, longer than any
-// shutdown, until it is stopped itself (the first thing exporterhelper's
-// shutdown does), and hands the batch back as interrupted by the shutdown,
-// which the persistent queue keeps. (A retry of the batch instead would
-// count its items twice.)
+// shutdownRetry is exporterhelper's retry sender, which never retries:
+// the push retries itself (retry_on_failure) and never answers a retryable
+// error. It is on only so that exporterhelper does not tell users to turn
+// retries on.
 var shutdownRetry = configretry.BackOffConfig{
 	Enabled:         true,
 	InitialInterval: time.Hour,

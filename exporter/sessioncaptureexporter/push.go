@@ -61,8 +61,7 @@ type object struct {
 	// arrivedAgain).
 	accounted bool
 	// landed: a write failed in a way that may have stored it anyway (a
-	// timeout after the fact); before it is given up or handed back to a
-	// persistent queue, the store is asked.
+	// timeout after the fact); before it is given up, the store is asked.
 	mayHaveLanded bool
 	done          bool
 	stored        bool // stored (or found stored) by this push
@@ -154,9 +153,13 @@ func planObjects[D, R any](e *captureExporter, sig *signalOps[D, R], r *captureR
 // deliver stores the objects of one batch, retrying with backoff what a
 // retry may fix, and decides the fate of every item: stored, or lost
 // (recorded in its session) when the store refuses for good or the
-// retries give up. At shutdown with a persistent queue, a batch none of
-// which could be stored is handed back to the queue for the next run
-// instead (its items stay queued in their sessions).
+// retries give up. It never hands a batch back to exporterhelper: a
+// persistent queue would keep the batch's requests for the next run, and
+// exporterhelper's batcher ties the acknowledgement of a request to the
+// outcome of batches that may not hold it, so a request stored in one
+// batch would come back for another's failure and be stored twice. What
+// a persistent queue still holds at shutdown, never handed to the
+// exporter, is kept for the next run.
 func (e *captureExporter) deliver(ctx context.Context, objs []*object) error {
 	bo := e.newBackOff()
 	var permanent []error
@@ -185,15 +188,6 @@ func (e *captureExporter) deliver(ctx context.Context, objs []*object) error {
 			break
 		}
 		err := errors.Join(retryable...)
-		if e.stopping() && e.persistent {
-			e.confirmLanded(ctx, objs)
-			if !slices.ContainsFunc(objs, func(o *object) bool { return o.stored }) {
-				return fmt.Errorf("session_capture: stopping; the batch stays in the persistent queue: %w", err)
-			}
-			if !slices.ContainsFunc(objs, func(o *object) bool { return !o.done }) {
-				break
-			}
-		}
 		wait, ok := e.nextRetry(ctx, bo)
 		if !ok {
 			e.confirmLanded(ctx, objs)
@@ -226,12 +220,18 @@ func (e *captureExporter) deliver(ctx context.Context, objs []*object) error {
 	return nil
 }
 
-// attemptContext bounds one attempt by the exporter's timeout.
+// attemptContext bounds one attempt by the exporter's timeout and, once
+// the collector stops, by the end of the retries (retryDeadline).
 func (e *captureExporter) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	actx, cancel := context.WithCancel(ctx)
 	if t := e.cfg.TimeoutConfig.Timeout; t > 0 {
-		return context.WithTimeout(ctx, t)
+		actx, cancel = context.WithTimeout(ctx, t)
 	}
-	return context.WithCancel(ctx)
+	stop := context.AfterFunc(e.retriesEnd, cancel)
+	return actx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // newBackOff returns the backoff of retry_on_failure (nil: retries off).

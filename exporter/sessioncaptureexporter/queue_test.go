@@ -10,86 +10,55 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/testdata"
 
-	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
-	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 )
 
 func isObjectKey(key string) bool { return strings.HasSuffix(key, ".otlp.gz") }
 
-// TestRedeliveryAfterCrashIsStoredOnce: with a persistent queue, a batch
-// whose object landed but whose answer was lost is still in the queue when
-// the collector stops (the session says so: active, with queuedItems), and
-// the restarted collector delivers it again. The session holds it once,
-// counts it once, and completes.
+// TestRedeliveryAfterCrashIsStoredOnce: a batch whose object landed,
+// delivered again by a persistent queue after the collector died before
+// the queue let it go (the same pieces, stamped by the earlier run). The
+// next run finds the object under the key it had: it neither writes nor
+// counts it again, and the session completes, holding it once.
 func TestRedeliveryAfterCrashIsStoredOnce(t *testing.T) {
 	cfg, st := fsConfig(t)
 	cfg.Session.ID = "nightly"
-	cfg.ShutdownTimeout = 200 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 0
-	storageDir := t.TempDir()
-	q := metadata.NewDefaultSendingQueueConfig()
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.ID = component.MustNewIDWithName(metadata.Type.String(), "persistent")
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	ctx := context.Background()
+	earlier := stamp{accepted: time.Now().UTC().Truncate(time.Millisecond), instance: 42, request: 7, count: 1, session: "nightly"}
+	batch := func() *captureRequest[ptrace.Traces, ptrace.ResourceSpans] {
+		td := itemBatch(sessionstore.SignalTraces, 0, 4, 1, "").(ptrace.Traces)
+		return newCaptureRequest(&tracesSignal, []*piece[ptrace.Traces]{{stamp: earlier, data: td, items: 4}})
+	}
 
-	// First run: every object write lands, but its answer is lost, and
-	// the store cannot be asked whether it landed.
-	host, id := storagehost.FileStorage(t, storageDir)
-	q.GetOrInsertDefault().StorageID = &id
-	cfg.QueueConfig = q
-	var fs1 *faultstore.Store
-	tr := startTrioOn(t, host, set, cfg, func(s sessionstore.Store) sessionstore.Store {
-		fs1 = faultstore.New(s,
-			faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
-				return faultstore.Fault{Err: errors.New("i/o timeout"), Land: true}
-			}),
-			func(c faultstore.Call) faultstore.Fault {
-				if c.Op == faultstore.List && isObjectKey(c.Key) {
-					return faultstore.Fault{Err: errors.New("connection refused")}
-				}
-				return faultstore.Fault{}
-			})
-		return fs1
-	})
-	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(4)))
-	require.Eventually(t, func() bool { return len(fs1.Calls(faultstore.Put)) > 0 }, 10*time.Second, 5*time.Millisecond)
+	// The run that stored it (its metadata written, then it died).
+	tr := newTrio(t, cfg, nil)
+	require.NoError(t, pushRequest(tr.shared, &tracesSignal)(ctx, batch()))
 	tr.shutdown(t)
-	m, err := sessionstore.ReadMetadata(context.Background(), st, "nightly")
-	require.NoError(t, err)
-	require.Equal(t, sessionstore.StatusActive, m.Status, "the first run could not confirm its batch, which waits in the queue")
-	require.NotNil(t, m.QueuedItems)
-	require.Equal(t, int64(4), m.QueuedItems.Traces, "queued, not lost: the next run stores it")
-	require.Nil(t, m.LostItems)
 
-	// Second run, same queue: the batch comes back and is recognised.
-	host, _ = storagehost.FileStorage(t, storageDir)
-	var fs2 *faultstore.Store
-	tr = startTrioOn(t, host, set, cfg, func(s sessionstore.Store) sessionstore.Store {
-		fs2 = faultstore.New(s)
-		return fs2
+	// The next run, handed the same batch again.
+	var fs *faultstore.Store
+	tr = newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+		fs = faultstore.New(s)
+		return fs
 	})
-	require.Eventually(t, func() bool {
-		for _, c := range fs2.Calls("") {
-			if (c.Op == faultstore.Put || c.Op == faultstore.List) && isObjectKey(c.Key) {
-				return true
-			}
-		}
-		return false
-	}, 10*time.Second, 5*time.Millisecond, "the queue delivers the batch again")
+	require.NoError(t, pushRequest(tr.shared, &tracesSignal)(ctx, batch()))
 	tr.shutdown(t)
+	for _, c := range fs.Calls(faultstore.Put) {
+		assert.False(t, isObjectKey(c.Key), "written again: %s", c.Key)
+	}
 
 	s := sessiontest.Read(t, st, "nightly")
 	assert.Len(t, s.Objects, 1, "stored once")
 	assert.Equal(t, int64(4), s.Meta.CapturedTraces, "counted once")
-	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status, "it holds everything accepted")
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
 	assert.Nil(t, s.Meta.LostItems)
 	sessiontest.CheckCounts(t, s)
 }
