@@ -258,7 +258,9 @@ func (e *captureExporter) beginStopping() {
 		now := e.now()
 		e.stopAt.Store(&now)
 		close(e.stoppingCh)
-		e.retriesEndsAt = time.AfterFunc(e.cfg.ShutdownTimeout*3/4, e.endRetries)
+		if e.cfg.ShutdownTimeout > 0 { // 0: no retries, the attempts under way finish
+			e.retriesEndsAt = time.AfterFunc(e.cfg.ShutdownTimeout*3/4, e.endRetries)
+		}
 		if n := e.inflight.Load(); n > 0 {
 			e.set.Logger.Info("Stopping: the batches not stored yet are retried for up to 3/4 of shutdown_timeout, then given up as lost",
 				zap.Int64("batches", n), zap.Duration("shutdown_timeout", e.cfg.ShutdownTimeout), zap.Bool("persistent_queue", e.persistent))
