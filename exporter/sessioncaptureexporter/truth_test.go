@@ -509,3 +509,34 @@ func TestLostPieceThatComesBack(t *testing.T) {
 	assert.Zero(t, lostOf(m, sessionstore.SignalTraces), "the piece that came back is stored, no longer lost")
 	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 }
+
+// TestQueuedItemsOfAnUnopenedSession: with a persistent queue and
+// from_attribute, a batch for session seed-y waits in the queue (behind a
+// slow write for seed-x) when the collector stops, before anything of
+// seed-y was stored. seed-y's metadata still says so (active, queuedItems
+// 4), and the next run stores the batch there and completes it. (Found by
+// FuzzAccounting: the items waited in no session's metadata, so nothing
+// said they were still to come.)
+func TestQueuedItemsOfAnUnopenedSession(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.FromAttribute = "test.session.id"
+	cfg.ShutdownTimeout = 4 * time.Second
+	cfg.MetadataInterval = 20 * time.Millisecond
+	dir := t.TempDir()
+	ctx := context.Background()
+	var puts atomic.Int32
+	tr := persistentRun(t, cfg, dir, func(s sessionstore.Store) sessionstore.Store { return faultstore.New(s, slowFirstWrite(&puts)) })
+	leaveQueued(t, tr, &puts, itemBatch(sessionstore.SignalTraces, 10, 1, 1, "seed-x"), itemBatch(sessionstore.SignalTraces, 0, 4, 1, "seed-y"))
+	m, err := sessionstore.ReadMetadata(ctx, st, "seed-y")
+	require.NoError(t, err, "seed-y says what waits for it:%s", summarize(st))
+	assert.Equal(t, sessionstore.StatusActive, m.Status)
+	assert.Equal(t, int64(4), m.QueuedItems.Of(sessionstore.SignalTraces))
+
+	tr = persistentRun(t, cfg, dir, nil)
+	require.Eventually(t, func() bool { return !anyQueued(st) }, 10*time.Second, 10*time.Millisecond, "the queue delivers the batch")
+	tr.shutdown(t)
+	a := audit(t, st)
+	a.checkLedger(t)
+	assert.Equal(t, map[string]int{"seed-y": 4}, a.sessionsOf(sessionstore.SignalTraces, 0, 4))
+	assert.Equal(t, sessionstore.StatusCompleted, a.meta["seed-y"].Status)
+}
