@@ -96,35 +96,56 @@ func (m *sessionManager) reportUnwritten() {
 	}
 }
 
-// recordUnopened records in their sessions the items lost for routes whose
-// session could not be opened at the time; what still cannot be recorded
-// is returned as an error naming it.
+// recordUnopened records in their sessions the items lost for routes
+// whose session could not be opened at the time, and the items of routes
+// whose session was not opened in this run that wait in the persistent
+// queue; what still cannot be recorded is returned as an error naming it.
 func (m *sessionManager) recordUnopened(ctx context.Context) error {
 	m.mu.Lock()
-	lost := m.lostRoutes
-	m.lostRoutes = map[string]*counts{}
+	lost, queued := m.lostRoutes, m.queuedRoutes
+	m.lostRoutes, m.queuedRoutes = map[string]*counts{}, map[string]*counts{}
 	m.mu.Unlock()
 	var errs []error
-	for route, c := range lost {
+	record := func(route string, c *counts, isLost bool) {
 		s, err := m.routed(ctx, route, emptyResource)
 		if err == nil {
-			// The session holds the loss now; a failed write of it is
-			// retried with the session's.
+			// The session holds them now; a failed write of it is retried
+			// with the session's.
 			for i, n := range c {
 				s.arrived(signals[i], n, false)
-				s.recordLost(signals[i], n)
+				if isLost {
+					s.recordLost(signals[i], n)
+				}
 			}
 			s.close(m.now(), true, m.persistent)
 			if _, err = m.write(ctx, s, 0, true); err != nil {
 				errs = append(errs, err)
 			}
-			continue
+			return
+		}
+		if sessionstore.IsPermanent(err) {
+			m.logger.Warn("Items for a session that refuses them", zap.String("session", route), zap.Bool("lost", isLost), zap.Error(err))
+			return
 		}
 		m.mu.Lock()
-		m.lostRoutes[route] = c
+		if isLost {
+			m.lostRoutes[route] = c
+		} else {
+			m.queuedRoutes[route] = c
+		}
 		m.mu.Unlock()
-		errs = append(errs, fmt.Errorf("session %s lost %d spans, %d data points and %d log records, and its metadata cannot say so: %w",
-			route, c[0], c[1], c[2], err))
+		what := "lost"
+		if !isLost {
+			what = "waits in the persistent queue with"
+		}
+		errs = append(errs, fmt.Errorf("session %s %s %d spans, %d data points and %d log records, and its metadata cannot say so: %w",
+			route, what, c[0], c[1], c[2], err))
+	}
+	for route, c := range lost {
+		record(route, c, true)
+	}
+	for route, c := range queued {
+		record(route, c, false)
 	}
 	return errors.Join(errs...)
 }

@@ -50,8 +50,11 @@ type sessionManager struct {
 	// reached a push yet, by route: such a session is not idle.
 	queued map[string]*counts
 	// lostRoutes counts items lost for routes whose session could not even
-	// be opened; they are recorded when it can be (see recordUnopened).
-	lostRoutes map[string]*counts
+	// be opened; queuedRoutes, at shutdown, the items of routes whose session
+	// was not opened in this run that still wait in a persistent queue. Both
+	// are recorded in their sessions with the final metadata (see
+	// recordUnopened).
+	lostRoutes, queuedRoutes map[string]*counts
 	// storeFailing is set while writes fail; idleness is not counted
 	// then, and counts again from recoveredAt.
 	storeFailing bool
@@ -92,7 +95,7 @@ func newSessionManager(set managerSettings) *sessionManager {
 		persistent: set.persistent, logger: set.logger, now: set.now, onOpen: set.onOpen,
 		desc:     descOf(set.cfg),
 		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
-		queued: map[string]*counts{}, lostRoutes: map[string]*counts{},
+		queued: map[string]*counts{}, lostRoutes: map[string]*counts{}, queuedRoutes: map[string]*counts{},
 	}
 	if set.cfg.AllowedIDs != "" {
 		m.allowed = regexp.MustCompile(anchored(set.cfg.AllowedIDs)) // Validate compiled it
@@ -192,17 +195,19 @@ func (m *sessionManager) closeAll() {
 		if alias, ok := m.aliases[route]; ok {
 			id = alias
 		}
-		if s := m.sessions[id]; s != nil && m.persistent {
+		switch s := m.sessions[id]; {
+		case !m.persistent:
+		case s != nil:
 			s.mu.Lock()
 			for i, n := range c {
 				s.ledger.pending[i] += n
 			}
+			s.dirty = true
 			s.mu.Unlock()
-			continue
-		}
-		if m.persistent {
-			m.logger.Warn("Items for a session wait in the persistent queue; they are stored when the collector runs again",
-				zap.String("session", route), zap.Int64("spans", c[0]), zap.Int64("data_points", c[1]), zap.Int64("log_records", c[2]))
+		default:
+			// Nothing of the session reached the store in this run: it is
+			// opened for the record with the final metadata.
+			m.queuedRoutes[route] = c
 		}
 	}
 	m.queued = map[string]*counts{}
