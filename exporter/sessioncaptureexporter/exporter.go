@@ -42,11 +42,15 @@ func getOrCreate(set exporter.Settings, cfg *Config) (*sharedExporter, error) {
 // metadata.json is actually rewritten.
 const housekeepingInterval = time.Second
 
-// captureExporter writes batches into sessions of the store. Its parts:
-// accept.go takes requests in (the front doors), request.go is what
-// exporterhelper queues and batches, push.go stores a batch and owns its
-// fate, sessions.go and session.go keep the sessions and their ledgers,
-// metawriter.go writes their metadata, control.go serves the control API.
+// captureExporter writes batches into sessions of the store. Its parts,
+// a file each: accept.go takes requests in (the front doors), request.go is
+// what exporterhelper queues and batches (chunk.go cuts requests above the
+// batch limit), push.go stores a batch, retries it and owns its fate,
+// session.go is one session's ledger and status, sessions.go the manager
+// of them all, own.go the own session and its rotation, routed.go the
+// sessions named by the attribute, open.go opening and continuing a session
+// in the store, metawriter.go writing views and metadata.json, control.go
+// the control API.
 type captureExporter struct {
 	cfg       *Config
 	set       exporter.Settings

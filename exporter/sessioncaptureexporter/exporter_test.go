@@ -670,9 +670,7 @@ func TestOutageDoesNotCompleteSessions(t *testing.T) {
 		go func() { done <- tr.traces.ConsumeTraces(ctx, tracesForSession("seed-x", 3)) }()
 		time.Sleep(90 * time.Second) // the outage, three idle timeouts long
 		for _, id := range []string{"seed-x", "seed-y"} {
-			tr.shared.sessions.mu.Lock()
-			s := tr.shared.sessions.sessions[id]
-			tr.shared.sessions.mu.Unlock()
+			s := tr.shared.sessions.set.get(id)
 			require.NotNil(t, s, id)
 			assert.False(t, s.isClosed(), "%s completed during the outage", id)
 		}

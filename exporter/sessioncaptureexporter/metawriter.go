@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -88,9 +89,7 @@ func (m *sessionManager) reportUnwritten() {
 			zap.String("session", s.id), zap.Int64("lost_spans", v.LostItems.Traces),
 			zap.Int64("lost_data_points", v.LostItems.Metrics), zap.Int64("lost_log_records", v.LostItems.Logs))
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for route, c := range m.lostRoutes {
+	for route, c := range m.route.lostCounts() {
 		m.logger.Error("Session lost data: accepted items that could not be stored, and the store was away too long to record the loss in its metadata.json",
 			zap.String("session", route), zap.Int64("lost_spans", c[0]), zap.Int64("lost_data_points", c[1]), zap.Int64("lost_log_records", c[2]))
 	}
@@ -101,10 +100,7 @@ func (m *sessionManager) reportUnwritten() {
 // whose session was not opened in this run that wait in the persistent
 // queue; what still cannot be recorded is returned as an error naming it.
 func (m *sessionManager) recordUnopened(ctx context.Context) error {
-	m.mu.Lock()
-	lost, queued := m.lostRoutes, m.queuedRoutes
-	m.lostRoutes, m.queuedRoutes = map[string]*counts{}, map[string]*counts{}
-	m.mu.Unlock()
+	lost, queued := m.route.unrecorded()
 	var errs []error
 	record := func(route string, c *counts, isLost bool) {
 		s, err := m.routed(ctx, route, emptyResource)
@@ -127,13 +123,7 @@ func (m *sessionManager) recordUnopened(ctx context.Context) error {
 			m.logger.Warn("Items for a session that refuses them", zap.String("session", route), zap.Bool("lost", isLost), zap.Error(err))
 			return
 		}
-		m.mu.Lock()
-		if isLost {
-			m.lostRoutes[route] = c
-		} else {
-			m.queuedRoutes[route] = c
-		}
-		m.mu.Unlock()
+		m.route.keep(route, c, isLost)
 		what := "lost"
 		if !isLost {
 			what = "waits in the persistent queue with"
@@ -251,10 +241,28 @@ func (m *sessionManager) viewWriter(ctx context.Context, s *session) (string, er
 	s.mu.Lock()
 	s.writer = own
 	s.mu.Unlock()
-	m.mu.Lock()
-	if m.writer == writer {
-		m.writer = own // sessions opened from now on
-	}
-	m.mu.Unlock()
+	m.writer.replace(writer, own) // for the sessions opened from now on
 	return own, nil
+}
+
+// writerName is this exporter's name among the writers of a session; it
+// changes if another live collector turns out to share it (viewWriter).
+type writerName struct {
+	mu sync.Mutex
+	id string
+}
+
+func (w *writerName) get() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.id
+}
+
+// replace changes the name from old to name (not if it changed already).
+func (w *writerName) replace(old, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.id == old {
+		w.id = name
+	}
 }

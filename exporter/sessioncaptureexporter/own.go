@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -13,10 +14,21 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
-// The exporter's own sessions: the current one that accepted data is
+// The exporter's own sessions: the current one, whose id accepted data is
 // stamped with, rotation on size or age, and the control API's new
-// sessions. Their state is the manager's (sessionManager.mu); ownMu
-// orders the choice of the next id, which reads the store.
+// sessions.
+
+// ownState is the own session and what names the next one, behind its
+// own lock; pick orders the choice of the next session (rotation, the
+// control API), which reads the store to skip ids that exist.
+type ownState struct {
+	pick sync.Mutex
+
+	mu   sync.Mutex
+	desc ownDesc // what names and describes the own sessions
+	cur  *session
+	seq  int // own sessions of desc opened: id, id-2, id-3, ...
+}
 
 // ownID returns the id of the seq-th own session of desc (1-based).
 func (m *sessionManager) ownID(desc ownDesc, seq int) string {
@@ -35,20 +47,36 @@ type ownSession struct {
 	reason string
 }
 
-// newOwn makes (without store I/O) the own session id; the caller holds
-// mu or is the constructor.
+// newOwn makes (without store I/O) the own session id and adds it to the
+// set.
 func (m *sessionManager) newOwn(id string, desc ownDesc, reason string) *session {
 	s := newSession(id, kindOwn, m.now())
 	s.own = &ownSession{desc: desc, reason: reason}
-	m.sessions[id] = s
+	m.set.put(s)
 	return s
 }
 
 // current returns the current own session.
 func (m *sessionManager) current() *session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.own
+	m.own.mu.Lock()
+	defer m.own.mu.Unlock()
+	return m.own.cur
+}
+
+// acceptOwn counts n items accepted now in the current own session and
+// returns its id.
+func (m *sessionManager) acceptOwn(signal sessionstore.Signal, n int64) string {
+	m.own.mu.Lock()
+	defer m.own.mu.Unlock()
+	if n > 0 && m.own.desc.id == AutoSessionID && !m.own.cur.hasData() {
+		// A generated id names the time of the session's first data.
+		m.set.remove(m.own.cur)
+		m.own.cur = m.newOwn(m.ownID(m.own.desc, m.own.seq), m.own.desc, m.own.cur.own.reason)
+	}
+	if n > 0 {
+		m.own.cur.accept(signal, n, m.now())
+	}
+	return m.own.cur.id
 }
 
 // rotationDue reports why the own session should rotate, or "": it never
@@ -88,11 +116,11 @@ func (m *sessionManager) untilRotation() time.Duration {
 // exist, so a restarted collector never mixes two runs in one rotated id;
 // if the store cannot say, the rotation waits for the next round.
 func (m *sessionManager) rotate(ctx context.Context, reason string) error {
-	m.ownMu.Lock()
-	defer m.ownMu.Unlock()
-	m.mu.Lock()
-	desc, seq := m.desc, m.ownSeq+1
-	m.mu.Unlock()
+	m.own.pick.Lock()
+	defer m.own.pick.Unlock()
+	m.own.mu.Lock()
+	desc, seq := m.own.desc, m.own.seq+1
+	m.own.mu.Unlock()
 	id := m.ownID(desc, seq)
 	if desc.id != AutoSessionID {
 		for {
@@ -107,10 +135,10 @@ func (m *sessionManager) rotate(ctx context.Context, reason string) error {
 			id = m.ownID(desc, seq)
 		}
 	}
-	m.mu.Lock()
-	prev := m.own
-	m.own, m.ownSeq = m.newOwn(id, desc, reason), seq
-	m.mu.Unlock()
+	m.own.mu.Lock()
+	prev := m.own.cur
+	m.own.cur, m.own.seq = m.newOwn(id, desc, reason), seq
+	m.own.mu.Unlock()
 	prev.close(m.now(), false, m.persistent)
 	return nil
 }
@@ -121,8 +149,8 @@ func (m *sessionManager) rotate(ctx context.Context, reason string) error {
 // never continues one. The new session is opened in the store before
 // anything changes, so a failure changes nothing.
 func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (s, prev *session, err error) {
-	m.ownMu.Lock()
-	defer m.ownMu.Unlock()
+	m.own.pick.Lock()
+	defer m.own.pick.Unlock()
 	if desc.id != AutoSessionID {
 		if cur := m.current(); cur.id == desc.id {
 			return nil, nil, control.Conflict("session %s is the current session", desc.id)
@@ -147,11 +175,11 @@ func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (s, prev *se
 	s.mu.Lock()
 	s.started = m.now() // a session asked for is a session, with or without data
 	s.mu.Unlock()
-	m.mu.Lock()
-	prev = m.own
-	m.sessions[id] = s
-	m.own, m.ownSeq, m.desc = s, 1, desc
-	m.mu.Unlock()
+	m.set.put(s)
+	m.own.mu.Lock()
+	prev = m.own.cur
+	m.own.cur, m.own.seq, m.own.desc = s, 1, desc
+	m.own.mu.Unlock()
 	prev.close(m.now(), false, m.persistent)
 	return s, prev, nil
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -16,25 +16,138 @@ import (
 
 // Sessions named by the routing attribute (session.from_attribute):
 // opened on first sight, aliased when completed elsewhere, completed when
-// idle. Their state is the manager's (sessionManager.mu).
+// idle.
 
-// takeQueued ends the wait of routed items that reached a push.
-func (m *sessionManager) takeQueued(route string, signal sessionstore.Signal, n int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.takeQueuedLocked(route, signal, n)
+// routeState is what the exporter keeps of the routes (ids named by the
+// attribute), behind its own lock.
+type routeState struct {
+	mu sync.Mutex
+	// aliases sends the data of a route whose stored session was completed
+	// before this exporter saw it to the session that takes its place,
+	// id-2, id-3, ...
+	aliases map[string]string
+	// completedHere are the sessions named by the attribute that this
+	// exporter completed itself (idle): later data continues them.
+	completedHere map[string]bool
+	// queued counts the routed items accepted in this run that have not
+	// reached a push yet, by route: such a session is not idle.
+	queued map[string]*counts
+	// lost counts items lost for routes whose session could not even be
+	// opened; atStop, at shutdown, the items of routes whose session was
+	// not opened in this run that still wait in a persistent queue. Both
+	// are recorded in their sessions with the final metadata (see
+	// recordUnopened).
+	lost, atStop map[string]*counts
 }
 
-func (m *sessionManager) takeQueuedLocked(route string, signal sessionstore.Signal, n int64) {
-	c := m.queued[route]
+func newRouteState() routeState {
+	return routeState{
+		aliases: map[string]string{}, completedHere: map[string]bool{},
+		queued: map[string]*counts{}, lost: map[string]*counts{}, atStop: map[string]*counts{},
+	}
+}
+
+// addTo adds n items of signal to route's count in counts.
+func addTo(byRoute map[string]*counts, route string, signal sessionstore.Signal, n int64) {
+	c := byRoute[route]
+	if c == nil {
+		c = &counts{}
+		byRoute[route] = c
+	}
+	c.add(signal, n)
+}
+
+// queue counts routed items accepted now.
+func (r *routeState) queue(route string, signal sessionstore.Signal, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	addTo(r.queued, route, signal, n)
+}
+
+// take ends the wait of routed items that reached a push (or that the
+// sending queue refused).
+func (r *routeState) take(route string, signal sessionstore.Signal, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.queued[route]
 	if c == nil {
 		return
 	}
 	i := signalIndex(signal)
 	c[i] = max(0, c[i]-n)
 	if c.total() == 0 {
-		delete(m.queued, route)
+		delete(r.queued, route)
 	}
+}
+
+// drain returns, and forgets, the routed items still waiting, with the
+// aliases (the collector stops).
+func (r *routeState) drain() (map[string]*counts, map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q := r.queued
+	r.queued = map[string]*counts{}
+	return q, maps.Clone(r.aliases)
+}
+
+// queuedAtStop notes items of a route whose session this run did not
+// open that wait in the persistent queue.
+func (r *routeState) queuedAtStop(route string, c *counts) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.atStop[route] = c
+}
+
+// unrecorded returns, and forgets, what waits to be recorded in sessions
+// not opened yet: items lost, and items queued at the stop.
+func (r *routeState) unrecorded() (lost, atStop map[string]*counts) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lost, atStop = r.lost, r.atStop
+	r.lost, r.atStop = map[string]*counts{}, map[string]*counts{}
+	return lost, atStop
+}
+
+// keep puts back what could not be recorded yet.
+func (r *routeState) keep(route string, c *counts, lost bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lost {
+		r.lost[route] = c
+	} else {
+		r.atStop[route] = c
+	}
+}
+
+// lostCounts returns a copy of the items lost for unopened routes.
+func (r *routeState) lostCounts() map[string]counts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]counts{}
+	for route, c := range r.lost {
+		out[route] = *c
+	}
+	return out
+}
+
+// waiting returns the sessions (aliases resolved) whose data waits in the
+// sending queue.
+func (r *routeState) waiting() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]bool{}
+	for route := range r.queued {
+		if alias, ok := r.aliases[route]; ok {
+			route = alias
+		}
+		out[route] = true
+	}
+	return out
+}
+
+// takeQueued ends the wait of routed items that reached a push.
+func (m *sessionManager) takeQueued(route string, signal sessionstore.Signal, n int64) {
+	m.route.take(route, signal, n)
 }
 
 // errCompletedElsewhere says that a session named by the attribute was
@@ -44,9 +157,9 @@ var errCompletedElsewhere = errors.New("session completed before this exporter s
 // wasCompletedHere reports whether this exporter completed session id
 // itself (for idleness): later data continues it.
 func (m *sessionManager) wasCompletedHere(id string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.completedHere[id]
+	m.route.mu.Lock()
+	defer m.route.mu.Unlock()
+	return m.route.completedHere[id]
 }
 
 // routed returns the session named by a routing attribute, opening it on
@@ -58,13 +171,14 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 	if m.allowed != nil && !m.allowed.MatchString(route) {
 		return nil, sessionstore.Permanent(fmt.Errorf("session id %q is not allowed by session.allowed_ids %q", route, m.cfg.AllowedIDs))
 	}
-	m.mu.Lock()
+	m.route.mu.Lock()
 	id := route
-	if alias, ok := m.aliases[route]; ok {
+	if alias, ok := m.route.aliases[route]; ok {
 		id = alias
 	}
-	s, ok := m.sessions[id]
-	m.mu.Unlock()
+	m.route.mu.Unlock()
+	s := m.set.get(id)
+	ok := s != nil
 	if ok && !s.isClosed() {
 		return s, m.open(ctx, s, res)
 	}
@@ -98,16 +212,14 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 			zap.String("session", id), zap.String("new_session", next))
 		id = next
 	}
-	m.mu.Lock()
-	if existing, ok := m.sessions[id]; ok && !existing.isClosed() {
-		m.mu.Unlock()
+	if existing := m.set.putIfOpen(s); existing != s {
 		return existing, m.open(ctx, existing, res) // opened meanwhile by another batch
 	}
-	m.sessions[id] = s
 	if id != route {
-		m.aliases[route] = id
+		m.route.mu.Lock()
+		m.route.aliases[route] = id
+		m.route.mu.Unlock()
 	}
-	m.mu.Unlock()
 	m.logger.Info("Opened session from attribute", zap.String("session", id))
 	m.onOpen("attribute")
 	return s, nil
@@ -115,11 +227,8 @@ func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.R
 
 // openRouted counts the open sessions named by the attribute.
 func (m *sessionManager) openRouted() int {
-	m.mu.Lock()
-	all := slices.Collect(maps.Values(m.sessions))
-	m.mu.Unlock()
 	n := 0
-	for _, s := range all {
+	for _, s := range m.set.values() {
 		if s.kind == kindRouted && !s.isClosed() {
 			n++
 		}
@@ -130,14 +239,9 @@ func (m *sessionManager) openRouted() int {
 // lostRoute records items lost for a route whose session could not be
 // opened.
 func (m *sessionManager) lostRoute(route string, signal sessionstore.Signal, n int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c := m.lostRoutes[route]
-	if c == nil {
-		c = &counts{}
-		m.lostRoutes[route] = c
-	}
-	c.add(signal, n)
+	m.route.mu.Lock()
+	defer m.route.mu.Unlock()
+	addTo(m.route.lost, route, signal, n)
 }
 
 // closeIdle completes sessions named by the attribute, and earlier runs'
@@ -146,22 +250,14 @@ func (m *sessionManager) lostRoute(route string, signal sessionstore.Signal, n i
 // later batch for the same id continues the stored session.
 func (m *sessionManager) closeIdle() {
 	now := m.now()
-	m.mu.Lock()
-	failing, recovered := m.storeFailing, m.recoveredAt
-	waiting := map[string]bool{} // sessions whose data waits in the sending queue
-	for route := range m.queued {
-		if alias, ok := m.aliases[route]; ok {
-			route = alias
-		}
-		waiting[route] = true
-	}
+	failing, recovered := m.health.state()
+	waiting := m.route.waiting()
 	var candidates []*session
-	for _, s := range m.sessions {
+	for _, s := range m.set.values() {
 		if s.kind != kindOwn && !waiting[s.id] {
 			candidates = append(candidates, s)
 		}
 	}
-	m.mu.Unlock()
 	for _, s := range candidates {
 		s.mu.Lock()
 		done := s.kind == kindEarlier && s.opened && s.ledger.queued().total() == 0
@@ -176,8 +272,8 @@ func (m *sessionManager) closeIdle() {
 			m.logger.Info("Session idle; completing it", zap.String("session", s.id), zap.Duration("idle_timeout", m.cfg.IdleTimeout))
 		}
 		s.close(now, false, m.persistent)
-		m.mu.Lock()
-		m.completedHere[s.id] = true
-		m.mu.Unlock()
+		m.route.mu.Lock()
+		m.route.completedHere[s.id] = true
+		m.route.mu.Unlock()
 	}
 }

@@ -156,6 +156,7 @@ func (s *session) arrived(signal sessionstore.Signal, n int64, redelivered bool)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ledger.pending.add(signal, n)
+	s.dirty = true
 	if redelivered {
 		i := signalIndex(signal)
 		s.ledger.expected[i] = max(0, s.ledger.expected[i]-n)

@@ -13,11 +13,14 @@ import (
 )
 
 // sessionManager owns every session of one exporter instance: the own
-// session (rotated on size or age, or by the control API), the sessions
-// named by the routing attribute, and sessions of earlier runs that a
-// persistent queue delivers data to again. A session is chosen when data
-// is accepted (the own session current then) or named by the data (the
-// attribute), never by when the data happens to be stored.
+// session (rotated on size or age, or by the control API; own.go), the
+// sessions named by the routing attribute (routed.go), and sessions of
+// earlier runs that a persistent queue delivers data to again. A session is
+// chosen when data is accepted (the own session current then) or named by
+// the data (the attribute), never by when the data happens to be stored.
+// Each part keeps its state behind its own lock: set (every session in
+// memory, by id), own, route, health and writer; when two are taken, own
+// or route comes before set.
 type sessionManager struct {
 	store      sessionstore.Store
 	cfg        *SessionConfig
@@ -29,36 +32,94 @@ type sessionManager struct {
 	onOpen     func(reason string)
 	allowed    *regexp.Regexp // session.allowed_ids, nil: any
 
-	// ownMu orders the choice of the next own session (rotation, the
-	// control API): it reads the store to skip ids that exist.
-	ownMu sync.Mutex
+	set    sessionSet
+	own    ownState
+	route  routeState
+	health storeHealth
+	writer writerName
+}
 
-	mu       sync.Mutex
-	writer   string  // this exporter's name among a session's writers
-	desc     ownDesc // what names and describes the own sessions
-	own      *session
-	ownSeq   int // own sessions of desc opened: id, id-2, id-3, ...
-	sessions map[string]*session
-	// aliases sends the data of a route (an id named by the attribute)
-	// whose stored session was completed before this exporter saw it to
-	// the session that takes its place, id-2, id-3, ...
-	aliases map[string]string
-	// completedHere are the sessions named by the attribute that this
-	// exporter completed itself (idle): later data continues them.
-	completedHere map[string]bool
-	// queued counts the routed items accepted in this run that have not
-	// reached a push yet, by route: such a session is not idle.
-	queued map[string]*counts
-	// lostRoutes counts items lost for routes whose session could not even
-	// be opened; queuedRoutes, at shutdown, the items of routes whose session
-	// was not opened in this run that still wait in a persistent queue. Both
-	// are recorded in their sessions with the final metadata (see
-	// recordUnopened).
-	lostRoutes, queuedRoutes map[string]*counts
-	// storeFailing is set while writes fail; idleness is not counted
-	// then, and counts again from recoveredAt.
-	storeFailing bool
-	recoveredAt  time.Time
+// sessionSet is every session in memory, by id.
+type sessionSet struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+func (ss *sessionSet) get(id string) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.m[id]
+}
+
+func (ss *sessionSet) put(s *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.m[s.id] = s
+}
+
+// putIfOpen adds s unless an open session of its id is there, which it
+// returns instead.
+func (ss *sessionSet) putIfOpen(s *session) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if existing, ok := ss.m[s.id]; ok && !existing.isClosed() {
+		return existing
+	}
+	ss.m[s.id] = s
+	return s
+}
+
+// getOrAdd returns the session of id, adding the one make makes if none.
+func (ss *sessionSet) getOrAdd(id string, make func() *session) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[id]; ok {
+		return s
+	}
+	s := make()
+	ss.m[id] = s
+	return s
+}
+
+// remove drops s (not another session of its id).
+func (ss *sessionSet) remove(s *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m[s.id] == s {
+		delete(ss.m, s.id)
+	}
+}
+
+func (ss *sessionSet) values() []*session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return slices.Collect(maps.Values(ss.m))
+}
+
+// forgetSettled drops the closed sessions whose final metadata is stored,
+// but keep.
+func (ss *sessionSet) forgetSettled(keep *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for id, s := range ss.m {
+		if s != keep && s.settled() {
+			delete(ss.m, id)
+		}
+	}
+}
+
+// storeHealth is whether writes to the store fail: idleness is not
+// counted then, and counts again from recoveredAt.
+type storeHealth struct {
+	mu          sync.Mutex
+	failing     bool
+	recoveredAt time.Time
+}
+
+func (h *storeHealth) state() (failing bool, recoveredAt time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failing, h.recoveredAt
 }
 
 // ownDesc is what names and describes the exporter's own sessions.
@@ -91,17 +152,17 @@ type managerSettings struct {
 
 func newSessionManager(set managerSettings) *sessionManager {
 	m := &sessionManager{
-		store: set.store, cfg: set.cfg, writer: set.writer, instance: set.instance, createdBy: set.createdBy,
+		store: set.store, cfg: set.cfg, instance: set.instance, createdBy: set.createdBy,
 		persistent: set.persistent, logger: set.logger, now: set.now, onOpen: set.onOpen,
-		desc:     descOf(set.cfg),
-		sessions: map[string]*session{}, aliases: map[string]string{}, completedHere: map[string]bool{},
-		queued: map[string]*counts{}, lostRoutes: map[string]*counts{}, queuedRoutes: map[string]*counts{},
+		set:    sessionSet{m: map[string]*session{}},
+		route:  newRouteState(),
+		writer: writerName{id: set.writer},
 	}
 	if set.cfg.AllowedIDs != "" {
 		m.allowed = regexp.MustCompile(anchored(set.cfg.AllowedIDs)) // Validate compiled it
 	}
-	m.ownSeq = 1
-	m.own = m.newOwn(m.ownID(m.desc, 1), m.desc, "start")
+	m.own.desc, m.own.seq = descOf(set.cfg), 1
+	m.own.cur = m.newOwn(m.ownID(m.own.desc, 1), m.own.desc, "start")
 	return m
 }
 
@@ -109,43 +170,27 @@ func newSessionManager(set managerSettings) *sessionManager {
 func anchored(pattern string) string { return `^(?:` + pattern + `)$` }
 
 // accept counts items of a request accepted now: those without a route go
-// to the current own session, whose id it returns for the request's stamp.
+// to the current own session, whose id it returns for the request's stamp;
+// the others wait for their sessions (see routeState.queued).
 func (m *sessionManager) accept(signal sessionstore.Signal, byRoute map[string]int64) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := byRoute[""]; ok && m.desc.id == AutoSessionID && !m.own.hasData() {
-		// A generated id names the time of the session's first data.
-		delete(m.sessions, m.own.id)
-		m.own = m.newOwn(m.ownID(m.desc, m.ownSeq), m.desc, m.own.own.reason)
-	}
+	id := m.acceptOwn(signal, byRoute[""])
 	for route, n := range byRoute {
-		if route == "" {
-			m.own.accept(signal, n, m.now())
-			continue
+		if route != "" {
+			m.route.queue(route, signal, n)
 		}
-		c := m.queued[route]
-		if c == nil {
-			c = &counts{}
-			m.queued[route] = c
-		}
-		c.add(signal, n)
 	}
-	return m.own.id
+	return id
 }
 
 // refuse takes back the counts of a request that the sending queue
 // refused (the sender saw the error: nothing was accepted).
 func (m *sessionManager) refuse(ownID string, signal sessionstore.Signal, byRoute map[string]int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for route, n := range byRoute {
-		if route == "" {
-			if s := m.sessions[ownID]; s != nil {
-				s.refuse(signal, n)
-			}
-			continue
+		if route != "" {
+			m.route.take(route, signal, n)
+		} else if s := m.set.get(ownID); s != nil {
+			s.refuse(signal, n)
 		}
-		m.takeQueuedLocked(route, signal, n)
 	}
 }
 
@@ -153,25 +198,14 @@ func (m *sessionManager) refuse(ownID string, signal sessionstore.Signal, byRout
 // this run's, or one of an earlier run (a persistent queue delivered its
 // data again), which is continued. "" is the current own session.
 func (m *sessionManager) byID(id string) *session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if id == "" {
-		return m.own
+		return m.current()
 	}
-	if s, ok := m.sessions[id]; ok {
-		return s
-	}
-	s := newSession(id, kindEarlier, m.now())
-	m.sessions[id] = s
-	return s
+	return m.set.getOrAdd(id, func() *session { return newSession(id, kindEarlier, m.now()) })
 }
 
 // writerID is this exporter's name among the writers of a session.
-func (m *sessionManager) writerID() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.writer
-}
+func (m *sessionManager) writerID() string { return m.writer.get() }
 
 // latest returns the latest of ts.
 func latest(ts ...time.Time) time.Time {
@@ -185,82 +219,63 @@ func latest(ts ...time.Time) time.Time {
 }
 
 // closeAll ends every session: the collector stops. Routed items still
-// waiting in a persistent queue stay queued in their session, if this run
-// opened it.
+// waiting in a persistent queue stay queued in their session (opened for
+// the record with the final metadata if this run did not open it).
 func (m *sessionManager) closeAll() {
-	m.mu.Lock()
-	all := slices.Collect(maps.Values(m.sessions))
-	for route, c := range m.queued {
+	queued, aliases := m.route.drain()
+	for route, c := range queued {
+		if !m.persistent {
+			break
+		}
 		id := route
-		if alias, ok := m.aliases[route]; ok {
+		if alias, ok := aliases[route]; ok {
 			id = alias
 		}
-		switch s := m.sessions[id]; {
-		case !m.persistent:
-		case s != nil:
-			s.mu.Lock()
+		if s := m.set.get(id); s != nil {
 			for i, n := range c {
-				s.ledger.pending[i] += n
+				s.arrived(signals[i], n, false)
 			}
-			s.dirty = true
-			s.mu.Unlock()
-		default:
-			// Nothing of the session reached the store in this run: it is
-			// opened for the record with the final metadata.
-			m.queuedRoutes[route] = c
+			continue
 		}
+		m.route.queuedAtStop(route, c)
 	}
-	m.queued = map[string]*counts{}
-	m.mu.Unlock()
 	now := m.now()
-	for _, s := range all {
+	for _, s := range m.set.values() {
 		s.close(now, true, m.persistent)
 	}
 }
 
 // all returns the sessions in memory, oldest first.
 func (m *sessionManager) all() []*session {
-	m.mu.Lock()
-	all := slices.Collect(maps.Values(m.sessions))
-	m.mu.Unlock()
+	all := m.set.values()
 	slices.SortFunc(all, func(a, b *session) int { return a.created.Compare(b.created) })
 	return all
 }
 
 // forgetSettled drops closed sessions whose final metadata is stored.
-func (m *sessionManager) forgetSettled() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for id, s := range m.sessions {
-		if s != m.own && s.settled() {
-			delete(m.sessions, id)
-		}
-	}
-}
+func (m *sessionManager) forgetSettled() { m.set.forgetSettled(m.current()) }
 
 // writeFailed notes a failed write: the store is in trouble.
 func (m *sessionManager) writeFailed() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.storeFailing = true
+	m.health.mu.Lock()
+	defer m.health.mu.Unlock()
+	m.health.failing = true
 }
 
 // writeSucceeded notes a successful write, ending any trouble.
 func (m *sessionManager) writeSucceeded() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.storeFailing {
-		m.storeFailing = false
-		m.recoveredAt = m.now()
+	m.health.mu.Lock()
+	defer m.health.mu.Unlock()
+	if m.health.failing {
+		m.health.failing = false
+		m.health.recoveredAt = m.now()
 	}
 }
 
 // forget drops a session that can never be written (its metadata is of a
 // newer schema, or its id collides): the error log says what it lost.
 func (m *sessionManager) forget(s *session) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.sessions[s.id] == s && s != m.own {
-		delete(m.sessions, s.id)
+	if s != m.current() {
+		m.set.remove(s)
 	}
 }
