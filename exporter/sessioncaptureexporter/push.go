@@ -223,9 +223,14 @@ func (e *captureExporter) deliver(ctx context.Context, objs []*object) error {
 // attemptContext bounds one attempt by the exporter's timeout and, once
 // the collector stops, by the end of the retries (retryDeadline).
 func (e *captureExporter) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	actx, cancel := context.WithCancel(ctx)
+	var (
+		actx   context.Context
+		cancel context.CancelFunc
+	)
 	if t := e.cfg.TimeoutConfig.Timeout; t > 0 {
 		actx, cancel = context.WithTimeout(ctx, t)
+	} else {
+		actx, cancel = context.WithCancel(ctx)
 	}
 	stop := context.AfterFunc(e.retriesEnd, cancel)
 	return actx, func() {
