@@ -4,6 +4,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 )
 
 // A request above the batch limit is cut into chunks of at most limit
@@ -123,7 +125,7 @@ func chunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
 			haveScop = false
 			for _, m := range sm.Metrics().All() {
 				haveMet = false
-				for i := range pointCount(m) {
+				for i := range pdatawalk.DataPointCount(m) {
 					if n == limit {
 						next()
 					}
@@ -141,70 +143,14 @@ func chunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
 					}
 					if !haveMet {
 						cm = csm.Metrics().AppendEmpty()
-						copyMetricHeader(m, cm)
+						pdatawalk.CopyMetricShape(m, cm)
 						haveMet = true
 					}
-					copyPoint(m, i, cm)
+					pdatawalk.AppendDataPoint(m, i, cm)
 					n++
 				}
 			}
 		}
 	}
 	return out
-}
-
-// pointCount returns the number of data points of m, of any type.
-func pointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
-}
-
-// copyMetricHeader copies everything of from but its data points to an
-// empty metric.
-func copyMetricHeader(from, to pmetric.Metric) {
-	to.SetName(from.Name())
-	to.SetDescription(from.Description())
-	to.SetUnit(from.Unit())
-	from.Metadata().CopyTo(to.Metadata())
-	switch from.Type() {
-	case pmetric.MetricTypeGauge:
-		to.SetEmptyGauge()
-	case pmetric.MetricTypeSum:
-		s := to.SetEmptySum()
-		s.SetAggregationTemporality(from.Sum().AggregationTemporality())
-		s.SetIsMonotonic(from.Sum().IsMonotonic())
-	case pmetric.MetricTypeHistogram:
-		to.SetEmptyHistogram().SetAggregationTemporality(from.Histogram().AggregationTemporality())
-	case pmetric.MetricTypeExponentialHistogram:
-		to.SetEmptyExponentialHistogram().SetAggregationTemporality(from.ExponentialHistogram().AggregationTemporality())
-	case pmetric.MetricTypeSummary:
-		to.SetEmptySummary()
-	}
-}
-
-// copyPoint appends the i-th data point of from to to (of the same type).
-func copyPoint(from pmetric.Metric, i int, to pmetric.Metric) {
-	switch from.Type() {
-	case pmetric.MetricTypeGauge:
-		from.Gauge().DataPoints().At(i).CopyTo(to.Gauge().DataPoints().AppendEmpty())
-	case pmetric.MetricTypeSum:
-		from.Sum().DataPoints().At(i).CopyTo(to.Sum().DataPoints().AppendEmpty())
-	case pmetric.MetricTypeHistogram:
-		from.Histogram().DataPoints().At(i).CopyTo(to.Histogram().DataPoints().AppendEmpty())
-	case pmetric.MetricTypeExponentialHistogram:
-		from.ExponentialHistogram().DataPoints().At(i).CopyTo(to.ExponentialHistogram().DataPoints().AppendEmpty())
-	case pmetric.MetricTypeSummary:
-		from.Summary().DataPoints().At(i).CopyTo(to.Summary().DataPoints().AppendEmpty())
-	}
 }

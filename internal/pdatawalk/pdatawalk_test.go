@@ -347,6 +347,25 @@ func TestKeepDataPoint(t *testing.T) {
 			assert.Equal(t, 2, left)
 			assert.Equal(t, 2, DataPointCount(m))
 			assert.Equal(t, 0, KeepDataPoints(m, func(pcommon.Timestamp) bool { return false }))
+
+			// CopyMetricShape and AppendDataPoint copy a metric point by
+			// point: the copy of every point is the metric.
+			for i := range 3 {
+				add(pcommon.Timestamp(20 + i))
+			}
+			m.SetUnit("ms")
+			cp := pmetric.NewMetrics()
+			c := cp.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+			CopyMetricShape(m, c)
+			for i := range DataPointCount(m) {
+				AppendDataPoint(m, i, c)
+			}
+			var marshaler pmetric.ProtoMarshaler
+			want, err := marshaler.MarshalMetrics(md)
+			require.NoError(t, err)
+			got2, err := marshaler.MarshalMetrics(cp)
+			require.NoError(t, err)
+			assert.Equal(t, want, got2, "a point-by-point copy of a %s", name)
 		})
 	}
 }

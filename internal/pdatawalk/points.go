@@ -16,8 +16,9 @@ type pointVisitor[R any] interface {
 }
 
 // visitPoints hands m's data points to v. It is the only place that tells
-// the five metric types apart; a metric without data (type empty) yields
-// R's zero value.
+// the five metric types apart (besides CopyMetricShape, which makes an
+// empty metric of one); a metric without data (type empty) yields R's zero
+// value.
 func visitPoints[R any, V pointVisitor[R]](m pmetric.Metric, v V) R {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
@@ -125,4 +126,65 @@ func (k timeKeeper) summary(s pmetric.SummaryDataPointSlice) int {
 // and returns how many are left.
 func KeepDataPoints(m pmetric.Metric, keep func(pcommon.Timestamp) bool) int {
 	return visitPoints[int](m, timeKeeper{keep: keep})
+}
+
+// appender appends one data point of a metric to another metric of its
+// type.
+type appender struct {
+	index int
+	to    pmetric.Metric
+}
+
+func (a appender) number(s pmetric.NumberDataPointSlice) struct{} {
+	if a.to.Type() == pmetric.MetricTypeSum {
+		s.At(a.index).CopyTo(a.to.Sum().DataPoints().AppendEmpty())
+	} else {
+		s.At(a.index).CopyTo(a.to.Gauge().DataPoints().AppendEmpty())
+	}
+	return struct{}{}
+}
+
+func (a appender) histogram(s pmetric.HistogramDataPointSlice) struct{} {
+	s.At(a.index).CopyTo(a.to.Histogram().DataPoints().AppendEmpty())
+	return struct{}{}
+}
+
+func (a appender) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) struct{} {
+	s.At(a.index).CopyTo(a.to.ExponentialHistogram().DataPoints().AppendEmpty())
+	return struct{}{}
+}
+
+func (a appender) summary(s pmetric.SummaryDataPointSlice) struct{} {
+	s.At(a.index).CopyTo(a.to.Summary().DataPoints().AppendEmpty())
+	return struct{}{}
+}
+
+// AppendDataPoint appends the index-th data point of m (in the order
+// DataPointCount counts them) to to, a metric made by CopyMetricShape(m).
+func AppendDataPoint(m pmetric.Metric, index int, to pmetric.Metric) {
+	visitPoints[struct{}](m, appender{index: index, to: to})
+}
+
+// CopyMetricShape makes to, an empty metric, like m without its data
+// points: name, description, unit, metadata, type, temporality and
+// monotonicity.
+func CopyMetricShape(m, to pmetric.Metric) {
+	to.SetName(m.Name())
+	to.SetDescription(m.Description())
+	to.SetUnit(m.Unit())
+	m.Metadata().CopyTo(to.Metadata())
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		to.SetEmptyGauge()
+	case pmetric.MetricTypeSum:
+		s := to.SetEmptySum()
+		s.SetAggregationTemporality(m.Sum().AggregationTemporality())
+		s.SetIsMonotonic(m.Sum().IsMonotonic())
+	case pmetric.MetricTypeHistogram:
+		to.SetEmptyHistogram().SetAggregationTemporality(m.Histogram().AggregationTemporality())
+	case pmetric.MetricTypeExponentialHistogram:
+		to.SetEmptyExponentialHistogram().SetAggregationTemporality(m.ExponentialHistogram().AggregationTemporality())
+	case pmetric.MetricTypeSummary:
+		to.SetEmptySummary()
+	}
 }
