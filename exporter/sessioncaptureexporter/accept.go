@@ -75,17 +75,22 @@ func accept[D, R any](ctx context.Context, e *captureExporter, sig *signalOps[D,
 	if e.sessions == nil {
 		return errors.New("session_capture: not started")
 	}
-	byRoute := itemsByRoute(data, sig, e.cfg.Session.FromAttribute)
+	own, routed := int64(n), map[string]int64(nil)
+	if attr := e.cfg.Session.FromAttribute; attr != "" {
+		routed = itemsByRoute(data, sig, attr)
+		own = routed[""]
+		delete(routed, "")
+	}
 	st := stamp{
 		accepted: e.now().UTC().Truncate(time.Millisecond),
 		instance: e.instance,
 		request:  newRequestID(),
 	}
-	st.session = e.sessions.accept(sig.signal, byRoute)
+	st.session = e.sessions.accept(sig.signal, own, routed)
 	err := next(context.WithValue(ctx, stampKey{}, st), data)
 	var fated *fatedError
 	if err != nil && !errors.As(err, &fated) {
-		e.sessions.refuse(st.session, sig.signal, byRoute)
+		e.sessions.refuse(st.session, sig.signal, own, routed)
 	}
 	return err
 }

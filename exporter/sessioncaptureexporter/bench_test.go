@@ -123,7 +123,7 @@ func (discardStore) KeyPrefix() string          { return "" }
 // the front door (counted in the current session), without the queue.
 func pushAccepted(e *captureExporter, ctx context.Context, td ptrace.Traces) error {
 	st := stamp{accepted: e.now().UTC().Truncate(time.Millisecond), instance: e.instance, request: newRequestID()}
-	st.session = e.sessions.accept(sessionstore.SignalTraces, itemsByRoute(td, &tracesSignal, ""))
+	st.session = e.sessions.accept(sessionstore.SignalTraces, int64(td.SpanCount()), nil)
 	return pushRequest(e, &tracesSignal)(ctx, acceptRequest(&tracesSignal, td, st, 0, false))
 }
 

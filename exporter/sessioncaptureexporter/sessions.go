@@ -169,28 +169,25 @@ func newSessionManager(set managerSettings) *sessionManager {
 // anchored makes a pattern match whole ids only.
 func anchored(pattern string) string { return `^(?:` + pattern + `)$` }
 
-// accept counts items of a request accepted now: those without a route go
-// to the current own session, whose id it returns for the request's stamp;
-// the others wait for their sessions (see routeState.queued).
-func (m *sessionManager) accept(signal sessionstore.Signal, byRoute map[string]int64) string {
-	id := m.acceptOwn(signal, byRoute[""])
-	for route, n := range byRoute {
-		if route != "" {
-			m.route.queue(route, signal, n)
-		}
+// accept counts the items of a request accepted now: own of them (no
+// route) in the current own session, whose id it returns for the request's
+// stamp; the routed ones, by route, wait for their sessions (see
+// routeState.queued).
+func (m *sessionManager) accept(signal sessionstore.Signal, own int64, routed map[string]int64) string {
+	for route, n := range routed {
+		m.route.queue(route, signal, n)
 	}
-	return id
+	return m.acceptOwn(signal, own)
 }
 
 // refuse takes back the counts of a request that the sending queue
 // refused (the sender saw the error: nothing was accepted).
-func (m *sessionManager) refuse(ownID string, signal sessionstore.Signal, byRoute map[string]int64) {
-	for route, n := range byRoute {
-		if route != "" {
-			m.route.take(route, signal, n)
-		} else if s := m.set.get(ownID); s != nil {
-			s.refuse(signal, n)
-		}
+func (m *sessionManager) refuse(ownID string, signal sessionstore.Signal, own int64, routed map[string]int64) {
+	for route, n := range routed {
+		m.route.take(route, signal, n)
+	}
+	if s := m.set.get(ownID); s != nil && own > 0 {
+		s.refuse(signal, own)
 	}
 }
 

@@ -151,7 +151,7 @@ func routeOf(res pcommon.Resource, attr string) string {
 	return v.AsString()
 }
 
-// itemsByRoute counts a batch's items per route.
+// itemsByRoute counts a batch's items per route ("": none).
 func itemsByRoute[D, R any](data D, sig *signalOps[D, R], attr string) map[string]int64 {
 	rs := sig.resources(data)
 	out := map[string]int64{}
