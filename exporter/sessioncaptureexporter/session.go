@@ -53,9 +53,8 @@ type ledger struct {
 	// (its view's queuedItems) that have not come back yet.
 	expected counts
 	// lost are items that could not be stored, in this run and (from the
-	// stored view) earlier ones; dropped are items never queued (reserved
-	// for backpressure: drop).
-	lost, dropped counts
+	// stored view) earlier ones.
+	lost counts
 	// lostUncounted: the stored session said failed without counting what
 	// it lost (older metadata); it stays failed.
 	lostUncounted bool
@@ -72,12 +71,12 @@ func (l ledger) queued() counts {
 
 // statusOf is a session's status, a pure function of its ledger: active
 // while open or while items are still to come; then failed if any item was
-// lost or dropped, completed otherwise.
+// lost, completed otherwise.
 func statusOf(closed bool, l ledger) sessionstore.Status {
 	switch {
 	case !closed || l.queued().total() > 0:
 		return sessionstore.StatusActive
-	case l.lost.total()+l.dropped.total() > 0 || l.lostUncounted:
+	case l.lost.total() > 0 || l.lostUncounted:
 		return sessionstore.StatusFailed
 	default:
 		return sessionstore.StatusCompleted
