@@ -78,6 +78,31 @@ func TestListAndShow(t *testing.T) {
 	assert.Contains(t, errs, `unknown command "frobnicate"`)
 }
 
+// TestListSaysWhatASessionMisses: a session whose writer dropped (a tap's
+// full queue) or lost items says failed in list, with how many, and show
+// prints the counts.
+func TestListSaysWhatASessionMisses(t *testing.T) {
+	dir, st := fixture(t)
+	ctx := context.Background()
+	m, err := sessionstore.ReadMetadata(ctx, st, "good")
+	require.NoError(t, err)
+	m.SessionID = "tapped"
+	m.Status = sessionstore.StatusFailed
+	m.DroppedItems = &sessionstore.ItemCounts{Traces: 120, Logs: 3}
+	m.LostItems = &sessionstore.ItemCounts{Metrics: 2}
+	require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
+
+	code, out, errw := sessionctl(t, "--dir", dir, "list")
+	require.Equal(t, 0, code, errw)
+	assert.Regexp(t, `tapped\s+capture\s+failed \(123 dropped, 2 lost\)\s`, out)
+	assert.Regexp(t, `good\s+capture\s+completed\s`, out)
+
+	code, out, errw = sessionctl(t, "--dir", dir, "show", "tapped")
+	require.Equal(t, 0, code, errw)
+	assert.Contains(t, out, `"droppedItems": {`)
+	assert.Contains(t, out, `"traces": 120`)
+}
+
 func TestVerifyAndRepair(t *testing.T) {
 	dir, st := fixture(t)
 	code, out, _ := sessionctl(t, "--dir", dir, "verify", "good")
