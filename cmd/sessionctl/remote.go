@@ -278,7 +278,7 @@ func captureLine(s control.CaptureState) string {
 	fmt.Fprintf(&b, "%s: %s", s.Component, s.State)
 	if m := s.Session; m != nil {
 		fmt.Fprintf(&b, ", session %s (%s; %d spans, %d data points, %d log records)",
-			m.SessionID, m.Status, m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs)
+			m.SessionID, statusText(m), m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs)
 	} else {
 		b.WriteString(", no session yet")
 	}

@@ -266,10 +266,26 @@ func writeSessionTable(w io.Writer, rows []sessionRow, withStore bool) {
 		if m.EndTime != nil {
 			dur = m.EndTime.Sub(m.StartTime).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", store(r), r.id, m.SessionType, m.Status,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", store(r), r.id, m.SessionType, statusText(m),
 			m.StartTime.Format(time.RFC3339), dur, m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, bytesHuman(m.TotalSizeBytes))
 	}
 	_ = tw.Flush()
+}
+
+// statusText is a session's status with what it misses: items a writer
+// dropped (its sending queue was full under backpressure: drop) or lost.
+func statusText(m *sessionstore.Metadata) string {
+	var miss []string
+	if n := m.DroppedItems.Total(); n > 0 {
+		miss = append(miss, fmt.Sprintf("%d dropped", n))
+	}
+	if n := m.LostItems.Total(); n > 0 {
+		miss = append(miss, fmt.Sprintf("%d lost", n))
+	}
+	if len(miss) == 0 {
+		return string(m.Status)
+	}
+	return fmt.Sprintf("%s (%s)", m.Status, strings.Join(miss, ", "))
 }
 
 // parseInterspersed parses flags that come before, between or after the

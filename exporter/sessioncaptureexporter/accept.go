@@ -16,9 +16,10 @@ import (
 
 // The exporters the pipelines see are front doors to exporterhelper: each
 // drops the request while the capture is paused (control API), else counts
-// it accepted in the session it belongs to and hands it on with its stamp;
-// the sending queue's refusal takes the count back (the sender sees the
-// error: nothing was accepted).
+// it accepted in the session it belongs to and hands it on with its stamp.
+// The sending queue's refusal takes the count back (the sender sees the
+// error: nothing was accepted), or, with backpressure: drop, counts the
+// request dropped (the sender sees success).
 type (
 	tracesDoor struct {
 		exporter.Traces
@@ -72,8 +73,13 @@ func accept[D, R any](ctx context.Context, e *captureExporter, sig *signalOps[D,
 	if e.gate.drop(sig.signal, n) || n == 0 {
 		return nil // paused, or nothing to store
 	}
+	drop := e.cfg.Backpressure == BackpressureDrop
 	if e.sessions == nil {
-		return errors.New("session_capture: not started")
+		if drop {
+			e.dropped(sig.signal, "", int64(n), nil, errNotStarted)
+			return nil
+		}
+		return errNotStarted
 	}
 	own, routed := int64(n), map[string]int64(nil)
 	if attr := e.cfg.Session.FromAttribute; attr != "" {
@@ -89,11 +95,22 @@ func accept[D, R any](ctx context.Context, e *captureExporter, sig *signalOps[D,
 	st.session = e.sessions.accept(sig.signal, own, routed)
 	err := next(context.WithValue(ctx, stampKey{}, st), data)
 	var fated *fatedError
-	if err != nil && !errors.As(err, &fated) {
+	switch {
+	case err == nil:
+	case errors.As(err, &fated):
+		// Recorded lost (only without a queue, which drop does not allow).
+	case drop:
+		e.dropped(sig.signal, st.session, own, routed, err)
+	default:
 		e.sessions.refuse(st.session, sig.signal, own, routed)
+	}
+	if drop {
+		return nil
 	}
 	return err
 }
+
+var errNotStarted = errors.New("session_capture: not started")
 
 // fatedError is an error of a push that recorded the batch's fate (lost):
 // without a sending queue it reaches the sender, and the items stay

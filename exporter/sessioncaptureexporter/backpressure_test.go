@@ -3,6 +3,7 @@ package sessioncaptureexporter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,9 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -71,6 +75,18 @@ func counterSum(t *testing.T, tel *componenttest.Telemetry, name string, signal 
 	return total
 }
 
+// hangingPuts makes every data object write, while on, hang for 10 s
+// and fail (a store whose connections time out): the queue's consumer is
+// busy, with retries or without.
+func hangingPuts(on *atomic.Bool) faultstore.Rule {
+	return faultstore.Data(faultstore.Put, func(faultstore.Call) faultstore.Fault {
+		if on.Load() {
+			return faultstore.Fault{Delay: 10 * time.Second, Err: errors.New("i/o timeout")}
+		}
+		return faultstore.Fault{}
+	})
+}
+
 // TestDropNeverPushesBack: with backpressure: drop, a capture whose store
 // is down never blocks and never fails the pipeline: what its queue cannot
 // take is dropped and counted (metadata.json droppedItems, a telemetry
@@ -98,7 +114,7 @@ func TestDropNeverPushesBack(t *testing.T) {
 						set.TelemetrySettings = tel.NewTelemetrySettings()
 						set.Logger = zap.New(core)
 						tr := newTrioWith(t, set, cfg, func(s sessionstore.Store) sessionstore.Store {
-							return faultstore.New(s, failingPuts(&down))
+							return faultstore.New(s, hangingPuts(&down))
 						})
 
 						// Below and above max_size (16384), over the queue's
@@ -108,8 +124,9 @@ func TestDropNeverPushesBack(t *testing.T) {
 						for _, n := range sizes {
 							var err error
 							var returned atomic.Bool
+							batch := readOnly(itemBatch(signal, sent, n, 3, "")) // shared with the forwarding exporter
 							go func() {
-								err = tr.consumeItems(context.Background(), signal, itemBatch(signal, sent, n, 3, ""))
+								err = tr.consumeItems(context.Background(), signal, batch)
 								returned.Store(true)
 							}()
 							synctest.Wait()
@@ -117,7 +134,7 @@ func TestDropNeverPushesBack(t *testing.T) {
 							require.NoError(t, err, "a request of %d items was refused", n)
 							sent += n
 						}
-						time.Sleep(5 * time.Second)
+						time.Sleep(25 * time.Second)
 						down.Store(false)
 						time.Sleep(time.Minute) // the queued batches are stored (or were lost)
 						for range 2 {
@@ -156,6 +173,21 @@ func TestDropNeverPushesBack(t *testing.T) {
 	}
 }
 
+// readOnly marks a batch read-only, as the collector's fan-out does when
+// it hands one batch to several exporters that do not change data (a
+// tap): the capture must never change it.
+func readOnly(batch any) any {
+	switch b := batch.(type) {
+	case ptrace.Traces:
+		b.MarkReadOnly()
+	case pmetric.Metrics:
+		b.MarkReadOnly()
+	case plog.Logs:
+		b.MarkReadOnly()
+	}
+	return batch
+}
+
 // TestDropOfRoutedData: items dropped for sessions named by the routing
 // attribute are counted in those sessions, whether the session was open
 // when they were dropped or never opened at all.
@@ -165,7 +197,7 @@ func TestDropOfRoutedData(t *testing.T) {
 		cfg.Session.FromAttribute = "test.session.id"
 		var down atomic.Bool
 		down.Store(true)
-		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store { return faultstore.New(s, failingPuts(&down)) })
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store { return faultstore.New(s, hangingPuts(&down)) })
 		ctx := context.Background()
 		sig := sessionstore.SignalLogs
 		require.NoError(t, tr.consumeItems(ctx, sig, itemBatch(sig, 0, 600, 1, "run-a")))    // queued

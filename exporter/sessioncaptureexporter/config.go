@@ -17,6 +17,33 @@ import (
 // AutoSessionID asks for a generated id: capture-<UTC time>-<8 hex>.
 const AutoSessionID = "auto"
 
+// Backpressure says what the exporter does with a request its sending
+// queue has no room for.
+type Backpressure string
+
+const (
+	// BackpressureBlock makes the pipeline wait for room in the queue (as
+	// sending_queue.block_on_overflow says): nothing accepted is dropped,
+	// and a store outage slows the senders down. For capture-only
+	// collectors.
+	BackpressureBlock Backpressure = "block"
+	// BackpressureDrop never makes the pipeline wait nor fail: what the
+	// queue has no room for is dropped and counted (droppedItems). For a
+	// tap beside a forwarding exporter.
+	BackpressureDrop Backpressure = "drop"
+)
+
+// UnmarshalText refuses unknown modes while the configuration loads.
+func (b *Backpressure) UnmarshalText(text []byte) error {
+	switch v := Backpressure(text); v {
+	case BackpressureBlock, BackpressureDrop:
+		*b = v
+		return nil
+	default:
+		return fmt.Errorf("backpressure %q: want %q or %q", string(text), BackpressureBlock, BackpressureDrop)
+	}
+}
+
 // Config is the configuration of the session_capture exporter.
 type Config struct {
 	// Store says where sessions are written.
@@ -36,6 +63,10 @@ type Config struct {
 	// exporter can be driven at run time: open a new own session, pause,
 	// resume (unset: no runtime control).
 	Control *component.ID `mapstructure:"control"`
+	// Backpressure is what happens when the sending queue is full: block
+	// (the default) or drop (the exporter never blocks nor fails the
+	// pipeline; sending_queue.block_on_overflow is then ignored).
+	Backpressure Backpressure `mapstructure:"backpressure"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
@@ -143,6 +174,14 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout %s must not be negative", cfg.ShutdownTimeout))
+	}
+	if cfg.Backpressure == BackpressureDrop {
+		switch {
+		case !cfg.QueueConfig.HasValue():
+			errs = append(errs, errors.New("backpressure: drop needs sending_queue enabled: without a queue every request waits for the store"))
+		case cfg.QueueConfig.Get().WaitForResult:
+			errs = append(errs, errors.New("backpressure: drop cannot be used with sending_queue.wait_for_result: true: every request would wait for the store"))
+		}
 	}
 	if cfg.MetadataInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))

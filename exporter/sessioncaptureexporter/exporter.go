@@ -85,6 +85,9 @@ type captureExporter struct {
 	wg     sync.WaitGroup
 	host   component.Host
 
+	// drops gathers the drops of backpressure: drop for its warnings.
+	drops dropReport
+
 	// gate drops what arrives while paused through the control API;
 	// unregister removes the exporter from it (nil: not registered).
 	gate       *gate
@@ -322,6 +325,7 @@ func (e *captureExporter) Shutdown(ctx context.Context) error {
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close())
 	}
+	e.flushDrops()
 	e.endRetries()
 	if e.retriesEndsAt != nil {
 		e.retriesEndsAt.Stop()

@@ -2,14 +2,18 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -36,6 +40,7 @@ func createDefaultConfig() component.Config {
 			IdleTimeout:  time.Minute,
 			MaxOpen:      1000,
 		},
+		Backpressure:     BackpressureBlock,
 		MetadataInterval: 10 * time.Second,
 		ShutdownTimeout:  20 * time.Second,
 		CompressionLevel: sessionstore.CompressionDefault,
@@ -55,7 +60,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, err
 	}
 	e := shared.Unwrap()
-	helper, err := xexporterhelper.NewTracesRequest(ctx, set, convertRequest(e, &tracesSignal), pushRequest(e, &tracesSignal),
+	helper, err := xexporterhelper.NewTracesRequest(ctx, helperSettings(set, cfg.(*Config)), convertRequest(e, &tracesSignal), pushRequest(e, &tracesSignal),
 		helperOptions(shared, cfg.(*Config), queueSettings(e, &tracesSignal))...)
 	if err != nil {
 		return nil, err
@@ -69,7 +74,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		return nil, err
 	}
 	e := shared.Unwrap()
-	helper, err := xexporterhelper.NewMetricsRequest(ctx, set, convertRequest(e, &metricsSignal), pushRequest(e, &metricsSignal),
+	helper, err := xexporterhelper.NewMetricsRequest(ctx, helperSettings(set, cfg.(*Config)), convertRequest(e, &metricsSignal), pushRequest(e, &metricsSignal),
 		helperOptions(shared, cfg.(*Config), queueSettings(e, &metricsSignal))...)
 	if err != nil {
 		return nil, err
@@ -83,7 +88,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, err
 	}
 	e := shared.Unwrap()
-	helper, err := xexporterhelper.NewLogsRequest(ctx, set, convertRequest(e, &logsSignal), pushRequest(e, &logsSignal),
+	helper, err := xexporterhelper.NewLogsRequest(ctx, helperSettings(set, cfg.(*Config)), convertRequest(e, &logsSignal), pushRequest(e, &logsSignal),
 		helperOptions(shared, cfg.(*Config), queueSettings(e, &logsSignal))...)
 	if err != nil {
 		return nil, err
@@ -111,7 +116,45 @@ var shutdownRetry = configretry.BackOffConfig{
 	Multiplier:      1,
 }
 
+// helperSettings are the settings exporterhelper gets: with backpressure:
+// drop, its logger leaves out the error it logs for every request a full
+// queue refuses (the front door drops those, counts them and warns at most
+// once per interval: see dropReport).
+func helperSettings(set exporter.Settings, cfg *Config) exporter.Settings {
+	if cfg.Backpressure == BackpressureDrop {
+		set.Logger = set.Logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return withoutRejections{c} }))
+	}
+	return set
+}
+
+// rejectionMessage starts the error exporterhelper logs when its first
+// sender refuses a request; with backpressure: drop and no
+// wait_for_result, only a full (or stopped) queue refuses.
+const rejectionMessage = "Exporting failed. Rejecting data."
+
+// withoutRejections is a logger core without exporterhelper's rejection
+// errors.
+type withoutRejections struct{ zapcore.Core }
+
+func (c withoutRejections) With(fields []zapcore.Field) zapcore.Core {
+	return withoutRejections{c.Core.With(fields)}
+}
+
+func (c withoutRejections) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if strings.HasPrefix(ent.Message, rejectionMessage) {
+		return ce
+	}
+	return c.Core.Check(ent, ce)
+}
+
 func helperOptions(exp *sharedExporter, cfg *Config, qs xexporterhelper.QueueBatchSettings) []exporterhelper.Option {
+	queue := cfg.QueueConfig
+	if cfg.Backpressure == BackpressureDrop && queue.HasValue() {
+		// A full queue refuses at once; accept drops and counts.
+		q := *queue.Get()
+		q.BlockOnOverflow = false
+		queue = configoptional.Some(q)
+	}
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(exp.Start),
 		exporterhelper.WithShutdown(exp.Shutdown),
@@ -120,6 +163,6 @@ func helperOptions(exp *sharedExporter, cfg *Config, qs xexporterhelper.QueueBat
 		// The push bounds each attempt by timeout and retries itself.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 		exporterhelper.WithRetry(shutdownRetry),
-		xexporterhelper.WithQueueBatch(cfg.QueueConfig, qs),
+		xexporterhelper.WithQueueBatch(queue, qs),
 	}
 }

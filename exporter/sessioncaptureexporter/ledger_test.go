@@ -209,12 +209,14 @@ func (a storeAudit) checkLedger(t *testing.T) map[sessionstore.Signal]int {
 		assert.Equal(t, got[sessionstore.SignalTraces], m.CapturedTraces, "session %s: capturedTraces against its objects", id)
 		assert.Equal(t, got[sessionstore.SignalMetrics], m.CapturedMetrics, "session %s: capturedMetrics against its objects", id)
 		assert.Equal(t, got[sessionstore.SignalLogs], m.CapturedLogs, "session %s: capturedLogs against its objects", id)
-		lost := m.LostItems != nil && m.LostItems.Traces+m.LostItems.Metrics+m.LostItems.Logs > 0
+		lost := m.LostItems.Total() > 0
+		dropped := m.DroppedItems.Total() > 0
 		if m.Status == sessionstore.StatusCompleted {
 			assert.False(t, lost, "session %s says completed and lost %+v", id, m.LostItems)
+			assert.False(t, dropped, "session %s says completed and dropped %+v", id, m.DroppedItems)
 		}
-		if lost {
-			assert.Equal(t, sessionstore.StatusFailed, m.Status, "session %s lost %+v", id, *m.LostItems)
+		if lost || dropped {
+			assert.Equal(t, sessionstore.StatusFailed, m.Status, "session %s lost %+v, dropped %+v", id, m.LostItems, m.DroppedItems)
 		}
 	}
 	distinct := map[sessionstore.Signal]int{}

@@ -23,14 +23,15 @@ import (
 // before they could be opened, and forgets closed sessions that are fully
 // written.
 func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
-	var errs []error
+	errs := []error{m.recordDroppedRoutes(ctx)}
 	for _, s := range m.all() {
 		if !s.isOpened() {
-			if !force || !s.isClosed() || !s.hasData() {
+			if (!force || !s.isClosed() || !s.hasData()) && !s.hasDropped() {
 				continue
 			}
 			// Closed before anything of it could be stored (the store was
-			// away): open it now, so that its metadata says what it lost.
+			// away), or all it had was dropped: open it now, so that its
+			// metadata says what it lost or dropped.
 			if err := m.open(ctx, s, emptyResource); err != nil {
 				if !sessionstore.IsPermanent(err) {
 					errs = append(errs, err)
@@ -62,6 +63,9 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 			zap.Int64("spans", snap.CapturedTraces), zap.Int64("data_points", snap.CapturedMetrics),
 			zap.Int64("log_records", snap.CapturedLogs), zap.Int64("stored_bytes", snap.TotalSizeBytes),
 		}
+		if d := snap.DroppedItems; d != nil {
+			fields = append(fields, zap.Int64("dropped_spans", d.Traces), zap.Int64("dropped_data_points", d.Metrics), zap.Int64("dropped_log_records", d.Logs))
+		}
 		if q := snap.QueuedItems; q != nil {
 			fields = append(fields, zap.Int64("queued_spans", q.Traces), zap.Int64("queued_data_points", q.Metrics), zap.Int64("queued_log_records", q.Logs))
 			m.logger.Info("Closed session; items it accepted wait in the persistent queue and are stored when the collector runs again", fields...)
@@ -76,23 +80,55 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 	return errors.Join(errs...)
 }
 
+// recordDroppedRoutes opens the sessions of routes with items dropped
+// while they were not open, so that their metadata says so (routed records
+// the drops). A route whose session refuses them for good is forgotten,
+// with a warning.
+func (m *sessionManager) recordDroppedRoutes(ctx context.Context) error {
+	var errs []error
+	for _, route := range m.route.droppedRoutes() {
+		_, err := m.routed(ctx, route, emptyResource)
+		if err == nil {
+			continue
+		}
+		if sessionstore.IsPermanent(err) {
+			c := m.route.forgetDropped(route)
+			m.logger.Warn("Items dropped for a session that refuses them", zap.String("session", route),
+				zap.Int64("dropped_spans", c[0]), zap.Int64("dropped_data_points", c[1]), zap.Int64("dropped_log_records", c[2]), zap.Error(err))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("session %s: record dropped items: %w", route, err))
+	}
+	return errors.Join(errs...)
+}
+
 // reportUnwritten logs, as errors, what the sessions whose final metadata
 // could not be written lost: the store was away too long for their
 // metadata.json to say it.
 func (m *sessionManager) reportUnwritten() {
 	for _, s := range m.all() {
 		v := s.view(m.now())
-		if v == nil || v.LostItems == nil {
+		if v == nil || !v.Incomplete() {
 			continue
 		}
-		m.logger.Error("Session lost data: accepted items that could not be stored, and the store was away too long to record the loss in its metadata.json",
-			zap.String("session", s.id), zap.Int64("lost_spans", v.LostItems.Traces),
-			zap.Int64("lost_data_points", v.LostItems.Metrics), zap.Int64("lost_log_records", v.LostItems.Logs))
+		l, d := countsOf(v.LostItems), countsOf(v.DroppedItems)
+		m.reportUnrecorded(s.id, l, d)
 	}
-	for route, c := range m.route.lostCounts() {
-		m.logger.Error("Session lost data: accepted items that could not be stored, and the store was away too long to record the loss in its metadata.json",
-			zap.String("session", route), zap.Int64("lost_spans", c[0]), zap.Int64("lost_data_points", c[1]), zap.Int64("lost_log_records", c[2]))
+	lost, dropped := m.route.unrecordedCounts()
+	for route, c := range lost {
+		m.reportUnrecorded(route, c, dropped[route])
 	}
+	for route, c := range dropped {
+		if _, ok := lost[route]; !ok {
+			m.reportUnrecorded(route, counts{}, c)
+		}
+	}
+}
+
+func (m *sessionManager) reportUnrecorded(id string, lost, dropped counts) {
+	m.logger.Error("Session lost data: accepted items that could not be stored (lost) or that the sending queue had no room for (dropped), and the store was away too long to record it in its metadata.json",
+		zap.String("session", id), zap.Int64("lost_spans", lost[0]), zap.Int64("lost_data_points", lost[1]), zap.Int64("lost_log_records", lost[2]),
+		zap.Int64("dropped_spans", dropped[0]), zap.Int64("dropped_data_points", dropped[1]), zap.Int64("dropped_log_records", dropped[2]))
 }
 
 // recordUnopened records in their sessions the items lost for routes
@@ -102,14 +138,14 @@ func (m *sessionManager) reportUnwritten() {
 func (m *sessionManager) recordUnopened(ctx context.Context) error {
 	lost, queued := m.route.unrecorded()
 	var errs []error
-	record := func(route string, c *counts, isLost bool) {
+	record := func(route string, c *counts, fate routeFate) {
 		s, err := m.routed(ctx, route, emptyResource)
 		if err == nil {
 			// The session holds them now; a failed write of it is retried
 			// with the session's.
 			for i, n := range c {
 				s.arrived(signals[i], n, false)
-				if isLost {
+				if fate == fateLost {
 					s.recordLost(signals[i], n)
 				}
 			}
@@ -120,22 +156,22 @@ func (m *sessionManager) recordUnopened(ctx context.Context) error {
 			return
 		}
 		if sessionstore.IsPermanent(err) {
-			m.logger.Warn("Items for a session that refuses them", zap.String("session", route), zap.Bool("lost", isLost), zap.Error(err))
+			m.logger.Warn("Items for a session that refuses them", zap.String("session", route), zap.String("fate", fate.String()), zap.Error(err))
 			return
 		}
-		m.route.keep(route, c, isLost)
+		m.route.keep(route, c, fate)
 		what := "lost"
-		if !isLost {
+		if fate == fateQueued {
 			what = "waits in the persistent queue with"
 		}
 		errs = append(errs, fmt.Errorf("session %s %s %d spans, %d data points and %d log records, and its metadata cannot say so: %w",
 			route, what, c[0], c[1], c[2], err))
 	}
 	for route, c := range lost {
-		record(route, c, true)
+		record(route, c, fateLost)
 	}
 	for route, c := range queued {
-		record(route, c, false)
+		record(route, c, fateQueued)
 	}
 	return errors.Join(errs...)
 }

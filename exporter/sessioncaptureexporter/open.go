@@ -115,6 +115,9 @@ func (m *sessionManager) load(ctx context.Context, s *session, res pcommon.Resou
 	for i, n := range countsOf(cont.lost) {
 		s.ledger.lost[i] += n // beside what this run lost before the session could be opened
 	}
+	for i, n := range countsOf(cont.dropped) {
+		s.ledger.dropped[i] += n
+	}
 	s.ledger.lostUncounted = cont.lostUncounted
 	for i, n := range countsOf(cont.queued) {
 		s.ledger.expected[i] += n
@@ -127,7 +130,8 @@ type continued struct {
 	meta         *sessionstore.Metadata
 	mine         bool                     // this writer has a view in it
 	lost, queued *sessionstore.ItemCounts // from this writer's view
-	recount      bool                     // this writer's share could not be recounted now
+	dropped      *sessionstore.ItemCounts
+	recount      bool // this writer's share could not be recounted now
 	// lostUncounted: it said failed without counting what it lost.
 	lostUncounted bool
 	// inheritedFrom: this writer's view was left open by another run with
@@ -177,8 +181,8 @@ func (m *sessionManager) continueSession(ctx context.Context, id, writer string,
 	default:
 		base = existing // written before writer files: this writer takes it over
 	}
-	out := continued{meta: base, mine: isMine, lost: base.LostItems, queued: base.QueuedItems, lostPieces: base.LostPieces,
-		lostUncounted: base.Status == sessionstore.StatusFailed && base.LostItems.Total() == 0}
+	out := continued{meta: base, mine: isMine, lost: base.LostItems, dropped: base.DroppedItems, queued: base.QueuedItems,
+		lostPieces: base.LostPieces, lostUncounted: base.Status == sessionstore.StatusFailed && !base.Incomplete()}
 	unclean := existing == nil || (base.Status == sessionstore.StatusActive && base.EndTime == nil)
 	switch {
 	case others == 0 && (existing == nil || base.Status != sessionstore.StatusCompleted):
@@ -219,7 +223,7 @@ func (m *sessionManager) continueSession(ctx context.Context, id, writer string,
 		out.inheritedFrom, out.inherited = base.Instance, base.Clone()
 	}
 	base.Status, base.EndTime = sessionstore.StatusActive, nil
-	base.LostItems, base.QueuedItems, base.NeedsRecount, base.LostPieces = nil, nil, false, nil
+	base.LostItems, base.DroppedItems, base.QueuedItems, base.NeedsRecount, base.LostPieces = nil, nil, nil, false, nil
 	m.logger.Info("Continuing existing session", zap.String("session", id), zap.String("writer", writer),
 		zap.Int("other_writers", others), zap.Int64("items", base.Items()))
 	return out, nil

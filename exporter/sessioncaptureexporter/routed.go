@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -38,12 +39,16 @@ type routeState struct {
 	// are recorded in their sessions with the final metadata (see
 	// recordUnopened).
 	lost, atStop map[string]*counts
+	// dropped counts items of routes whose session was not open when the
+	// sending queue had no room for them (backpressure: drop): recorded
+	// when it opens.
+	dropped map[string]*counts
 }
 
 func newRouteState() routeState {
 	return routeState{
 		aliases: map[string]string{}, completedHere: map[string]bool{},
-		queued: map[string]*counts{}, lost: map[string]*counts{}, atStop: map[string]*counts{},
+		queued: map[string]*counts{}, lost: map[string]*counts{}, atStop: map[string]*counts{}, dropped: map[string]*counts{},
 	}
 }
 
@@ -98,6 +103,17 @@ func (r *routeState) queuedAtStop(route string, c *counts) {
 	r.atStop[route] = c
 }
 
+// routeFate is what became of items of a route whose session was not
+// opened.
+type routeFate int
+
+const (
+	fateLost   routeFate = iota // could not be stored
+	fateQueued                  // wait in the persistent queue at the stop
+)
+
+func (f routeFate) String() string { return [...]string{"lost", "queued"}[f] }
+
 // unrecorded returns, and forgets, what waits to be recorded in sessions
 // not opened yet: items lost, and items queued at the stop.
 func (r *routeState) unrecorded() (lost, atStop map[string]*counts) {
@@ -108,26 +124,51 @@ func (r *routeState) unrecorded() (lost, atStop map[string]*counts) {
 	return lost, atStop
 }
 
-// keep puts back what could not be recorded yet.
-func (r *routeState) keep(route string, c *counts, lost bool) {
+// droppedRoutes returns the routes with dropped items not yet recorded in
+// their sessions.
+func (r *routeState) droppedRoutes() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if lost {
+	return slices.Sorted(maps.Keys(r.dropped))
+}
+
+// forgetDropped forgets, and returns, the dropped items of a route.
+func (r *routeState) forgetDropped(route string) counts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.dropped[route]
+	delete(r.dropped, route)
+	if c == nil {
+		return counts{}
+	}
+	return *c
+}
+
+// keep puts back what could not be recorded yet.
+func (r *routeState) keep(route string, c *counts, fate routeFate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch fate {
+	case fateLost:
 		r.lost[route] = c
-	} else {
+	case fateQueued:
 		r.atStop[route] = c
 	}
 }
 
-// lostCounts returns a copy of the items lost for unopened routes.
-func (r *routeState) lostCounts() map[string]counts {
+// unrecordedCounts returns a copy of the items lost and dropped for
+// unopened routes.
+func (r *routeState) unrecordedCounts() (lost, dropped map[string]counts) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]counts{}
+	lost, dropped = map[string]counts{}, map[string]counts{}
 	for route, c := range r.lost {
-		out[route] = *c
+		lost[route] = *c
 	}
-	return out
+	for route, c := range r.dropped {
+		dropped[route] = *c
+	}
+	return lost, dropped
 }
 
 // waiting returns the sessions (aliases resolved) whose data waits in the
@@ -163,8 +204,17 @@ func (m *sessionManager) wasCompletedHere(id string) bool {
 }
 
 // routed returns the session named by a routing attribute, opening it on
-// first sight.
+// first sight; items of the route dropped while it was not open are
+// recorded in it.
 func (m *sessionManager) routed(ctx context.Context, route string, res pcommon.Resource) (*session, error) {
+	s, err := m.routedSession(ctx, route, res)
+	if err == nil {
+		m.takeDropped(route, s)
+	}
+	return s, err
+}
+
+func (m *sessionManager) routedSession(ctx context.Context, route string, res pcommon.Resource) (*session, error) {
 	if err := sessionstore.ValidateSessionID(route); err != nil {
 		return nil, sessionstore.Permanent(fmt.Errorf("resource attribute %s: %w", m.cfg.FromAttribute, err))
 	}

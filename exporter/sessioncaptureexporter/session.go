@@ -55,6 +55,9 @@ type ledger struct {
 	// lost are items that could not be stored, in this run and (from the
 	// stored view) earlier ones.
 	lost counts
+	// dropped are items the sending queue had no room for (backpressure:
+	// drop), in this run and earlier ones.
+	dropped counts
 	// lostUncounted: the stored session said failed without counting what
 	// it lost (older metadata); it stays failed.
 	lostUncounted bool
@@ -71,12 +74,12 @@ func (l ledger) queued() counts {
 
 // statusOf is a session's status, a pure function of its ledger: active
 // while open or while items are still to come; then failed if any item was
-// lost, completed otherwise.
+// lost or dropped, completed otherwise.
 func statusOf(closed bool, l ledger) sessionstore.Status {
 	switch {
 	case !closed || l.queued().total() > 0:
 		return sessionstore.StatusActive
-	case l.lost.total() > 0 || l.lostUncounted:
+	case l.lost.total() > 0 || l.dropped.total() > 0 || l.lostUncounted:
 		return sessionstore.StatusFailed
 	default:
 		return sessionstore.StatusCompleted
@@ -249,6 +252,19 @@ func (s *session) recordLost(signal sessionstore.Signal, n int64) {
 	s.dirty = true
 }
 
+// recordDropped records items dropped because the sending queue had no
+// room for them; fromPending: they were counted pending (accepted into
+// this own session), not routed.
+func (s *session) recordDropped(signal sessionstore.Signal, n int64, fromPending bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fromPending {
+		s.ledger.pending.add(signal, -n)
+	}
+	s.ledger.dropped.add(signal, n)
+	s.dirty = true
+}
+
 // close ends the session at t (rotation, idleness, the control API, or
 // the collector stopping). final: the collector stops, so items still
 // pending will never be stored in this run: they are lost, or, with a
@@ -278,6 +294,21 @@ func (s *session) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
+}
+
+// hasDropped reports whether the session counts dropped items.
+func (s *session) hasDropped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ledger.dropped.total() > 0
+}
+
+// isOpen reports whether the session is opened in the store and not
+// closed.
+func (s *session) isOpen() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened && !s.closed
 }
 
 // hasData reports whether anything was ever accepted for the session or
@@ -351,6 +382,7 @@ func (s *session) view(now time.Time) *sessionstore.Metadata {
 		m.EnabledFlags = append([]string{}, d.enabledFlags...)
 	}
 	m.LostItems = s.ledger.lost.itemCounts()
+	m.DroppedItems = s.ledger.dropped.itemCounts()
 	m.QueuedItems = s.ledger.queued().itemCounts()
 	m.UpdatedTime = now.UTC()
 	return m
@@ -360,6 +392,7 @@ func (s *session) viewLocked(now time.Time) *sessionstore.Metadata {
 	m := s.meta.Clone()
 	m.Status = statusOf(s.closed, s.ledger)
 	m.LostItems = s.ledger.lost.itemCounts()
+	m.DroppedItems = s.ledger.dropped.itemCounts()
 	m.QueuedItems = s.ledger.queued().itemCounts()
 	m.NeedsRecount = s.recount
 	m.LostPieces = nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -24,7 +25,8 @@ import (
 
 // TestTelemetryMatchesMetadata drives the exporter through everything it
 // counts (a session opening, stored objects, a failed write, items lost
-// to a permanent refusal, data dropped while paused) and holds its
+// to a permanent refusal, data dropped while paused, data a tap's full
+// queue had no room for) and holds its
 // own metrics to metadata.yaml, then checks their values (exporterhelper's
 // spans put exemplars on them: those are not the point).
 func TestTelemetryMatchesMetadata(t *testing.T) {
@@ -50,12 +52,27 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), testdata.GenerateLogs(2)))
 	tr.shutdown(t)
 
+	// A tap (backpressure: drop) whose queue has room for one span drops a
+	// request of two.
+	tap, _ := fsConfig(t)
+	tap.Backpressure = BackpressureDrop
+	tap.QueueConfig.Get().Sizer = exporterhelper.RequestSizerTypeItems
+	tap.QueueConfig.Get().QueueSize = 1
+	set := metadatatest.NewSettings(tel)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), "tap")
+	tapTrio := startTrio(t, set, tap, nil)
+	require.NoError(t, tapTrio.traces.ConsumeTraces(context.Background(), testdata.GenerateTraces(2)), "dropped, never refused")
+	tapTrio.shutdown(t)
+
 	metadatacheck.Check(t, "metadata.yaml", tel, metadata.ScopeName)
+	metadatatest.AssertEqualExporterSessionCaptureDroppedItems(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: attribute.NewSet(attribute.String("signal", "traces"))}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	traces := attribute.NewSet(attribute.String("signal", "traces"))
 	metadatatest.AssertEqualExporterSessionCaptureObjects(t, tel, []metricdata.DataPoint[int64]{{Value: 1, Attributes: traces}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCaptureSessions(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "start"))}},
+		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "start"))}}, // the capture's and the tap's
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterSessionCapturePausedItems(t, tel,
 		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: attribute.NewSet(attribute.String("signal", "logs"))}},

@@ -62,6 +62,11 @@ type Metadata struct {
 	// LostItems counts, per signal, the items a writer accepted and could
 	// not store; a session that lost data says status failed.
 	LostItems *LostItems `json:"lostItems,omitempty"`
+	// DroppedItems counts, per signal, the items a writer accepted and
+	// dropped because its sending queue was full (backpressure: drop: the
+	// pipeline went on without waiting for the store); a session that
+	// dropped data says status failed.
+	DroppedItems *ItemCounts `json:"droppedItems,omitempty"`
 	// QueuedItems counts, per signal, the items a writer accepted that
 	// still wait in its persistent sending queue (it stopped before storing
 	// them): the session stays active until a later run of that writer
@@ -253,6 +258,12 @@ func (m *Metadata) Clone() *Metadata {
 	return &out
 }
 
+// Incomplete reports whether a writer counted accepted items that the
+// session does not hold: lost or dropped.
+func (m *Metadata) Incomplete() bool {
+	return m.LostItems.Total() > 0 || m.DroppedItems.Total() > 0
+}
+
 // Items returns the total number of spans, data points and log records.
 func (m *Metadata) Items() int64 { return m.CapturedTraces + m.CapturedMetrics + m.CapturedLogs }
 
@@ -421,6 +432,11 @@ func (m *Metadata) check() error {
 		count("lostItems.traces", l.Traces)
 		count("lostItems.metrics", l.Metrics)
 		count("lostItems.logs", l.Logs)
+	}
+	if d := m.DroppedItems; d != nil {
+		count("droppedItems.traces", d.Traces)
+		count("droppedItems.metrics", d.Metrics)
+		count("droppedItems.logs", d.Logs)
 	}
 	for i, p := range m.LostPieces {
 		if !p.Signal.Valid() {

@@ -167,7 +167,7 @@ func Repaired(stored, counted *Metadata, now time.Time) *Metadata {
 	m.QueuedItems, m.LostPieces, m.NeedsRecount, m.Instance = nil, nil, false, ""
 	if m.Status == StatusActive || stored == nil {
 		m.Status = StatusCompleted
-		if m.LostItems.Total() > 0 {
+		if m.Incomplete() {
 			m.Status = StatusFailed
 		}
 		if !last.IsZero() {

@@ -58,6 +58,12 @@ func TestRecountRepairDelete(t *testing.T) {
 	assert.Equal(t, want.CapturedLogs, fixed.CapturedLogs)
 	assert.Equal(t, now, fixed.UpdatedTime)
 	assert.Zero(t, crashed.CapturedLogs, "the stored metadata is not changed")
+	// A crashed tap that had dropped items: repaired, it says failed and
+	// keeps its drops (no object can recount them).
+	crashed.DroppedItems = &sessionstore.ItemCounts{Traces: 9}
+	fixed = sessionstore.Repaired(crashed, rc.Counts, now)
+	assert.Equal(t, sessionstore.StatusFailed, fixed.Status)
+	assert.Equal(t, int64(9), fixed.DroppedItems.Traces)
 	// Without metadata: the recount becomes the metadata.
 	fromObjects := sessionstore.Repaired(nil, rc.Counts, now)
 	assert.Equal(t, first, fromObjects.StartTime)

@@ -132,7 +132,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 		if m == nil {
 			m = v.Clone()
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
-			m.Signals, m.EventTimeRange, m.LostItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil
+			m.Signals, m.EventTimeRange, m.LostItems, m.DroppedItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil, nil
 			m.Instance, m.NeedsRecount, m.LostPieces = "", false, nil
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
@@ -218,6 +218,7 @@ func mergeView(m, v *Metadata) {
 		}
 	}
 	m.LostItems = addCounts(m.LostItems, v.LostItems)
+	m.DroppedItems = addCounts(m.DroppedItems, v.DroppedItems)
 	m.QueuedItems = addCounts(m.QueuedItems, v.QueuedItems)
 	m.NeedsRecount = m.NeedsRecount || v.NeedsRecount
 	if v.Seed != nil {

@@ -61,6 +61,10 @@ func TestMergeWriters(t *testing.T) {
 	m = sessionstore.Merge(views)
 	assert.Equal(t, sessionstore.StatusFailed, m.Status)
 	assert.Equal(t, int64(2), m.LostItems.Traces)
+	views["a"].DroppedItems = &sessionstore.ItemCounts{Logs: 5}
+	views["b"].DroppedItems = &sessionstore.ItemCounts{Logs: 1, Traces: 3}
+	m = sessionstore.Merge(views)
+	assert.Equal(t, sessionstore.ItemCounts{Traces: 3, Logs: 6}, *m.DroppedItems, "the writers' drops add up")
 
 	require.NoError(t, st.Put(ctx, sessionstore.MetadataKey("s1"), []byte("{}")))
 	list, err := sessionstore.ListSessions(ctx, st)

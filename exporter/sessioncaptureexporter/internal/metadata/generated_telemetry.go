@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	registrations                         []metric.Registration
 	ExporterSessionCaptureBytes           metric.Int64Counter
 	ExporterSessionCaptureCompressedBytes metric.Int64Counter
+	ExporterSessionCaptureDroppedItems    metric.Int64Counter
 	ExporterSessionCaptureLostItems       metric.Int64Counter
 	ExporterSessionCaptureObjects         metric.Int64Counter
 	ExporterSessionCapturePausedItems     metric.Int64Counter
@@ -80,6 +81,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_session_capture_objects",
 		metric.WithDescription("Objects written to the session store (one per batch and session). [Alpha]"),
 		metric.WithUnit("{object}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterSessionCaptureDroppedItems, err = builder.meter.Int64Counter(
+		"otelcol_exporter_session_capture_dropped_items",
+		metric.WithDescription("Accepted items dropped because the sending queue was full (backpressure: drop): the pipeline went on, the session says failed, with droppedItems. [Alpha]"),
+		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterSessionCaptureLostItems, err = builder.meter.Int64Counter(

@@ -22,6 +22,8 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ExporterSessionCaptureBytes.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureCompressedBytes.Add(context.Background(), 1)
+	tb.ExporterSessionCaptureDroppedItems.Add(context.Background(), 1)
+	tb.ExporterSessionCaptureLostItems.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureObjects.Add(context.Background(), 1)
 	tb.ExporterSessionCapturePausedItems.Add(context.Background(), 1)
 	tb.ExporterSessionCaptureSessions.Add(context.Background(), 1)
@@ -30,6 +32,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterSessionCaptureCompressedBytes(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterSessionCaptureDroppedItems(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterSessionCaptureLostItems(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterSessionCaptureObjects(t, testTel,
