@@ -33,11 +33,17 @@ func startOTLPHTTP(t *testing.T, traces consumer.Traces, metrics consumer.Metric
 // not before.
 func serveOTLPHTTP(t *testing.T, traces consumer.Traces, metrics consumer.Metrics) (string, func()) {
 	t.Helper()
+	return serveOTLP(t, "http", traces, metrics)
+}
+
+// serveOTLP is serveOTLPHTTP over protocol, grpc or http.
+func serveOTLP(t *testing.T, protocol string, traces consumer.Traces, metrics consumer.Metrics) (string, func()) {
+	t.Helper()
 	endpoint := fmt.Sprintf("127.0.0.1:%d", otelcoltest.FreePort(t))
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig()
 	require.NoError(t, confmap.NewFromStringMap(map[string]any{
-		"protocols": map[string]any{"http": map[string]any{"endpoint": endpoint}},
+		"protocols": map[string]any{protocol: map[string]any{"endpoint": endpoint}},
 	}).Unmarshal(cfg))
 	// One cfg: the otlpreceiver factory shares one server between signals,
 	// so every signal is created before the server starts.

@@ -271,9 +271,13 @@ func (c *Collector) Wait(timeout time.Duration) (error, bool) {
 	}
 }
 
+// postClient gives up on a request after a minute: a collector that does
+// not answer fails the test instead of hanging it.
+var postClient = &http.Client{Timeout: time.Minute}
+
 func (c *Collector) post(tb testing.TB, path string, body []byte) {
 	tb.Helper()
-	resp, err := http.Post("http://"+c.HTTP+path, "application/x-protobuf", bytes.NewReader(body))
+	resp, err := postClient.Post("http://"+c.HTTP+path, "application/x-protobuf", bytes.NewReader(body))
 	require.NoError(tb, err)
 	defer resp.Body.Close()
 	require.Equal(tb, http.StatusOK, resp.StatusCode, "POST %s", path)

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// tapRequests and tapSpans are the traffic the tap tests send: the
+// issue's 200 requests of 25 spans.
+const (
+	tapRequests = 200
+	tapSpans    = 25
+	tapSent     = tapRequests * tapSpans
+)
+
+// tapEnv is the environment of configs/tap.yaml forwarding to backend
+// (grpc, plain text) and capturing into session id on srv.
+func tapEnv(srv *s3server.Server, backend, id string, extra ...string) []string {
+	return append([]string{
+		"FORWARD_ENDPOINT=" + backend, "FORWARD_INSECURE=true", "TELEMETRY_HOST=127.0.0.1",
+		"STORE=s3", "S3_ENDPOINT=" + srv.Endpoint, "S3_BUCKET=otel-data", "S3_PREFIX=tap",
+		"AWS_ACCESS_KEY_ID=" + s3server.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3server.SecretKey,
+		"CAPTURE_SESSION_ID=" + id,
+	}, extra...)
+}
+
+// sendPaced sends the tap traffic to c over OTLP/HTTP, one request every
+// 10 ms (2,500 spans/s), as an OTLP SDK would: each request must succeed
+// within the SDK's default timeout of 10 s. It returns how long the
+// sending took.
+func sendPaced(t *testing.T, c *otelcoltest.Collector) time.Duration {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	start := time.Now()
+	for i := range tapRequests {
+		body, err := ptraceotlp.NewExportRequestFromTraces(sessiontest.Traces("checkout", i, tapSpans, time.Now())).MarshalProto()
+		require.NoError(t, err)
+		resp, err := client.Post("http://"+c.HTTP+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+		require.NoError(t, err, "request %d of %d", i+1, tapRequests)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d of %d", i+1, tapRequests)
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 10 * time.Millisecond)))
+	}
+	return time.Since(start)
+}
+
+// forwardedOnce waits until the backend has every span sent and checks
+// that it got each exactly once; it returns when the last one arrived,
+// counted from start.
+func forwardedOnce(t *testing.T, sink *consumertest.TracesSink, start time.Time) time.Duration {
+	t.Helper()
+	var last atomic.Int64
+	require.Eventually(t, func() bool {
+		if sink.SpanCount() >= tapSent {
+			last.CompareAndSwap(0, int64(time.Since(start)))
+			return true
+		}
+		return false
+	}, 30*time.Second, 5*time.Millisecond, "the backend got %d of %d spans", sink.SpanCount(), tapSent)
+	seen := map[pcommon.SpanID]int{}
+	for _, td := range sink.AllTraces() {
+		for _, sp := range pdatawalk.Spans(td) {
+			seen[sp.SpanID()]++
+		}
+	}
+	assert.Len(t, seen, tapSent, "distinct spans at the backend")
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("span %s reached the backend %d times", id, n)
+			break
+		}
+	}
+	return time.Duration(last.Load())
+}
+
+// sessionctlS3 runs sessionctl on the tap's store.
+func sessionctlS3(t *testing.T, srv *s3server.Server, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(sessionctlBin(t), append([]string{"--s3-bucket", "otel-data", "--s3-prefix", "tap",
+		"--s3-endpoint", srv.Endpoint, "--s3-path-style"}, args...)...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "sessionctl %v:\n%s", args, out)
+	return string(out)
+}
+
+// TestTapWithStoreDown: configs/tap.yaml, unchanged, in front of a backend,
+// with the S3 server stopped and a capture queue of 10 requests (the
+// issue's setup). The backend receives every span exactly once while they
+// are sent, and the client never sees an error; the capture drops what
+// its queue cannot hold. After S3 returns and the collector stops, the
+// session holds stored + dropped = sent, says failed, and metadata.json
+// and `sessionctl show/list` report the drops.
+func TestTapWithStoreDown(t *testing.T) {
+	t.Parallel()
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "otel-data")
+	srv.Stop()
+	sink := new(consumertest.TracesSink)
+	backend, _ := serveOTLP(t, "grpc", sink, nil)
+	c := otelcoltest.StartFile(t, "../configs/tap.yaml", tapEnv(srv, backend, "tap-outage", "CAPTURE_QUEUE_SIZE=10")...)
+
+	start := time.Now()
+	took := sendPaced(t, c)
+	arrived := forwardedOnce(t, sink, start)
+	t.Logf("sent %d spans in %s; the backend had them all %s after the first was sent", tapSent, took.Round(time.Millisecond), arrived.Round(time.Millisecond))
+	assert.Less(t, arrived, took+5*time.Second, "forwarding kept up with the sender")
+
+	srv.Restart(t)
+	cfg := srv.Config("otel-data", "tap")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	defer st.Close()
+	// What the capture's queue held is stored once S3 is back.
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(context.Background(), st, "tap-outage")
+		return err == nil && m.CapturedTraces+m.DroppedItems.Of(sessionstore.SignalTraces) == tapSent
+	}, 60*time.Second, 100*time.Millisecond, "the session accounts for every span")
+	c.Stop(t)
+
+	s := sessiontest.Read(t, st, "tap-outage")
+	sessiontest.CheckCounts(t, s)
+	stored := len(sessiontest.SpanIDs(s.Traces))
+	assert.Equal(t, stored, s.Traces.SpanCount(), "no span stored twice")
+	require.NotNil(t, s.Meta.DroppedItems, "drops in metadata.json")
+	dropped := s.Meta.DroppedItems.Traces
+	assert.Equal(t, int64(tapSent), int64(stored)+dropped, "stored %d + dropped %d = sent", stored, dropped)
+	assert.Positive(t, dropped)
+	assert.Positive(t, stored, "the queue's share was stored when S3 came back")
+	assert.Equal(t, sessionstore.StatusFailed, s.Meta.Status, "a session with drops is not complete")
+	assert.Nil(t, s.Meta.LostItems)
+
+	show := sessionctlS3(t, srv, "show", "tap-outage")
+	assert.Contains(t, show, `"droppedItems"`)
+	list := sessionctlS3(t, srv, "list")
+	assert.Regexp(t, `tap-outage\s+capture\s+failed \(\d+ dropped\)`, list)
+	assert.Contains(t, c.Log(), "Sending queue full: items dropped (backpressure: drop)")
+	assert.NotContains(t, c.Log(), "Rejecting data", "no error per dropped request")
+}
+
+// TestTapWithStoreUp: the same tap with S3 up throughout: the backend and
+// the session each hold every span once (stored = forwarded = sent), and
+// the session is completed.
+func TestTapWithStoreUp(t *testing.T) {
+	t.Parallel()
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "otel-data")
+	sink := new(consumertest.TracesSink)
+	backend, _ := serveOTLP(t, "grpc", sink, nil)
+	c := otelcoltest.StartFile(t, "../configs/tap.yaml", tapEnv(srv, backend, "tap-healthy")...)
+	start := time.Now()
+	sendPaced(t, c)
+	forwardedOnce(t, sink, start)
+	c.Stop(t)
+
+	cfg := srv.Config("otel-data", "tap")
+	st, err := sessionstore.Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	defer st.Close()
+	s := sessiontest.Read(t, st, "tap-healthy")
+	sessiontest.CheckCounts(t, s)
+	assert.Len(t, sessiontest.SpanIDs(s.Traces), tapSent)
+	assert.Equal(t, tapSent, s.Traces.SpanCount(), "stored = forwarded = sent")
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+	assert.Nil(t, s.Meta.DroppedItems)
+}
