@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 )
@@ -257,4 +258,25 @@ func TestBackpressureConfig(t *testing.T) {
 	err = cfg.Validate()
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "wait_for_result"), err.Error())
+}
+
+// TestSamplingShareInMetadata: spans a consistent probability sampler kept
+// (ot=th:… in their tracestate) are counted by threshold in the session's
+// metadata.json, with the probability it stands for, so a reader knows
+// what share of the traces the session holds.
+func TestSamplingShareInMetadata(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.Session.ID = "sampled"
+	tr := newTrio(t, cfg, nil)
+	td := itemBatch(sessionstore.SignalTraces, 0, 40, 2, "").(ptrace.Traces)
+	for i, sp := range pdatawalk.Spans(td) {
+		if i%4 != 3 {
+			sp.TraceState().FromRaw("ot=th:c")
+		}
+	}
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
+	tr.shutdown(t)
+	m, err := sessionstore.ReadMetadata(context.Background(), st, "sampled")
+	require.NoError(t, err)
+	assert.Equal(t, []sessionstore.SamplingShare{{Threshold: "c", Probability: 0.25, Spans: 30}}, m.Sampling)
 }
