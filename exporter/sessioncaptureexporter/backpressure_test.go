@@ -269,10 +269,12 @@ func TestSamplingShareInMetadata(t *testing.T) {
 	cfg.Session.ID = "sampled"
 	tr := newTrio(t, cfg, nil)
 	td := itemBatch(sessionstore.SignalTraces, 0, 40, 2, "").(ptrace.Traces)
-	for i, sp := range pdatawalk.Spans(td) {
+	i := 0
+	for _, sp := range pdatawalk.Spans(td) {
 		if i%4 != 3 {
 			sp.TraceState().FromRaw("ot=th:c")
 		}
+		i++
 	}
 	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), td))
 	tr.shutdown(t)
