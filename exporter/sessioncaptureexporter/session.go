@@ -180,6 +180,9 @@ func (s *session) recordStored(o *object, rawBytes, storedBytes int64) {
 		for idx, ph := range p.phases {
 			s.meta.AddPhaseItems(idx, ph.resource, ph.items)
 		}
+		for th, n := range p.sampling {
+			s.meta.AddSampling(th, n)
+		}
 	}
 	s.lastData = o.captured
 	s.dirty = true

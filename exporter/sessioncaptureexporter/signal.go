@@ -34,7 +34,10 @@ type signalOps[D, R any] struct {
 	unmarshalQueued func([]byte) (context.Context, D, error)
 	unmarshal       func([]byte) (D, error)
 	eventRange      func(D) (time.Time, time.Time)
-	ref, unref      func(D)
+	// sampling counts items by the sampling threshold they carry (traces
+	// only: nil for the others).
+	sampling   func(D) map[string]int64
+	ref, unref func(D)
 }
 
 // resourceSlice is what pdata's resource slices have in common.
@@ -58,6 +61,7 @@ var (
 		unmarshalQueued: pdatareq.UnmarshalTraces,
 		unmarshal:       (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces,
 		eventRange:      sessionstore.TracesEventRange,
+		sampling:        sessionstore.TracesSampling,
 		ref:             pref.RefTraces,
 		unref:           pref.UnrefTraces,
 	}
@@ -109,8 +113,10 @@ type part struct {
 	eventStart, eventEnd time.Time
 	// phases counts the items per seed phase (resources that carry
 	// test.phase.index), with a resource describing each phase.
-	phases  map[int64]*phaseItems
-	marshal func() ([]byte, error)
+	phases map[int64]*phaseItems
+	// sampling counts the part's spans by sampling threshold.
+	sampling map[string]int64
+	marshal  func() ([]byte, error)
 }
 
 type phaseItems struct {
@@ -195,6 +201,9 @@ func splitByRoute[D, R any](data D, sig *signalOps[D, R], attr string) []part {
 			continue
 		}
 		p.eventStart, p.eventEnd = sig.eventRange(sub)
+		if sig.sampling != nil {
+			p.sampling = sig.sampling(sub)
+		}
 		p.resource = sig.resource(srs.At(0))
 		parts = append(parts, p)
 	}

@@ -67,6 +67,9 @@ type Metadata struct {
 	// pipeline went on without waiting for the store); a session that
 	// dropped data says status failed.
 	DroppedItems *ItemCounts `json:"droppedItems,omitempty"`
+	// Sampling counts the spans that carry a sampler's decision by the
+	// share of traces it kept (see SamplingShare), sorted by threshold.
+	Sampling []SamplingShare `json:"sampling,omitempty"`
 	// QueuedItems counts, per signal, the items a writer accepted that
 	// still wait in its persistent sending queue (it stopped before storing
 	// them): the session stays active until a later run of that writer
@@ -433,6 +436,7 @@ func (m *Metadata) check() error {
 		count("lostItems.metrics", l.Metrics)
 		count("lostItems.logs", l.Logs)
 	}
+	errs = append(errs, m.checkSampling(count)...)
 	if d := m.DroppedItems; d != nil {
 		count("droppedItems.traces", d.Traces)
 		count("droppedItems.metrics", d.Metrics)

@@ -60,6 +60,11 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 		counted[o.ID] = true
 		rc.Counts.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
 		rc.Counts.ExtendEventTime(b.EventRange())
+		if o.Signal == SignalTraces {
+			for th, n := range TracesSampling(b.Traces) {
+				rc.Counts.AddSampling(th, n)
+			}
+		}
 	}
 	return rc, nil
 }
@@ -69,7 +74,7 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 func (m *Metadata) TakeCounts(counted *Metadata) {
 	c := counted.Clone()
 	m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs = c.CapturedTraces, c.CapturedMetrics, c.CapturedLogs
-	m.TotalSizeBytes, m.Signals, m.EventTimeRange = c.TotalSizeBytes, c.Signals, c.EventTimeRange
+	m.TotalSizeBytes, m.Signals, m.EventTimeRange, m.Sampling = c.TotalSizeBytes, c.Signals, c.EventTimeRange, c.Sampling
 }
 
 // SubtractCounts takes the counts of part (items, sizes, objects and
@@ -97,6 +102,7 @@ func (m *Metadata) SubtractCounts(part *Metadata) {
 			}
 		}
 	}
+	m.subtractSampling(part)
 }
 
 // CaptureRange returns the first and last capture time over all signals

@@ -133,7 +133,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 			m = v.Clone()
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
 			m.Signals, m.EventTimeRange, m.LostItems, m.DroppedItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil, nil
-			m.Instance, m.NeedsRecount, m.LostPieces = "", false, nil
+			m.Instance, m.NeedsRecount, m.LostPieces, m.Sampling = "", false, nil, nil
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
 			}
@@ -219,6 +219,9 @@ func mergeView(m, v *Metadata) {
 	}
 	m.LostItems = addCounts(m.LostItems, v.LostItems)
 	m.DroppedItems = addCounts(m.DroppedItems, v.DroppedItems)
+	for _, sh := range v.Sampling {
+		m.AddSampling(sh.Threshold, sh.Spans)
+	}
 	m.QueuedItems = addCounts(m.QueuedItems, v.QueuedItems)
 	m.NeedsRecount = m.NeedsRecount || v.NeedsRecount
 	if v.Seed != nil {
