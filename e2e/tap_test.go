@@ -3,7 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"regexp"
+	"strings"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -14,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
@@ -181,4 +187,105 @@ func TestTapWithStoreUp(t *testing.T) {
 	assert.Equal(t, tapSent, s.Traces.SpanCount(), "stored = forwarded = sent")
 	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
 	assert.Nil(t, s.Meta.DroppedItems)
+}
+
+// scrubTraces builds spans number `span` (0 or 1) of traces [first,
+// first+n) of the scrub test: trace ids from ids, a customer's e-mail
+// address and card number in attributes, the team's address on the
+// resource.
+func scrubTraces(ids []pcommon.TraceID, first, n, span int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	rs.Resource().Attributes().PutStr("team.contact", "payments-oncall@corp.example.org")
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i := first; i < first+n; i++ {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetTraceID(ids[i])
+		sp.SetSpanID(pcommon.SpanID{0: byte(span + 1), 4: byte(i >> 24), 5: byte(i >> 16), 6: byte(i >> 8), 7: byte(i)})
+		sp.SetName("charge")
+		now := time.Now()
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
+		sp.Attributes().PutStr("customer.email", fmt.Sprintf("customer%d@shop.example.com", i))
+		sp.Attributes().PutStr("payment.card", []string{"4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005", "6011000990139424"}[i%4])
+		sp.Attributes().PutStr("note", fmt.Sprintf("refund to customer%d@shop.example.com, card 4012888888881881", i))
+		sp.Attributes().PutInt("order.id", int64(4000000000000000+i)) // a number, not a card
+	}
+	return td
+}
+
+// TestScrubbingTap: configs/tap-scrubbed.yaml keeping 25 % of the traces.
+// The backend receives every span with its original attributes; the
+// session holds none of the e-mail addresses or card numbers (read with
+// `sessionctl cat`); it holds a share of the traces within ±3 % of 25 %,
+// each kept trace whole, and its metadata says the share.
+func TestScrubbingTap(t *testing.T) {
+	t.Parallel()
+	const traces, perRequest = 20000, 200
+	rng := rand.New(rand.NewPCG(18, 4))
+	ids := make([]pcommon.TraceID, traces)
+	for i := range ids {
+		binary.BigEndian.PutUint64(ids[i][:8], rng.Uint64())
+		binary.BigEndian.PutUint64(ids[i][8:], rng.Uint64())
+	}
+	sink := new(consumertest.TracesSink)
+	backend, _ := serveOTLP(t, "http", sink, nil)
+	dir := t.TempDir()
+	c := otelcoltest.StartFile(t, "../configs/tap-scrubbed.yaml",
+		"FORWARD_PROTOCOL=http", "FORWARD_ENDPOINT=http://"+backend, "TELEMETRY_HOST=127.0.0.1",
+		"CAPTURE_DIR="+dir, "CAPTURE_SESSION_ID=scrubbed", "CAPTURE_SAMPLING_PERCENTAGE=25")
+	// Each trace's two spans arrive in different requests, far apart.
+	for span := range 2 {
+		for first := 0; first < traces; first += perRequest {
+			c.SendTracesHTTP(t, scrubTraces(ids, first, perRequest, span))
+		}
+	}
+	require.Eventually(t, func() bool { return sink.SpanCount() >= 2*traces }, 60*time.Second, 10*time.Millisecond,
+		"the backend got %d of %d spans", sink.SpanCount(), 2*traces)
+	c.Stop(t)
+
+	// The backend: everything, as sent.
+	assert.Equal(t, 2*traces, sink.SpanCount())
+	fwd := sink.AllTraces()[0].ResourceSpans().At(0)
+	contact, _ := fwd.Resource().Attributes().Get("team.contact")
+	assert.Equal(t, "payments-oncall@corp.example.org", contact.Str())
+	email, _ := fwd.ScopeSpans().At(0).Spans().At(0).Attributes().Get("customer.email")
+	assert.Equal(t, "customer0@shop.example.com", email.Str())
+	card, _ := fwd.ScopeSpans().At(0).Spans().At(0).Attributes().Get("payment.card")
+	assert.Equal(t, "4111 1111 1111 1111", card.Str())
+
+	// The session: scrubbed.
+	out, err := exec.Command(sessionctlBin(t), "--dir", dir, "cat", "--json", "scrubbed").Output()
+	require.NoError(t, err)
+	dump := string(out)
+	// (Not assert.Contains: its message would print the whole dump.)
+	require.True(t, strings.Contains(dump, `"customer.email"`), "the attribute is kept, its value hashed")
+	for _, secret := range []string{"@shop.example.com", "@corp.example.org", "4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005", "6011000990139424", "4012888888881881"} {
+		assert.False(t, strings.Contains(dump, secret), "the session holds %q", secret)
+	}
+	assert.Regexp(t, regexp.MustCompile(`"intValue":"4000000000000\d{3}"`), dump[:min(len(dump), 4096)], "numbers that are not card numbers stay")
+
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	s := sessiontest.Read(t, st, "scrubbed")
+	sessiontest.CheckCounts(t, s)
+	perTrace := map[pcommon.TraceID]int{}
+	for _, sp := range pdatawalk.Spans(s.Traces) {
+		perTrace[sp.TraceID()]++
+	}
+	share := float64(len(perTrace)) / traces
+	t.Logf("kept %d of %d traces (%.2f %%)", len(perTrace), traces, 100*share)
+	assert.InDelta(t, 0.25, share, 0.25*0.03, "the kept share of traces")
+	for id, n := range perTrace {
+		if n != 2 {
+			t.Errorf("trace %s kept with %d of its 2 spans", id, n)
+			break
+		}
+	}
+	require.Len(t, s.Meta.Sampling, 1)
+	assert.Equal(t, 0.25, s.Meta.Sampling[0].Probability, "metadata.json says the share kept")
+	assert.Equal(t, int64(s.Traces.SpanCount()), s.Meta.Sampling[0].Spans)
+	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
 }
