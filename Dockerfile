@@ -22,12 +22,14 @@ LABEL org.opencontainers.image.title="otelcol-recordreplay" \
 
 # Go's crypto/x509 reads this path first on Linux.
 COPY build/image/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY bin/otelcol-recordreplay bin/sessionctl /
-# The default config (capture into /data), and the replay and seed configs
-# to run with `--config /etc/otelcol-recordreplay/replay.yaml` (or seed.yaml);
-# all of them take their settings from the environment.
+COPY bin/otelcol-recordreplay bin/sessionctl build/image/imagestart /
+# The default config (capture into /data); the tap (forward to
+# FORWARD_ENDPOINT and record a copy), the default when FORWARD_ENDPOINT is
+# set; its scrubbing, sampling variant; and the replay and seed configs to run
+# with `--config /etc/otelcol-recordreplay/replay.yaml` (or seed.yaml, ...).
+# All of them take their settings from the environment.
 COPY configs/container.yaml /etc/otelcol-recordreplay/config.yaml
-COPY configs/replay.yaml configs/seed.yaml /etc/otelcol-recordreplay/
+COPY configs/tap.yaml configs/tap-scrubbed.yaml configs/replay.yaml configs/seed.yaml /etc/otelcol-recordreplay/
 # The session store: an empty directory owned by the collector's user, so a
 # fresh named volume is writable too. The working directory is /, so the
 # configs' and sessionctl's default ./data is this volume.
@@ -38,5 +40,7 @@ WORKDIR /
 # OTLP gRPC, OTLP HTTP, health check, Prometheus metrics of the collector itself
 EXPOSE 4317 4318 13133 8888
 VOLUME /data
-ENTRYPOINT ["/otelcol-recordreplay"]
-CMD ["--config", "/etc/otelcol-recordreplay/config.yaml"]
+# imagestart (cmd/imagestart) execs /otelcol-recordreplay with the container's
+# command, or without one with --config /etc/otelcol-recordreplay/config.yaml,
+# tap.yaml when FORWARD_ENDPOINT is set.
+ENTRYPOINT ["/imagestart"]

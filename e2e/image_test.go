@@ -22,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -74,7 +75,7 @@ type run struct {
 	hostNet bool     // on the host's network even where published ports work
 	flags   []string // further `run` flags, such as volumes
 	env     []string
-	args    []string // the command (default: the image's CMD)
+	args    []string // the command (default: none: the image's default config)
 }
 
 // start runs the image detached and read-only. With published ports (bridge
@@ -230,10 +231,10 @@ func TestImage(t *testing.T) {
 		cfg := info[0].Config
 		t.Logf("image %s: %d bytes (%.1f MB); user %s; entrypoint %v; cmd %v; ports %v; volumes %v",
 			image, info[0].Size, float64(info[0].Size)/1e6, cfg.User, cfg.Entrypoint, cfg.Cmd, keys(cfg.ExposedPorts), keys(cfg.Volumes))
-		assert.Less(t, info[0].Size, int64(60e6), "image size (target: under 60 MB)")
+		assert.Less(t, info[0].Size, int64(80e6), "image size (target: under 80 MB)")
 		assert.Equal(t, "10001:10001", cfg.User)
-		assert.Equal(t, []string{"/otelcol-recordreplay"}, cfg.Entrypoint)
-		assert.Equal(t, []string{"--config", "/etc/otelcol-recordreplay/config.yaml"}, cfg.Cmd)
+		assert.Equal(t, []string{"/imagestart"}, cfg.Entrypoint, "execs the collector with the default config (or the tap)")
+		assert.Empty(t, cfg.Cmd)
 		for _, p := range []string{"4317/tcp", "4318/tcp", "13133/tcp"} {
 			assert.Contains(t, cfg.ExposedPorts, p)
 		}
@@ -342,6 +343,33 @@ func TestImage(t *testing.T) {
 		again.Traces.SpanCount(), again.Metrics.DataPointCount(), again.Logs.LogRecordCount())
 	assert.Equal(t, sessiontest.Canonical(t, got.Traces, got.Metrics, got.Logs),
 		sessiontest.Canonical(t, again.Traces, again.Metrics, again.Logs), "replayed session holds what was recorded")
+}
+
+// TestImageTap: the image with FORWARD_ENDPOINT set and no command runs the
+// tap (configs/tap.yaml): what it receives reaches the backend, and a copy
+// is recorded on the volume.
+func TestImageTap(t *testing.T) {
+	eng := imageEngine(t)
+	sink := new(consumertest.TracesSink)
+	backend, _ := serveOTLP(t, "grpc", sink, nil)
+	recorded := volume(t)
+	tap := eng.start(t, run{role: "tap", hostNet: true, flags: []string{"-v", recorded + ":/data"},
+		env: []string{"FORWARD_ENDPOINT=" + backend, "FORWARD_INSECURE=true", "CAPTURE_SESSION_ID=image-tap"}})
+	tap.waitHealthy(t)
+	tap.waitLog(t, "Everything is ready", 10*time.Second)
+	c := &otelcoltest.Collector{GRPC: tap.grpc, HTTP: tap.http}
+	for i := range 5 {
+		c.SendTracesHTTP(t, sessiontest.Traces("tapped", i, 20, time.Now()))
+	}
+	require.Eventually(t, func() bool { return sink.SpanCount() == 100 }, 30*time.Second, 20*time.Millisecond,
+		"the backend got %d of 100 spans", sink.SpanCount())
+	_, code := tap.stop(t)
+	assert.Equal(t, 0, code, "exit code after SIGTERM")
+	st, err := sessionstore.OpenFilesystem(recorded)
+	require.NoError(t, err)
+	got := sessiontest.Read(t, st, "image-tap")
+	assert.Equal(t, 100, got.Traces.SpanCount(), "the copy on the volume")
+	assert.Equal(t, sessionstore.StatusCompleted, got.Meta.Status)
 }
 
 // TestImageS3OverTLS captures into an S3 server over HTTPS from the image,

@@ -86,6 +86,9 @@ build() {
 	static bin/sessionctl
 	rm -rf "$IMAGE_BUILD_DIR"
 	mkdir -p "$IMAGE_BUILD_DIR/data"
+	# the entrypoint: the default config, or the tap when FORWARD_ENDPOINT is set
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$IMAGE_BUILD_DIR/imagestart" ./cmd/imagestart
+	static "$IMAGE_BUILD_DIR/imagestart"
 	local bundle
 	bundle=$(ca_bundle) || exit 1
 	cp "$bundle" "$IMAGE_BUILD_DIR/ca-certificates.crt"

@@ -56,21 +56,36 @@ const (
 	imageName     = "otelcol-recordreplay"
 	imageRef      = imageName + ":dev"
 	imageUID      = 10001
-	collectorPath = "/otelcol-recordreplay" // the ENTRYPOINT
+	collectorPath = "/otelcol-recordreplay"
+	entrypoint    = "/imagestart" // the ENTRYPOINT: execs collectorPath
 	sessionctlBin = "/sessionctl"
 	portGRPC      = 4317
 	portHTTP      = 4318
 	portHealth    = 13133
 )
 
-// imageArgs is the image's CMD, what a collector container without args runs.
-var imageArgs = []string{"--config", "/etc/otelcol-recordreplay/config.yaml"}
+// The configs a collector container without args runs (cmd/imagestart):
+// the capture, or the tap when FORWARD_ENDPOINT is set.
+const (
+	defaultConfig = "/etc/otelcol-recordreplay/config.yaml"
+	tapConfig     = "/etc/otelcol-recordreplay/tap.yaml"
+)
+
+// imageArgs is what a collector container without a command runs.
+func imageArgs(env map[string]string) []string {
+	if env["FORWARD_ENDPOINT"] != "" {
+		return []string{"--config", tapConfig}
+	}
+	return []string{"--config", defaultConfig}
+}
 
 // imageConfigs maps the configs the image holds to their repository files.
 var imageConfigs = map[string]string{
-	"/etc/otelcol-recordreplay/config.yaml": "../../configs/container.yaml",
-	"/etc/otelcol-recordreplay/replay.yaml": "../../configs/replay.yaml",
-	"/etc/otelcol-recordreplay/seed.yaml":   "../../configs/seed.yaml",
+	defaultConfig: "../../configs/container.yaml",
+	tapConfig:     "../../configs/tap.yaml",
+	"/etc/otelcol-recordreplay/tap-scrubbed.yaml": "../../configs/tap-scrubbed.yaml",
+	"/etc/otelcol-recordreplay/replay.yaml":       "../../configs/replay.yaml",
+	"/etc/otelcol-recordreplay/seed.yaml":         "../../configs/seed.yaml",
 }
 
 // variants are the directories a user applies, and the workloads each holds:
@@ -79,6 +94,7 @@ var imageConfigs = map[string]string{
 var variants = map[string][]string{
 	"capture-filesystem": {"Deployment/otelcol-recordreplay-capture"},
 	"capture-s3":         {"Deployment/otelcol-recordreplay-capture"},
+	"tap-gateway":        {"Deployment/otelcol-recordreplay-tap"},
 	"replay-sharded":     {"Job/otelcol-recordreplay-replay"},
 	"prune":              {"CronJob/otelcol-recordreplay-prune"},
 }
@@ -408,7 +424,7 @@ func containers(p *corev1.PodSpec) []*corev1.Container {
 }
 
 func isCollector(c *corev1.Container) bool {
-	return len(c.Command) == 0 || c.Command[0] == collectorPath
+	return len(c.Command) == 0 || c.Command[0] == collectorPath || c.Command[0] == entrypoint
 }
 
 func isSessionctl(c *corev1.Container) bool {
@@ -667,7 +683,7 @@ func checkCollector(t *testing.T, b *bundle, w workload, c *corev1.Container) {
 		t.Errorf("container %s: %v", c.Name, err)
 		return
 	}
-	fromImage := cfgPath == imageArgs[1] && mountFor(c, cfgPath) == nil
+	fromImage := (cfgPath == defaultConfig || strings.HasPrefix(cfgPath, "/etc/otelcol-recordreplay/tap")) && mountFor(c, cfgPath) == nil
 	if fromImage {
 		// The image's default config takes its listen addresses and store
 		// from the environment: the ports and probes below must agree.
@@ -1054,10 +1070,9 @@ func commandArgs(c *corev1.Container, env map[string]string) ([]string, error) {
 
 func collectorArgs(c *corev1.Container, env map[string]string) ([]string, error) {
 	if len(c.Command) == 0 && len(c.Args) == 0 {
-		return imageArgs, nil // the image's CMD
+		return imageArgs(env), nil // what the entrypoint chooses
 	}
-	// Otherwise the image's CMD is not used: a command without args runs
-	// without arguments.
+	// Otherwise the container's command and args are the collector's.
 	return commandArgs(c, env)
 }
 
