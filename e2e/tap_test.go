@@ -3,12 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha1" //nolint:gosec // the htpasswd format's {SHA} scheme, for a test password
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -288,4 +291,68 @@ func TestScrubbingTap(t *testing.T) {
 	assert.Equal(t, 0.25, s.Meta.Sampling[0].Probability, "metadata.json says the share kept")
 	assert.Equal(t, int64(s.Traces.SpanCount()), s.Meta.Sampling[0].Spans)
 	assert.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+}
+
+// TestControlAPIBehindAuthenticators: the distribution's authenticator
+// extensions guard the control API through its `auth:` setting, as they
+// guard any HTTP server of the collector: bearertokenauth and basicauth.
+func TestControlAPIBehindAuthenticators(t *testing.T) {
+	t.Parallel()
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	// sre:letmein, as `htpasswd -nbs sre letmein` writes it ({SHA}).
+	sum := sha1.Sum([]byte("letmein"))
+	require.NoError(t, os.WriteFile(htpasswd, []byte("sre:{SHA}"+base64.StdEncoding.EncodeToString(sum[:])+"\n"), 0o600))
+	for _, tc := range []struct {
+		name, extension, authenticator string
+		good, bad                      func(*http.Request)
+	}{
+		{
+			name: "bearertokenauth", authenticator: "bearertokenauth",
+			extension: `bearertokenauth: {token: "s3cret-token"}`,
+			good:      func(r *http.Request) { r.Header.Set("Authorization", "Bearer s3cret-token") },
+			bad:       func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess") },
+		},
+		{
+			name: "basicauth", authenticator: "basicauth",
+			extension: `basicauth: {htpasswd: {file: "` + htpasswd + `"}}`,
+			good:      func(r *http.Request) { r.SetBasicAuth("sre", "letmein") },
+			bad:       func(r *http.Request) { r.SetBasicAuth("sre", "guess") },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := otelcoltest.Start(t, `
+receivers:
+  otlp: {protocols: {http: {endpoint: "{{HTTP}}"}}}
+exporters:
+  session_capture:
+    store: {directory: "{{DIR}}/data"}
+    control: session_control
+extensions:
+  `+tc.extension+`
+  session_control:
+    endpoint: "{{CONTROL}}"
+    auth: {authenticator: `+tc.authenticator+`}
+  health_check: {endpoint: "{{HEALTH}}"}
+service:
+  extensions: [health_check, `+tc.authenticator+`, session_control]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [session_capture]}
+`)
+			get := func(set func(*http.Request)) int {
+				req, err := http.NewRequest("GET", "http://"+c.Control+"/v1/captures", nil)
+				require.NoError(t, err)
+				if set != nil {
+					set(req)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				_ = resp.Body.Close()
+				return resp.StatusCode
+			}
+			assert.Equal(t, http.StatusOK, get(tc.good))
+			assert.Equal(t, http.StatusUnauthorized, get(tc.bad))
+			assert.Equal(t, http.StatusUnauthorized, get(nil))
+		})
+	}
 }
