@@ -282,3 +282,19 @@ func TestSamplingShareInMetadata(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []sessionstore.SamplingShare{{Threshold: "c", Probability: 0.25, Spans: 30}}, m.Sampling)
 }
+
+// TestDropsInControlState: the control API's state of a tap says how many
+// items of each signal its full queue dropped since the collector started,
+// and its session says them too.
+func TestDropsInControlState(t *testing.T) {
+	cfg, _ := tapConfig(t, 1)
+	cfg.Session.ID = "tap-state"
+	tr := newTrio(t, cfg, nil)
+	require.NoError(t, tr.traces.ConsumeTraces(context.Background(), ptrace.Traces(itemBatch(sessionstore.SignalTraces, 0, 3, 1, "").(ptrace.Traces))))
+	require.NoError(t, tr.logs.ConsumeLogs(context.Background(), itemBatch(sessionstore.SignalLogs, 0, 2, 1, "").(plog.Logs)))
+	st := tr.shared.State(context.Background())
+	assert.Equal(t, map[string]int64{"traces": 3, "metrics": 0, "logs": 2}, st.DroppedOnOverflow)
+	require.NotNil(t, st.Session)
+	assert.Equal(t, &sessionstore.ItemCounts{Traces: 3, Logs: 2}, st.Session.DroppedItems)
+	tr.shutdown(t)
+}
