@@ -289,6 +289,10 @@ func captureLine(s control.CaptureState) string {
 	if d["traces"]+d["metrics"]+d["logs"] > 0 {
 		fmt.Fprintf(&b, ", dropped while paused: %d spans, %d data points, %d log records", d["traces"], d["metrics"], d["logs"])
 	}
+	d = s.DroppedOnOverflow
+	if d["traces"]+d["metrics"]+d["logs"] > 0 {
+		fmt.Fprintf(&b, ", dropped on a full queue: %d spans, %d data points, %d log records", d["traces"], d["metrics"], d["logs"])
+	}
 	return b.String()
 }
 

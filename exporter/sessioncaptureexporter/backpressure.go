@@ -23,6 +23,7 @@ const dropWarnEvery = 10 * time.Second
 // dropReport gathers the drops since the last warning.
 type dropReport struct {
 	mu     sync.Mutex
+	total  counts    // dropped since the collector started
 	since  counts    // dropped since the last warning
 	warned time.Time // when the last warning was logged
 	cause  error     // the queue's last refusal
@@ -43,6 +44,7 @@ func (e *captureExporter) dropped(signal sessionstore.Signal, ownID string, own 
 	now := e.now()
 	r := &e.drops
 	r.mu.Lock()
+	r.total.add(signal, n)
 	r.since.add(signal, n)
 	r.cause = cause
 	if now.Sub(r.warned) < dropWarnEvery {
@@ -53,6 +55,18 @@ func (e *captureExporter) dropped(signal sessionstore.Signal, ownID string, own 
 	r.since, r.warned = counts{}, now
 	r.mu.Unlock()
 	e.warnDropped("Sending queue full: items dropped (backpressure: drop); the pipeline goes on without them", c, err)
+}
+
+// droppedCounts returns the items dropped since the collector started, per
+// signal.
+func (r *dropReport) droppedCounts() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(signals))
+	for i, s := range signals {
+		out[string(s)] = r.total[i]
+	}
+	return out
 }
 
 // flushDrops warns about the drops since the last warning (the collector

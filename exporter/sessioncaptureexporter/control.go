@@ -81,6 +81,7 @@ func (e *captureExporter) State(context.Context) control.CaptureState {
 		State:              control.Recording,
 		Store:              e.store.String(),
 		DroppedWhilePaused: e.gate.droppedCounts(),
+		DroppedOnOverflow:  e.drops.droppedCounts(),
 	}
 	if e.gate.paused.Load() {
 		st.State = control.Paused

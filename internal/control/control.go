@@ -61,6 +61,10 @@ type CaptureState struct {
 	// DroppedWhilePaused counts the items dropped while paused, per
 	// signal, since the collector started.
 	DroppedWhilePaused map[string]int64 `json:"dropped_while_paused"`
+	// DroppedOnOverflow counts the items dropped because the sending queue
+	// was full (backpressure: drop), per signal, since the collector
+	// started; each is also in its session's droppedItems.
+	DroppedOnOverflow map[string]int64 `json:"dropped_on_overflow"`
 }
 
 // Replay is a session_replay receiver under control.
