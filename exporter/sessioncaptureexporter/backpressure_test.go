@@ -191,7 +191,8 @@ func readOnly(batch any) any {
 
 // TestDropOfRoutedData: items dropped for sessions named by the routing
 // attribute are counted in those sessions, whether the session was open
-// when they were dropped or never opened at all.
+// when they were dropped or never opened at all, even when they are dropped
+// just before the collector stops.
 func TestDropOfRoutedData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg, st := tapConfig(t, 1000)
@@ -207,10 +208,16 @@ func TestDropOfRoutedData(t *testing.T) {
 		time.Sleep(5 * time.Second)
 		down.Store(false)
 		time.Sleep(time.Minute)
+		// Larger than the queue: dropped whatever the store does, right
+		// before the stop (its session opens with the final metadata).
+		require.NoError(t, tr.consumeItems(ctx, sig, itemBatch(sig, 1900, 1500, 1, "run-c")))
 		tr.shutdown(t)
 
 		a := audit(t, st)
 		a.checkLedger(t)
+		require.Contains(t, a.meta, "run-c")
+		assert.Equal(t, int64(1500), droppedOf(t, a.meta["run-c"], sig))
+		assert.Equal(t, sessionstore.StatusFailed, a.meta["run-c"].Status, "closed with the others")
 		require.Contains(t, a.meta, "run-a")
 		require.Contains(t, a.meta, "run-b")
 		assert.Equal(t, int64(600), a.meta["run-a"].CapturedLogs)
