@@ -23,7 +23,7 @@ import (
 // before they could be opened, and forgets closed sessions that are fully
 // written.
 func (m *sessionManager) flush(ctx context.Context, interval time.Duration, force bool) error {
-	errs := []error{m.recordDroppedRoutes(ctx)}
+	errs := []error{m.recordDroppedRoutes(ctx, force)}
 	for _, s := range m.all() {
 		if !s.isOpened() {
 			if (!force || !s.isClosed() || !s.hasData()) && !s.hasDropped() {
@@ -82,13 +82,16 @@ func (m *sessionManager) flush(ctx context.Context, interval time.Duration, forc
 
 // recordDroppedRoutes opens the sessions of routes with items dropped
 // while they were not open, so that their metadata says so (routed records
-// the drops). A route whose session refuses them for good is forgotten,
-// with a warning.
-func (m *sessionManager) recordDroppedRoutes(ctx context.Context) error {
+// the drops); final: the collector stops, and they close at once. A route
+// whose session refuses them for good is forgotten, with a warning.
+func (m *sessionManager) recordDroppedRoutes(ctx context.Context, final bool) error {
 	var errs []error
 	for _, route := range m.route.droppedRoutes() {
-		_, err := m.routed(ctx, route, emptyResource)
+		s, err := m.routed(ctx, route, emptyResource)
 		if err == nil {
+			if final {
+				s.close(m.now(), true, m.persistent)
+			}
 			continue
 		}
 		if sessionstore.IsPermanent(err) {
