@@ -11,7 +11,7 @@
 #   4. TestCaptureS3Outage  capture into versitygw, stopped for 20 s midway
 #   6. TestTapOverhead      configs/tap.yaml forwarding 10k spans/s without
 #                           the capture, with it, and with its store down;
-#                           CPU per span, rate, latency, ratios (~5 min)
+#                           CPU per span, rate, latency, ratios (~4 min)
 # Results: testbed/tests/results/TESTRESULTS.md (the testbed's table),
 # testbed/tests/results/SCENARIOS.md (rates, CPU-seconds, RSS points), and
 # each test's agent.log under testbed/tests/results/<test>/.

@@ -17,7 +17,8 @@ package tests
 // store down, the backend's rate within 5 % of no tap) are reported, not
 // asserted: what is asserted is correctness, that every span reaches the
 // backend exactly once, that no request fails, and that the capture accounts
-// for every span it did not store.
+// for what it did not store (in metadata.json; with the store down, in its
+// log).
 
 import (
 	"context"
