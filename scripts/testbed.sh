@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make testbed: the collector testbed's load scenarios 1-4 against the built
+# make testbed: the collector testbed's load scenarios 1-4 and 6 against the built
 # distribution (testbed/, its own Go module on contrib's testbed framework):
 #   1. TestCapture          OTLP -> session_capture (filesystem), 10k spans/s,
 #                           10k data points/s, 10k log records/s, 60 s each;
@@ -9,6 +9,9 @@
 #                           capture and replay, correctness validator
 #   3. TestSeed             seed_gen, clock fast -> OTLP -> mock backend
 #   4. TestCaptureS3Outage  capture into versitygw, stopped for 20 s midway
+#   6. TestTapOverhead      configs/tap.yaml forwarding 10k spans/s without
+#                           the capture, with it, and with its store down;
+#                           CPU per span, rate, latency, ratios (~4 min)
 # Results: testbed/tests/results/TESTRESULTS.md (the testbed's table),
 # testbed/tests/results/SCENARIOS.md (rates, CPU-seconds, RSS points), and
 # each test's agent.log under testbed/tests/results/<test>/.
@@ -34,7 +37,7 @@ needs_build() {
 if needs_build; then make build; fi
 [ -x "$ROOT/bin/versitygw" ] || make tools
 
-RUN=${TESTBED_RUN:-'^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage)$'}
+RUN=${TESTBED_RUN:-'^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage|TestTapOverhead)$'}
 LOG=${TESTBED_LOG:-testbed.log}
 cd testbed
 mkdir -p tests/results

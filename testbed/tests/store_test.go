@@ -69,6 +69,7 @@ type sessionMetadata struct {
 	CapturedLogs    int64            `json:"capturedLogs"`
 	TotalSizeBytes  int64            `json:"totalSizeBytes"`
 	LostItems       map[string]int64 `json:"lostItems"`
+	DroppedItems    map[string]int64 `json:"droppedItems"` // by backpressure: drop
 	Signals         map[string]struct {
 		Objects int64 `json:"objects"`
 		Items   int64 `json:"items"`
