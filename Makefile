@@ -173,7 +173,7 @@ bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
 	bash scripts/build-peer.sh
 	bash scripts/bench-peers.sh
 
-## testbed: the collector testbed's load scenarios 1-4 on the built binary (testbed/, its own module;
+## testbed: the collector testbed's load scenarios 1-4 and 6 (the tap's cost) on the built binary (testbed/, its own module;
 ## minutes; not part of make test)
 testbed: build $(VERSITYGW)
 	bash scripts/testbed.sh
