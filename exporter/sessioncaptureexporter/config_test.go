@@ -88,6 +88,7 @@ func TestFullConfig(t *testing.T) {
 	want.Session.MaxDuration = time.Hour
 	want.MetadataInterval = 30 * time.Second
 	want.CompressionLevel = sessionstore.CompressionBestSpeed
+	want.Backpressure = BackpressureDrop
 	want.TimeoutConfig.Timeout = 10 * time.Second
 	want.RetryConfig.InitialInterval = time.Second
 	want.RetryConfig.MaxInterval = 10 * time.Second
@@ -111,6 +112,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{name: "zero_max_open", wantErr: []string{"session.max_open 0"}},
 		{name: "zero_store_timeout", wantErr: []string{"store.timeout 0s must be positive"}},
 		{name: "bad_compression", wantErr: []string{`"fastest"`, "best_speed"}},
+		{name: "bad_backpressure", wantErr: []string{"backpressure", `"shed"`, `"block"`, `"drop"`}},
+		{name: "drop_without_queue", wantErr: []string{"backpressure: drop needs sending_queue enabled"}},
 		{name: "traversal_id", wantErr: []string{"session.id", `"../x"`}},
 		{name: "slash_id", wantErr: []string{"session.id", `"a/b"`}},
 		{name: "empty_id", wantErr: []string{"session.id", `""`, "must not be empty"}},
