@@ -44,6 +44,29 @@ func (b *Backpressure) UnmarshalText(text []byte) error {
 	}
 }
 
+// StartMode says whether the exporter records from the start.
+type StartMode string
+
+const (
+	// StartRecording records what arrives from the start (the default).
+	StartRecording StartMode = "recording"
+	// StartPaused arms the capture: what arrives is counted and dropped,
+	// no session opens and nothing is stored, until the control API
+	// resumes it (or opens a new session).
+	StartPaused StartMode = "paused"
+)
+
+// UnmarshalText refuses unknown modes while the configuration loads.
+func (m *StartMode) UnmarshalText(text []byte) error {
+	switch v := StartMode(text); v {
+	case StartRecording, StartPaused:
+		*m = v
+		return nil
+	default:
+		return fmt.Errorf("session.start %q: want %q or %q", string(text), StartRecording, StartPaused)
+	}
+}
+
 // Config is the configuration of the session_capture exporter.
 type Config struct {
 	// Store says where sessions are written.
@@ -120,6 +143,9 @@ type SessionConfig struct {
 	// once; data for a new one beyond it is refused with a permanent error
 	// naming it.
 	MaxOpen int `mapstructure:"max_open"`
+	// Start is recording (the default) or paused: armed, recording nothing
+	// until the control API resumes the capture (needs Control).
+	Start StartMode `mapstructure:"start"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -174,6 +200,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout %s must not be negative", cfg.ShutdownTimeout))
+	}
+	if cfg.Session.Start == StartPaused && cfg.Control == nil {
+		errs = append(errs, errors.New("session.start: paused needs control (a session_control extension): nothing else could start the capture"))
 	}
 	if cfg.Backpressure == BackpressureDrop {
 		switch {

@@ -102,7 +102,9 @@ const newSessionDrainTimeout = 10 * time.Second
 // request is handed to the current own session, which then completes, and
 // the requested one opens now (its metadata.json is written at once). The
 // sessions rotated from it later (max_duration, max_bytes) keep its
-// description. Sessions named by session.from_attribute are not affected.
+// description. A paused (or armed: session.start: paused) capture resumes:
+// a new session records. Sessions named by session.from_attribute are not
+// affected.
 func (e *captureExporter) NewSession(ctx context.Context, req control.SessionRequest) (control.CaptureState, error) {
 	desc := ownDesc{
 		id: AutoSessionID, description: req.Description, labels: maps.Clone(req.Labels),
@@ -141,6 +143,9 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 	fields := []zap.Field{zap.String("session", s.id)}
 	if prev.hasData() {
 		fields = append(fields, zap.String("completed", prev.id))
+	}
+	if e.gate.paused.CompareAndSwap(true, false) {
+		fields = append(fields, zap.Bool("resumed", true)) // a new session records
 	}
 	e.set.Logger.Info("New capture session requested through the control API", fields...)
 	if prev.hasData() {

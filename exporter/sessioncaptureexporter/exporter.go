@@ -116,6 +116,7 @@ func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, e
 	}
 	e.retriesEnd, e.endRetries = context.WithCancel(context.Background())
 	e.gate = &gate{onDrop: e.countPaused}
+	e.gate.paused.Store(cfg.Session.Start == StartPaused)
 	return e, nil
 }
 
@@ -212,6 +213,11 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 	loopCtx, loopCancel := context.WithCancel(context.Background())
 	e.cancel = loopCancel
 	e.wg.Go(func() { e.housekeeping(loopCtx) })
+	if e.gate.paused.Load() {
+		logger.Info("Capture armed (session.start: paused): nothing is recorded until the control API resumes it",
+			zap.String("store", store.String()), zap.Stringer("control", e.cfg.Control))
+		return nil
+	}
 	logger.Info("Capturing into session store; a session opens with the first data", zap.String("store", store.String()))
 	return nil
 }

@@ -39,6 +39,7 @@ func createDefaultConfig() component.Config {
 			EnabledFlags: []string{},
 			IdleTimeout:  time.Minute,
 			MaxOpen:      1000,
+			Start:        StartRecording,
 		},
 		Backpressure:     BackpressureBlock,
 		MetadataInterval: 10 * time.Second,
