@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/testdata"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -79,4 +81,100 @@ func TestStartPausedNeedsControl(t *testing.T) {
 	assert.Contains(t, err.Error(), "control")
 
 	require.ErrorContains(t, confmap.NewFromStringMap(map[string]any{"session": map[string]any{"start": "later"}}).Unmarshal(cfg), `"later"`)
+}
+
+// recorderConfig is a filesystem config with recorder: {window}, set as a
+// user sets it, into the fixed session "recorder".
+func recorderConfig(t *testing.T, window string) (*Config, sessionstore.Store) {
+	t.Helper()
+	cfg, st := fsConfig(t)
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{
+		"recorder": map[string]any{"window": window},
+		"session":  map[string]any{"id": "recorder"},
+	}).Unmarshal(cfg))
+	return cfg, st
+}
+
+// oldestObject returns the capture time of the oldest object of a session.
+func oldestObject(t *testing.T, st sessionstore.Store, id string) (time.Time, int) {
+	t.Helper()
+	var oldest time.Time
+	n := 0
+	for o, err := range sessionstore.ListObjects(context.Background(), st, id) {
+		require.NoError(t, err)
+		if oldest.IsZero() || o.CaptureTime.Before(oldest) {
+			oldest = o.CaptureTime
+		}
+		n++
+	}
+	return oldest, n
+}
+
+// TestRecorderKeepsTheWindow: a recorder with a 10 s window, fed a request
+// a second for two minutes (every signal in turn), never holds an object
+// older than the window plus one clean-up period (1 s for this window);
+// its metadata.json says what it holds at every moment: its counts and
+// stats are those of the objects there, its first capture time the oldest
+// one's. It stays active while it runs.
+func TestRecorderKeepsTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "10s")
+		cfg.MetadataInterval = time.Second
+		tr := newTrio(t, cfg, nil)
+		ctx := context.Background()
+		const period = time.Second
+		for i := range 120 {
+			signal := allSignals[i%3]
+			require.NoError(t, tr.consumeItems(ctx, signal, itemBatch(signal, i*10, 10, 1, "")))
+			time.Sleep(time.Second)
+			if i < 15 {
+				continue
+			}
+			synctest.Wait()
+			oldest, n := oldestObject(t, st, "recorder")
+			require.Positive(t, n)
+			assert.False(t, oldest.Before(time.Now().Add(-10*time.Second-period-time.Second)),
+				"second %d: an object from %s, %s ago", i, oldest.Format(time.TimeOnly), time.Since(oldest))
+			if i%20 == 0 {
+				// metadata written each second: the counts of what is there now,
+				// give or take the last second's object
+				a := audit(t, st)
+				m := a.meta["recorder"]
+				require.NotNil(t, m)
+				assert.Equal(t, sessionstore.StatusActive, m.Status)
+				held := a.objectItems["recorder"]
+				assert.InDelta(t, held[sessionstore.SignalTraces]+held[sessionstore.SignalMetrics]+held[sessionstore.SignalLogs], m.Items(), 10)
+			}
+		}
+		tr.shutdown(t)
+
+		a := audit(t, st)
+		a.checkLedger(t) // metadata = what the objects hold, nothing twice
+		m := a.meta["recorder"]
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+		assert.InDelta(t, 110, m.Items(), 20, "about the window's worth: 10 items a second")
+		oldest, n := oldestObject(t, st, "recorder")
+		first, _ := m.CaptureRange()
+		assert.Equal(t, oldest, first, "firstCaptureTime is the oldest object's")
+		var objects int64
+		for _, s := range m.Signals {
+			objects += s.Objects
+		}
+		assert.Equal(t, int64(n), objects)
+	})
+}
+
+// TestRecorderConfig: a recorder needs a fixed session id and no rotation,
+// and its window must be positive; the errors name the settings.
+func TestRecorderConfig(t *testing.T) {
+	cfg, _ := recorderConfig(t, "30m")
+	require.NoError(t, cfg.Validate())
+	auto, _ := recorderConfig(t, "30m")
+	auto.Session.ID = AutoSessionID
+	require.ErrorContains(t, auto.Validate(), "recorder needs a fixed session.id")
+	rot, _ := recorderConfig(t, "30m")
+	rot.Session.MaxDuration = time.Hour
+	require.ErrorContains(t, rot.Validate(), "session.max_duration")
+	neg, _ := recorderConfig(t, "-1s")
+	require.ErrorContains(t, neg.Validate(), "recorder.window -1s")
 }
