@@ -90,6 +90,9 @@ type Config struct {
 	// (the default) or drop (the exporter never blocks nor fails the
 	// pipeline; sending_queue.block_on_overflow is then ignored).
 	Backpressure Backpressure `mapstructure:"backpressure"`
+	// Recorder makes the own session a rolling one that keeps the last
+	// window of data (the flight recorder).
+	Recorder RecorderConfig `mapstructure:"recorder"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
@@ -200,6 +203,16 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout %s must not be negative", cfg.ShutdownTimeout))
+	}
+	if w := cfg.Recorder.Window; w < 0 {
+		errs = append(errs, fmt.Errorf("recorder.window %s must not be negative", w))
+	} else if w > 0 {
+		if cfg.Session.ID == AutoSessionID {
+			errs = append(errs, errors.New("recorder needs a fixed session.id: the rolling session goes on across restarts"))
+		}
+		if cfg.Session.MaxDuration > 0 || cfg.Session.MaxBytes > 0 {
+			errs = append(errs, errors.New("recorder cannot be used with session.max_duration or session.max_bytes: the rolling session never rotates (the window bounds it)"))
+		}
 	}
 	if cfg.Session.Start == StartPaused && cfg.Control == nil {
 		errs = append(errs, errors.New("session.start: paused needs control (a session_control extension): nothing else could start the capture"))

@@ -87,6 +87,8 @@ type captureExporter struct {
 
 	// drops gathers the drops of backpressure: drop for its warnings.
 	drops dropReport
+	// rec deletes the rolling session's old objects (nil: no recorder).
+	rec *recorder
 
 	// gate drops what arrives while paused through the control API;
 	// unregister removes the exporter from it (nil: not registered).
@@ -205,6 +207,10 @@ func (e *captureExporter) Start(ctx context.Context, host component.Host) error 
 		},
 	})
 
+	if e.cfg.Recorder.enabled() {
+		e.rec = newRecorder(e.cfg.Recorder, store, logger, e.now)
+	}
+
 	if err := e.register(); err != nil {
 		_ = store.Close()
 		return fmt.Errorf("session_capture: %w", err)
@@ -240,6 +246,11 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 			}
 		}
 		e.sessions.closeIdle()
+		if s := e.sessions.current(); e.rec != nil && s.id == e.cfg.Session.ID {
+			if err := e.rec.clean(ctx, s); err != nil && ctx.Err() == nil {
+				e.set.Logger.Warn("Could not delete the rolling session's old objects yet; will retry", zap.Error(err))
+			}
+		}
 		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
 			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
 			componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))

@@ -340,6 +340,10 @@ func (e *captureExporter) stored(ctx context.Context, o *object) {
 	o.done, o.stored = true, true
 	rawBytes, storedBytes := int64(o.encoded.RawBytes), int64(len(o.encoded.Data))
 	s.recordStored(o, rawBytes, storedBytes)
+	if e.rec != nil && s.id == e.cfg.Session.ID && s.kind == kindOwn {
+		e.rec.add(indexedObject{key: o.key, signal: o.signal, captured: o.captured.UTC().Truncate(time.Millisecond),
+			items: o.items, raw: rawBytes, stored: storedBytes, counted: true})
+	}
 	if s.kind == kindOwn && e.cfg.Session.MaxBytes > 0 && s.storedBytes() >= e.cfg.Session.MaxBytes {
 		e.wake()
 	}

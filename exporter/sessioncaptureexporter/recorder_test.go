@@ -2,6 +2,8 @@ package sessioncaptureexporter
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -177,4 +180,81 @@ func TestRecorderConfig(t *testing.T) {
 	require.ErrorContains(t, rot.Validate(), "session.max_duration")
 	neg, _ := recorderConfig(t, "-1s")
 	require.ErrorContains(t, neg.Validate(), "recorder.window -1s")
+}
+
+// TestRecorderAfterRestart: a recorder restarted on its rolling session
+// goes on with it: the objects the earlier run left are deleted when they
+// fall out of the window, and the counts stay those of what is stored.
+func TestRecorderAfterRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "10s")
+		ctx := context.Background()
+		feed := func(tr *trio, from, seconds int) {
+			for i := from; i < from+seconds; i++ {
+				require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*10, 10, 1, "")))
+				time.Sleep(time.Second)
+			}
+		}
+		tr := newTrio(t, cfg, nil)
+		feed(tr, 0, 30)
+		tr.shutdown(t)
+		first := audit(t, st)
+		first.checkLedger(t)
+
+		tr = newTrio(t, cfg, nil)
+		feed(tr, 30, 25)
+		tr.shutdown(t)
+		a := audit(t, st)
+		a.checkLedger(t)
+		oldest, _ := oldestObject(t, st, "recorder")
+		assert.False(t, oldest.Before(time.Now().Add(-12*time.Second)), "the earlier run's objects went too: oldest %s ago", time.Since(oldest))
+		for k := range first.items {
+			if w := a.items[k]; w != nil {
+				assert.True(t, k.n >= 400, "item %d of the first run is still there", k.n)
+			}
+		}
+		assert.Equal(t, sessionstore.StatusCompleted, a.meta["recorder"].Status)
+	})
+}
+
+// TestRecorderUnderAStoreOutage: while the store refuses deletions (and
+// writes), the rolling session keeps its old objects and its counts say
+// so; when the store is back they go, and the accounting rule holds for
+// what was accepted meanwhile: stored or counted lost.
+func TestRecorderUnderAStoreOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "10s")
+		cfg.RetryConfig.Enabled = false // a failed write is lost at once
+		var down atomic.Bool
+		refuse := func(faultstore.Call) faultstore.Fault {
+			if down.Load() {
+				return faultstore.Fault{Err: errors.New("connection refused")}
+			}
+			return faultstore.Fault{}
+		}
+		tr := newTrio(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			return faultstore.New(s, faultstore.Data(faultstore.Put, refuse), faultstore.Data(faultstore.Delete, refuse))
+		})
+		ctx := context.Background()
+		sent := 0
+		for i := range 60 {
+			down.Store(i >= 20 && i < 40)
+			require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, sent, 10, 1, "")))
+			sent += 10
+			time.Sleep(time.Second)
+			if i == 39 {
+				synctest.Wait()
+				oldest, _ := oldestObject(t, st, "recorder")
+				assert.True(t, oldest.Before(time.Now().Add(-15*time.Second)), "nothing deleted while the store refuses")
+			}
+		}
+		tr.shutdown(t)
+		a := audit(t, st)
+		a.checkLedger(t)
+		m := a.meta["recorder"]
+		assert.Equal(t, int64(200), lostOf(m, sessionstore.SignalTraces), "the writes refused are lost, and said so")
+		assert.Equal(t, sessionstore.StatusFailed, m.Status)
+		oldest, _ := oldestObject(t, st, "recorder")
+		assert.False(t, oldest.Before(time.Now().Add(-12*time.Second)), "the old objects went once the store was back")
+	})
 }

@@ -255,6 +255,18 @@ func (s *session) recordLost(signal sessionstore.Signal, n int64) {
 	s.dirty = true
 }
 
+// removeObject takes an object the recorder deleted out of the counts;
+// oldestLeft is the capture time of the oldest object of its signal left.
+func (s *session) removeObject(o indexedObject, oldestLeft *time.Time) {
+	if o.uncounted {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.meta.Remove(o.signal, o.items, o.raw, o.stored, oldestLeft)
+	s.dirty = true
+}
+
 // recordDropped records items dropped because the sending queue had no
 // room for them; fromPending: they were counted pending (accepted into
 // this own session), not routed.

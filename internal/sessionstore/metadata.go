@@ -229,6 +229,35 @@ func (m *Metadata) Add(signal Signal, captureTime time.Time, items, rawBytes, st
 	m.TotalSizeBytes += storedBytes
 }
 
+// Remove takes one deleted object out of the counts (a rolling session
+// deletes its oldest objects): oldestLeft is the capture time of the
+// oldest object of signal still stored (nil: none).
+func (m *Metadata) Remove(signal Signal, items, rawBytes, storedBytes int64, oldestLeft *time.Time) {
+	st := m.Signals[signal]
+	if st == nil {
+		return
+	}
+	st.Objects = max(0, st.Objects-1)
+	st.Items = max(0, st.Items-items)
+	st.Bytes = max(0, st.Bytes-rawBytes)
+	st.CompressedBytes = max(0, st.CompressedBytes-storedBytes)
+	if oldestLeft == nil {
+		st.FirstCaptureTime, st.LastCaptureTime = nil, nil
+	} else {
+		t := oldestLeft.UTC()
+		st.FirstCaptureTime = &t
+	}
+	switch signal {
+	case SignalTraces:
+		m.CapturedTraces = max(0, m.CapturedTraces-items)
+	case SignalMetrics:
+		m.CapturedMetrics = max(0, m.CapturedMetrics-items)
+	case SignalLogs:
+		m.CapturedLogs = max(0, m.CapturedLogs-items)
+	}
+	m.TotalSizeBytes = max(0, m.TotalSizeBytes-storedBytes)
+}
+
 // ExtendEventTime widens the event time range to include [start, end].
 // Zero times are ignored.
 func (m *Metadata) ExtendEventTime(start, end time.Time) {

@@ -1,0 +1,211 @@
+package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// The flight recorder (recorder: {window}): the own session is a rolling
+// one that keeps about the last window of data. Its objects older than the
+// window, by key time, are deleted every clean-up period, and its metadata
+// counts what it holds now.
+
+// RecorderConfig turns the own session into a rolling one.
+type RecorderConfig struct {
+	// Window is how much of the latest data the rolling session keeps,
+	// by capture time; 0: no recorder, the session keeps everything.
+	Window time.Duration `mapstructure:"window"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// enabled reports whether the own session rolls.
+func (c RecorderConfig) enabled() bool { return c.Window > 0 }
+
+// cleanupPeriod is how often objects older than the window are deleted: a
+// tenth of the window, between a second and a minute. The session holds no
+// object older than window + cleanupPeriod (while the store answers).
+func (c RecorderConfig) cleanupPeriod() time.Duration {
+	return min(max(c.Window/10, time.Second), time.Minute)
+}
+
+// recorder keeps the index of the rolling session's objects and deletes
+// the old ones.
+type recorder struct {
+	window, period time.Duration
+	store          sessionstore.Store
+	logger         *zap.Logger
+	now            func() time.Time
+
+	mu sync.Mutex
+	// objects are the session's objects this writer knows, by capture
+	// time: those it stored, and (after the first clean-up) those the
+	// store held from earlier runs.
+	objects []indexedObject
+	keys    map[string]bool
+	// listed: the store's objects from earlier runs are in the index.
+	listed bool
+	next   time.Time // the next clean-up
+}
+
+// indexedObject is one object of the rolling session and what it counts
+// for in the metadata.
+type indexedObject struct {
+	key                string
+	signal             sessionstore.Signal
+	captured           time.Time
+	items, raw, stored int64
+	counted            bool // items and raw are known (else read before it goes)
+	// uncounted: the object counts for nothing in the metadata (it could
+	// not be decoded, so no recount counted it, or it was gone already).
+	uncounted bool
+}
+
+func newRecorder(cfg RecorderConfig, store sessionstore.Store, logger *zap.Logger, now func() time.Time) *recorder {
+	return &recorder{
+		window: cfg.Window, period: cfg.cleanupPeriod(), store: store, logger: logger, now: now,
+		keys: map[string]bool{},
+	}
+}
+
+// add indexes an object stored now.
+func (r *recorder) add(o indexedObject) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.insert(o)
+}
+
+func (r *recorder) insert(o indexedObject) {
+	if r.keys[o.key] {
+		return
+	}
+	r.keys[o.key] = true
+	i, _ := slices.BinarySearchFunc(r.objects, o.captured, func(x indexedObject, t time.Time) int { return x.captured.Compare(t) })
+	r.objects = slices.Insert(r.objects, i, o)
+}
+
+// oldest returns the oldest indexed object if it is older than cutoff.
+func (r *recorder) oldest(cutoff time.Time) (indexedObject, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.objects) == 0 || !r.objects[0].captured.Before(cutoff) {
+		return indexedObject{}, false
+	}
+	return r.objects[0], true
+}
+
+// forget drops an object from the index and returns the capture time of
+// the oldest one of its signal left (nil: none).
+func (r *recorder) forget(key string, signal sessionstore.Signal) *time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.objects = slices.DeleteFunc(r.objects, func(o indexedObject) bool { return o.key == key })
+	delete(r.keys, key)
+	for _, o := range r.objects {
+		if o.signal == signal {
+			t := o.captured
+			return &t
+		}
+	}
+	return nil
+}
+
+// clean deletes the rolling session's objects older than the window, each
+// taken out of its counts, if a clean-up is due. The first clean-up indexes
+// what earlier runs left in the store. A store failure ends the pass: the
+// next one goes on where it stopped.
+func (r *recorder) clean(ctx context.Context, s *session) error {
+	now := r.now()
+	if now.Before(r.next) || !s.isOpened() {
+		return nil
+	}
+	r.next = now.Add(r.period)
+	if err := r.listOnce(ctx, s.id); err != nil {
+		return err
+	}
+	cutoff := now.Add(-r.window)
+	deleted := 0
+	for {
+		o, ok := r.oldest(cutoff)
+		if !ok {
+			break
+		}
+		if !o.counted {
+			if err := r.count(ctx, s.id, &o); err != nil {
+				return err
+			}
+		}
+		if err := r.store.Delete(ctx, o.key); err != nil {
+			return fmt.Errorf("rolling session %s: delete %s: %w", s.id, o.key, err)
+		}
+		s.removeObject(o, r.forget(o.key, o.signal))
+		deleted++
+	}
+	if deleted > 0 {
+		r.logger.Debug("Deleted objects older than the recorder's window", zap.String("session", s.id),
+			zap.Int("objects", deleted), zap.Time("before", cutoff))
+	}
+	return nil
+}
+
+// listOnce indexes the objects earlier runs left in the session (their
+// items are counted when they go).
+func (r *recorder) listOnce(ctx context.Context, id string) error {
+	r.mu.Lock()
+	listed := r.listed
+	r.mu.Unlock()
+	if listed {
+		return nil
+	}
+	var found []indexedObject
+	for o, err := range sessionstore.ListObjects(ctx, r.store, id) {
+		if errors.Is(err, sessionstore.ErrCorrupt) {
+			continue // not an object of the layout: not ours to delete
+		}
+		if err != nil {
+			return fmt.Errorf("rolling session %s: list: %w", id, err)
+		}
+		found = append(found, indexedObject{key: o.Key, signal: o.Signal, captured: o.CaptureTime, stored: o.Size})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range found {
+		r.insert(o)
+	}
+	r.listed = true
+	return nil
+}
+
+// count reads an object an earlier run stored, for what it counts for. An
+// object that cannot be decoded was never counted (a recount skips it): it
+// goes without changing the counts.
+func (r *recorder) count(ctx context.Context, id string, o *indexedObject) error {
+	k, err := sessionstore.ParseObjectKey(o.key)
+	if err != nil {
+		return nil // listed as a layout key: cannot happen
+	}
+	b, raw, err := sessionstore.ReadObject(ctx, r.store, sessionstore.Object{ObjectKey: k, Key: o.key, Size: o.stored},
+		sessionstore.DefaultRecountObjectBytes)
+	switch {
+	case err == nil:
+		o.items, o.raw = int64(b.ItemCount()), int64(raw)
+	case errors.Is(err, sessionstore.ErrCorrupt) || errors.Is(err, sessionstore.ErrTooLarge):
+		r.logger.Warn("Deleting an unreadable object older than the recorder's window", zap.String("key", o.key), zap.Error(err))
+		o.uncounted = true
+	case errors.Is(err, sessionstore.ErrNotFound):
+		o.uncounted = true // gone since the listing
+	default:
+		return fmt.Errorf("rolling session %s: read %s: %w", id, o.key, err)
+	}
+	o.counted = true
+	return nil
+}
