@@ -232,6 +232,24 @@ func runConformance(t *testing.T, b backend) {
 		assert.Equal(t, []string{"sessions/s2/"}, prefixes, "a session with no objects left is gone")
 	})
 
+	t.Run("copy", func(t *testing.T) {
+		// A snapshot copies a rolling session's objects into a session of
+		// its own; the rolling session then deletes its own.
+		st := b.open(t)
+		src, dst := "sessions/rolling/raw/2026-01-01/00/a.otlp.gz", "sessions/saved/raw/2026-01-01/00/a.otlp.gz"
+		require.NoError(t, st.Put(ctx, src, []byte("the object")))
+		require.NoError(t, st.Copy(ctx, src, dst))
+		assert.Equal(t, []byte("the object"), get(t, st, dst))
+		require.NoError(t, st.Copy(ctx, src, dst), "copying again replaces the copy")
+		require.NoError(t, st.Delete(ctx, src))
+		assert.Equal(t, []byte("the object"), get(t, st, dst), "the copy outlives its source")
+		assert.Equal(t, []string{dst}, keys(t, st, "sessions/"))
+		require.ErrorIs(t, st.Copy(ctx, src, "sessions/saved/b"), sessionstore.ErrNotFound, "a source that is gone")
+		require.ErrorIs(t, st.Copy(ctx, "../x", "sessions/saved/c"), sessionstore.ErrInvalidKey)
+		require.ErrorIs(t, st.Copy(ctx, dst, "../x"), sessionstore.ErrInvalidKey)
+		assert.Equal(t, []string{dst}, keys(t, st, "sessions/"), "nothing else was written")
+	})
+
 	t.Run("invalid keys", func(t *testing.T) {
 		st := b.open(t)
 		for _, key := range []string{"", "../x", "a/../../b", "/abs", "a//b", "a/./b", `a\b`, "a\x00b", "a\nb", "..", "x/.."} {
