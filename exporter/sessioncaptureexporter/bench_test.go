@@ -114,10 +114,11 @@ func (discardStore) List(context.Context, string) iter.Seq2[sessionstore.ObjectI
 func (discardStore) ListAfter(context.Context, string, string) iter.Seq2[sessionstore.ObjectInfo, error] {
 	return func(func(sessionstore.ObjectInfo, error) bool) {}
 }
-func (discardStore) Ping(context.Context) error { return nil }
-func (discardStore) Close() error               { return nil }
-func (discardStore) String() string             { return "discard" }
-func (discardStore) KeyPrefix() string          { return "" }
+func (discardStore) Ping(context.Context) error                 { return nil }
+func (discardStore) Close() error                               { return nil }
+func (discardStore) String() string                             { return "discard" }
+func (discardStore) KeyPrefix() string                          { return "" }
+func (discardStore) Copy(context.Context, string, string) error { return nil }
 
 // pushAccepted is the exporter's push of td as if accepted now through
 // the front door (counted in the current session), without the queue.

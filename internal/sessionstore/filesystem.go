@@ -62,6 +62,53 @@ func (s *fsStore) Ping(ctx context.Context) error {
 }
 
 func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
+	return s.place(ctx, "put", key, func(tmp string) error { return s.writeFile(tmp, data) })
+}
+
+// Copy links dst to src's file (the copy outlives src: deleting one name
+// leaves the other), or, where the filesystem has no hard links, copies
+// the bytes; either way through a temp file renamed into place and synced
+// as Put does.
+func (s *fsStore) Copy(ctx context.Context, src, dst string) error {
+	if err := ValidateKey(src); err != nil {
+		return err
+	}
+	if _, err := s.root.Stat(src); err != nil {
+		return classifyFSError(fmt.Errorf("copy %s: %w", src, err))
+	}
+	return s.place(ctx, "copy "+src+" to", dst, func(tmp string) error {
+		if err := s.root.Link(src, tmp); err == nil {
+			return nil
+		}
+		data, err := s.root.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		return s.writeFile(tmp, data)
+	})
+}
+
+// writeFile writes and syncs a new file.
+func (s *fsStore) writeFile(name string, data []byte) error {
+	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
+}
+
+// place puts a file under key: fill makes it under a temp name in key's
+// directory (created as needed), which is then renamed to key, and the
+// rename and every directory created are synced (op names the call in
+// errors).
+func (s *fsStore) place(ctx context.Context, op, key string, fill func(tmp string) error) error {
 	if err := ValidateKey(key); err != nil {
 		return err
 	}
@@ -76,7 +123,7 @@ func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
 	if parent == "" {
 		parent = "."
 	}
-	// The directories this Put creates: each needs its own entry synced
+	// The directories this call creates: each needs its own entry synced
 	// in its parent.
 	var created []string
 	for d := parent; d != "."; d = path.Dir(d) {
@@ -87,38 +134,28 @@ func (s *fsStore) Put(ctx context.Context, key string, data []byte) error {
 	}
 	if len(created) > 0 {
 		if err := s.root.MkdirAll(parent, 0o755); err != nil {
-			return classifyFSError(fmt.Errorf("put %s: %w", key, err))
+			return classifyFSError(fmt.Errorf("%s %s: %w", op, key, err))
 		}
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := dir + tempPrefix + base + "-" + hex.EncodeToString(rnd[:])
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return classifyFSError(fmt.Errorf("put %s: %w", key, err))
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
+	werr := fill(tmp)
 	if werr == nil {
 		werr = s.root.Rename(tmp, key)
 	}
 	if werr != nil {
 		_ = s.root.Remove(tmp)
-		return classifyFSError(fmt.Errorf("put %s: %w", key, werr))
+		return classifyFSError(fmt.Errorf("%s %s: %w", op, key, werr))
 	}
 	// The file is synced; now the rename, and the entries of the
 	// directories created for it, deepest first.
 	if err := syncDir(s.root, parent); err != nil {
-		return classifyFSError(fmt.Errorf("put %s: sync %s: %w", key, parent, err))
+		return classifyFSError(fmt.Errorf("%s %s: sync %s: %w", op, key, parent, err))
 	}
 	for _, d := range created {
 		if err := syncDir(s.root, path.Dir(d)); err != nil {
-			return classifyFSError(fmt.Errorf("put %s: sync %s: %w", key, path.Dir(d), err))
+			return classifyFSError(fmt.Errorf("%s %s: sync %s: %w", op, key, path.Dir(d), err))
 		}
 	}
 	return nil

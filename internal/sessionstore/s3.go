@@ -10,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -131,6 +132,35 @@ func (s *s3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, classifyS3Error(fmt.Errorf("get s3://%s/%s%s: %w", s.bucket, s.prefix, key, err))
 	}
 	return out.Body, nil
+}
+
+// Copy is a server-side CopyObject: the data never leaves the server.
+func (s *s3Store) Copy(ctx context.Context, src, dst string) error {
+	if err := ValidateKey(src); err != nil {
+		return err
+	}
+	if err := ValidateKey(dst); err != nil {
+		return err
+	}
+	_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:     aws.String(s.bucket),
+		Key:        aws.String(s.prefix + dst),
+		CopySource: aws.String(url.PathEscape(s.bucket) + "/" + escapeKey(s.prefix+src)),
+	})
+	if err != nil {
+		return classifyS3Error(fmt.Errorf("copy s3://%s/%s%s to %s%s: %w", s.bucket, s.prefix, src, s.prefix, dst, err))
+	}
+	return nil
+}
+
+// escapeKey URL-encodes each segment of a key for a copy source, keeping
+// its slashes.
+func escapeKey(key string) string {
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
 }
 
 func (s *s3Store) Delete(ctx context.Context, key string) error {

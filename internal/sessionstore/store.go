@@ -32,6 +32,11 @@ type Store interface {
 	// (which ends in "/"), each as a full prefix ending in "/", sorted:
 	// an S3 listing with delimiter "/", or a directory read.
 	ListPrefixes(ctx context.Context, prefix string) ([]string, error)
+	// Copy stores the object src under dst as well, replacing any object
+	// there, without the data passing through the caller: a server-side
+	// copy on S3, a hard link (else a copy) on a directory. The copy
+	// outlives src. A missing src yields an error that matches ErrNotFound.
+	Copy(ctx context.Context, src, dst string) error
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 	// Ping checks that the store is reachable and usable (the bucket or the

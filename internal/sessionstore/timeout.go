@@ -48,6 +48,10 @@ func (b *boundedStore) Put(ctx context.Context, key string, data []byte) error {
 	return b.call(ctx, func(ctx context.Context) error { return b.Store.Put(ctx, key, data) })
 }
 
+func (b *boundedStore) Copy(ctx context.Context, src, dst string) error {
+	return b.call(ctx, func(ctx context.Context) error { return b.Store.Copy(ctx, src, dst) })
+}
+
 func (b *boundedStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	bctx, cancel := context.WithTimeout(ctx, b.timeout)
 	rc, err := b.Store.Get(bctx, key)

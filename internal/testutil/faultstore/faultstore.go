@@ -27,6 +27,7 @@ const (
 	List         Op = "list"
 	ListPrefixes Op = "list_prefixes"
 	Delete       Op = "delete"
+	Copy         Op = "copy"
 	Ping         Op = "ping"
 )
 
@@ -207,6 +208,20 @@ func (s *Store) ListPrefixes(ctx context.Context, prefix string) ([]string, erro
 		return nil, f.Err
 	}
 	return s.Store.ListPrefixes(ctx, prefix)
+}
+
+// Copy implements sessionstore.Store; the call's Key is dst.
+func (s *Store) Copy(ctx context.Context, src, dst string) error {
+	f, err := s.fault(ctx, Copy, dst)
+	if err != nil {
+		return err
+	}
+	if f.Err == nil || f.Land {
+		if err := s.Store.Copy(ctx, src, dst); err != nil {
+			return err
+		}
+	}
+	return f.Err
 }
 
 // Delete implements sessionstore.Store.
