@@ -167,14 +167,14 @@ func TestRecorderKeepsTheWindow(t *testing.T) {
 	})
 }
 
-// TestRecorderConfig: a recorder needs a fixed session id and no rotation,
-// and its window must be positive; the errors name the settings.
+// TestRecorderConfig: a recorder cannot rotate, and its window must not be
+// negative; the errors name the settings.
 func TestRecorderConfig(t *testing.T) {
 	cfg, _ := recorderConfig(t, "30m")
 	require.NoError(t, cfg.Validate())
 	auto, _ := recorderConfig(t, "30m")
 	auto.Session.ID = AutoSessionID
-	require.ErrorContains(t, auto.Validate(), "recorder needs a fixed session.id")
+	require.NoError(t, auto.Validate(), "auto: the rolling session is named recorder")
 	rot, _ := recorderConfig(t, "30m")
 	rot.Session.MaxDuration = time.Hour
 	require.ErrorContains(t, rot.Validate(), "session.max_duration")
@@ -256,5 +256,23 @@ func TestRecorderUnderAStoreOutage(t *testing.T) {
 		assert.Equal(t, sessionstore.StatusFailed, m.Status)
 		oldest, _ := oldestObject(t, st, "recorder")
 		assert.False(t, oldest.Before(time.Now().Add(-12*time.Second)), "the old objects went once the store was back")
+	})
+}
+
+// TestRecorderWithAutoID: a recorder whose session.id is auto (the
+// container's default) rolls the session named "recorder", so that a
+// restart, or another replica, goes on with the same one.
+func TestRecorderWithAutoID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "5s")
+		cfg.Session.ID = AutoSessionID
+		for run := range 2 {
+			tr := newTrio(t, cfg, nil)
+			require.NoError(t, tr.consumeItems(context.Background(), sessionstore.SignalLogs, itemBatch(sessionstore.SignalLogs, run*10, 10, 1, "")))
+			time.Sleep(time.Second)
+			tr.shutdown(t)
+		}
+		assert.Equal(t, []string{"recorder"}, sessiontest.IDs(t, st))
+		assert.Equal(t, int64(20), audit(t, st).meta["recorder"].CapturedLogs)
 	})
 }
