@@ -207,9 +207,6 @@ func (cfg *Config) Validate() error {
 	if w := cfg.Recorder.Window; w < 0 {
 		errs = append(errs, fmt.Errorf("recorder.window %s must not be negative", w))
 	} else if w > 0 {
-		if cfg.Session.ID == AutoSessionID {
-			errs = append(errs, errors.New("recorder needs a fixed session.id: the rolling session goes on across restarts"))
-		}
 		if cfg.Session.MaxDuration > 0 || cfg.Session.MaxBytes > 0 {
 			errs = append(errs, errors.New("recorder cannot be used with session.max_duration or session.max_bytes: the rolling session never rotates (the window bounds it)"))
 		}

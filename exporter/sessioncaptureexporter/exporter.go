@@ -101,6 +101,7 @@ type captureExporter struct {
 }
 
 func newCaptureExporter(set exporter.Settings, cfg *Config) (*captureExporter, error) {
+	cfg = withRecorderID(cfg)
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, fmt.Errorf("create telemetry: %w", err)

@@ -318,6 +318,14 @@ func (s *session) hasDropped() bool {
 	return s.ledger.dropped.total() > 0
 }
 
+// writerName is this exporter's name among the session's writers (set
+// when the session is opened).
+func (s *session) writerName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writer
+}
+
 // isOpen reports whether the session is opened in the store and not
 // closed.
 func (s *session) isOpen() bool {
