@@ -10,9 +10,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/testdata"
 
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
@@ -274,5 +277,39 @@ func TestRecorderWithAutoID(t *testing.T) {
 		}
 		assert.Equal(t, []string{"recorder"}, sessiontest.IDs(t, st))
 		assert.Equal(t, int64(20), audit(t, st).meta["recorder"].CapturedLogs)
+	})
+}
+
+// TestRecorderBesideAnotherWriter: two recorders writing one rolling
+// session (distinct writer ids) each delete the objects they stored as
+// they fall out of the window, and the merged metadata counts exactly
+// what is stored (neither takes the other's objects out of its own view).
+func TestRecorderBesideAnotherWriter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "5s")
+		start := func(name string) *trio {
+			set := exportertest.NewNopSettings(metadata.Type)
+			set.ID = component.MustNewIDWithName(metadata.Type.String(), name)
+			return startTrio(t, set, cfg, nil)
+		}
+		a := start("a")
+		ctx := context.Background()
+		var b *trio
+		for i := range 30 {
+			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
+			if i == 10 { // b finds a's objects in the session
+				b = start("b")
+			}
+			if b != nil {
+				require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
+			}
+			time.Sleep(time.Second)
+		}
+		a.shutdown(t)
+		b.shutdown(t)
+		au := audit(t, st)
+		au.checkLedger(t)
+		oldest, _ := oldestObject(t, st, "recorder")
+		assert.False(t, oldest.Before(time.Now().Add(-7*time.Second)), "both deleted their old objects: oldest %s ago", time.Since(oldest))
 	})
 }
