@@ -1,0 +1,110 @@
+package sessioncaptureexporter
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// itemsOf returns the item numbers of signal a session's objects hold.
+func (a storeAudit) itemsOf(id string, signal sessionstore.Signal) []int64 {
+	var out []int64
+	for k, w := range a.items {
+		if k.signal == signal && w.sessions[0] == id {
+			out = append(out, k.n)
+		}
+	}
+	return out
+}
+
+// TestSnapshotSavesTheWindow: a recorder (30 s window) fed a request of 10
+// spans a second; 40 s in, a snapshot of the 10 s before and the 2 s after
+// is asked for. It is a normal session, completed once the 2 s have
+// passed, holding exactly the requests accepted in [30 s, 42 s], with
+// metadata that counts them, names the recorder and the window; the
+// recorder goes on, and its later deletions leave the snapshot whole.
+func TestSnapshotSavesTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "30s")
+		tr, _, c := startControlled(t, cfg)
+		ctx := context.Background()
+		start := time.Now()
+		var state control.SnapshotState
+		for i := range 80 {
+			require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*10, 10, 1, "")))
+			if i == 40 {
+				var err error
+				state, err = c.Snapshot(ctx, control.SnapshotRequest{ID: "incident-1", Before: control.Duration(10 * time.Second),
+					After: control.Duration(2 * time.Second), Description: "checkout errors", Labels: map[string]string{"severity": "page"}})
+				require.NoError(t, err)
+				assert.Equal(t, "incident-1", state.Session)
+				assert.Equal(t, start.Add(30*time.Second).UTC(), state.From)
+				assert.Equal(t, start.Add(42*time.Second).UTC(), state.To)
+				m, err := sessionstore.ReadMetadata(ctx, st, "incident-1")
+				require.NoError(t, err, "the snapshot session exists at once")
+				assert.Equal(t, sessionstore.StatusActive, m.Status, "until the window has passed")
+			}
+			time.Sleep(time.Second)
+		}
+		tr.shutdown(t)
+
+		a := audit(t, st)
+		a.checkLedger(t)
+		m := a.meta["incident-1"]
+		require.NotNil(t, m)
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+		got := a.itemsOf("incident-1", sessionstore.SignalTraces)
+		assert.Len(t, got, 130, "the 13 requests of seconds 30 to 42")
+		for _, n := range got {
+			assert.True(t, n >= 300 && n < 430, "item %d is outside the window", n)
+		}
+		require.NotNil(t, m.Snapshot)
+		assert.Equal(t, "recorder", m.Snapshot.Recorder)
+		assert.Equal(t, start.Add(30*time.Second).UTC(), m.Snapshot.From)
+		assert.Equal(t, start.Add(42*time.Second).UTC(), m.Snapshot.To)
+		assert.Equal(t, "checkout errors", m.Description)
+		assert.Equal(t, "page", m.Labels["severity"])
+		assert.NotContains(t, a.itemsOf("recorder", sessionstore.SignalTraces), int64(300), "the recorder deleted its copy long ago")
+		sessiontest.CheckCounts(t, sessiontest.Read(t, st, "incident-1"))
+	})
+}
+
+// TestSnapshotRequests: what a snapshot request may ask, with errors that
+// name the field, and conflicts.
+func TestSnapshotRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, _ := recorderConfig(t, "30s")
+		tr, _, c := startControlled(t, cfg)
+		defer tr.shutdown(t)
+		ctx := context.Background()
+		require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalLogs, itemBatch(sessionstore.SignalLogs, 0, 5, 1, "")))
+		time.Sleep(time.Second)
+		var fe *control.FieldError
+		_, err := c.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Minute)})
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "before", fe.Field, "more than the recorder keeps: %v", err)
+		_, err = c.Snapshot(ctx, control.SnapshotRequest{ID: "../x", Before: control.Duration(time.Second)})
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "id", fe.Field)
+		_, err = c.Snapshot(ctx, control.SnapshotRequest{ID: "recorder", Before: control.Duration(time.Second)})
+		require.ErrorIs(t, err, control.ErrConflict, "an existing session")
+		s, err := c.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Second)})
+		require.NoError(t, err)
+		assert.Regexp(t, `^snapshot-\d{8}T\d{6}Z-[0-9a-f]{8}$`, s.Session, "a generated id")
+
+		plain, _ := fsConfig(t)
+		tr2, _, c2 := startControlled(t, plain)
+		defer tr2.shutdown(t)
+		_, err = c2.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Second)})
+		require.True(t, errors.Is(err, control.ErrConflict), "no recorder: %v", err)
+	})
+}
