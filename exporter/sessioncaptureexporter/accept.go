@@ -93,6 +93,10 @@ func accept[D, R any](ctx context.Context, e *captureExporter, sig *signalOps[D,
 		request:  newRequestID(),
 	}
 	st.session = e.sessions.accept(sig.signal, own, routed)
+	rolling := e.rec != nil && st.session == e.cfg.Session.ID && own > 0
+	if rolling {
+		e.rec.accepted(sig.signal, st.accepted, own)
+	}
 	err := next(context.WithValue(ctx, stampKey{}, st), data)
 	var fated *fatedError
 	switch {
@@ -101,8 +105,14 @@ func accept[D, R any](ctx context.Context, e *captureExporter, sig *signalOps[D,
 		// Recorded lost (only without a queue, which drop does not allow).
 	case drop:
 		e.dropped(sig.signal, st.session, own, routed, err)
+		if rolling {
+			e.rec.settled(sig.signal, st.accepted, own, fateDroppedAtDoor)
+		}
 	default:
 		e.sessions.refuse(st.session, sig.signal, own, routed)
+		if rolling {
+			e.rec.settled(sig.signal, st.accepted, own, fateRefused)
+		}
 	}
 	if drop {
 		return nil

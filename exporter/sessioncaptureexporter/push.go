@@ -72,6 +72,7 @@ type pieceRef struct {
 	name        []byte
 	items       int64
 	redelivered bool
+	accepted    time.Time // its stamp's
 }
 
 // key names the piece's share of one signal among a session's lost pieces.
@@ -137,7 +138,7 @@ func planObjects[D, R any](e *captureExporter, sig *signalOps[D, R], r *captureR
 			if accepted.Before(o.captured) {
 				o.captured = accepted
 			}
-			o.pieces = append(o.pieces, pieceRef{name: p.stamp.name(), items: pt.items, redelivered: redelivered})
+			o.pieces = append(o.pieces, pieceRef{name: p.stamp.name(), items: pt.items, redelivered: redelivered, accepted: accepted})
 			o.parts = append(o.parts, pt)
 			o.items += pt.items
 			if redelivered {
@@ -340,9 +341,10 @@ func (e *captureExporter) stored(ctx context.Context, o *object) {
 	o.done, o.stored = true, true
 	rawBytes, storedBytes := int64(o.encoded.RawBytes), int64(len(o.encoded.Data))
 	s.recordStored(o, rawBytes, storedBytes)
-	if e.rec != nil && s.id == e.cfg.Session.ID && s.kind == kindOwn {
+	if e.rolling(o) {
 		e.rec.add(indexedObject{key: o.key, signal: o.signal, captured: o.captured.UTC().Truncate(time.Millisecond),
 			items: o.items, raw: rawBytes, stored: storedBytes, counted: true})
+		e.settleRolling(o, fateStored)
 	}
 	if s.kind == kindOwn && e.cfg.Session.MaxBytes > 0 && s.storedBytes() >= e.cfg.Session.MaxBytes {
 		e.wake()
@@ -450,6 +452,9 @@ func (e *captureExporter) giveUp(o *object, err error) {
 		e.sessions.takeQueued(o.route, o.signal, o.thisRun)
 		e.sessions.lostRoute(o.route, o.signal, o.items)
 	}
+	if e.rolling(o) {
+		e.settleRolling(o, fateLostForGood)
+	}
 	if s != nil {
 		s.recordLost(o.signal, o.items)
 		if e.persistent {
@@ -460,6 +465,22 @@ func (e *captureExporter) giveUp(o *object, err error) {
 	}
 	e.telemetry.ExporterSessionCaptureLostItems.Add(context.Background(), o.items,
 		metric.WithAttributes(attribute.String("signal", string(o.signal))))
+}
+
+// rolling reports whether an object belongs to the recorder's rolling
+// session.
+func (e *captureExporter) rolling(o *object) bool {
+	return e.rec != nil && o.route == "" && o.session != nil && o.session.id == e.cfg.Session.ID
+}
+
+// settleRolling counts the fate of the items of an object of the rolling
+// session that were accepted in this run, by their second of acceptance.
+func (e *captureExporter) settleRolling(o *object, f fate) {
+	for _, p := range o.pieces {
+		if !p.redelivered {
+			e.rec.settled(o.signal, p.accepted, p.items, f)
+		}
+	}
 }
 
 // encode compresses the object: its parts' protobuf messages concatenated

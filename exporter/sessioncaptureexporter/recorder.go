@@ -72,7 +72,30 @@ type recorder struct {
 	// listed: the store's objects from earlier runs are in the index.
 	listed bool
 	next   time.Time // the next clean-up
+	// seconds is the ledger of the rolling session by second of
+	// acceptance, for snapshots: what was accepted then and what became
+	// of it (see windowCounts).
+	seconds map[int64]*secondLedger
+	// pins keep the objects a pending snapshot will copy (by snapshot id:
+	// the start of its window).
+	pins map[string]time.Time
 }
+
+// secondLedger is what became of the items of the rolling session
+// accepted in one second.
+type secondLedger struct {
+	accepted, stored, lost, dropped counts
+}
+
+// fate is what became of accepted items.
+type fate int
+
+const (
+	fateStored fate = iota
+	fateLostForGood
+	fateDroppedAtDoor
+	fateRefused // the sending queue refused them (block): never accepted
+)
 
 // indexedObject is one object of the rolling session and what it counts
 // for in the metadata.
@@ -90,8 +113,95 @@ type indexedObject struct {
 func newRecorder(cfg RecorderConfig, store sessionstore.Store, logger *zap.Logger, now func() time.Time) *recorder {
 	return &recorder{
 		window: cfg.Window, period: cfg.cleanupPeriod(), store: store, logger: logger, now: now,
-		keys: map[string]bool{},
+		keys: map[string]bool{}, seconds: map[int64]*secondLedger{}, pins: map[string]time.Time{},
 	}
+}
+
+// accepted counts n items of signal accepted into the rolling session at.
+func (r *recorder) accepted(signal sessionstore.Signal, at time.Time, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.second(at).accepted.add(signal, n)
+}
+
+// settled counts n items of signal accepted at that met their fate.
+func (r *recorder) settled(signal sessionstore.Signal, at time.Time, n int64, f fate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.second(at)
+	switch f {
+	case fateStored:
+		l.stored.add(signal, n)
+	case fateLostForGood:
+		l.lost.add(signal, n)
+	case fateDroppedAtDoor:
+		l.dropped.add(signal, n)
+	case fateRefused:
+		l.accepted.add(signal, -n)
+	}
+}
+
+func (r *recorder) second(at time.Time) *secondLedger {
+	sec := at.Unix()
+	l := r.seconds[sec]
+	if l == nil {
+		l = &secondLedger{}
+		r.seconds[sec] = l
+	}
+	return l
+}
+
+// windowCounts sums the ledger over the seconds of acceptance from..to:
+// what was accepted, lost and dropped, and what is still pending.
+func (r *recorder) windowCounts(from, to time.Time) (accepted, lost, dropped, pending counts) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for sec := from.Unix(); sec <= to.Unix(); sec++ {
+		l := r.seconds[sec]
+		if l == nil {
+			continue
+		}
+		for i := range signals {
+			accepted[i] += l.accepted[i]
+			lost[i] += l.lost[i]
+			dropped[i] += l.dropped[i]
+			pending[i] += max(0, l.accepted[i]-l.stored[i]-l.lost[i]-l.dropped[i])
+		}
+	}
+	return accepted, lost, dropped, pending
+}
+
+// pin keeps the objects from `from` on until unpin (a snapshot copies them).
+func (r *recorder) pin(id string, from time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pins[id] = from
+}
+
+func (r *recorder) unpin(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.pins, id)
+}
+
+// cutoff is the capture time before which objects go: the window's start,
+// or the start of the earliest pending snapshot's window if that is
+// earlier. Ledger seconds before it (and an hour of margin) are forgotten.
+func (r *recorder) cutoff(now time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := now.Add(-r.window)
+	for _, from := range r.pins {
+		if from.Before(c) {
+			c = from
+		}
+	}
+	for sec := range r.seconds {
+		if sec < c.Add(-time.Hour).Unix() {
+			delete(r.seconds, sec)
+		}
+	}
+	return c
 }
 
 // add indexes an object stored now.
@@ -149,7 +259,7 @@ func (r *recorder) clean(ctx context.Context, s *session) error {
 	if err := r.listOnce(ctx, s); err != nil {
 		return err
 	}
-	cutoff := now.Add(-r.window)
+	cutoff := r.cutoff(now)
 	deleted := 0
 	for {
 		o, ok := r.oldest(cutoff)

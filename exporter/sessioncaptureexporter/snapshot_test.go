@@ -3,6 +3,7 @@ package sessioncaptureexporter
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
@@ -100,11 +102,71 @@ func TestSnapshotRequests(t *testing.T) {
 		s, err := c.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Second)})
 		require.NoError(t, err)
 		assert.Regexp(t, `^snapshot-\d{8}T\d{6}Z-[0-9a-f]{8}$`, s.Session, "a generated id")
-
+	})
+	t.Run("no recorder", func(t *testing.T) {
 		plain, _ := fsConfig(t)
-		tr2, _, c2 := startControlled(t, plain)
-		defer tr2.shutdown(t)
-		_, err = c2.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Second)})
+		tr, _, c := startControlled(t, plain)
+		defer tr.shutdown(t)
+		_, err := c.Snapshot(context.Background(), control.SnapshotRequest{Before: control.Duration(time.Second)})
 		require.True(t, errors.Is(err, control.ErrConflict), "no recorder: %v", err)
+	})
+}
+
+// TestSnapshotKeepsItsWindowFromTheRecorder: a snapshot whose window
+// starts a full recorder window back (before = window) and ends 5 s later
+// still holds all of it: the recorder keeps the objects a pending snapshot
+// will copy, though they pass out of its window meanwhile.
+func TestSnapshotKeepsItsWindowFromTheRecorder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "10s")
+		tr, _, c := startControlled(t, cfg)
+		ctx := context.Background()
+		for i := range 60 {
+			require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*10, 10, 1, "")))
+			if i == 40 {
+				_, err := c.Snapshot(ctx, control.SnapshotRequest{ID: "pinned", Before: control.Duration(10 * time.Second), After: control.Duration(5 * time.Second)})
+				require.NoError(t, err)
+			}
+			time.Sleep(time.Second)
+		}
+		tr.shutdown(t)
+		a := audit(t, st)
+		a.checkLedger(t)
+		assert.Len(t, a.itemsOf("pinned", sessionstore.SignalTraces), 160, "the requests of seconds 30 to 45")
+		assert.Equal(t, sessionstore.StatusCompleted, a.meta["pinned"].Status)
+		oldest, _ := oldestObject(t, st, "recorder")
+		assert.False(t, oldest.Before(time.Now().Add(-12*time.Second)), "the recorder deleted them once the snapshot was done")
+	})
+}
+
+// TestSnapshotDuringAnOutage: the store refuses writes for seconds 35 to
+// 42 (retries off: those requests are lost); a snapshot of [30 s, 42 s]
+// holds what was stored and says what was lost in its window: stored +
+// lost = accepted, failed, nothing silently missing.
+func TestSnapshotDuringAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "30s")
+		cfg.RetryConfig.Enabled = false
+		var down atomic.Bool
+		tr, _, c := startControlledWrapped(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			return faultstore.New(s, failingPuts(&down))
+		})
+		ctx := context.Background()
+		for i := range 60 {
+			down.Store(i >= 35 && i <= 42)
+			require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*10, 10, 1, "")))
+			if i == 40 {
+				_, err := c.Snapshot(ctx, control.SnapshotRequest{ID: "outage", Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
+				require.NoError(t, err)
+			}
+			time.Sleep(time.Second)
+		}
+		tr.shutdown(t)
+		a := audit(t, st)
+		a.checkLedger(t)
+		m := a.meta["outage"]
+		assert.Len(t, a.itemsOf("outage", sessionstore.SignalTraces), 50, "seconds 30 to 34")
+		assert.Equal(t, int64(80), lostOf(m, sessionstore.SignalTraces), "seconds 35 to 42, lost")
+		assert.Equal(t, sessionstore.StatusFailed, m.Status)
 	})
 }

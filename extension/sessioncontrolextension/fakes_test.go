@@ -32,6 +32,7 @@ type fakeCapture struct {
 	mu    sync.Mutex
 	state control.CaptureState
 	reqs  []control.SessionRequest
+	snaps []control.SnapshotRequest
 	err   error // returned by every action while set
 }
 
@@ -71,6 +72,18 @@ func (f *fakeCapture) NewSession(_ context.Context, req control.SessionRequest) 
 	}
 	f.state.Session = m
 	return f.state, nil
+}
+
+func (f *fakeCapture) Snapshot(_ context.Context, req control.SnapshotRequest) (control.SnapshotState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return control.SnapshotState{}, f.err
+	}
+	f.snaps = append(f.snaps, req)
+	now := time.Date(2026, 12, 7, 14, 5, 0, 0, time.UTC)
+	return control.SnapshotState{Session: req.ID, Recorder: "recorder",
+		From: now.Add(-time.Duration(req.Before)), To: now.Add(time.Duration(req.After))}, nil
 }
 
 func (f *fakeCapture) Pause(context.Context) (control.CaptureState, error) {

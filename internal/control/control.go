@@ -30,6 +30,11 @@ type Capture interface {
 	// ErrConflict, as is resuming a recording one.
 	Pause(ctx context.Context) (CaptureState, error)
 	Resume(ctx context.Context) (CaptureState, error)
+	// Snapshot saves the window of a capture with a recorder into a
+	// session of its own (ErrConflict without a recorder, or for a session
+	// id that exists); it answers at once, and the session completes when
+	// the window's end has passed.
+	Snapshot(ctx context.Context, req SnapshotRequest) (SnapshotState, error)
 	// Store is where the exporter writes sessions.
 	Store() sessionstore.Store
 }
@@ -42,6 +47,27 @@ type SessionRequest struct {
 	Labels              map[string]string `json:"labels,omitempty"`
 	EnabledFlags        []string          `json:"enabled_flags,omitempty"`
 	DiagnosticSessionID string            `json:"diagnostic_session_id,omitempty"`
+}
+
+// SnapshotRequest asks POST /v1/captures/{c}/snapshot for the items
+// accepted in [now-Before, now+After].
+type SnapshotRequest struct {
+	// ID of the snapshot session; empty: generated (snapshot-<UTC time>-<hex>).
+	ID                  string            `json:"id,omitempty"`
+	Before              Duration          `json:"before"`
+	After               Duration          `json:"after,omitempty"`
+	Description         string            `json:"description,omitempty"`
+	Labels              map[string]string `json:"labels,omitempty"`
+	DiagnosticSessionID string            `json:"diagnostic_session_id,omitempty"`
+}
+
+// SnapshotState is what the API answers to a snapshot: the session that
+// will hold the window, and the window.
+type SnapshotState struct {
+	Session  string    `json:"session"`
+	Recorder string    `json:"recorder"` // the rolling session it is saved from
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
 }
 
 // Capture states.

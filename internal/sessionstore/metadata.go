@@ -67,6 +67,9 @@ type Metadata struct {
 	// pipeline went on without waiting for the store); a session that
 	// dropped data says status failed.
 	DroppedItems *ItemCounts `json:"droppedItems,omitempty"`
+	// Snapshot, for a session saved from a flight recorder's rolling
+	// session, names that session and the window saved.
+	Snapshot *SnapshotInfo `json:"snapshot,omitempty"`
 	// Sampling counts the spans that carry a sampler's decision by the
 	// share of traces it kept (see SamplingShare), sorted by threshold.
 	Sampling []SamplingShare `json:"sampling,omitempty"`
@@ -90,6 +93,14 @@ type Metadata struct {
 	// was kept for another piece, or the collector died before the queue
 	// let it go) and it is stored, it is no longer lost.
 	LostPieces []LostPiece `json:"lostPieces,omitempty"`
+}
+
+// SnapshotInfo says where a snapshot session comes from: the recorder's
+// rolling session and the window of acceptance times it holds.
+type SnapshotInfo struct {
+	Recorder string    `json:"recorder"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
 }
 
 // LostPiece is a piece of an accepted request that a writer counted lost:
