@@ -243,6 +243,26 @@ func TestCaptures(t *testing.T) {
 	assert.Equal(t, control.Recording, f.capture2.State(context.Background()).State, "the other capture untouched")
 }
 
+// TestSnapshotRoute: POST /v1/captures/{c}/snapshot hands the request to
+// the capture and answers the window it will save; a bad duration is 400
+// naming it.
+func TestSnapshotRoute(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do("POST", "/v1/captures/session_capture/snapshot",
+		`{"id": "incident-7", "before": "10m", "after": "2m", "description": "checkout errors",
+		  "labels": {"severity": "page"}, "diagnostic_session_id": "diag-3"}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	st := decode[control.SnapshotState](t, r)
+	assert.Equal(t, "incident-7", st.Session)
+	assert.Equal(t, 12*time.Minute, st.To.Sub(st.From))
+	assert.Equal(t, []control.SnapshotRequest{{ID: "incident-7", Before: control.Duration(10 * time.Minute), After: control.Duration(2 * time.Minute),
+		Description: "checkout errors", Labels: map[string]string{"severity": "page"}, DiagnosticSessionID: "diag-3"}}, f.capture.snapshots())
+
+	r = f.do("POST", "/v1/captures/session_capture/snapshot", `{"before": "ten minutes"}`)
+	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	assert.Contains(t, string(r.body), "ten minutes")
+}
+
 // TestReplays: the list, one replay's status, start with overrides (and
 // with none), stop.
 func TestReplays(t *testing.T) {

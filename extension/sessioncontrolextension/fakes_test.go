@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,12 @@ func (f *fakeCapture) Snapshot(_ context.Context, req control.SnapshotRequest) (
 	now := time.Date(2026, 12, 7, 14, 5, 0, 0, time.UTC)
 	return control.SnapshotState{Session: req.ID, Recorder: "recorder",
 		From: now.Add(-time.Duration(req.Before)), To: now.Add(time.Duration(req.After))}, nil
+}
+
+func (f *fakeCapture) snapshots() []control.SnapshotRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.snaps)
 }
 
 func (f *fakeCapture) Pause(context.Context) (control.CaptureState, error) {
