@@ -36,6 +36,7 @@ func (e *controlExtension) mux() *http.ServeMux {
 		mux.HandleFunc("POST /v1/captures/"+c+"/sessions", e.newSession)
 		mux.HandleFunc("POST /v1/captures/"+c+"/pause", e.pauseCapture)
 		mux.HandleFunc("POST /v1/captures/"+c+"/resume", e.resumeCapture)
+		mux.HandleFunc("POST /v1/captures/"+c+"/snapshot", e.snapshot)
 		mux.HandleFunc("GET /v1/replays/"+c, e.getReplay)
 		mux.HandleFunc("POST /v1/replays/"+c+"/start", e.startReplay)
 		mux.HandleFunc("POST /v1/replays/"+c+"/stop", e.stopReplay)
@@ -63,7 +64,7 @@ func jsonFallback(mux *http.ServeMux) http.Handler {
 			if r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/v1/captures/") || strings.HasPrefix(r.URL.Path, "/v1/replays/")) {
 				// POST .../<type>/<name> is an unknown action, or an id
 				// with a "/" and no action.
-				detail += "; the actions are POST /v1/captures/{component}/sessions, /pause, /resume " +
+				detail += "; the actions are POST /v1/captures/{component}/sessions, /pause, /resume, /snapshot " +
 					"and POST /v1/replays/{component}/start, /stop"
 			}
 			writeError(w, r, http.StatusMethodNotAllowed, codeMethodNotAllowed, detail)
@@ -279,6 +280,24 @@ func (e *controlExtension) resumeCapture(w http.ResponseWriter, r *http.Request)
 		st, err := c.c.Resume(r.Context())
 		respondCapture(w, r, c, st, err)
 	}
+}
+
+// snapshot saves a capture's recorder window into a session of its own.
+func (e *controlExtension) snapshot(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.capture(w, r)
+	if !ok {
+		return
+	}
+	var req control.SnapshotRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	st, err := c.c.Snapshot(r.Context(), req)
+	if err != nil {
+		writeComponentError(w, r, err, captureState(r.Context(), c))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // capture finds the capture of the request path, or answers 404.
