@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ type fakeCapture struct {
 	mu    sync.Mutex
 	state control.CaptureState
 	reqs  []control.SessionRequest
+	snaps []control.SnapshotRequest
 }
 
 func newFakeCapture(st sessionstore.Store) *fakeCapture {
@@ -60,6 +62,21 @@ func (f *fakeCapture) NewSession(_ context.Context, req control.SessionRequest) 
 	m.CapturedTraces = 3
 	f.state.Session = m
 	return f.state, nil
+}
+
+func (f *fakeCapture) Snapshot(_ context.Context, req control.SnapshotRequest) (control.SnapshotState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snaps = append(f.snaps, req)
+	at := time.Date(2026, 12, 7, 14, 5, 0, 0, time.UTC)
+	return control.SnapshotState{Session: req.ID, Recorder: "recorder",
+		From: at.Add(-time.Duration(req.Before)), To: at.Add(time.Duration(req.After))}, nil
+}
+
+func (f *fakeCapture) snapshots() []control.SnapshotRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.snaps)
 }
 
 func (f *fakeCapture) Pause(context.Context) (control.CaptureState, error) {
@@ -303,6 +320,16 @@ func TestControlCapture(t *testing.T) {
 		ID: "drill-1", Description: "checkout drill", Labels: map[string]string{"team": "payments", "env": "stage"},
 		EnabledFlags: []string{"a", "b"}, DiagnosticSessionID: "diag-7",
 	}, {}}, fc.requests(), "only the flags given are sent")
+
+	code, out, errw = s.ctl(t, "capture", "snapshot", "--id", "incident-7", "--before", "10m", "--after", "2m",
+		"--description", "checkout errors", "--label", "severity=page", "--diagnostic", "diag-3")
+	require.Equal(t, 0, code, errw)
+	assert.Equal(t, "session_capture: snapshot incident-7 of recorder, 2026-12-07T13:55:00Z to 2026-12-07T14:07:00Z (completed once that has passed)\n", out)
+	assert.Equal(t, []control.SnapshotRequest{{ID: "incident-7", Before: control.Duration(10 * time.Minute), After: control.Duration(2 * time.Minute),
+		Description: "checkout errors", Labels: map[string]string{"severity": "page"}, DiagnosticSessionID: "diag-3"}}, fc.snapshots())
+	code, _, errw = s.ctl(t, "capture", "snapshot")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errw, "--before")
 
 	code, out, errw = s.ctl(t, "capture", "pause")
 	require.Equal(t, 0, code, errw)
