@@ -210,7 +210,7 @@ func (c *cli) pickComponent(kind string, pos []string) (string, int) {
 
 // capture runs capture list | status | new | pause | resume.
 func (c *cli) capture(args []string) int {
-	const actions = "list, status, new, pause, resume"
+	const actions = "list, status, new, pause, resume, snapshot"
 	if len(args) == 0 {
 		return c.fail("capture needs an action: %s", actions)
 	}
@@ -219,9 +219,17 @@ func (c *cli) capture(args []string) int {
 	fs.SetOutput(c.errw)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	var req control.SessionRequest
+	var snap control.SnapshotRequest
 	labels := labelsFlag{}
 	switch action {
 	case "list", "status", "pause", "resume":
+	case "snapshot":
+		fs.StringVar(&snap.ID, "id", "", "id of the snapshot session (default: generated, snapshot-<time>-<hex>)")
+		fs.TextVar(&snap.Before, "before", control.Duration(0), "how far back from now the window starts, e.g. 10m (required; at most the recorder's window)")
+		fs.TextVar(&snap.After, "after", control.Duration(0), "how long after now the window ends, e.g. 2m")
+		fs.StringVar(&snap.Description, "description", "", "its description")
+		fs.Var(labels, "label", "a label key=value (repeat for more)")
+		fs.StringVar(&snap.DiagnosticSessionID, "diagnostic", "", "its diagnostic session id")
 	case "new":
 		fs.StringVar(&req.ID, "id", "", "id of the new session (default: generated, capture-<time>-<hex>)")
 		fs.StringVar(&req.Description, "description", "", "its description")
@@ -247,9 +255,27 @@ func (c *cli) capture(args []string) int {
 		c.print(*asJSON, body, func() string { return linesOf(list, captureLine, "no capture is registered") })
 		return exitOK
 	}
+	if action == "snapshot" && snap.Before <= 0 {
+		return c.fail("capture snapshot needs --before (e.g. --before 10m)")
+	}
 	comp, code := c.pickComponent("captures", pos)
 	if code != exitOK {
 		return code
+	}
+	if action == "snapshot" {
+		if len(labels) > 0 {
+			snap.Labels = labels
+		}
+		var ss control.SnapshotState
+		body, err := c.api.post(c.ctx, componentPath("captures", comp)+"/snapshot", snap, &ss)
+		if err != nil {
+			return c.apiFail(err)
+		}
+		c.print(*asJSON, body, func() string {
+			return fmt.Sprintf("%s: snapshot %s of %s, %s to %s (completed once that has passed)",
+				comp, ss.Session, ss.Recorder, ss.From.Format(time.RFC3339), ss.To.Format(time.RFC3339))
+		})
+		return exitOK
 	}
 	var st control.CaptureState
 	var body []byte
