@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
@@ -75,6 +79,103 @@ metadata_interval: 1s`), env...)
 			assert.Len(t, sessiontest.SpanIDs(s.Traces), spans, "no span twice")
 			t.Logf("%s: the rolling session holds %d spans in %d objects at the stop", backend, spans, len(s.Objects))
 			assert.InDelta(t, 200*window.Seconds(), spans, 200*(period+slack).Seconds(), "about the window's worth")
+		})
+	}
+}
+
+// TestSnapshotOfTheRecorder: the built collector with a 15 s recorder, on
+// the filesystem and on the S3 server, fed 10-span requests every 100 ms;
+// 15 s in, `sessionctl capture snapshot --before 10s --after 2s` through the
+// control API. The snapshot session completes holding every request sent
+// inside its window and none sent more than a second outside it (objects
+// group a second of arrivals), each whole; `sessionctl verify` finds it
+// sound; the recorder goes on rolling, and its later deletions leave the
+// snapshot whole.
+func TestSnapshotOfTheRecorder(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"filesystem", "s3"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			store, env := fsStore, []string(nil)
+			ctlStore := func(c *otelcoltest.Collector) []string { return []string{"--dir", c.Dir + "/data"} }
+			var srv *s3server.Server
+			if backend == "s3" {
+				srv = s3server.Start(t)
+				srv.CreateBucket(t, "otel-data")
+				store, env = s3Store(srv, "otel-data"), s3Env
+				ctlStore = func(*otelcoltest.Collector) []string {
+					return []string{"--s3-bucket", "otel-data", "--s3-prefix", "captures/e2e", "--s3-endpoint", srv.Endpoint, "--s3-path-style"}
+				}
+			}
+			cfg := strings.Replace(captureConfig(store, `
+session: {id: recorder}
+recorder: {window: 15s}
+metadata_interval: 1s
+control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  health_check: {endpoint: \"{{HEALTH}}\"}\n  session_control: {endpoint: \"{{CONTROL}}\"}", 1)
+			cfg = strings.Replace(cfg, "extensions: [health_check]", "extensions: [health_check, session_control]", 1)
+			c := otelcoltest.Start(t, cfg, env...)
+			ctl := func(args ...string) string {
+				cmd := exec.Command(sessionctlBin(t), args...)
+				cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
+				out, err := cmd.CombinedOutput()
+				require.NoError(t, err, "sessionctl %v:\n%s", args, out)
+				return string(out)
+			}
+
+			sent := map[int]time.Time{} // request -> when it was sent
+			start := time.Now()
+			asked := false
+			for i := 0; time.Since(start) < 25*time.Second; i++ {
+				sent[i] = time.Now()
+				c.SendTracesHTTP(t, sessiontest.Traces("steady", i, 10, time.Now()))
+				if !asked && time.Since(start) > 15*time.Second {
+					out := ctl("--control", "http://"+c.Control, "capture", "snapshot", "--id", "saved", "--before", "10s", "--after", "2s")
+					t.Logf("%s", out)
+					asked = true
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			c.Stop(t)
+
+			var st sessionstore.Store
+			var err error
+			if srv != nil {
+				scfg := srv.Config("otel-data", "captures/e2e")
+				st, err = sessionstore.Open(context.Background(), &scfg)
+			} else {
+				st, err = sessionstore.OpenFilesystem(c.Dir + "/data")
+			}
+			require.NoError(t, err)
+			defer st.Close()
+			s := sessiontest.Read(t, st, "saved")
+			require.Equal(t, sessionstore.StatusCompleted, s.Meta.Status)
+			require.NotNil(t, s.Meta.Snapshot)
+			from, to := s.Meta.Snapshot.From, s.Meta.Snapshot.To
+			assert.Equal(t, 12*time.Second, to.Sub(from))
+			sessiontest.CheckCounts(t, s)
+			perRequest := map[int]int{}
+			for _, sp := range pdatawalk.Spans(s.Traces) {
+				b, _ := sp.Attributes().Get("batch")
+				perRequest[int(b.Int())]++
+			}
+			for i, at := range sent {
+				switch n := perRequest[i]; {
+				case at.After(from.Add(time.Second)) && at.Before(to.Add(-time.Second)):
+					assert.Equal(t, 10, n, "request %d, sent %s into the window, is in the snapshot whole", i, at.Sub(from))
+				case at.Before(from.Add(-time.Second)) || at.After(to.Add(time.Second)):
+					assert.Zero(t, n, "request %d, sent %s from the window's start, is outside it", i, at.Sub(from))
+				default:
+					assert.Contains(t, []int{0, 10}, n, "request %d at the edge is whole or absent", i)
+				}
+			}
+			t.Logf("%s: the snapshot holds %d requests (%d spans)", backend, len(perRequest), s.Traces.SpanCount())
+			verify := ctl(append(ctlStore(c), "verify", "saved")...)
+			assert.Contains(t, verify, "saved: ok")
+
+			rolling := sessiontest.Read(t, st, "recorder")
+			sessiontest.CheckCounts(t, rolling)
+			first, _ := rolling.Meta.CaptureRange()
+			assert.True(t, first.After(from), "the recorder has deleted the window's start since (its oldest object: %s)", first)
 		})
 	}
 }
