@@ -263,6 +263,66 @@ func TestSnapshotRoute(t *testing.T) {
 	assert.Contains(t, string(r.body), "ten minutes")
 }
 
+// alertmanagerPayload is an Alertmanager webhook notification (version 4)
+// of one alert.
+func alertmanagerPayload(status, startsAt string) string {
+	return `{"version": "4", "groupKey": "{}:{alertname=\"HighErrorRate\"}", "status": "` + status + `",
+	  "receiver": "recordreplay", "groupLabels": {"alertname": "HighErrorRate"},
+	  "commonLabels": {"alertname": "HighErrorRate", "service": "checkout"}, "commonAnnotations": {},
+	  "externalURL": "http://alertmanager:9093", "truncatedAlerts": 0,
+	  "alerts": [{"status": "` + status + `", "labels": {"alertname": "HighErrorRate", "service": "checkout", "severity": "page"},
+	    "annotations": {"summary": "checkout 5xx above 5%"}, "startsAt": "` + startsAt + `",
+	    "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph", "fingerprint": "c4a1b2d3e4f50617"}]}`
+}
+
+// TestAlerts: POST /v1/captures/{c}/alerts with Alertmanager's webhook
+// payload saves the recorder's window once per firing alert, in a session
+// named from the alert and its start, labelled with its labels: the same
+// alert notified again makes no other session, a resolved one none; the
+// plain form {labels, annotations} works too.
+func TestAlerts(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do("POST", "/v1/captures/session_capture/alerts", alertmanagerPayload("firing", "2026-12-07T13:58:00Z"))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	res := decode[control.AlertsResult](t, r)
+	require.Len(t, res.Saved, 1)
+	id := res.Saved[0].Session
+	assert.Regexp(t, `^alert-HighErrorRate-20261207T135800Z-[0-9a-f]{8}$`, id)
+	reqs := f.capture.snapshots()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, control.Duration(30*time.Minute), reqs[0].Before, "the recorder's whole window")
+	assert.Equal(t, map[string]string{"alertname": "HighErrorRate", "service": "checkout", "severity": "page"}, reqs[0].Labels)
+	assert.Equal(t, "checkout 5xx above 5%", reqs[0].Description)
+
+	r = f.do("POST", "/v1/captures/session_capture/alerts", alertmanagerPayload("firing", "2026-12-07T13:58:00Z"))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	res = decode[control.AlertsResult](t, r)
+	assert.Empty(t, res.Saved)
+	assert.Equal(t, []string{id}, res.AlreadySaved, "the same alert again")
+	r = f.do("POST", "/v1/captures/session_capture/alerts", alertmanagerPayload("resolved", "2026-12-07T13:58:00Z"))
+	res = decode[control.AlertsResult](t, r)
+	assert.Empty(t, res.Saved)
+	assert.Equal(t, 1, res.Ignored, "resolved")
+	assert.Len(t, f.capture.snapshots(), 1, "one session for the alert")
+
+	r = f.do("POST", "/v1/captures/session_capture/alerts?before=5m&after=1m",
+		`{"labels": {"alertname": "disk full!", "host": "db-1"}, "annotations": {"description": "99%"}, "startsAt": "2026-12-07T14:00:00Z"}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	res = decode[control.AlertsResult](t, r)
+	require.Len(t, res.Saved, 1)
+	assert.Regexp(t, `^alert-disk-full--20261207T140000Z-[0-9a-f]{8}$`, res.Saved[0].Session)
+	last := f.capture.snapshots()[1]
+	assert.Equal(t, control.Duration(5*time.Minute), last.Before)
+	assert.Equal(t, control.Duration(time.Minute), last.After)
+	assert.Equal(t, "99%", last.Description)
+
+	r = f.do("POST", "/v1/captures/session_capture/alerts", `{"alerts": "nope"}`)
+	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	r = f.do("POST", "/v1/captures/session_capture/alerts?before=soon", alertmanagerPayload("firing", "2026-12-07T15:00:00Z"))
+	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	assert.Contains(t, string(r.body), "soon")
+}
+
 // TestReplays: the list, one replay's status, start with overrides (and
 // with none), stop.
 func TestReplays(t *testing.T) {

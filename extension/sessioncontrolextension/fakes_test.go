@@ -44,6 +44,7 @@ func newFakeCapture(store sessionstore.Store) *fakeCapture {
 		State:              control.Recording,
 		Store:              store.String(),
 		DroppedWhilePaused: map[string]int64{},
+		RecorderWindow:     control.Duration(30 * time.Minute),
 	}}
 }
 
@@ -80,6 +81,16 @@ func (f *fakeCapture) Snapshot(_ context.Context, req control.SnapshotRequest) (
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return control.SnapshotState{}, f.err
+	}
+	if req.ID != "" {
+		if _, err := sessionstore.ReadMetadata(context.Background(), f.store, req.ID); err == nil {
+			return control.SnapshotState{}, control.Conflict("session %s exists already", req.ID)
+		}
+		m := sessionstore.NewMetadata(req.ID, sessionstore.SessionTypeCapture, time.Now(), "fake")
+		m.Labels, m.Description = req.Labels, req.Description
+		if err := sessionstore.WriteMetadata(context.Background(), f.store, m); err != nil {
+			return control.SnapshotState{}, err
+		}
 	}
 	f.snaps = append(f.snaps, req)
 	now := time.Date(2026, 12, 7, 14, 5, 0, 0, time.UTC)
