@@ -82,6 +82,7 @@ func (e *captureExporter) State(context.Context) control.CaptureState {
 		Store:              e.store.String(),
 		DroppedWhilePaused: e.gate.droppedCounts(),
 		DroppedOnOverflow:  e.drops.droppedCounts(),
+		RecorderWindow:     control.Duration(e.cfg.Recorder.Window),
 	}
 	if e.gate.paused.Load() {
 		st.State = control.Paused

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -37,6 +38,7 @@ func (e *controlExtension) mux() *http.ServeMux {
 		mux.HandleFunc("POST /v1/captures/"+c+"/pause", e.pauseCapture)
 		mux.HandleFunc("POST /v1/captures/"+c+"/resume", e.resumeCapture)
 		mux.HandleFunc("POST /v1/captures/"+c+"/snapshot", e.snapshot)
+		mux.HandleFunc("POST /v1/captures/"+c+"/alerts", e.alerts)
 		mux.HandleFunc("GET /v1/replays/"+c, e.getReplay)
 		mux.HandleFunc("POST /v1/replays/"+c+"/start", e.startReplay)
 		mux.HandleFunc("POST /v1/replays/"+c+"/stop", e.stopReplay)
@@ -64,7 +66,7 @@ func jsonFallback(mux *http.ServeMux) http.Handler {
 			if r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/v1/captures/") || strings.HasPrefix(r.URL.Path, "/v1/replays/")) {
 				// POST .../<type>/<name> is an unknown action, or an id
 				// with a "/" and no action.
-				detail += "; the actions are POST /v1/captures/{component}/sessions, /pause, /resume, /snapshot " +
+				detail += "; the actions are POST /v1/captures/{component}/sessions, /pause, /resume, /snapshot, /alerts " +
 					"and POST /v1/replays/{component}/start, /stop"
 			}
 			writeError(w, r, http.StatusMethodNotAllowed, codeMethodNotAllowed, detail)
@@ -298,6 +300,81 @@ func (e *controlExtension) snapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// alert is one alert of an Alertmanager webhook notification (the fields
+// used), or the plain form {labels, annotations, startsAt}.
+type alert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+}
+
+// alerts saves the capture's recorder window for each firing alert of an
+// Alertmanager webhook notification ({"alerts": [...]}) or of a plain
+// {labels, annotations[, startsAt]}: a snapshot named from the alert and
+// its start (control.AlertSessionID), labelled with its labels, described
+// by its summary or description annotation. A notification repeating an
+// alert finds its snapshot saved and makes no other. The window is the
+// recorder's whole window back from now, or ?before=, and ?after= on.
+func (e *controlExtension) alerts(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.capture(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Alerts []alert `json:"alerts"`
+		alert
+	}
+	if !decodeWebhook(w, r, &body) {
+		return
+	}
+	if len(body.Alerts) == 0 && len(body.Labels) > 0 {
+		body.alert.Status = "firing"
+		body.Alerts = []alert{body.alert}
+	}
+	state := captureState(r.Context(), c)
+	before, after := state.RecorderWindow, control.Duration(0)
+	for name, d := range map[string]*control.Duration{"before": &before, "after": &after} {
+		if v := r.URL.Query().Get(name); v != "" {
+			if err := d.UnmarshalText([]byte(v)); err != nil {
+				writeComponentError(w, r, &control.FieldError{Field: name, Err: err}, state)
+				return
+			}
+		}
+	}
+	res := control.AlertsResult{Saved: []control.SnapshotState{}, AlreadySaved: []string{}}
+	for _, a := range body.Alerts {
+		if a.Status != "firing" {
+			res.Ignored++
+			continue
+		}
+		start := a.StartsAt
+		if start.IsZero() {
+			start = time.Now() // the plain form without startsAt: this post is the occurrence
+		}
+		id := control.AlertSessionID(a.Labels, start)
+		if _, err := sessionstore.ReadMetadata(r.Context(), c.c.Store(), id); err == nil {
+			res.AlreadySaved = append(res.AlreadySaved, id)
+			continue
+		}
+		desc := a.Annotations["summary"]
+		if desc == "" {
+			desc = a.Annotations["description"]
+		}
+		st, err := c.c.Snapshot(r.Context(), control.SnapshotRequest{ID: id, Before: before, After: after, Description: desc, Labels: a.Labels})
+		if err != nil {
+			if _, rerr := sessionstore.ReadMetadata(r.Context(), c.c.Store(), id); rerr == nil {
+				res.AlreadySaved = append(res.AlreadySaved, id) // saved meanwhile by another notification
+				continue
+			}
+			writeComponentError(w, r, err, state)
+			return
+		}
+		res.Saved = append(res.Saved, st)
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // capture finds the capture of the request path, or answers 404.

@@ -105,6 +105,22 @@ var errBadBody = errors.New("bad request body")
 // that names the field or the offset. An empty body leaves v as it is. It
 // writes the error response itself and reports whether to go on.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBodyWith(w, r, v, decodeStrict)
+}
+
+// decodeWebhook is decodeBody for a body of another system's shape
+// (Alertmanager's), whose fields it does not know all of: unknown fields
+// are ignored.
+func decodeWebhook(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBodyWith(w, r, v, func(data []byte, v any) error {
+		if err := json.Unmarshal(data, v); err != nil {
+			return fmt.Errorf("bad request body: %w", err)
+		}
+		return nil
+	})
+}
+
+func decodeBodyWith(w http.ResponseWriter, r *http.Request, v any, decode func([]byte, any) error) bool {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -118,7 +134,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return true
 	}
-	if err := decodeStrict(data, v); err != nil {
+	if err := decode(data, v); err != nil {
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return false
 	}

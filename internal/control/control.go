@@ -11,8 +11,11 @@ package control // import "github.com/recordreplay/otelcol-recordreplay/internal
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -70,6 +73,42 @@ type SnapshotState struct {
 	To       time.Time `json:"to"`
 }
 
+// AlertsResult is what POST /v1/captures/{c}/alerts did with the alerts of
+// a notification: the snapshots it asked for, the ids of those saved by an
+// earlier notification of the same alert, and how many alerts were not
+// firing.
+type AlertsResult struct {
+	Saved        []SnapshotState `json:"saved"`
+	AlreadySaved []string        `json:"already_saved"`
+	Ignored      int             `json:"ignored"`
+}
+
+// AlertSessionID names the snapshot of an alert: alert-<alertname>-<its
+// start, UTC>-<8 hex of its labels>, the same for every notification of
+// one alert, different for alerts of one name with other labels.
+func AlertSessionID(labels map[string]string, startsAt time.Time) string {
+	name := []byte(labels["alertname"])
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			name[i] = '-'
+		}
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if len(name) == 0 {
+		name = []byte("unnamed")
+	}
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(labels[k]))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("alert-%s-%s-%x", name, startsAt.UTC().Format("20060102T150405Z"), h.Sum(nil)[:4])
+}
+
 // Capture states.
 const (
 	Recording = "recording"
@@ -87,6 +126,9 @@ type CaptureState struct {
 	// DroppedWhilePaused counts the items dropped while paused, per
 	// signal, since the collector started.
 	DroppedWhilePaused map[string]int64 `json:"dropped_while_paused"`
+	// RecorderWindow is the window of the capture's flight recorder (0:
+	// none): what a snapshot may reach back to.
+	RecorderWindow Duration `json:"recorder_window,omitempty"`
 	// DroppedOnOverflow counts the items dropped because the sending queue
 	// was full (backpressure: drop), per signal, since the collector
 	// started; each is also in its session's droppedItems.
