@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
@@ -178,4 +181,60 @@ control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  hea
 			assert.True(t, first.After(from), "the recorder has deleted the window's start since (its oldest object: %s)", first)
 		})
 	}
+}
+
+// TestAlertmanagerSavesTheWindow: Alertmanager's webhook posted to the
+// built collector's control API (firing, the same alert again, resolved)
+// saves the recorder's window once: one completed session, named from the
+// alert and its start, labelled with the alert's labels.
+func TestAlertmanagerSavesTheWindow(t *testing.T) {
+	t.Parallel()
+	cfg := strings.Replace(captureConfig(fsStore, `
+session: {id: recorder}
+recorder: {window: 5s}
+control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  health_check: {endpoint: \"{{HEALTH}}\"}\n  session_control: {endpoint: \"{{CONTROL}}\"}", 1)
+	cfg = strings.Replace(cfg, "extensions: [health_check]", "extensions: [health_check, session_control]", 1)
+	c := otelcoltest.Start(t, cfg)
+	for i := range 20 {
+		c.SendTracesHTTP(t, sessiontest.Traces("alerting", i, 5, time.Now()))
+		time.Sleep(100 * time.Millisecond)
+	}
+	notify := func(status string) control.AlertsResult {
+		body := `{"version": "4", "status": "` + status + `", "receiver": "recordreplay", "groupLabels": {"alertname": "HighErrorRate"},
+		  "alerts": [{"status": "` + status + `", "labels": {"alertname": "HighErrorRate", "service": "checkout"},
+		    "annotations": {"summary": "checkout errors"}, "startsAt": "2026-12-07T13:58:00Z", "fingerprint": "0123456789abcdef"}]}`
+		resp, err := http.Post("http://"+c.Control+"/v1/captures/session_capture/alerts", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var res control.AlertsResult
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&res))
+		return res
+	}
+	first := notify("firing")
+	require.Len(t, first.Saved, 1)
+	again := notify("firing")
+	assert.Equal(t, []string{first.Saved[0].Session}, again.AlreadySaved)
+	assert.Equal(t, 1, notify("resolved").Ignored)
+	st, err := sessionstore.OpenFilesystem(c.Dir + "/data")
+	require.NoError(t, err)
+	defer st.Close()
+	require.Eventually(t, func() bool {
+		m, err := sessionstore.ReadMetadata(context.Background(), st, first.Saved[0].Session)
+		return err == nil && m.Status == sessionstore.StatusCompleted
+	}, 60*time.Second, 100*time.Millisecond, "the snapshot completes")
+	c.Stop(t)
+
+	var alerts []string
+	for _, id := range sessiontest.IDs(t, st) {
+		if strings.HasPrefix(id, "alert-") {
+			alerts = append(alerts, id)
+		}
+	}
+	require.Equal(t, []string{first.Saved[0].Session}, alerts, "one session for the alert")
+	s := sessiontest.Read(t, st, alerts[0])
+	assert.Equal(t, map[string]string{"alertname": "HighErrorRate", "service": "checkout"}, s.Meta.Labels)
+	assert.Equal(t, "checkout errors", s.Meta.Description)
+	assert.Positive(t, s.Traces.SpanCount(), "the window's spans")
+	sessiontest.CheckCounts(t, s)
 }
