@@ -152,8 +152,8 @@ func (r *recorder) second(at time.Time) *secondLedger {
 }
 
 // windowCounts sums the ledger over the seconds of acceptance from..to:
-// what was accepted, lost and dropped, and what is still pending.
-func (r *recorder) windowCounts(from, to time.Time) (accepted, lost, dropped, pending counts) {
+// what was lost and dropped, and what is still pending.
+func (r *recorder) windowCounts(from, to time.Time) (lost, dropped, pending counts) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for sec := from.Unix(); sec <= to.Unix(); sec++ {
@@ -162,13 +162,12 @@ func (r *recorder) windowCounts(from, to time.Time) (accepted, lost, dropped, pe
 			continue
 		}
 		for i := range signals {
-			accepted[i] += l.accepted[i]
 			lost[i] += l.lost[i]
 			dropped[i] += l.dropped[i]
 			pending[i] += max(0, l.accepted[i]-l.stored[i]-l.lost[i]-l.dropped[i])
 		}
 	}
-	return accepted, lost, dropped, pending
+	return lost, dropped, pending
 }
 
 // pin keeps the objects from `from` on until unpin (a snapshot copies them).

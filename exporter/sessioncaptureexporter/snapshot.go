@@ -111,7 +111,7 @@ func (e *captureExporter) finishSnapshot(sn *snapshot) {
 	}
 	settleBy := e.now().Add(snapshotSettle)
 	for {
-		if _, _, _, pending := e.rec.windowCounts(sn.from, sn.to); pending.total() == 0 || !e.now().Before(settleBy) || e.stopping() {
+		if _, _, pending := e.rec.windowCounts(sn.from, sn.to); pending.total() == 0 || !e.now().Before(settleBy) || e.stopping() {
 			break
 		}
 		e.sleepUntil(e.now().Add(100 * time.Millisecond))
@@ -178,7 +178,7 @@ func (e *captureExporter) completeSnapshot(ctx context.Context, sn *snapshot) er
 	if err != nil {
 		return fmt.Errorf("recount: %w", err)
 	}
-	_, lost, dropped, pending := e.rec.windowCounts(sn.from, sn.to)
+	lost, dropped, pending := e.rec.windowCounts(sn.from, sn.to)
 	for i := range lost {
 		lost[i] += pending[i] // not stored when the snapshot was taken
 	}
