@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
@@ -237,4 +238,92 @@ control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  hea
 	assert.Equal(t, "checkout errors", s.Meta.Description)
 	assert.Positive(t, s.Traces.SpanCount(), "the window's spans")
 	sessiontest.CheckCounts(t, s)
+}
+
+// TestSnapshotOfTwoRecorders: two built collectors (writer ids a and b)
+// record into one rolling session on the filesystem and on the S3 server,
+// each fed its own 10-span requests every 100 ms; a snapshot asked of one
+// holds both collectors' requests of the window, each once and whole, and
+// completes.
+func TestSnapshotOfTwoRecorders(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"filesystem", "s3"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			shared := t.TempDir()
+			store, env := "backend: filesystem\ndirectory: "+shared, []string(nil)
+			var srv *s3server.Server
+			if backend == "s3" {
+				srv = s3server.Start(t)
+				srv.CreateBucket(t, "otel-data")
+				store, env = s3Store(srv, "otel-data"), s3Env
+			}
+			start := func(writer string) *otelcoltest.Collector {
+				cfg := strings.Replace(captureConfig(store, `
+session: {id: recorder, writer_id: `+writer+`}
+recorder: {window: 20s}
+metadata_interval: 1s
+control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  health_check: {endpoint: \"{{HEALTH}}\"}\n  session_control: {endpoint: \"{{CONTROL}}\"}", 1)
+				cfg = strings.Replace(cfg, "extensions: [health_check]", "extensions: [health_check, session_control]", 1)
+				return otelcoltest.Start(t, cfg, env...)
+			}
+			a, b := start("a"), start("b")
+			begin := time.Now()
+			asked := false
+			var snap control.SnapshotState
+			for i := 0; time.Since(begin) < 15*time.Second; i++ {
+				a.SendTracesHTTP(t, sessiontest.Traces("replica-a", 2*i, 10, time.Now()))
+				b.SendTracesHTTP(t, sessiontest.Traces("replica-b", 2*i+1, 10, time.Now()))
+				if !asked && time.Since(begin) > 10*time.Second {
+					resp, err := http.Post("http://"+a.Control+"/v1/captures/session_capture/snapshot", "application/json",
+						strings.NewReader(`{"id": "both", "before": "8s", "after": "2s"}`))
+					require.NoError(t, err)
+					require.Equal(t, http.StatusOK, resp.StatusCode)
+					require.NoError(t, json.NewDecoder(resp.Body).Decode(&snap))
+					_ = resp.Body.Close()
+					asked = true
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			var st sessionstore.Store
+			var err error
+			if srv != nil {
+				scfg := srv.Config("otel-data", "captures/e2e")
+				st, err = sessionstore.Open(context.Background(), &scfg)
+			} else {
+				st, err = sessionstore.OpenFilesystem(shared)
+			}
+			require.NoError(t, err)
+			defer st.Close()
+			require.Eventually(t, func() bool {
+				m, err := sessionstore.ReadMetadata(context.Background(), st, "both")
+				return err == nil && m.Status == sessionstore.StatusCompleted
+			}, 60*time.Second, 100*time.Millisecond, "the snapshot completes with both shares")
+			a.Stop(t)
+			b.Stop(t)
+
+			s := sessiontest.Read(t, st, "both")
+			sessiontest.CheckCounts(t, s)
+			views, err := sessionstore.ReadWriters(context.Background(), st, "both")
+			require.NoError(t, err)
+			assert.Len(t, views, 2, "a share per collector")
+			perService := map[string]int{}
+			seen := map[pcommon.SpanID]bool{}
+			for _, rs := range s.Traces.ResourceSpans().All() {
+				svc, _ := rs.Resource().Attributes().Get("service.name")
+				for _, ss := range rs.ScopeSpans().All() {
+					for _, sp := range ss.Spans().All() {
+						assert.False(t, seen[sp.SpanID()], "span %s twice", sp.SpanID())
+						seen[sp.SpanID()] = true
+						perService[svc.Str()]++
+					}
+				}
+			}
+			t.Logf("%s: snapshot %s to %s holds %v", backend, snap.From.Format(time.TimeOnly), snap.To.Format(time.TimeOnly), perService)
+			// 10 s of window at 10 requests of 10 spans a second each, give or
+			// take the requests at the window's ends
+			assert.InDelta(t, 1000, perService["replica-a"], 150)
+			assert.InDelta(t, 1000, perService["replica-b"], 150)
+		})
+	}
 }

@@ -252,6 +252,11 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 				e.set.Logger.Warn("Could not delete the rolling session's old objects yet; will retry", zap.Error(err))
 			}
 		}
+		if e.rec != nil && e.rec.pollDue(e.now(), e.cfg.MetadataInterval) {
+			if err := e.pollSnapshotRequests(ctx); err != nil && ctx.Err() == nil {
+				e.set.Logger.Warn("Could not read the rolling session's snapshot requests yet; will retry", zap.Error(err))
+			}
+		}
 		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
 			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
 			componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))

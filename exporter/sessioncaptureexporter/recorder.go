@@ -59,9 +59,12 @@ func (c RecorderConfig) cleanupPeriod() time.Duration {
 // the old ones.
 type recorder struct {
 	window, period time.Duration
-	store          sessionstore.Store
-	logger         *zap.Logger
-	now            func() time.Time
+	// started is when this run began: objects captured since are this
+	// run's own (indexed as it stores them) or another live writer's.
+	started time.Time
+	store   sessionstore.Store
+	logger  *zap.Logger
+	now     func() time.Time
 
 	mu sync.Mutex
 	// objects are the session's objects this writer knows, by capture
@@ -79,6 +82,10 @@ type recorder struct {
 	// pins keep the objects a pending snapshot will copy (by snapshot id:
 	// the start of its window).
 	pins map[string]time.Time
+	// shares are the snapshots this writer took a share of: saved or not.
+	shares map[string]bool
+	// polled is when the snapshot requests were last read.
+	polled time.Time
 }
 
 // secondLedger is what became of the items of the rolling session
@@ -112,8 +119,8 @@ type indexedObject struct {
 
 func newRecorder(cfg RecorderConfig, store sessionstore.Store, logger *zap.Logger, now func() time.Time) *recorder {
 	return &recorder{
-		window: cfg.Window, period: cfg.cleanupPeriod(), store: store, logger: logger, now: now,
-		keys: map[string]bool{}, seconds: map[int64]*secondLedger{}, pins: map[string]time.Time{},
+		window: cfg.Window, period: cfg.cleanupPeriod(), started: now(), store: store, logger: logger, now: now,
+		keys: map[string]bool{}, seconds: map[int64]*secondLedger{}, pins: map[string]time.Time{}, shares: map[string]bool{},
 	}
 }
 
@@ -168,6 +175,57 @@ func (r *recorder) windowCounts(from, to time.Time) (lost, dropped, pending coun
 		}
 	}
 	return lost, dropped, pending
+}
+
+// take reports whether this writer takes its share of snapshot id now
+// (false: it took it before).
+func (r *recorder) take(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.shares[id]; ok {
+		return false
+	}
+	r.shares[id] = false
+	return true
+}
+
+// markSaved notes that this writer's share of snapshot id is saved.
+func (r *recorder) markSaved(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shares[id] = true
+}
+
+// saved reports whether this writer's share of snapshot id is saved.
+func (r *recorder) saved(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.shares[id]
+}
+
+// pollDue reports whether the snapshot requests are to be read now: once
+// per interval.
+func (r *recorder) pollDue(now time.Time, interval time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.polled) < interval {
+		return false
+	}
+	r.polled = now
+	return true
+}
+
+// inWindow returns the indexed objects whose capture time is in [from, to].
+func (r *recorder) inWindow(from, to time.Time) []indexedObject {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []indexedObject
+	for _, o := range r.objects {
+		if !o.captured.Before(from) && !o.captured.After(to) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // pin keeps the objects from `from` on until unpin (a snapshot copies them).
@@ -283,11 +341,11 @@ func (r *recorder) clean(ctx context.Context, s *session) error {
 	return nil
 }
 
-// listOnce indexes the objects earlier runs left in the session (their
-// items are counted when they go). Only a writer alone in the session can
-// tell that they are its own: beside other writers' views, it deletes only
-// what it stores itself, and says so (several writers of one rolling
-// session are not supported yet).
+// listOnce indexes the objects earlier runs left in the session, captured
+// before this run began (their items are counted when they go). Only a
+// writer alone in the session can tell that they are its own: beside other
+// writers' views, it deletes only what it stores itself, and says so
+// (objects of earlier runs then stay).
 func (r *recorder) listOnce(ctx context.Context, s *session) error {
 	r.mu.Lock()
 	listed := r.listed
@@ -318,6 +376,9 @@ func (r *recorder) listOnce(ctx context.Context, s *session) error {
 		}
 		if err != nil {
 			return fmt.Errorf("rolling session %s: list: %w", id, err)
+		}
+		if !o.CaptureTime.Before(r.started) {
+			continue // this run's (indexed when stored), or a writer's that has no view yet
 		}
 		found = append(found, indexedObject{key: o.Key, signal: o.Signal, captured: o.CaptureTime, stored: o.Size})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,25 +16,24 @@ import (
 )
 
 // Snapshots: the items the rolling session accepted in [now-before,
-// now+after], saved into a session of their own. The session is written at
-// once (active, naming the recorder and the window); once the window's end
-// has passed and what was accepted in it has met its fate (stored, lost or
-// dropped), the rolling session's objects of the window are copied into it
-// (server-side on S3), it is recounted, and it completes, with what the
-// window lost or dropped. Until then the recorder keeps those objects.
+// now+after], saved into a session of their own. The collector asked writes
+// the session at once (active, naming the recorder and the window) and puts
+// the request in the store, naming the rolling session's live writers; each
+// of them (this one at once, the others when they next read the requests,
+// within a metadata interval) waits until the window's end has passed and
+// what it accepted in the window has met its fate (stored, lost or
+// dropped), copies its objects of the window into the snapshot session
+// (server-side on S3) and writes its share there as one of its writers,
+// with what the window lost or dropped on its side. metadata.json is the
+// merge of the shares, completed once every writer named has saved its
+// share (or stopped being live). Until then each recorder keeps those
+// objects.
 
 // snapshotSettle bounds how long, after the window's end, a snapshot waits
 // for the items accepted in it that are still on their way to the store;
 // those still pending then are counted lost in the snapshot (never silently
 // missing).
 const snapshotSettle = 30 * time.Second
-
-// snapshot is one pending snapshot.
-type snapshot struct {
-	id       string
-	from, to time.Time
-	meta     *sessionstore.Metadata // as written when it was asked for
-}
 
 // Snapshot implements control.Capture.
 func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequest) (control.SnapshotState, error) {
@@ -81,37 +81,90 @@ func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequ
 	if err := sessionstore.CheckCaseConflict(ctx, e.store, id); err != nil {
 		return control.SnapshotState{}, control.Conflict("session %s: %v", id, err)
 	}
-	sn := &snapshot{id: id, from: now.Add(-before), to: now.Add(after)}
-	m := sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, sn.from, e.createdBy())
-	m.Description, m.DiagnosticSessionID = req.Description, req.DiagnosticSessionID
-	if len(req.Labels) > 0 {
-		m.Labels = maps.Clone(req.Labels)
-	}
-	m.Snapshot = &sessionstore.SnapshotInfo{Recorder: e.cfg.Session.ID, From: sn.from, To: sn.to}
+	req2 := &sessionstore.SnapshotRequest{ID: id, From: now.Add(-before), To: now.Add(after),
+		Description: req.Description, Labels: maps.Clone(req.Labels), DiagnosticSessionID: req.DiagnosticSessionID}
+	m := snapshotMeta(req2, e.cfg.Session.ID, e.createdBy())
 	m.UpdatedTime = now
 	if err := sessionstore.WriteMetadata(ctx, e.store, m); err != nil {
 		return control.SnapshotState{}, fmt.Errorf("session %s: write metadata: %w", id, err)
 	}
-	sn.meta = m
-	e.rec.pin(id, sn.from)
+	// Every live writer of the rolling session saves its share.
+	views, err := sessionstore.ReadWriters(ctx, e.store, e.cfg.Session.ID)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return control.SnapshotState{}, fmt.Errorf("session %s: read its writers: %w", e.cfg.Session.ID, err)
+	}
+	req2.Writers = sessionstore.LiveWriters(views, now)
+	if self := e.sessions.writerID(); !slices.Contains(req2.Writers, self) {
+		req2.Writers = append(req2.Writers, self)
+	}
+	slices.Sort(req2.Writers)
+	if err := sessionstore.WriteSnapshotRequest(ctx, e.store, e.cfg.Session.ID, req2); err != nil {
+		// This writer saves its share anyway, and writes the request for
+		// the others before it does (saveShare).
+		e.set.Logger.Warn("Could not put the snapshot request in the store yet; will retry", zap.String("session", id), zap.Error(err))
+	}
 	e.set.Logger.Info("Snapshot of the recorder's window asked for", zap.String("session", id),
-		zap.Time("from", sn.from), zap.Time("to", sn.to))
-	e.wg.Go(func() { e.finishSnapshot(sn) })
-	return control.SnapshotState{Session: id, Recorder: e.cfg.Session.ID, From: sn.from, To: sn.to}, nil
+		zap.Time("from", req2.From), zap.Time("to", req2.To), zap.Strings("writers", req2.Writers))
+	e.takeSnapshotRequest(req2)
+	return control.SnapshotState{Session: id, Recorder: e.cfg.Session.ID, From: req2.From, To: req2.To}, nil
 }
 
-// finishSnapshot waits for the window's end and its items' fates, copies
-// the window's objects and completes the snapshot session. The collector
-// stopping cuts the waits short: what is pending then is counted lost.
-func (e *captureExporter) finishSnapshot(sn *snapshot) {
-	defer e.rec.unpin(sn.id)
-	if !e.sleepUntil(sn.to.Add(time.Millisecond)) {
-		e.set.Logger.Warn("The collector stops before the snapshot's window has passed: it holds what was stored by now",
-			zap.String("session", sn.id))
+// snapshotMeta is the metadata a snapshot session starts from.
+func snapshotMeta(r *sessionstore.SnapshotRequest, recorder, createdBy string) *sessionstore.Metadata {
+	m := sessionstore.NewMetadata(r.ID, sessionstore.SessionTypeCapture, r.From, createdBy)
+	m.Description, m.DiagnosticSessionID = r.Description, r.DiagnosticSessionID
+	if len(r.Labels) > 0 {
+		m.Labels = maps.Clone(r.Labels)
+	}
+	m.Snapshot = &sessionstore.SnapshotInfo{Recorder: recorder, From: r.From, To: r.To}
+	return m
+}
+
+// takeSnapshotRequest starts saving this writer's share of a snapshot, once
+// per request (asked of this collector, or read from the store). A writer
+// that was not live when the snapshot was asked for has no share in it.
+func (e *captureExporter) takeSnapshotRequest(r *sessionstore.SnapshotRequest) {
+	if !slices.Contains(r.Writers, e.sessions.writerID()) || !e.rec.take(r.ID) {
+		return
+	}
+	e.rec.pin(r.ID, r.From)
+	e.wg.Go(func() { e.saveShare(r) })
+}
+
+// pollSnapshotRequests reads the rolling session's snapshot requests: a
+// request this writer has not seen yet is taken (another writer was
+// asked); one whose share is saved is completed once every writer's is.
+func (e *captureExporter) pollSnapshotRequests(ctx context.Context) error {
+	reqs, err := sessionstore.ReadSnapshotRequests(ctx, e.store, e.cfg.Session.ID)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return err
+	}
+	for _, r := range reqs {
+		if e.rec.saved(r.ID) {
+			if err := e.completeSnapshot(ctx, r); err != nil {
+				return err
+			}
+			continue
+		}
+		e.takeSnapshotRequest(r)
+	}
+	return nil
+}
+
+// saveShare waits for the window's end and its items' fates, copies this
+// writer's objects of the window into the snapshot session and writes its
+// view there, then completes the snapshot if every writer's share is
+// saved. The collector stopping cuts the waits short: what is pending
+// then is counted lost.
+func (e *captureExporter) saveShare(r *sessionstore.SnapshotRequest) {
+	defer e.rec.unpin(r.ID)
+	if !e.sleepUntil(r.To.Add(time.Millisecond)) {
+		e.set.Logger.Warn("The collector stops before the snapshot's window has passed: its share holds what was stored by now",
+			zap.String("session", r.ID))
 	}
 	settleBy := e.now().Add(snapshotSettle)
 	for {
-		if _, _, pending := e.rec.windowCounts(sn.from, sn.to); pending.total() == 0 || !e.now().Before(settleBy) || e.stopping() {
+		if _, _, pending := e.rec.windowCounts(r.From, r.To); pending.total() == 0 || !e.now().Before(settleBy) || e.stopping() {
 			break
 		}
 		e.sleepUntil(e.now().Add(100 * time.Millisecond))
@@ -119,20 +172,132 @@ func (e *captureExporter) finishSnapshot(sn *snapshot) {
 	ctx := context.Background()
 	bo := waitutil.NewBackOff(100*time.Millisecond, 5*time.Second)
 	for {
-		err := e.completeSnapshot(ctx, sn)
+		err := e.ensureRequest(ctx, r)
+		if err == nil {
+			err = e.writeShare(ctx, r)
+		}
+		if err == nil {
+			e.rec.markSaved(r.ID)
+			err = e.completeSnapshot(ctx, r)
+		}
 		if err == nil {
 			return
 		}
-		e.set.Logger.Warn("Could not complete the snapshot yet; will retry", zap.String("session", sn.id), zap.Error(err))
+		e.set.Logger.Warn("Could not save this writer's share of the snapshot yet; will retry", zap.String("session", r.ID), zap.Error(err))
 		if e.stopping() && e.now().After(settleBy) {
-			e.set.Logger.Error("Snapshot left incomplete: the store was away", zap.String("session", sn.id), zap.Error(err))
+			e.set.Logger.Error("Snapshot share left unsaved: the store was away", zap.String("session", r.ID), zap.Error(err))
 			return
 		}
 		if waitutil.Wait(e.retriesEnd, bo) != nil {
-			e.set.Logger.Error("Snapshot left incomplete: the collector stopped", zap.String("session", sn.id), zap.Error(err))
+			e.set.Logger.Error("Snapshot share left unsaved: the collector stopped", zap.String("session", r.ID), zap.Error(err))
 			return
 		}
 	}
+}
+
+// ensureRequest puts the snapshot request in the store if it is not there
+// (writing it failed when the snapshot was asked for) and not done.
+func (e *captureExporter) ensureRequest(ctx context.Context, r *sessionstore.SnapshotRequest) error {
+	if e.rec.saved(r.ID) {
+		return nil
+	}
+	_, err := sessionstore.ReadWriter(ctx, e.store, r.ID, e.sessions.writerID())
+	if err == nil {
+		return nil // this share is saved: the request was read or is done
+	}
+	if !errors.Is(err, sessionstore.ErrNotFound) {
+		return err
+	}
+	exists, err := sessionstore.Exists(ctx, e.store, sessionstore.SnapshotRequestKey(e.cfg.Session.ID, r.ID))
+	if err != nil || exists {
+		return err
+	}
+	return sessionstore.WriteSnapshotRequest(ctx, e.store, e.cfg.Session.ID, r)
+}
+
+// writeShare copies this writer's objects of the window into the snapshot
+// session and writes its view of it: their counts, and what the window
+// lost or dropped here. Copying again is harmless (the same keys), so a
+// failure is retried whole.
+func (e *captureExporter) writeShare(ctx context.Context, r *sessionstore.SnapshotRequest) error {
+	view := snapshotMeta(r, e.cfg.Session.ID, e.createdBy())
+	for _, o := range e.rec.inWindow(r.From, r.To) {
+		if !o.counted {
+			if err := e.rec.count(ctx, e.cfg.Session.ID, &o); err != nil {
+				return err
+			}
+		}
+		if o.uncounted {
+			continue
+		}
+		k, err := sessionstore.ParseObjectKey(o.key)
+		if err != nil {
+			continue
+		}
+		k.SessionID = r.ID
+		if err := e.store.Copy(ctx, o.key, k.String()); err != nil {
+			return fmt.Errorf("copy %s: %w", o.key, err)
+		}
+		view.Add(o.signal, o.captured, o.items, o.raw, o.stored)
+	}
+	lost, dropped, pending := e.rec.windowCounts(r.From, r.To)
+	for i := range lost {
+		lost[i] += pending[i] // not stored when the share was saved
+	}
+	view.LostItems, view.DroppedItems = lost.itemCounts(), dropped.itemCounts()
+	view.Status = sessionstore.StatusCompleted
+	if view.Incomplete() {
+		view.Status = sessionstore.StatusFailed
+	}
+	end := r.To
+	view.EndTime = &end
+	view.UpdatedTime = e.now().UTC()
+	return sessionstore.WriteWriter(ctx, e.store, e.sessions.writerID(), view)
+}
+
+// completeSnapshot writes the snapshot's metadata.json as the merge of the
+// shares saved: completed (or failed) once every writer the request names
+// has saved its share, or is no longer live (it stopped: its share is
+// missing, and said so); active until then. The request goes once done.
+func (e *captureExporter) completeSnapshot(ctx context.Context, r *sessionstore.SnapshotRequest) error {
+	shares, err := sessionstore.ReadWriters(ctx, e.store, r.ID)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return err
+	}
+	if len(shares) == 0 {
+		return nil
+	}
+	rolling, err := sessionstore.ReadWriters(ctx, e.store, e.cfg.Session.ID)
+	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
+		return err
+	}
+	live := sessionstore.LiveWriters(rolling, e.now())
+	var waiting, gone []string
+	for _, w := range r.Writers {
+		switch {
+		case shares[w] != nil:
+		case slices.Contains(live, w):
+			waiting = append(waiting, w)
+		default:
+			gone = append(gone, w)
+		}
+	}
+	m := sessionstore.Merge(shares)
+	if len(waiting) > 0 {
+		m.Status, m.EndTime = sessionstore.StatusActive, nil
+		return sessionstore.WriteMetadata(ctx, e.store, m)
+	}
+	if err := sessionstore.WriteMetadata(ctx, e.store, m); err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		e.set.Logger.Warn("Snapshot saved without the shares of writers that stopped before saving theirs",
+			zap.String("session", r.ID), zap.Strings("writers", gone))
+	}
+	e.set.Logger.Info("Snapshot saved", zap.String("session", r.ID), zap.String("status", string(m.Status)),
+		zap.Int("writers", len(shares)), zap.Int64("spans", m.CapturedTraces), zap.Int64("data_points", m.CapturedMetrics),
+		zap.Int64("log_records", m.CapturedLogs))
+	return sessionstore.DeleteSnapshotRequest(ctx, e.store, e.cfg.Session.ID, r.ID)
 }
 
 // sleepUntil waits until t, or until the collector begins to stop (false).
@@ -149,52 +314,4 @@ func (e *captureExporter) sleepUntil(t time.Time) bool {
 	case <-e.stoppingCh:
 		return false
 	}
-}
-
-// completeSnapshot copies the rolling session's objects of the window into
-// the snapshot session, recounts it and writes its final metadata. Copying
-// again is harmless (the same keys), so a failure is retried whole.
-func (e *captureExporter) completeSnapshot(ctx context.Context, sn *snapshot) error {
-	for o, err := range sessionstore.ListObjects(ctx, e.store, e.cfg.Session.ID) {
-		if errors.Is(err, sessionstore.ErrCorrupt) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("list the rolling session: %w", err)
-		}
-		if o.CaptureTime.Before(sn.from) || o.CaptureTime.After(sn.to) {
-			continue
-		}
-		dst := o.ObjectKey
-		dst.SessionID = sn.id
-		if err := e.store.Copy(ctx, o.Key, dst.String()); err != nil {
-			if errors.Is(err, sessionstore.ErrNotFound) {
-				continue // deleted since the listing: it is out of the window
-			}
-			return fmt.Errorf("copy %s: %w", o.Key, err)
-		}
-	}
-	rc, err := sessionstore.RecountSession(ctx, e.store, sn.id, sessionstore.DefaultRecountObjectBytes)
-	if err != nil {
-		return fmt.Errorf("recount: %w", err)
-	}
-	lost, dropped, pending := e.rec.windowCounts(sn.from, sn.to)
-	for i := range lost {
-		lost[i] += pending[i] // not stored when the snapshot was taken
-	}
-	m := sessionstore.Repaired(sn.meta, rc.Counts, e.now())
-	m.StartTime = sn.from
-	end := sn.to
-	m.EndTime = &end
-	m.LostItems, m.DroppedItems = lost.itemCounts(), dropped.itemCounts()
-	m.Status = sessionstore.StatusCompleted
-	if m.Incomplete() {
-		m.Status = sessionstore.StatusFailed
-	}
-	if err := sessionstore.WriteMetadata(ctx, e.store, m); err != nil {
-		return fmt.Errorf("write metadata: %w", err)
-	}
-	e.set.Logger.Info("Snapshot saved", zap.String("session", sn.id), zap.String("status", string(m.Status)),
-		zap.Int64("spans", m.CapturedTraces), zap.Int64("data_points", m.CapturedMetrics), zap.Int64("log_records", m.CapturedLogs))
-	return nil
 }

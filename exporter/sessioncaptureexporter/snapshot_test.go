@@ -3,6 +3,7 @@ package sessioncaptureexporter
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 
+	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
@@ -21,7 +25,7 @@ import (
 func (a storeAudit) itemsOf(id string, signal sessionstore.Signal) []int64 {
 	var out []int64
 	for k, w := range a.items {
-		if k.signal == signal && w.sessions[0] == id {
+		if k.signal == signal && slices.Contains(w.sessions, id) {
 			out = append(out, k.n)
 		}
 	}
@@ -168,5 +172,48 @@ func TestSnapshotDuringAnOutage(t *testing.T) {
 		assert.Len(t, a.itemsOf("outage", sessionstore.SignalTraces), 50, "seconds 30 to 34")
 		assert.Equal(t, int64(80), lostOf(m, sessionstore.SignalTraces), "seconds 35 to 42, lost")
 		assert.Equal(t, sessionstore.StatusFailed, m.Status)
+	})
+}
+
+// TestSnapshotOfASharedRecorder: two recorders (distinct writer ids) write
+// one rolling session, each its own requests; a snapshot asked of one holds
+// both writers' requests of the window, each once, and completes once both
+// shares are saved (the other reads the request in the store within a
+// metadata interval).
+func TestSnapshotOfASharedRecorder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "30s")
+		cfg.MetadataInterval = time.Second
+		a, _, ca := startControlled(t, cfg)
+		set := exportertest.NewNopSettings(metadata.Type)
+		set.ID = component.MustNewIDWithName(metadata.Type.String(), "replica-b")
+		cb := *cfg
+		cb.Control = nil // the other replica is not asked
+		b := startTrio(t, set, &cb, nil)
+		ctx := context.Background()
+		for i := range 60 {
+			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
+			require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
+			if i == 40 {
+				_, err := ca.Snapshot(ctx, control.SnapshotRequest{ID: "shared", Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
+				require.NoError(t, err)
+			}
+			time.Sleep(time.Second)
+		}
+		a.shutdown(t)
+		b.shutdown(t)
+		au := audit(t, st)
+		au.checkLedger(t)
+		m := au.meta["shared"]
+		require.NotNil(t, m)
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+		got := au.itemsOf("shared", sessionstore.SignalTraces)
+		assert.Len(t, got, 260, "13 seconds of both writers' requests")
+		views, err := sessionstore.ReadWriters(ctx, st, "shared")
+		require.NoError(t, err)
+		assert.Len(t, views, 2, "a share per writer")
+		exists, err := sessionstore.Exists(ctx, st, sessionstore.SnapshotRequestKey("recorder", "shared"))
+		require.NoError(t, err)
+		assert.False(t, exists, "the request goes once done")
 	})
 }

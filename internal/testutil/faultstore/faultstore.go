@@ -42,7 +42,8 @@ type Call struct {
 // IsMetadata reports whether the call is about session metadata: a
 // metadata.json or a writer's file (sessions/{id}/writers/{writer}.json).
 func (c Call) IsMetadata() bool {
-	return path.Base(c.Key) == "metadata.json" || path.Base(path.Dir(c.Key)) == "writers"
+	dir := path.Base(path.Dir(c.Key))
+	return path.Base(c.Key) == "metadata.json" || dir == "writers" || dir == "snapshots"
 }
 
 // Fault is what happens to one call. The zero Fault lets it through.
