@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
@@ -175,6 +176,28 @@ control: session_control`), "  health_check: {endpoint: \"{{HEALTH}}\"}", "  hea
 			t.Logf("%s: the snapshot holds %d requests (%d spans)", backend, len(perRequest), s.Traces.SpanCount())
 			verify := ctl(append(ctlStore(c), "verify", "saved")...)
 			assert.Contains(t, verify, "saved: ok")
+			if srv == nil {
+				// It replays like any session: every span of it, once.
+				sink := new(consumertest.TracesSink)
+				target, stopTarget := serveOTLPHTTP(t, sink, nil)
+				r := otelcoltest.Launch(t, `
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: `+c.Dir+`/data}
+    session: saved
+    speed: 0
+exporters:
+  otlp_http: {endpoint: "http://`+target+`"}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [otlp_http]}
+`)
+				r.WaitLog(t, "Replay finished", time.Minute)
+				r.Stop(t)
+				stopTarget()
+				assert.Equal(t, s.Traces.SpanCount(), sink.SpanCount(), "replayed")
+			}
 
 			rolling := sessiontest.Read(t, st, "recorder")
 			sessiontest.CheckCounts(t, rolling)
