@@ -81,9 +81,9 @@ func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequ
 	if err := sessionstore.CheckCaseConflict(ctx, e.store, id); err != nil {
 		return control.SnapshotState{}, control.Conflict("session %s: %v", id, err)
 	}
-	req2 := &sessionstore.SnapshotRequest{ID: id, From: now.Add(-before), To: now.Add(after),
+	sr := &sessionstore.SnapshotRequest{ID: id, From: now.Add(-before), To: now.Add(after),
 		Description: req.Description, Labels: maps.Clone(req.Labels), DiagnosticSessionID: req.DiagnosticSessionID}
-	m := snapshotMeta(req2, e.cfg.Session.ID, e.createdBy())
+	m := snapshotMeta(sr, e.cfg.Session.ID, e.createdBy())
 	m.UpdatedTime = now
 	if err := sessionstore.WriteMetadata(ctx, e.store, m); err != nil {
 		return control.SnapshotState{}, fmt.Errorf("session %s: write metadata: %w", id, err)
@@ -93,20 +93,20 @@ func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequ
 	if err != nil && !errors.Is(err, sessionstore.ErrCorrupt) {
 		return control.SnapshotState{}, fmt.Errorf("session %s: read its writers: %w", e.cfg.Session.ID, err)
 	}
-	req2.Writers = sessionstore.LiveWriters(views, now)
-	if self := e.sessions.writerID(); !slices.Contains(req2.Writers, self) {
-		req2.Writers = append(req2.Writers, self)
+	sr.Writers = sessionstore.LiveWriters(views, now)
+	if self := e.sessions.writerID(); !slices.Contains(sr.Writers, self) {
+		sr.Writers = append(sr.Writers, self)
 	}
-	slices.Sort(req2.Writers)
-	if err := sessionstore.WriteSnapshotRequest(ctx, e.store, e.cfg.Session.ID, req2); err != nil {
+	slices.Sort(sr.Writers)
+	if err := sessionstore.WriteSnapshotRequest(ctx, e.store, e.cfg.Session.ID, sr); err != nil {
 		// This writer saves its share anyway, and writes the request for
 		// the others before it does (saveShare).
 		e.set.Logger.Warn("Could not put the snapshot request in the store yet; will retry", zap.String("session", id), zap.Error(err))
 	}
 	e.set.Logger.Info("Snapshot of the recorder's window asked for", zap.String("session", id),
-		zap.Time("from", req2.From), zap.Time("to", req2.To), zap.Strings("writers", req2.Writers))
-	e.takeSnapshotRequest(req2)
-	return control.SnapshotState{Session: id, Recorder: e.cfg.Session.ID, From: req2.From, To: req2.To}, nil
+		zap.Time("from", sr.From), zap.Time("to", sr.To), zap.Strings("writers", sr.Writers))
+	e.takeSnapshotRequest(sr)
+	return control.SnapshotState{Session: id, Recorder: e.cfg.Session.ID, From: sr.From, To: sr.To}, nil
 }
 
 // snapshotMeta is the metadata a snapshot session starts from.
