@@ -267,7 +267,7 @@ func TestScrubbingTap(t *testing.T) {
 	for _, secret := range []string{"@shop.example.com", "@corp.example.org", "4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005", "6011000990139424", "4012888888881881"} {
 		assert.False(t, strings.Contains(dump, secret), "the session holds %q", secret)
 	}
-	assert.Regexp(t, regexp.MustCompile(`"intValue":"4000000000000\d{3}"`), dump[:min(len(dump), 4096)], "numbers that are not card numbers stay")
+	assert.True(t, regexp.MustCompile(`"intValue":"4000000000000\d{3}"`).MatchString(dump), "numbers that are not card numbers stay")
 
 	st, err := sessionstore.OpenFilesystem(dir)
 	require.NoError(t, err)
