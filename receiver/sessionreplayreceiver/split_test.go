@@ -64,7 +64,9 @@ func TestLargeObjectsAreSplit(t *testing.T) {
 			n += md.DataPointCount()
 		}
 		assert.Equal(t, points.DataPointCount(), n)
-		first := func(md pmetric.Metrics) pmetric.Metric { return md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0) }
+		first := func(md pmetric.Metrics) pmetric.Metric {
+			return md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
+		}
 		assert.Equal(t, first(points).Type(), first(metrics.AllMetrics()[0]).Type(), "a metric keeps its shape in each request")
 		assert.Equal(t, first(points).Name(), first(metrics.AllMetrics()[0]).Name())
 	})
