@@ -187,6 +187,14 @@ type Config struct {
 	Shard ShardConfig `mapstructure:"shard"`
 	// MaxObjectBytes caps the decompressed size of one object.
 	MaxObjectBytes ByteSize `mapstructure:"max_object_bytes"`
+	// MaxRequestBytes cuts an object whose protobuf is larger into several
+	// requests of at most this size, at resource, scope and item
+	// boundaries, all due at the object's time (0: no limit). The default
+	// is just under OTLP/gRPC's default message limit of 4 MiB.
+	MaxRequestBytes ByteSize `mapstructure:"max_request_bytes"`
+	// MaxRequestItems cuts an object with more items into requests of at
+	// most this many (0: no limit).
+	MaxRequestItems int `mapstructure:"max_request_items"`
 	// ReadAhead is how many objects are fetched ahead of their turn (hiding
 	// storage latency); min(ReadAhead, cores) are decoded ahead of the one
 	// being delivered. Both bound memory.
@@ -315,6 +323,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxObjectBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_object_bytes %d must be positive", cfg.MaxObjectBytes))
+	}
+	if cfg.MaxRequestBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_request_bytes %d must not be negative", cfg.MaxRequestBytes))
+	}
+	if cfg.MaxRequestItems < 0 {
+		errs = append(errs, fmt.Errorf("max_request_items %d must not be negative", cfg.MaxRequestItems))
 	}
 	if cfg.ReadAhead < 1 || cfg.ReadAhead > 64 {
 		errs = append(errs, fmt.Errorf("read_ahead %d must be between 1 and 64", cfg.ReadAhead))

@@ -74,6 +74,8 @@ func TestFullConfig(t *testing.T) {
 	want.Shard = ShardConfig{Index: 1, Count: 3}
 	want.MaxObjectBytes = 128 << 20
 	want.ReadAhead = 8
+	want.MaxRequestBytes = 1 << 20
+	want.MaxRequestItems = 500
 	want.StartAt = time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
 	want.StartDelay = 5 * time.Second
 	want.RetryOnFailure = configretry.BackOffConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second,

@@ -36,6 +36,7 @@ func createDefaultConfig() component.Config {
 		Shard:            ShardConfig{Index: 0, Count: 1},
 		MaxObjectBytes:   64 << 20,
 		ReadAhead:        4,
+		MaxRequestBytes:  DefaultMaxRequestBytes,
 		ProgressInterval: 10 * time.Second,
 		RetryOnFailure:   delivery.NewDefaultBackOffConfig(),
 		Signals:          []sessionstore.Signal{},

@@ -589,39 +589,62 @@ func (c reasonCounts) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 }
 
 // deliver hands one object to its pipeline through the receivers' one
-// delivery loop: every attempt gets the object decoded afresh and
-// transformed the same way (the first the prefetched batch), so a retry
-// sends what was stored. With the default retry_on_failure the replay waits
-// for the pipeline, it never drops; a permanent error drops the object
-// (counted). It returns the items accepted.
+// delivery loop, as one request or, above max_request_items or
+// max_request_bytes, as several (split.go), one after another: every
+// attempt gets the object decoded afresh, transformed and cut the same way
+// (the first the prefetched batch), so a retry sends what was stored. With
+// the default retry_on_failure the replay waits for the pipeline, it never
+// drops; a permanent error drops the request (counted). It returns the
+// items accepted.
 func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, ids *idKey) (int, error) {
-	batch := func(a delivery.Attempt) (sessionstore.Batch, error) {
+	requests := func(a delivery.Attempt) ([]sessionstore.Batch, error) {
 		b := f.batch
+		s := sh
 		if a.N > 0 {
 			var err error
 			if b, err = r.decode(f.obj, f.compressed); err != nil {
-				return b, err // decoded fine the first time: cannot happen
+				return nil, err // decoded fine the first time: cannot happen
 			}
-			if sh != nil {
-				sh = &shifter{delta: sh.delta}
+			if s != nil {
+				s = &shifter{delta: s.delta}
 			}
 		}
-		r.transform(b, sh, ids)
-		return b, nil
+		r.transform(b, s, ids)
+		return split(b, r.cfg.MaxRequestItems, int64(r.cfg.MaxRequestBytes)), nil
+	}
+	first, err := requests(delivery.Attempt{})
+	if err != nil {
+		return 0, err
 	}
 	key := zap.String("key", f.obj.Key)
-	var out delivery.Outcome
-	var err error
-	switch f.obj.Signal {
-	case sessionstore.SignalTraces:
-		out, err = r.delivery.Traces(ctx, func(a delivery.Attempt) (ptrace.Traces, error) { b, err := batch(a); return b.Traces, err }, key)
-	case sessionstore.SignalMetrics:
-		out, err = r.delivery.Metrics(ctx, func(a delivery.Attempt) (pmetric.Metrics, error) { b, err := batch(a); return b.Metrics, err }, key)
-	case sessionstore.SignalLogs:
-		out, err = r.delivery.Logs(ctx, func(a delivery.Attempt) (plog.Logs, error) { b, err := batch(a); return b.Logs, err }, key)
+	accepted := 0
+	for i := range first {
+		request := func(a delivery.Attempt) (sessionstore.Batch, error) {
+			if a.N == 0 {
+				return first[i], nil
+			}
+			again, err := requests(a)
+			if err != nil {
+				return sessionstore.Batch{}, err
+			}
+			return again[i], nil
+		}
+		var out delivery.Outcome
+		switch f.obj.Signal {
+		case sessionstore.SignalTraces:
+			out, err = r.delivery.Traces(ctx, func(a delivery.Attempt) (ptrace.Traces, error) { b, err := request(a); return b.Traces, err }, key)
+		case sessionstore.SignalMetrics:
+			out, err = r.delivery.Metrics(ctx, func(a delivery.Attempt) (pmetric.Metrics, error) { b, err := request(a); return b.Metrics, err }, key)
+		case sessionstore.SignalLogs:
+			out, err = r.delivery.Logs(ctx, func(a delivery.Attempt) (plog.Logs, error) { b, err := request(a); return b.Logs, err }, key)
+		}
+		r.result.dropped += int64(out.Dropped)
+		accepted += out.Accepted
+		if err != nil {
+			return accepted, err
+		}
 	}
-	r.result.dropped += int64(out.Dropped)
-	return out.Accepted, err
+	return accepted, nil
 }
 
 // storeFailing reports, once per outage, that the store keeps failing: the

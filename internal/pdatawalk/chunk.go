@@ -1,19 +1,19 @@
-package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
+package pdatawalk // import "github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 
 import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 )
 
-// A request above the batch limit is cut into chunks of at most limit
-// items, in order, when it is accepted: each chunk is a piece of its own,
-// stored as an object of its own (see request.go). The chunks are copies;
-// the request itself is never changed (pipelines may share it).
+// Chunking cuts a batch into batches of at most limit items (spans, data
+// points, log records), in order, each with the resources and scopes of
+// its items: a capture cuts a request above its batch limit this way, a
+// replay an object above what its target takes in one request. The chunks
+// are copies: the batch itself is never changed (pipelines may share it).
 
-func chunkTraces(td ptrace.Traces, limit int) []ptrace.Traces {
+// ChunkTraces cuts td into batches of at most limit spans.
+func ChunkTraces(td ptrace.Traces, limit int) []ptrace.Traces {
 	var (
 		out      []ptrace.Traces
 		cur      ptrace.Traces
@@ -57,7 +57,8 @@ func chunkTraces(td ptrace.Traces, limit int) []ptrace.Traces {
 	return out
 }
 
-func chunkLogs(ld plog.Logs, limit int) []plog.Logs {
+// ChunkLogs cuts ld into batches of at most limit log records.
+func ChunkLogs(ld plog.Logs, limit int) []plog.Logs {
 	var (
 		out      []plog.Logs
 		cur      plog.Logs
@@ -101,7 +102,9 @@ func chunkLogs(ld plog.Logs, limit int) []plog.Logs {
 	return out
 }
 
-func chunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
+// ChunkMetrics cuts md into batches of at most limit data points; a metric
+// whose points are cut keeps its shape (name, type, temporality) in each.
+func ChunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
 	var (
 		out      []pmetric.Metrics
 		cur      pmetric.Metrics
@@ -125,7 +128,7 @@ func chunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
 			haveScop = false
 			for _, m := range sm.Metrics().All() {
 				haveMet = false
-				for i := range pdatawalk.DataPointCount(m) {
+				for i := range DataPointCount(m) {
 					if n == limit {
 						next()
 					}
@@ -143,10 +146,10 @@ func chunkMetrics(md pmetric.Metrics, limit int) []pmetric.Metrics {
 					}
 					if !haveMet {
 						cm = csm.Metrics().AppendEmpty()
-						pdatawalk.CopyMetricShape(m, cm)
+						CopyMetricShape(m, cm)
 						haveMet = true
 					}
-					pdatawalk.AppendDataPoint(m, i, cm)
+					AppendDataPoint(m, i, cm)
 					n++
 				}
 			}

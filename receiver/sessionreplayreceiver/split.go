@@ -1,0 +1,69 @@
+package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
+
+import (
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+)
+
+// DefaultMaxRequestBytes is just under OTLP/gRPC's default message limit
+// (4 MiB), leaving room for the request's framing.
+const DefaultMaxRequestBytes = 4<<20 - 64<<10
+
+// Objects larger than the target takes in one request (max_request_bytes,
+// max_request_items) are cut into several, at resource, scope and item
+// boundaries (pdatawalk's chunking), every item once and in order.
+
+// split cuts a batch into requests within the limits (0: none); a batch
+// within them is returned as it is.
+func split(b sessionstore.Batch, maxItems int, maxBytes int64) []sessionstore.Batch {
+	switch b.Signal {
+	case sessionstore.SignalTraces:
+		return wrap(cut(b.Traces, maxItems, maxBytes, ptrace.Traces.SpanCount, (&ptrace.ProtoMarshaler{}).TracesSize, pdatawalk.ChunkTraces),
+			func(td ptrace.Traces) sessionstore.Batch { return sessionstore.Batch{Signal: b.Signal, Traces: td} })
+	case sessionstore.SignalMetrics:
+		return wrap(cut(b.Metrics, maxItems, maxBytes, pmetric.Metrics.DataPointCount, (&pmetric.ProtoMarshaler{}).MetricsSize, pdatawalk.ChunkMetrics),
+			func(md pmetric.Metrics) sessionstore.Batch { return sessionstore.Batch{Signal: b.Signal, Metrics: md} })
+	case sessionstore.SignalLogs:
+		return wrap(cut(b.Logs, maxItems, maxBytes, plog.Logs.LogRecordCount, (&plog.ProtoMarshaler{}).LogsSize, pdatawalk.ChunkLogs),
+			func(ld plog.Logs) sessionstore.Batch { return sessionstore.Batch{Signal: b.Signal, Logs: ld} })
+	}
+	return []sessionstore.Batch{b}
+}
+
+func wrap[D any](parts []D, batch func(D) sessionstore.Batch) []sessionstore.Batch {
+	out := make([]sessionstore.Batch, len(parts))
+	for i, p := range parts {
+		out[i] = batch(p)
+	}
+	return out
+}
+
+// cut returns data in parts of at most maxItems items and maxBytes bytes
+// of protobuf: first by items, then each part still too large again, in
+// halves by items, down to single items (an item larger than maxBytes goes
+// alone).
+func cut[D any](data D, maxItems int, maxBytes int64, count func(D) int, size func(D) int, chunk func(D, int) []D) []D {
+	n := count(data)
+	if maxItems > 0 && n > maxItems {
+		var out []D
+		for _, part := range chunk(data, maxItems) {
+			out = append(out, cut(part, 0, maxBytes, count, size, chunk)...)
+		}
+		return out
+	}
+	if maxBytes <= 0 || n <= 1 || int64(size(data)) <= maxBytes {
+		return []D{data}
+	}
+	// Aim at parts of about three quarters of the limit; the check above
+	// cuts again any that came out larger.
+	per := max(1, int(float64(n)*0.75*float64(maxBytes)/float64(size(data))))
+	var out []D
+	for _, part := range chunk(data, min(per, (n+1)/2)) {
+		out = append(out, cut(part, 0, maxBytes, count, size, chunk)...)
+	}
+	return out
+}
