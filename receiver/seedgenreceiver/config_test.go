@@ -86,6 +86,8 @@ func TestInvalidConfigs(t *testing.T) {
 		"bad_values":      {"traces_per_second 0", "error_rate 1.5", `"../x"`, "duration -1s"},
 		"bad_start_time":  {"'start_time'", `"yesterday"`, time.RFC3339},
 		"typo":            {"traces_per_sec"},
+		// `duration: 60` (a bare number, read as nanoseconds)
+		"nanosecond_duration": {"duration 60ns", "under a millisecond", "60s"},
 		"bad_retry": {"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval",
 			"retry_on_failure.multiplier 0.5 must be at least 1"},
 		// configretry's own checks run too (confmap.Validate reaches the block).

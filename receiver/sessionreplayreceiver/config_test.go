@@ -117,6 +117,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad_retry_core", []string{"randomization_factor value must be less than or equal to 1",
 			"'max_elapsed_time' must not be less than 'initial_interval'"}},
 		{"old_backoff_key", []string{"backoff"}},
+		// `max_duration: 60` (a bare number, read as nanoseconds)
+		{"nanosecond_max_duration", []string{"max_duration 60ns", "under a millisecond", "60s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
