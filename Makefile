@@ -42,6 +42,10 @@ build: $(OCB)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(SESSIONCTL).tmp ./cmd/sessionctl && mv -f $(SESSIONCTL).tmp $(SESSIONCTL)
 	@echo "built $(OTELCOL) and $(SESSIONCTL)"
 
+# seconds gives a bare number its unit (the seed tooling's habit: DURATION=60
+# is a minute, not 60 ns); a value with a unit (90s, 5m) stays as it is.
+seconds = $(if $(shell echo '$(1)' | grep -Ex '[0-9]+([.][0-9]+)?'),$(1)s,$(1))
+
 # The binaries as files: the targets that run them rebuild only when a source
 # changed since (`make build` always rebuilds). Both are static (CGO_ENABLED=0).
 GO_SOURCES := $(shell find cmd exporter extension receiver internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum builder-config.yaml
@@ -53,7 +57,7 @@ run: $(OTELCOL)
 	$(OTELCOL) --config $(CONFIG)
 
 # Replay settings (see configs/replay.yaml); e.g. make replay SESSION=<id> SPEED=4
-#   DURATION      the replay's max_duration (default: none; the seed targets' DURATION is separate)
+#   DURATION      the replay's max_duration (default: none; a bare number is seconds; the seed targets' DURATION is separate)
 #   SIGNALS       traces,metrics,logs (default: all)   SERVICES  svc-a,svc-b (default: all)
 #   SESSION_TYPE  capture | seed | training (SESSION=auto only; default: any)
 SESSION    ?= auto
@@ -67,7 +71,7 @@ SESSION_TYPE ?=
 REPLAY_ENDPOINT ?=
 REPLAY_REGENERATE_IDS ?= false
 # DURATION given on the command line or in the environment (not the seed default below)
-REPLAY_DURATION = $(if $(filter file undefined,$(origin DURATION)),0s,$(DURATION))
+REPLAY_DURATION = $(if $(filter file undefined,$(origin DURATION)),0s,$(call seconds,$(DURATION)))
 REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(and $(filter 0,$(LOOPS)),$(filter 0s,$(REPLAY_DURATION))),false,true) \
 	REPLAY_MAX_DURATION=$(REPLAY_DURATION) REPLAY_SIGNALS='[$(SIGNALS)]' REPLAY_SERVICES='[$(SERVICES)]' \
 	REPLAY_SESSION_TYPE=$(SESSION_TYPE) \
@@ -101,7 +105,7 @@ SEED        ?= 1
 DESCRIPTION ?=
 CLOCK       ?= realtime
 STORE       ?= filesystem
-SEED_ENV = SEED_PATTERN=$(PATTERN) SEED_SCENARIO_FILE=$(SCENARIO) SEED_DURATION=$(DURATION) \
+SEED_ENV = SEED_PATTERN=$(PATTERN) SEED_SCENARIO_FILE=$(SCENARIO) SEED_DURATION=$(call seconds,$(DURATION)) \
 	SEED_RATE=$(RATE) SEED_ERROR_RATE=$(ERROR_RATE) SEED_SEED=$(SEED) SEED_DESCRIPTION="$(DESCRIPTION)" \
 	SEED_CLOCK=$(CLOCK) STORE=$(STORE)
 

@@ -2,7 +2,12 @@
 // confmap beyond its defaults.
 package confutil // import "github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 
-import "go.opentelemetry.io/collector/confmap"
+import (
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/confmap"
+)
 
 // DropEmpty returns conf without the top-level keys whose value is the
 // empty string, so that such a key reads as unset. An environment variable
@@ -22,4 +27,18 @@ func DropEmpty(conf *confmap.Conf, keys ...string) *confmap.Conf {
 		return conf
 	}
 	return confmap.NewFromStringMap(m)
+}
+
+// CheckDuration refuses a negative duration, and a positive one under a
+// millisecond: YAML's bare number (`duration: 60`) decodes as nanoseconds,
+// which nobody means; the error names the setting and the unit to give.
+func CheckDuration(field string, d time.Duration) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("%s %s must not be negative", field, d)
+	case d > 0 && d < time.Millisecond:
+		return fmt.Errorf("%s %s is under a millisecond: a bare number is read as nanoseconds; give a unit (e.g. %ds)",
+			field, d, int64(d))
+	}
+	return nil
 }

@@ -102,8 +102,8 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if cfg.Duration < 0 {
-		errs = append(errs, fmt.Errorf("duration %s must not be negative", cfg.Duration))
+	if err := confutil.CheckDuration("duration", cfg.Duration); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.TracesPerSecond <= 0 || math.IsInf(cfg.TracesPerSecond, 0) || math.IsNaN(cfg.TracesPerSecond) {
 		errs = append(errs, fmt.Errorf("traces_per_second %v must be positive", cfg.TracesPerSecond))

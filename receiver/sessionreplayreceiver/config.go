@@ -308,8 +308,8 @@ func (cfg *Config) Validate() error {
 	if cfg.ProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("progress_interval %s must not be negative (0 turns progress lines off)", cfg.ProgressInterval))
 	}
-	if cfg.MaxDuration < 0 {
-		errs = append(errs, fmt.Errorf("max_duration %s must not be negative", cfg.MaxDuration))
+	if err := confutil.CheckDuration("max_duration", cfg.MaxDuration); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Loops < 0 {
 		errs = append(errs, fmt.Errorf("loops %d must be 0 (until shutdown) or positive", cfg.Loops))
