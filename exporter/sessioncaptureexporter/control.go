@@ -3,6 +3,7 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -111,21 +112,11 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 		id: AutoSessionID, description: req.Description, labels: maps.Clone(req.Labels),
 		enabledFlags: slices.Clone(req.EnabledFlags), diagnosticSessionID: req.DiagnosticSessionID,
 	}
+	if err := checkSessionFields(req.ID, req.DiagnosticSessionID, req.Labels); err != nil {
+		return control.CaptureState{}, err
+	}
 	if req.ID != "" {
-		if err := sessionstore.ValidateSessionID(req.ID); err != nil {
-			return control.CaptureState{}, &control.FieldError{Field: "id", Err: err}
-		}
 		desc.id = req.ID
-	}
-	if req.DiagnosticSessionID != "" {
-		if err := sessionstore.ValidateSessionID(req.DiagnosticSessionID); err != nil {
-			return control.CaptureState{}, &control.FieldError{Field: "diagnostic_session_id", Err: err}
-		}
-	}
-	for k := range req.Labels {
-		if k == "" {
-			return control.CaptureState{}, &control.FieldError{Field: "labels", Err: errors.New("empty label name")}
-		}
 	}
 	if slices.Contains(req.EnabledFlags, "") {
 		return control.CaptureState{}, &control.FieldError{Field: "enabled_flags", Err: errors.New("empty flag name")}
@@ -157,6 +148,44 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 		e.set.Logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
 	}
 	return e.State(ctx), nil
+}
+
+// checkSessionFields checks what a request for a new session (a new own
+// session, a snapshot) says of it: its id (if given), diagnostic session
+// id and label names; an error names the field.
+func checkSessionFields(id, diagnostic string, labels map[string]string) error {
+	if id != "" {
+		if err := sessionstore.ValidateSessionID(id); err != nil {
+			return &control.FieldError{Field: "id", Err: err}
+		}
+	}
+	if diagnostic != "" {
+		if err := sessionstore.ValidateSessionID(diagnostic); err != nil {
+			return &control.FieldError{Field: "diagnostic_session_id", Err: err}
+		}
+	}
+	for k := range labels {
+		if k == "" {
+			return &control.FieldError{Field: "labels", Err: errors.New("empty label name")}
+		}
+	}
+	return nil
+}
+
+// checkNewID fails with a conflict if a session id is taken in st: its
+// metadata.json is there (readable or not), or an id differing only by
+// case is.
+func checkNewID(ctx context.Context, st sessionstore.Store, id string) error {
+	switch _, err := sessionstore.ReadMetadata(ctx, st, id); {
+	case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
+		return control.Conflict("session %s exists already", id)
+	case !errors.Is(err, sessionstore.ErrNotFound):
+		return fmt.Errorf("session %s: read metadata: %w", id, err)
+	}
+	if err := sessionstore.CheckCaseConflict(ctx, st, id); err != nil {
+		return control.Conflict("session %s: %v", id, err)
+	}
+	return nil
 }
 
 // settle waits (bounded) until the items accepted into a closed session

@@ -155,15 +155,8 @@ func (m *sessionManager) openNew(ctx context.Context, desc ownDesc) (s, prev *se
 		if cur := m.current(); cur.id == desc.id {
 			return nil, nil, control.Conflict("session %s is the current session", desc.id)
 		}
-		_, err := sessionstore.ReadMetadata(ctx, m.store, desc.id)
-		switch {
-		case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
-			return nil, nil, control.Conflict("session %s exists already", desc.id)
-		case !errors.Is(err, sessionstore.ErrNotFound):
-			return nil, nil, fmt.Errorf("session %s: read metadata: %w", desc.id, err)
-		}
-		if err := sessionstore.CheckCaseConflict(ctx, m.store, desc.id); err != nil {
-			return nil, nil, control.Conflict("session %s: %v", desc.id, err)
+		if err := checkNewID(ctx, m.store, desc.id); err != nil {
+			return nil, nil, err
 		}
 	}
 	id := m.ownID(desc, 1)

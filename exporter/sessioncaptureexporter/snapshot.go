@@ -49,37 +49,21 @@ func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequ
 		return control.SnapshotState{}, &control.FieldError{Field: "after",
 			Err: fmt.Errorf("%s: want 0 to the recorder's window, %s", after, e.rec.window)}
 	}
+	if err := checkSessionFields(req.ID, req.DiagnosticSessionID, req.Labels); err != nil {
+		return control.SnapshotState{}, err
+	}
 	now := e.now().UTC().Truncate(time.Millisecond)
 	id := req.ID
 	if id == "" {
 		id = sessionstore.NewSessionID("snapshot", now)
-	}
-	if err := sessionstore.ValidateSessionID(id); err != nil {
-		return control.SnapshotState{}, &control.FieldError{Field: "id", Err: err}
-	}
-	if req.DiagnosticSessionID != "" {
-		if err := sessionstore.ValidateSessionID(req.DiagnosticSessionID); err != nil {
-			return control.SnapshotState{}, &control.FieldError{Field: "diagnostic_session_id", Err: err}
-		}
-	}
-	for k := range req.Labels {
-		if k == "" {
-			return control.SnapshotState{}, &control.FieldError{Field: "labels", Err: errors.New("empty label name")}
-		}
 	}
 	e.ctlMu.Lock()
 	defer e.ctlMu.Unlock()
 	if e.closed {
 		return control.SnapshotState{}, control.Conflict("capture %s: the collector is shutting down", e.set.ID)
 	}
-	switch _, err := sessionstore.ReadMetadata(ctx, e.store, id); {
-	case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
-		return control.SnapshotState{}, control.Conflict("session %s exists already", id)
-	case !errors.Is(err, sessionstore.ErrNotFound):
-		return control.SnapshotState{}, fmt.Errorf("session %s: read metadata: %w", id, err)
-	}
-	if err := sessionstore.CheckCaseConflict(ctx, e.store, id); err != nil {
-		return control.SnapshotState{}, control.Conflict("session %s: %v", id, err)
+	if err := checkNewID(ctx, e.store, id); err != nil {
+		return control.SnapshotState{}, err
 	}
 	sr := &sessionstore.SnapshotRequest{ID: id, From: now.Add(-before), To: now.Add(after),
 		Description: req.Description, Labels: maps.Clone(req.Labels), DiagnosticSessionID: req.DiagnosticSessionID}
