@@ -292,7 +292,11 @@ func (r *recorder) oldest(cutoff time.Time) (indexedObject, bool) {
 func (r *recorder) forget(key string, signal sessionstore.Signal) *time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.objects = slices.DeleteFunc(r.objects, func(o indexedObject) bool { return o.key == key })
+	if len(r.objects) > 0 && r.objects[0].key == key {
+		r.objects = r.objects[1:] // the oldest, as clean goes: no shifting
+	} else { // an older one was indexed meanwhile (a late batch)
+		r.objects = slices.DeleteFunc(r.objects, func(o indexedObject) bool { return o.key == key })
+	}
 	delete(r.keys, key)
 	for _, o := range r.objects {
 		if o.signal == signal {
