@@ -55,12 +55,16 @@ func cut[D any](data D, maxItems int, maxBytes int64, count func(D) int, size fu
 		}
 		return out
 	}
-	if maxBytes <= 0 || n <= 1 || int64(size(data)) <= maxBytes {
+	if maxBytes <= 0 || n <= 1 {
+		return []D{data}
+	}
+	total := int64(size(data)) // a walk of the whole batch: once
+	if total <= maxBytes {
 		return []D{data}
 	}
 	// Aim at parts of about three quarters of the limit; the check above
 	// cuts again any that came out larger.
-	per := max(1, int(float64(n)*0.75*float64(maxBytes)/float64(size(data))))
+	per := max(1, int(float64(n)*0.75*float64(maxBytes)/float64(total)))
 	var out []D
 	for _, part := range chunk(data, min(per, (n+1)/2)) {
 		out = append(out, cut(part, 0, maxBytes, count, size, chunk)...)
