@@ -355,10 +355,6 @@ func (e *controlExtension) alerts(w http.ResponseWriter, r *http.Request) {
 			start = time.Now() // the plain form without startsAt: this post is the occurrence
 		}
 		id := control.AlertSessionID(a.Labels, start)
-		if _, err := sessionstore.ReadMetadata(r.Context(), c.c.Store(), id); err == nil {
-			res.AlreadySaved = append(res.AlreadySaved, id)
-			continue
-		}
 		desc := a.Annotations["summary"]
 		if desc == "" {
 			desc = a.Annotations["description"]
@@ -366,7 +362,7 @@ func (e *controlExtension) alerts(w http.ResponseWriter, r *http.Request) {
 		st, err := c.c.Snapshot(r.Context(), control.SnapshotRequest{ID: id, Before: before, After: after, Description: desc, Labels: a.Labels})
 		if err != nil {
 			if _, rerr := sessionstore.ReadMetadata(r.Context(), c.c.Store(), id); rerr == nil {
-				res.AlreadySaved = append(res.AlreadySaved, id) // saved meanwhile by another notification
+				res.AlreadySaved = append(res.AlreadySaved, id) // an earlier notification of this alert saved it
 				continue
 			}
 			writeComponentError(w, r, err, state)
