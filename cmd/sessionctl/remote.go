@@ -421,6 +421,8 @@ func (c *cli) replay(args []string) int {
 func overrideFlags(fs *flag.FlagSet) func() (control.ReplayRequest, error) {
 	var (
 		session     = fs.String("session", "", "replay this session (default: the receiver's config)")
+		sessions    = fs.String("sessions", "", "replay these sessions as one timeline, comma-separated (e.g. the rotated sessions of an incident window)")
+		copies      = fs.Int("copies", 1, "replay this many copies at once, each with its own trace ids and service.instance.id")
 		selection   = fs.String("selection", "", "how to pick the session when none is named: latest, largest, smallest, random")
 		speed       = fs.Float64("speed", 0, "speed factor (0: as fast as possible)")
 		timestamps  = fs.String("timestamps", "", "current, relative or none")
@@ -437,6 +439,10 @@ func overrideFlags(fs *flag.FlagSet) func() (control.ReplayRequest, error) {
 			switch f.Name {
 			case "session":
 				req.Session = session
+			case "sessions":
+				req.Sessions = strings.Split(*sessions, ",")
+			case "copies":
+				req.Copies = copies
 			case "selection":
 				req.Selection = selection
 			case "speed":

@@ -154,6 +154,7 @@ type Replay interface {
 // replay; unset fields keep the configured values.
 type ReplayRequest struct {
 	Session     *string    `json:"session,omitempty"`
+	Sessions    []string   `json:"sessions,omitempty"`
 	Selection   *string    `json:"selection,omitempty"`
 	Speed       *float64   `json:"speed,omitempty"`
 	Timestamps  *string    `json:"timestamps,omitempty"`
@@ -161,6 +162,7 @@ type ReplayRequest struct {
 	MaxDuration *Duration  `json:"max_duration,omitempty"`
 	Phases      []string   `json:"phases,omitempty"`
 	TimeRange   *TimeRange `json:"time_range,omitempty"`
+	Copies      *int       `json:"copies,omitempty"`
 }
 
 // TimeRange is time_range: RFC 3339 times or offsets from the session start.

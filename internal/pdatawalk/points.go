@@ -188,3 +188,32 @@ func CopyMetricShape(m, to pmetric.Metric) {
 		to.SetEmptySummary()
 	}
 }
+
+// pointTime reads the timestamp of one data point of a metric.
+type pointTime struct{ index int }
+
+func timeAt[P timed, S pointSlice[P]](s S, index int) pcommon.Timestamp {
+	return s.At(index).Timestamp()
+}
+
+func (t pointTime) number(s pmetric.NumberDataPointSlice) pcommon.Timestamp {
+	return timeAt[pmetric.NumberDataPoint](s, t.index)
+}
+
+func (t pointTime) histogram(s pmetric.HistogramDataPointSlice) pcommon.Timestamp {
+	return timeAt[pmetric.HistogramDataPoint](s, t.index)
+}
+
+func (t pointTime) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) pcommon.Timestamp {
+	return timeAt[pmetric.ExponentialHistogramDataPoint](s, t.index)
+}
+
+func (t pointTime) summary(s pmetric.SummaryDataPointSlice) pcommon.Timestamp {
+	return timeAt[pmetric.SummaryDataPoint](s, t.index)
+}
+
+// DataPointTime returns the timestamp of the index-th data point of m (in
+// the order DataPointCount counts them).
+func DataPointTime(m pmetric.Metric, index int) pcommon.Timestamp {
+	return visitPoints[pcommon.Timestamp](m, pointTime{index: index})
+}

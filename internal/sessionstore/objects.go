@@ -2,6 +2,7 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -201,4 +202,132 @@ func (l *ObjectLister) flush(yield func(Object, error) bool) bool {
 	}
 	l.buf = nil
 	return true
+}
+
+// Lister lists data objects in capture-time order, resuming where a failed
+// listing broke off: an ObjectLister (one session) or a MergedLister
+// (several as one).
+type Lister interface {
+	// From starts the listing at the hour of t (before the first call of
+	// All): earlier hours are not listed.
+	From(t time.Time)
+	// All yields the objects; a store error is yielded and ends the call,
+	// and the next call resumes after the last object yielded.
+	All(ctx context.Context) iter.Seq2[Object, error]
+}
+
+var (
+	_ Lister = (*ObjectLister)(nil)
+	_ Lister = (*MergedLister)(nil)
+)
+
+// NewLister lists the objects of one session, or of several merged into
+// one timeline.
+func NewLister(s Store, sessionIDs ...string) Lister {
+	if len(sessionIDs) == 1 {
+		return NewObjectLister(s, sessionIDs[0])
+	}
+	return NewMergedLister(s, sessionIDs)
+}
+
+// MergedLister lists the data objects of several sessions as one session:
+// in capture-time order across all of them (ties broken by key), every
+// object once, resuming a listing that failed where it broke off. Memory
+// is bounded by one hour's objects per session.
+type MergedLister struct {
+	listers []*ObjectLister
+	heads   []*Object // per session: listed, not yielded yet
+	done    []bool    // per session: listed to its end
+}
+
+// NewMergedLister returns a lister of the sessions' objects.
+func NewMergedLister(s Store, sessionIDs []string) *MergedLister {
+	m := &MergedLister{heads: make([]*Object, len(sessionIDs)), done: make([]bool, len(sessionIDs))}
+	for _, id := range sessionIDs {
+		m.listers = append(m.listers, NewObjectLister(s, id))
+	}
+	return m
+}
+
+// From starts every session's listing at the hour of t.
+func (m *MergedLister) From(t time.Time) {
+	for _, l := range m.listers {
+		l.From(t)
+	}
+}
+
+// All yields the objects of all sessions in order. A key that does not
+// follow the layout is yielded as an error wrapping ErrCorrupt (out of
+// order: it has no time); a store error is yielded and ends the call.
+func (m *MergedLister) All(ctx context.Context) iter.Seq2[Object, error] {
+	return func(yield func(Object, error) bool) {
+		type puller struct {
+			next func() (Object, error, bool)
+			stop func()
+		}
+		pullers := make([]*puller, len(m.listers))
+		defer func() {
+			for _, p := range pullers {
+				if p != nil {
+					p.stop()
+				}
+			}
+		}()
+		// fill lists session i's next object into its head; false: stop
+		// (the consumer is done, or the store failed).
+		fill := func(i int) bool {
+			if m.done[i] || m.heads[i] != nil {
+				return true
+			}
+			if pullers[i] == nil {
+				next, stop := iter.Pull2(m.listers[i].All(ctx))
+				pullers[i] = &puller{next: next, stop: stop}
+			}
+			for {
+				o, err, ok := pullers[i].next()
+				switch {
+				case !ok:
+					m.done[i] = true
+					return true
+				case err == nil:
+					m.heads[i] = &o
+					return true
+				case errors.Is(err, ErrCorrupt):
+					if !yield(o, err) {
+						return false
+					}
+				default:
+					yield(Object{}, err)
+					return false
+				}
+			}
+		}
+		for {
+			first := -1
+			for i := range m.listers {
+				if !fill(i) {
+					return
+				}
+				if h := m.heads[i]; h != nil && (first < 0 || before(*h, *m.heads[first])) {
+					first = i
+				}
+			}
+			if first < 0 {
+				return
+			}
+			o := *m.heads[first]
+			m.heads[first] = nil
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// before orders objects by capture time, then key.
+func before(a, b Object) bool {
+	if c := a.CaptureTime.Compare(b.CaptureTime); c != 0 {
+		return c < 0
+	}
+	return a.Key < b.Key
 }

@@ -146,6 +146,9 @@ func replaySettings(cfg *Config) map[string]string {
 		"shard":            fmt.Sprintf("%d/%d", cfg.Shard.Index, cfg.Shard.Count),
 		"start_at":         "",
 	}
+	if cfg.Copies > 1 { // recorded only where set: checkpoints from before copies still match
+		s["copies"] = strconv.Itoa(cfg.Copies)
+	}
 	if cfg.IDSeed != "" { // recorded by its hash: the key of the id mapping stays out of the storage
 		s["id_seed"] = fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(cfg.IDSeed)))
 	}

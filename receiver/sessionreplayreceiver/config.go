@@ -17,6 +17,9 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
+// maxCopies bounds copies: each copy is a full replay's work.
+const maxCopies = 1000
+
 // AutoSession asks the receiver to pick a completed session by Selection.
 const AutoSession = "auto"
 
@@ -73,23 +76,29 @@ type PaceBy string
 
 // What replay paces by.
 const (
+	// PaceByAuto paces by event time a session whose event time runs ahead
+	// of its capture time (a seed made with clock: fast: its metadata says
+	// so), and by capture time any other.
+	PaceByAuto PaceBy = "auto"
 	// PaceByCaptureTime uses when the object was captured (its key's
 	// millisecond timestamp): the recorded timing of the capture.
 	PaceByCaptureTime PaceBy = "capture_time"
-	// PaceByEventTime uses the earliest event time inside the object: a
-	// backlog stored in a burst after an outage replays with the timing
-	// its data was sent with.
+	// PaceByEventTime uses the items' event times: an object is due at its
+	// earliest, and one whose items span more than a second is sent in
+	// pieces of 100 ms of event time, each due at its own time (objects in
+	// event-time order, across signals). A backlog stored in a burst after
+	// an outage replays with the timing its data was sent with.
 	PaceByEventTime PaceBy = "event_time"
 )
 
 // UnmarshalText refuses unknown values while the configuration loads.
 func (p *PaceBy) UnmarshalText(text []byte) error {
 	switch v := PaceBy(text); v {
-	case PaceByCaptureTime, PaceByEventTime:
+	case PaceByAuto, PaceByCaptureTime, PaceByEventTime:
 		*p = v
 		return nil
 	}
-	return fmt.Errorf("unknown pace_by %q: want %q or %q", string(text), PaceByCaptureTime, PaceByEventTime)
+	return fmt.Errorf("unknown pace_by %q: want %q, %q or %q", string(text), PaceByAuto, PaceByCaptureTime, PaceByEventTime)
 }
 
 // StartMode says when the replay starts.
@@ -151,6 +160,11 @@ type Config struct {
 	Store sessionstore.Config `mapstructure:"store"`
 	// Session is a session id, or "auto" to pick one by Selection.
 	Session string `mapstructure:"session"`
+	// Sessions replays several sessions as one timeline (e.g. the hourly
+	// rotated sessions of an incident window, of every replica), their
+	// objects merged by capture time, with one time shift; session must
+	// then be left at auto. Empty: the one session of Session.
+	Sessions []string `mapstructure:"sessions"`
 	// Selection picks among completed sessions when Session is auto.
 	Selection Selection `mapstructure:"selection"`
 	// Filter narrows the sessions auto picks from.
@@ -173,8 +187,9 @@ type Config struct {
 	ShutdownWhenDone bool `mapstructure:"shutdown_when_done"`
 	// Timestamps selects how timestamps are rewritten: none, relative, current.
 	Timestamps TimestampMode `mapstructure:"timestamps"`
-	// PaceBy selects the time of an object that pacing and the timestamp
-	// shift use: capture_time (default) or event_time.
+	// PaceBy selects the time that pacing and the timestamp shift use:
+	// auto (default: event_time for a session whose events run ahead of its
+	// capture, capture_time otherwise), capture_time or event_time.
 	PaceBy PaceBy `mapstructure:"pace_by"`
 	// RegenerateIDs remaps trace and span ids per pass with a keyed bijection.
 	RegenerateIDs bool `mapstructure:"regenerate_ids"`
@@ -183,6 +198,12 @@ type Config struct {
 	// replay is sharded or has a start_at (so its shards agree), random
 	// otherwise.
 	IDSeed string `mapstructure:"id_seed"`
+	// Copies replays this many copies of the session at once, each with
+	// its own trace and span ids (a fixed remapping per copy; with
+	// regenerate_ids, also per pass) and its own service.instance.id, so
+	// that N times the recorded rate reaches the target without
+	// compressing time. 1: the session once.
+	Copies int `mapstructure:"copies"`
 	// Shard replays only the objects whose uuid hashes to Index of Count.
 	Shard ShardConfig `mapstructure:"shard"`
 	// MaxObjectBytes caps the decompressed size of one object.
@@ -292,6 +313,26 @@ func (cfg *Config) Validate() error {
 		if err := sessionstore.ValidateSessionID(cfg.Session); err != nil {
 			errs = append(errs, fmt.Errorf("session: %w (or use %q)", err, AutoSession))
 		}
+	}
+	if len(cfg.Sessions) > 0 {
+		if cfg.Session != AutoSession {
+			errs = append(errs, fmt.Errorf("session %q and sessions %v: set one of them (leave session at %q to replay sessions)", cfg.Session, cfg.Sessions, AutoSession))
+		}
+		seen := map[string]bool{}
+		for i, id := range cfg.Sessions {
+			if err := sessionstore.ValidateSessionID(id); err != nil {
+				errs = append(errs, fmt.Errorf("sessions[%d]: %w", i, err))
+			} else if seen[id] {
+				errs = append(errs, fmt.Errorf("sessions[%d]: %q is listed twice", i, id))
+			}
+			seen[id] = true
+		}
+		if cfg.Checkpoint.Storage != nil {
+			errs = append(errs, errors.New("sessions: a replay of several sessions cannot resume from checkpoint.storage (yet); replay one session, or drop the checkpoint"))
+		}
+	}
+	if cfg.Copies < 1 || cfg.Copies > maxCopies {
+		errs = append(errs, fmt.Errorf("copies %d must be between 1 and %d", cfg.Copies, maxCopies))
 	}
 	switch cfg.Filter.SessionType {
 	case "", string(sessionstore.SessionTypeCapture), string(sessionstore.SessionTypeSeed), string(sessionstore.SessionTypeTraining):

@@ -97,12 +97,29 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) {
 	c := *r.baseCfg // the fields replaced below are replaced whole, never written into
 	if req.Session != nil {
-		c.Session = *req.Session
+		c.Session, c.Sessions = *req.Session, nil // a session named replaces the configured ones
 		if c.Session != AutoSession {
 			if err := sessionstore.ValidateSessionID(c.Session); err != nil {
 				return nil, &control.FieldError{Field: "session", Err: fmt.Errorf("%w (or use %q)", err, AutoSession)}
 			}
 		}
+	}
+	if req.Sessions != nil {
+		if req.Session == nil {
+			c.Session = AutoSession
+		}
+		c.Sessions = req.Sessions
+		for i, id := range c.Sessions {
+			if err := sessionstore.ValidateSessionID(id); err != nil {
+				return nil, &control.FieldError{Field: fmt.Sprintf("sessions[%d]", i), Err: err}
+			}
+		}
+	}
+	if req.Copies != nil {
+		if *req.Copies < 1 || *req.Copies > maxCopies {
+			return nil, &control.FieldError{Field: "copies", Err: fmt.Errorf("%d must be between 1 and %d", *req.Copies, maxCopies)}
+		}
+		c.Copies = *req.Copies
 	}
 	if req.Selection != nil {
 		if err := c.Selection.UnmarshalText([]byte(*req.Selection)); err != nil {

@@ -61,11 +61,11 @@ func inShard(id string, index, count int) bool {
 //
 // resumeAfter, when not nil, is the last object a resumed pass delivered:
 // the listing starts at its hour and drops it and what came before.
-func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key string, err error), clock *schedule,
+func (r *replayReceiver) objects(ctx context.Context, onBad func(key string, err error), clock *schedule,
 	resumeAfter *sessionstore.Object,
 ) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
-		lister := sessionstore.NewObjectLister(r.store, id)
+		lister := sessionstore.NewLister(r.store, r.sessions...)
 		if r.part != nil && !r.part.readFrom.IsZero() {
 			lister.From(r.part.readFrom) // earlier hours cannot hold the part
 		}
@@ -85,7 +85,7 @@ func (r *replayReceiver) objects(ctx context.Context, id string, onBad func(key 
 					if ctx.Err() != nil {
 						return
 					}
-					r.set.Logger.Warn("Listing the session failed; resuming where it broke off", zap.String("session", id), zap.Error(err))
+					r.set.Logger.Warn("Listing the session failed; resuming where it broke off", zap.String("session", r.session.SessionID), zap.Error(err))
 					r.storeFailing(err)
 					failed = true
 					break
@@ -223,7 +223,7 @@ func decodeAhead(readAhead int) int {
 // time, or with pace_by event_time the earliest event time inside it (the
 // capture time when it has none, or could not be read).
 func (r *replayReceiver) objectTime(f fetched) time.Time {
-	if r.cfg.PaceBy == PaceByEventTime && f.err == nil {
+	if r.pace == PaceByEventTime && f.err == nil {
 		if start, _ := f.batch.EventRange(); !start.IsZero() {
 			return start
 		}

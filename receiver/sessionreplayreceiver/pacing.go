@@ -130,3 +130,50 @@ func (p *passState) nextPass(now time.Time) {
 	}
 	p.anchor = p.sched.next(p.length, now)
 }
+
+// resolvePace turns pace_by auto into what the session needs: event time
+// for a session whose events run ahead of its capture (eventsOutrunCapture),
+// capture time for any other.
+func resolvePace(p PaceBy, m *sessionstore.Metadata) PaceBy {
+	if p != PaceByAuto {
+		return p
+	}
+	if eventsOutrunCapture(m) {
+		return PaceByEventTime
+	}
+	return PaceByCaptureTime
+}
+
+// eventsOutrunCapture reports whether the session's event time ran faster
+// than its capture time, as its metadata tells: its events span more than
+// twice its captures (and a second more), as in a seed made with
+// clock: fast, whose minutes of events are captured in a moment. Pacing
+// such a session by capture time would replay it as one burst.
+func eventsOutrunCapture(m *sessionstore.Metadata) bool {
+	ev := m.EventTimeRange
+	if ev == nil || ev.Start.IsZero() {
+		return false
+	}
+	first, last, ok := captureRange(m)
+	if !ok {
+		return false
+	}
+	return ev.End.Sub(ev.Start) > 2*last.Sub(first)+time.Second
+}
+
+// captureRange is when the session's first and last objects were
+// captured, over all signals (false: the metadata does not say).
+func captureRange(m *sessionstore.Metadata) (first, last time.Time, ok bool) {
+	for _, s := range m.Signals {
+		if s == nil || s.FirstCaptureTime == nil || s.LastCaptureTime == nil {
+			continue
+		}
+		if first.IsZero() || s.FirstCaptureTime.Before(first) {
+			first = *s.FirstCaptureTime
+		}
+		if s.LastCaptureTime.After(last) {
+			last = *s.LastCaptureTime
+		}
+	}
+	return first, last, !first.IsZero()
+}

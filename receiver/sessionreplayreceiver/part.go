@@ -167,19 +167,8 @@ func tracksCapture(m *sessionstore.Metadata) bool {
 	if ev == nil || ev.Start.IsZero() {
 		return false
 	}
-	var first, last time.Time
-	for _, s := range m.Signals {
-		if s == nil || s.FirstCaptureTime == nil || s.LastCaptureTime == nil {
-			continue
-		}
-		if first.IsZero() || s.FirstCaptureTime.Before(first) {
-			first = *s.FirstCaptureTime
-		}
-		if s.LastCaptureTime.After(last) {
-			last = *s.LastCaptureTime
-		}
-	}
-	if first.IsZero() {
+	first, last, ok := captureRange(m)
+	if !ok {
 		return false
 	}
 	near := func(event, capture time.Time) bool {

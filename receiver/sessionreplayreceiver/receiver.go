@@ -52,7 +52,9 @@ type replayReceiver struct {
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
 	session   *sessionstore.Metadata
-	part      *part // what of the session is replayed
+	sessions  []string // the ids of the sessions replayed as one (session's own, or sessions)
+	part      *part    // what of the session is replayed
+	pace      PaceBy   // pace_by, auto resolved for the session
 
 	// checkpoints is checkpoint.storage's client (nil: no checkpoint);
 	// resume is the checkpoint this run goes on from.
@@ -204,13 +206,24 @@ func (r *replayReceiver) Start(ctx context.Context, host component.Host) error {
 // cfg selects when m is nil, with the id key seed (nil: derived from cfg).
 // No replay may be running.
 func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore.Metadata, seed *[32]byte) error {
-	if m == nil {
+	ids := []string{}
+	switch {
+	case m != nil:
+		ids = append(ids, m.SessionID)
+	case len(cfg.Sessions) > 0:
+		merged, err := readSessions(ctx, r.store, cfg.Sessions)
+		if err != nil {
+			return err
+		}
+		m, ids = merged, cfg.Sessions
+	default:
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 		sel, err := selectSession(ctx, r.store, cfg, rnd)
 		if err != nil {
 			return err
 		}
 		m = sel
+		ids = append(ids, m.SessionID)
 	}
 	pt, err := resolvePart(cfg, m)
 	if err != nil {
@@ -228,7 +241,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	runCtx, stop := context.WithCancel(pipelineCtx)
 	done := make(chan struct{})
 	r.mu.Lock()
-	r.cfg, r.session, r.part = cfg, m, pt
+	r.cfg, r.session, r.sessions, r.part, r.pace = cfg, m, ids, pt, resolvePace(cfg.PaceBy, m)
 	if seed != nil {
 		r.seed = *seed
 	} else {
@@ -248,7 +261,7 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	})
 	r.set.Logger.Info("Replaying session", zap.String("session", m.SessionID), zap.String("store", r.store.String()),
 		zap.Int64("items", m.Items()), zap.Float64("speed", cfg.Speed), zap.Int("loops", cfg.Loops),
-		zap.String("timestamps", string(cfg.Timestamps)))
+		zap.String("timestamps", string(cfg.Timestamps)), zap.String("pace_by", string(r.pace)), zap.Int("copies", cfg.Copies))
 	return nil
 }
 
@@ -441,50 +454,46 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 
 	listCtx, stopList := context.WithCancel(ctx)
 	p.clock = nil
-	if p.shared && r.cfg.PaceBy == PaceByCaptureTime {
+	if p.shared && r.pace == PaceByCaptureTime {
 		p.clock = newSchedule(time.Time{}, r.cfg.Speed, r.cfg.MaxGap)
 	}
 	badKey := func(key string, err error) { r.reportBad(key, err, reasonBadKey) }
-	objects, wait := r.prefetch(listCtx, r.objects(listCtx, r.session.SessionID, badKey, p.clock, p.resumeAfter))
+	objects, wait := r.prefetch(listCtx, r.objects(listCtx, badKey, p.clock, p.resumeAfter))
 	// Deferred calls run last-first: stop the listing and read-ahead, then
 	// wait for their goroutines.
 	defer wait()
 	defer stopList()
-	var release func() // the previous object's decoding slot
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
-	for f := range objects {
-		if release != nil {
-			release()
-		}
-		release = f.release
+	units := byObject(objects)
+	if r.pace == PaceByEventTime {
+		units = eventTimeline(objects, timelineLimit(r.cfg.ReadAhead), r.signalsLastCapture())
+	}
+	started := false
+	for u := range units {
+		f := u.f
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if f.err == nil && f.batch.ItemCount() == 0 {
+		if f.err == nil && u.batch().ItemCount() == 0 {
 			continue // nothing of the part in it: no time on the schedule either
 		}
-		if p.objects == 0 && p.resumeSched != nil {
+		if !started && p.resumeSched != nil {
 			// Resumed: the pass's schedule goes on where it was.
 			p.sched, p.resumeSched = p.resumeSched, nil
-		} else if p.objects == 0 {
+		} else if !started {
 			// The pass starts when its first object is in hand: listing and
 			// reading it must not make the whole pass late.
 			if now := time.Now(); now.After(p.anchor) && !(p.fixedAnchor && p.pass == 0) {
 				p.anchor = now
 			}
 			p.sched = newSchedule(p.anchor, r.cfg.Speed, r.cfg.MaxGap)
-			c0 := f.at
-			if first := r.sessionFirst(f); p.shared && !first.IsZero() {
+			c0 := u.at
+			if first := r.sessionFirst(*f); p.shared && !first.IsZero() {
 				c0 = first // every shard anchors on the session's first object
 				p.sched.begin(first)
 			}
 			if p.pass == 0 {
 				p.c0 = c0
-				if r.part.narrows() && f.err == nil {
+				if r.part.narrows() && f.err == nil && u.piece.key < 0 {
 					if first, _ := f.batch.EventRange(); !first.IsZero() {
 						p.c0 = first // a part of the session: its first item lands at the start
 					}
@@ -492,12 +501,15 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 				p.delta0 = p.anchor.Sub(p.c0)
 			}
 		}
-		p.objects++
+		started = true
+		if u.first {
+			p.objects++
+		}
 		var due time.Time
 		if p.clock != nil {
 			due = p.sched.at(f.offset)
 		} else {
-			due = p.sched.due(f.at)
+			due = p.sched.due(u.at)
 		}
 		if !waitutil.SleepUntil(ctx, due) {
 			return ctx.Err()
@@ -507,7 +519,7 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 				return ctx.Err()
 			}
 			r.reportBad(f.obj.Key, f.err, badReason(f.err))
-			r.saveCheckpoint(p, &f)
+			r.checkpointAfter(p, u)
 			continue
 		}
 		emit := time.Now()
@@ -522,29 +534,27 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 		case TimestampsRelative:
 			sh = &shifter{delta: int64(p.delta0 + time.Duration(p.pass)*p.length)}
 		case TimestampsCurrent:
-			sh = &shifter{delta: int64(emit.Sub(f.at))}
-		}
-		var ids *idKey
-		if r.cfg.RegenerateIDs {
-			ids = &key
+			sh = &shifter{delta: int64(emit.Sub(u.at))}
 		}
 		// Not ctx: when it ends during the delivery, that delivery settles
 		// (no retry follows), and ends with ctx's error.
-		n, err := r.deliver(delivery.WithStop(pipelineCtx, ctx), &f, sh, ids)
+		n, err := r.deliver(delivery.WithStop(pipelineCtx, ctx), u, sh, key)
 		if sh != nil && p.pass == 0 {
 			p.events.Merge(sh.seen)
 		}
 		if err != nil {
 			return err
 		}
-		r.saveCheckpoint(p, &f)
+		r.checkpointAfter(p, u)
 		passItems += int64(n)
-		r.prog.delivered(f.at, due, n, late, r.cfg.Speed > 0)
+		r.prog.delivered(u.at, due, n, late, r.cfg.Speed > 0)
 		p.delivered++
-		r.result.objects++
 		r.result.items[f.obj.Signal] += int64(n)
-		r.telemetry.ReceiverSessionReplayObjects.Add(context.Background(), 1,
-			metric.WithAttributes(attribute.String("signal", string(f.obj.Signal))))
+		if u.last {
+			r.result.objects++
+			r.telemetry.ReceiverSessionReplayObjects.Add(context.Background(), 1,
+				metric.WithAttributes(attribute.String("signal", string(f.obj.Signal))))
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -557,12 +567,44 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 	return nil
 }
 
+// checkpointAfter saves the pass's place once u is done, if an object's end
+// is a place to resume after (see unit.checkpoint).
+func (r *replayReceiver) checkpointAfter(p *passState, u unit) {
+	if u.checkpoint != nil {
+		r.saveCheckpoint(p, u.checkpoint)
+	}
+}
+
+// timelineLimit is how many objects a replay paced by event time holds to
+// order their pieces: enough for every signal's current object and the
+// read-ahead.
+func timelineLimit(readAhead int) int { return max(8, 2*readAhead) }
+
+// signalsLastCapture returns, for each signal this replay delivers that
+// the session holds, the capture time of its last object (far in the
+// future where the metadata does not say).
+func (r *replayReceiver) signalsLastCapture() map[sessionstore.Signal]time.Time {
+	out := map[sessionstore.Signal]time.Time{}
+	for _, sig := range []sessionstore.Signal{sessionstore.SignalTraces, sessionstore.SignalMetrics, sessionstore.SignalLogs} {
+		st := r.session.Signals[sig]
+		if !r.wants(sig) || st == nil || st.Items == 0 {
+			continue
+		}
+		last := time.Unix(1<<40, 0)
+		if st.LastCaptureTime != nil {
+			last = *st.LastCaptureTime
+		}
+		out[sig] = last
+	}
+	return out
+}
+
 // sessionFirst is the time of the session's first object on the pacing
 // clock: with pace_by capture_time its first object's capture time (from
 // the shared clock), with event_time the start of its event time range;
 // zero if unknown.
 func (r *replayReceiver) sessionFirst(f fetched) time.Time {
-	if r.cfg.PaceBy == PaceByEventTime {
+	if r.pace == PaceByEventTime {
 		if m := r.session.EventTimeRange; m != nil {
 			return m.Start
 		}
@@ -588,35 +630,68 @@ func (c reasonCounts) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return nil
 }
 
-// deliver hands one object to its pipeline through the receivers' one
-// delivery loop, as one request or, above max_request_items or
-// max_request_bytes, as several (split.go), one after another: every
-// attempt gets the object decoded afresh, transformed and cut the same way
-// (the first the prefetched batch), so a retry sends what was stored. With
-// the default retry_on_failure the replay waits for the pipeline, it never
-// drops; a permanent error drops the request (counted). It returns the
-// items accepted.
-func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, ids *idKey) (int, error) {
-	requests := func(a delivery.Attempt) ([]sessionstore.Batch, error) {
-		b := f.batch
+// deliver hands one unit (an object, or a piece of one) to its pipeline
+// through the receivers' one delivery loop, copies times (each copy with
+// its own ids and service.instance.id), each as one request or, above
+// max_request_items or max_request_bytes, as several (split.go), one after
+// another: every attempt gets the object decoded afresh, cut into its
+// piece, transformed and cut into requests the same way (the first attempt
+// of the last copy takes the prefetched batch itself), so a retry sends
+// what was stored. With the default retry_on_failure the replay waits for
+// the pipeline, it never drops; a permanent error drops the request
+// (counted). It returns the items accepted.
+func (r *replayReceiver) deliver(ctx context.Context, u unit, sh *shifter, pass idKey) (int, error) {
+	f, original := u.f, u.batch()
+	copies := r.cfg.Copies
+	accepted := 0
+	for c := range copies {
 		s := sh
-		if a.N > 0 {
-			var err error
-			if b, err = r.decode(f.obj, f.compressed); err != nil {
-				return nil, err // decoded fine the first time: cannot happen
-			}
-			if s != nil {
-				s = &shifter{delta: s.delta}
-			}
+		if c > 0 && sh != nil {
+			s = &shifter{delta: sh.delta} // the first copy's records the events seen
 		}
-		r.transform(b, s, ids)
-		return split(b, r.cfg.MaxRequestItems, int64(r.cfg.MaxRequestBytes)), nil
+		ids := r.copyIDs(pass, c)
+		requests := func(a delivery.Attempt) ([]sessionstore.Batch, error) {
+			var b sessionstore.Batch
+			switch {
+			case a.N == 0 && c == copies-1:
+				b = original
+			case a.N == 0:
+				b = cloneBatch(original)
+			default:
+				var err error
+				if b, err = r.decode(f.obj, f.compressed); err != nil {
+					return nil, err // decoded fine the first time: cannot happen
+				}
+				if u.piece.key >= 0 {
+					b = pieceOf(b, u.piece.key)
+				}
+				if s != nil {
+					s = &shifter{delta: s.delta}
+				}
+			}
+			r.transform(b, s, ids)
+			if copies > 1 {
+				setInstance(b, c)
+			}
+			return split(b, r.cfg.MaxRequestItems, int64(r.cfg.MaxRequestBytes)), nil
+		}
+		n, err := r.send(ctx, f.obj, requests)
+		accepted += n
+		if err != nil {
+			return accepted, err
+		}
 	}
+	return accepted, nil
+}
+
+// send delivers the requests requests(attempt) makes, one after another;
+// a retry of one asks for all afresh and sends its own again.
+func (r *replayReceiver) send(ctx context.Context, obj sessionstore.Object, requests func(delivery.Attempt) ([]sessionstore.Batch, error)) (int, error) {
 	first, err := requests(delivery.Attempt{})
 	if err != nil {
 		return 0, err
 	}
-	key := zap.String("key", f.obj.Key)
+	key := zap.String("key", obj.Key)
 	accepted := 0
 	for i := range first {
 		request := func(a delivery.Attempt) (sessionstore.Batch, error) {
@@ -630,7 +705,7 @@ func (r *replayReceiver) deliver(ctx context.Context, f *fetched, sh *shifter, i
 			return again[i], nil
 		}
 		var out delivery.Outcome
-		switch f.obj.Signal {
+		switch obj.Signal {
 		case sessionstore.SignalTraces:
 			out, err = r.delivery.Traces(ctx, func(a delivery.Attempt) (ptrace.Traces, error) { b, err := request(a); return b.Traces, err }, key)
 		case sessionstore.SignalMetrics:

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
@@ -143,4 +144,84 @@ func describeSessions(list []sessionstore.SessionInfo, err error) string {
 		}
 	}
 	return "sessions there: " + strings.Join(parts, ", ")
+}
+
+// readSessions reads the metadata of the sessions replayed as one
+// timeline (sessions:) and merges it into one view: their ids joined by
+// commas, the earliest start, counts and sizes summed, time ranges
+// united, status completed only if every one completed.
+func readSessions(ctx context.Context, store sessionstore.Store, ids []string) (*sessionstore.Metadata, error) {
+	var ms []*sessionstore.Metadata
+	for _, id := range ids {
+		m, err := sessionstore.ReadMetadata(ctx, store, id)
+		if errors.Is(err, sessionstore.ErrNotFound) {
+			list, lerr := sessionstore.ListSessions(ctx, store)
+			return nil, fmt.Errorf("sessions: %w %q in %s; %s", errNoSession, id, store, describeSessions(list, lerr))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sessions: session %q: %w", id, err)
+		}
+		ms = append(ms, m)
+	}
+	return mergeMetadata(ms), nil
+}
+
+// mergeMetadata is the view of several sessions as one.
+func mergeMetadata(ms []*sessionstore.Metadata) *sessionstore.Metadata {
+	var ids []string
+	out := &sessionstore.Metadata{Status: sessionstore.StatusCompleted, SessionType: ms[0].SessionType,
+		Signals: map[sessionstore.Signal]*sessionstore.SignalStats{}}
+	earlier := func(a, b *time.Time) *time.Time {
+		if a == nil || (b != nil && b.Before(*a)) {
+			return b
+		}
+		return a
+	}
+	later := func(a, b *time.Time) *time.Time {
+		if a == nil || (b != nil && b.After(*a)) {
+			return b
+		}
+		return a
+	}
+	for _, m := range ms {
+		ids = append(ids, m.SessionID)
+		if out.StartTime.IsZero() || m.StartTime.Before(out.StartTime) {
+			out.StartTime = m.StartTime
+		}
+		if m.Status != sessionstore.StatusCompleted && out.Status == sessionstore.StatusCompleted {
+			out.Status = m.Status
+		}
+		if m.SessionType != out.SessionType {
+			out.SessionType = ""
+		}
+		out.CapturedTraces += m.CapturedTraces
+		out.CapturedMetrics += m.CapturedMetrics
+		out.CapturedLogs += m.CapturedLogs
+		out.TotalSizeBytes += m.TotalSizeBytes
+		if ev := m.EventTimeRange; ev != nil {
+			if out.EventTimeRange == nil {
+				out.EventTimeRange = &sessionstore.TimeRange{Start: ev.Start, End: ev.End}
+			}
+			out.EventTimeRange.Start = *earlier(&out.EventTimeRange.Start, &ev.Start)
+			out.EventTimeRange.End = *later(&out.EventTimeRange.End, &ev.End)
+		}
+		for sig, st := range m.Signals {
+			if st == nil {
+				continue
+			}
+			o := out.Signals[sig]
+			if o == nil {
+				o = &sessionstore.SignalStats{}
+				out.Signals[sig] = o
+			}
+			o.Objects += st.Objects
+			o.Items += st.Items
+			o.Bytes += st.Bytes
+			o.CompressedBytes += st.CompressedBytes
+			o.FirstCaptureTime = earlier(o.FirstCaptureTime, st.FirstCaptureTime)
+			o.LastCaptureTime = later(o.LastCaptureTime, st.LastCaptureTime)
+		}
+	}
+	out.SessionID = strings.Join(ids, ",")
+	return out
 }

@@ -1,6 +1,9 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -68,6 +71,72 @@ func cut[D any](data D, maxItems int, maxBytes int64, count func(D) int, size fu
 	var out []D
 	for _, part := range chunk(data, min(per, (n+1)/2)) {
 		out = append(out, cut(part, 0, maxBytes, count, size, chunk)...)
+	}
+	return out
+}
+
+// An object whose items span more than sliceSpan of event time (a seed
+// made with clock: fast holds many seconds of events in one object) is
+// sent, when the replay paces by event time, as pieces of sliceWidth of
+// event time, each due at its own time.
+const (
+	sliceSpan  = time.Second
+	sliceWidth = 100 * time.Millisecond
+)
+
+// timedPiece is a piece of an object: its items whose event time is in
+// [at, at+sliceWidth) (spans: whose trace starts in it), or the whole
+// object (key -1).
+type timedPiece struct {
+	key   int64
+	at    time.Time
+	batch sessionstore.Batch
+}
+
+// sliceByTime cuts b into pieces of sliceWidth of event time, from its
+// first event, if its items span more than sliceSpan; otherwise (nil) it
+// is one piece. An item without a time goes with the first.
+func sliceByTime(b sessionstore.Batch) []timedPiece {
+	lo, hi := b.EventRange()
+	if lo.IsZero() || hi.Sub(lo) <= sliceSpan {
+		return nil
+	}
+	base := lo.UnixNano()
+	key := func(ts pcommon.Timestamp) int64 {
+		if ts == 0 || int64(ts) < base {
+			return 0
+		}
+		return (int64(ts) - base) / int64(sliceWidth)
+	}
+	at := func(k int64) time.Time { return lo.Add(time.Duration(k) * sliceWidth) }
+	var out []timedPiece
+	switch b.Signal {
+	case sessionstore.SignalTraces:
+		// A trace stays whole, in the piece of its earliest span: a shift
+		// per piece (timestamps: current) must not pull its spans apart.
+		starts := map[pcommon.TraceID]pcommon.Timestamp{}
+		for _, sp := range pdatawalk.Spans(b.Traces) {
+			if ts, ok := starts[sp.TraceID()]; !ok || sp.StartTimestamp() < ts {
+				starts[sp.TraceID()] = sp.StartTimestamp()
+			}
+		}
+		for _, p := range pdatawalk.SplitTraces(b.Traces, func(sp ptrace.Span) int64 { return key(starts[sp.TraceID()]) }) {
+			out = append(out, timedPiece{key: p.Key, at: at(p.Key), batch: sessionstore.Batch{Signal: b.Signal, Traces: p.Data}})
+		}
+	case sessionstore.SignalMetrics:
+		for _, p := range pdatawalk.SplitMetrics(b.Metrics, func(_ pmetric.Metric, _ int, ts pcommon.Timestamp) int64 { return key(ts) }) {
+			out = append(out, timedPiece{key: p.Key, at: at(p.Key), batch: sessionstore.Batch{Signal: b.Signal, Metrics: p.Data}})
+		}
+	case sessionstore.SignalLogs:
+		for _, p := range pdatawalk.SplitLogs(b.Logs, func(lr plog.LogRecord) int64 {
+			ts := lr.Timestamp()
+			if ts == 0 {
+				ts = lr.ObservedTimestamp()
+			}
+			return key(ts)
+		}) {
+			out = append(out, timedPiece{key: p.Key, at: at(p.Key), batch: sessionstore.Batch{Signal: b.Signal, Logs: p.Data}})
+		}
 	}
 	return out
 }
