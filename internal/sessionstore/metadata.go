@@ -70,6 +70,10 @@ type Metadata struct {
 	// Snapshot, for a session saved from a flight recorder's rolling
 	// session, names that session and the window saved.
 	Snapshot *SnapshotInfo `json:"snapshot,omitempty"`
+	// ExtractedFrom, for a session cut out of other sessions by
+	// `sessionctl extract`, names the window of capture times and the
+	// sessions its objects were copied from.
+	ExtractedFrom *ExtractInfo `json:"extractedFrom,omitempty"`
 	// Sampling counts the spans that carry a sampler's decision by the
 	// share of traces it kept (see SamplingShare), sorted by threshold.
 	Sampling []SamplingShare `json:"sampling,omitempty"`
@@ -101,6 +105,35 @@ type SnapshotInfo struct {
 	Recorder string    `json:"recorder"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
+}
+
+// ExtractInfo says where an extracted session comes from: the window of
+// capture times [From, To) cut out of the sessions listed.
+type ExtractInfo struct {
+	From     time.Time          `json:"from"`
+	To       time.Time          `json:"to"`
+	Sessions []ExtractedSession `json:"sessions"`
+}
+
+// ExtractedSession is what an extract took from one session: the objects
+// of the window copied and the items they hold, and those it left out.
+type ExtractedSession struct {
+	Session string `json:"session"`
+	// Status is the session's status when it was extracted from ("" when
+	// it had no readable metadata.json).
+	Status      Status     `json:"status,omitempty"`
+	Objects     int64      `json:"objects"`
+	Items       ItemCounts `json:"items"`
+	StoredBytes int64      `json:"storedBytes"`
+	// BadObjects could not be read as data objects of their signal
+	// (corrupt, or over the decompressed size cap) and were not copied.
+	BadObjects int64 `json:"badObjects,omitempty"`
+	// Duplicates are objects whose uuid an object copied earlier had (the
+	// same batch stored twice); they were not copied.
+	Duplicates int64 `json:"duplicates,omitempty"`
+	// Gone are objects listed in the window and deleted before they could
+	// be copied (by a rolling session, or a prune).
+	Gone int64 `json:"gone,omitempty"`
 }
 
 // LostPiece is a piece of an accepted request that a writer counted lost:
