@@ -56,7 +56,7 @@ func rotated(t *testing.T, st sessionstore.Store) {
 	w = sessiontest.NewWriter(t, st, "rot-2", rt(30*time.Second))
 	w.Traces(rt(30*time.Second), treeTraces("checkout", 3, 12, rt(30*time.Second)))
 	w.Metrics(rt(40*time.Second), testdata.GenerateMetrics(2))
-	w.Traces(rt(40*time.Second), sessiontest.RealisticTraces(7, 20, rt(40*time.Second)))
+	w.Traces(rt(40*time.Second), sessiontest.RealisticTraces(7, 20, rt(40*time.Second))) // 16 spans
 	w.Logs(rt(50*time.Second), testdata.GenerateLogs(5))
 	w.Complete()
 
@@ -235,17 +235,17 @@ func TestExtractWindowAcrossSessions(t *testing.T) {
 	ls := lines(out)
 	require.Len(t, ls, 5, out)
 	assert.Equal(t, "from rot-1, completed: 2 objects, 12 spans, 0 data points, 12 log records", ls[0])
-	assert.Regexp(t, `^from rot-2, completed: 4 objects, 32 spans, \d+ data points, 5 log records$`, ls[1])
+	assert.Regexp(t, `^from rot-2, completed: 4 objects, 28 spans, \d+ data points, 5 log records$`, ls[1])
 	assert.Equal(t, "from rot-3, failed (5 lost): 2 objects, 16 spans, 0 data points, 0 log records", ls[2])
 	assert.Equal(t, "skipped live: active (still being written; --session live takes what it has stored so far)", ls[3])
-	assert.Regexp(t, `^incident-42: completed, 8 objects \(\S+ stored\), 60 spans, \d+ data points, 17 log records; `+
+	assert.Regexp(t, `^incident-42: completed, 8 objects \(\S+ stored\), 56 spans, \d+ data points, 17 log records; `+
 		`captured 2026-11-28T22:59:40Z to 2026-11-28T23:00:39.999Z, from 3 sessions$`, ls[4])
 	assert.Empty(t, errw)
 
 	// It replays like any session: listed completed, du agrees.
 	code, out, _ = sessionctl(t, "--dir", dir, "list")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `incident-42\s+capture\s+completed\s+2026-11-28T22:59:40Z\s+1m0s\s+60\s`, out)
+	assert.Regexp(t, `incident-42\s+capture\s+completed\s+2026-11-28T22:59:40Z\s+1m0s\s+56\s`, out)
 	code, out, errw = sessionctl(t, "--dir", dir, "du", "--decode", "--json", "incident-42")
 	require.Equal(t, 0, code, errw)
 	d := duJSON(t, out)[0]
@@ -384,7 +384,7 @@ func TestExtractSkipsCorruptObjects(t *testing.T) {
 	code, out, errw := sessionctl(t, "--dir", dir, "extract", "--from", rfc(winFrom), "--to", rfc(winTo), "--id", "inc")
 	assert.Equal(t, 1, code, out+errw)
 	assert.Contains(t, errw, bad+": corrupt object: not gzip")
-	assert.Regexp(t, `(?m)^from rot-2, completed: 4 objects, 32 spans, \d+ data points, 5 log records; skipped 1 bad object$`, out)
+	assert.Regexp(t, `(?m)^from rot-2, completed: 4 objects, 28 spans, \d+ data points, 5 log records; skipped 1 bad object$`, out)
 	assert.Regexp(t, `(?m)^inc: completed, 8 objects .*; 1 bad object skipped \(see stderr\)$`, out)
 	m := requireExtracted(t, st, dir, "inc", inWindow(t, st, winFrom, winTo, "rot-1", "rot-2", "rot-3"))
 	assert.Equal(t, int64(1), m.ExtractedFrom.Sessions[1].BadObjects)

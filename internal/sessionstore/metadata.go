@@ -526,6 +526,21 @@ func (m *Metadata) check() error {
 		count("queuedItems.metrics", q.Metrics)
 		count("queuedItems.logs", q.Logs)
 	}
+	if x := m.ExtractedFrom; x != nil {
+		instant("extractedFrom.from", x.From)
+		instant("extractedFrom.to", x.To)
+		for i, src := range x.Sessions {
+			field := fmt.Sprintf("extractedFrom.sessions[%d]", i)
+			count(field+".objects", src.Objects)
+			count(field+".storedBytes", src.StoredBytes)
+			count(field+".items.traces", src.Items.Traces)
+			count(field+".items.metrics", src.Items.Metrics)
+			count(field+".items.logs", src.Items.Logs)
+			count(field+".badObjects", src.BadObjects)
+			count(field+".duplicates", src.Duplicates)
+			count(field+".gone", src.Gone)
+		}
+	}
 	if m.Seed != nil {
 		for i, p := range m.Seed.Phases {
 			field := fmt.Sprintf("seed.phases[%d]", i)
@@ -557,6 +572,32 @@ func CheckCaseConflict(ctx context.Context, s Store, id string) error {
 			return Permanent(fmt.Errorf("%w: %q next to %q (one directory on case-insensitive filesystems); use another id",
 				ErrCaseConflict, id, other))
 		}
+	}
+	return nil
+}
+
+// ErrSessionExists reports a new session's id that a session in the store
+// has already.
+var ErrSessionExists = errors.New("exists already")
+
+// CheckNewSessionID is the one check of a new session's id, for every
+// component and command that makes one (the control API's new sessions,
+// snapshots, sessionctl extract): it must be a valid id (ValidateSessionID),
+// not taken (a metadata.json is there, readable or not: wrapping
+// ErrSessionExists) and not differ only by case from an existing session's
+// (wrapping ErrCaseConflict). Other errors are the store's.
+func CheckNewSessionID(ctx context.Context, s Store, id string) error {
+	if err := ValidateSessionID(id); err != nil {
+		return err
+	}
+	switch _, err := ReadMetadata(ctx, s, id); {
+	case err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsupportedVersion):
+		return fmt.Errorf("session %s %w", id, ErrSessionExists)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("session %s: read metadata: %w", id, err)
+	}
+	if err := CheckCaseConflict(ctx, s, id); err != nil {
+		return fmt.Errorf("session %s: %w", id, err)
 	}
 	return nil
 }
