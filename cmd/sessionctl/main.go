@@ -1,5 +1,5 @@
 // Command sessionctl lists, shows, verifies, repairs, prints, sizes,
-// compares and deletes stored sessions, on a directory or an S3 bucket,
+// compares, extracts from and deletes stored sessions, on a directory or an S3 bucket,
 // without a collector; with --control it drives a running collector's
 // session_control API instead (captures and replays).
 //
@@ -10,6 +10,7 @@
 //	sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json]
 //	sessionctl [store flags] du ID... [--decode] [--json]
 //	sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S]
+//	sessionctl [store flags] extract --from T --to T [--session ID]... [--id NEW] [--label k=v]...
 //	sessionctl [store flags] rm --yes ID...
 //	sessionctl [store flags] prune --older-than 720h [--dry-run]
 //
@@ -30,7 +31,11 @@
 // remapping and the per-object time shifts of a replay (see
 // internal/sessiondiff). All three read objects through a decompressed
 // size cap (--max-object-bytes) and never hold a whole session's telemetry
-// in memory.
+// in memory. extract cuts a window of capture times out of sessions into
+// a new completed session: the objects captured in it, whole, copied by the
+// store (CopyObject on S3, hard links on a directory) under keys of the
+// same capture time and uuid, each read first to count it (a bad one is
+// reported, not copied); its metadata.json is written last.
 //
 // With --control URL (http://127.0.0.1:4320; the token from --token,
 // $SESSIONCTL_CONTROL_TOKEN or $CONTROL_TOKEN, sent as a bearer token)

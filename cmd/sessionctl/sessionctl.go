@@ -26,6 +26,8 @@ Usage:
   sessionctl [store flags] cat ID [--signal traces|metrics|logs] [--json] [--max-object-bytes N]
   sessionctl [store flags] du ID... [--decode] [--json] [--max-object-bytes N]
   sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S] [--max-object-bytes N]
+  sessionctl [store flags] extract --from T --to T [--session ID]... [--id NEW] [--label k=v]...
+                           [--description D] [--json] [--parallel N] [--max-object-bytes N]
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
 
@@ -78,6 +80,22 @@ diff  compares session A with session B (e.g. a seed session with the capture
       offset. Exit 0 when equal (one line: items compared, the time shift), 1
       with the first differences, 2 on usage or read errors. Spans are read
       whatever --signal says: log records and exemplars point at them.
+extract cuts the window of capture times [--from, --to) out of sessions into a
+      new session NEW: every object captured in it, whole, copied by the store (a
+      server-side copy on S3, a hard link on a directory) under NEW's key of the
+      same capture time and uuid, so NEW replays like any session, in the same
+      order; an object whose uuid was copied already is left out. T: an RFC 3339
+      time, a duration from now with its sign (-2h), or now. Without --session,
+      every completed or failed session whose capture times overlap the window
+      (an active one is skipped and named: --session takes what it has stored so
+      far). Each object is read to count what it holds; a bad one is not copied
+      but reported (exit 1). metadata.json is written last: completed, with the
+      counts of the objects copied and extractedFrom (the window and, per source,
+      what was taken). NEW (default extract-<time>-<hex>) is refused if invalid,
+      taken, or differing from an existing id only by case. An extract that stops
+      part-way leaves objects and no metadata.json: rm --yes NEW removes them.
+      Nothing in the window: exit 1, no session. Output: a line per source, then
+      NEW's totals; --json: one JSON object.
 
 --control URL drives a running collector's session_control API (URL like
 http://127.0.0.1:4320; a bare host:port means http) instead of a store:
@@ -109,7 +127,7 @@ const repairWriter = "sessionctl-repair"
 // exit codes
 const (
 	exitOK       = 0
-	exitProblems = 1 // verify found mismatches or bad objects, cat or du bad objects, diff differences; an API error, a stopped replay, no phase table
+	exitProblems = 1 // verify found mismatches or bad objects, cat, du or extract bad objects, diff differences, extract nothing in its window; an API error, a stopped replay, no phase table
 	exitUsage    = 2
 )
 
@@ -204,8 +222,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.rm(rest)
 	case "prune":
 		return c.prune(rest)
+	case "extract":
+		return c.extract(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
 	return exitUsage
 }
 

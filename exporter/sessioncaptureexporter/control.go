@@ -3,7 +3,6 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -173,19 +172,15 @@ func checkSessionFields(id, diagnostic string, labels map[string]string) error {
 }
 
 // checkNewID fails with a conflict if a session id is taken in st: its
-// metadata.json is there (readable or not), or an id differing only by
-// case is.
+// metadata.json is there (readable or not, or of a newer schema), or an id
+// differing only by case is (sessionstore.CheckNewSessionID, which
+// sessionctl extract uses too).
 func checkNewID(ctx context.Context, st sessionstore.Store, id string) error {
-	switch _, err := sessionstore.ReadMetadata(ctx, st, id); {
-	case err == nil || errors.Is(err, sessionstore.ErrCorrupt):
-		return control.Conflict("session %s exists already", id)
-	case !errors.Is(err, sessionstore.ErrNotFound):
-		return fmt.Errorf("session %s: read metadata: %w", id, err)
+	err := sessionstore.CheckNewSessionID(ctx, st, id)
+	if errors.Is(err, sessionstore.ErrSessionExists) || errors.Is(err, sessionstore.ErrCaseConflict) {
+		return control.Conflict("%v", err)
 	}
-	if err := sessionstore.CheckCaseConflict(ctx, st, id); err != nil {
-		return control.Conflict("session %s: %v", id, err)
-	}
-	return nil
+	return err
 }
 
 // settle waits (bounded) until the items accepted into a closed session

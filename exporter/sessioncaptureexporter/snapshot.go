@@ -214,13 +214,11 @@ func (e *captureExporter) writeShare(ctx context.Context, r *sessionstore.Snapsh
 		if o.uncounted {
 			continue
 		}
-		k, err := sessionstore.ParseObjectKey(o.key)
-		if err != nil {
-			continue
-		}
-		k.SessionID = r.ID
-		if err := e.store.Copy(ctx, o.key, k.String()); err != nil {
-			return fmt.Errorf("copy %s: %w", o.key, err)
+		if _, err := sessionstore.CopyToSession(ctx, e.store, o.key, r.ID); err != nil {
+			if errors.Is(err, sessionstore.ErrCorrupt) {
+				continue // not a data object's key
+			}
+			return err
 		}
 		view.Add(o.signal, o.captured, o.items, o.raw, o.stored)
 	}

@@ -70,6 +70,10 @@ type Metadata struct {
 	// Snapshot, for a session saved from a flight recorder's rolling
 	// session, names that session and the window saved.
 	Snapshot *SnapshotInfo `json:"snapshot,omitempty"`
+	// ExtractedFrom, for a session cut out of other sessions by
+	// `sessionctl extract`, names the window of capture times and the
+	// sessions its objects were copied from.
+	ExtractedFrom *ExtractInfo `json:"extractedFrom,omitempty"`
 	// Sampling counts the spans that carry a sampler's decision by the
 	// share of traces it kept (see SamplingShare), sorted by threshold.
 	Sampling []SamplingShare `json:"sampling,omitempty"`
@@ -101,6 +105,35 @@ type SnapshotInfo struct {
 	Recorder string    `json:"recorder"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
+}
+
+// ExtractInfo says where an extracted session comes from: the window of
+// capture times [From, To) cut out of the sessions listed.
+type ExtractInfo struct {
+	From     time.Time          `json:"from"`
+	To       time.Time          `json:"to"`
+	Sessions []ExtractedSession `json:"sessions"`
+}
+
+// ExtractedSession is what an extract took from one session: the objects
+// of the window copied and the items they hold, and those it left out.
+type ExtractedSession struct {
+	Session string `json:"session"`
+	// Status is the session's status when it was extracted from ("" when
+	// it had no readable metadata.json).
+	Status      Status     `json:"status,omitempty"`
+	Objects     int64      `json:"objects"`
+	Items       ItemCounts `json:"items"`
+	StoredBytes int64      `json:"storedBytes"`
+	// BadObjects could not be read as data objects of their signal
+	// (corrupt, or over the decompressed size cap) and were not copied.
+	BadObjects int64 `json:"badObjects,omitempty"`
+	// Duplicates are objects whose uuid an object copied earlier had (the
+	// same batch stored twice); they were not copied.
+	Duplicates int64 `json:"duplicates,omitempty"`
+	// Gone are objects listed in the window and deleted before they could
+	// be copied (by a rolling session, or a prune).
+	Gone int64 `json:"gone,omitempty"`
 }
 
 // LostPiece is a piece of an accepted request that a writer counted lost:
@@ -493,6 +526,21 @@ func (m *Metadata) check() error {
 		count("queuedItems.metrics", q.Metrics)
 		count("queuedItems.logs", q.Logs)
 	}
+	if x := m.ExtractedFrom; x != nil {
+		instant("extractedFrom.from", x.From)
+		instant("extractedFrom.to", x.To)
+		for i, src := range x.Sessions {
+			field := fmt.Sprintf("extractedFrom.sessions[%d]", i)
+			count(field+".objects", src.Objects)
+			count(field+".storedBytes", src.StoredBytes)
+			count(field+".items.traces", src.Items.Traces)
+			count(field+".items.metrics", src.Items.Metrics)
+			count(field+".items.logs", src.Items.Logs)
+			count(field+".badObjects", src.BadObjects)
+			count(field+".duplicates", src.Duplicates)
+			count(field+".gone", src.Gone)
+		}
+	}
 	if m.Seed != nil {
 		for i, p := range m.Seed.Phases {
 			field := fmt.Sprintf("seed.phases[%d]", i)
@@ -524,6 +572,32 @@ func CheckCaseConflict(ctx context.Context, s Store, id string) error {
 			return Permanent(fmt.Errorf("%w: %q next to %q (one directory on case-insensitive filesystems); use another id",
 				ErrCaseConflict, id, other))
 		}
+	}
+	return nil
+}
+
+// ErrSessionExists reports a new session's id that a session in the store
+// has already.
+var ErrSessionExists = errors.New("exists already")
+
+// CheckNewSessionID is the one check of a new session's id, for every
+// component and command that makes one (the control API's new sessions,
+// snapshots, sessionctl extract): it must be a valid id (ValidateSessionID),
+// not taken (a metadata.json is there, readable or not: wrapping
+// ErrSessionExists) and not differ only by case from an existing session's
+// (wrapping ErrCaseConflict). Other errors are the store's.
+func CheckNewSessionID(ctx context.Context, s Store, id string) error {
+	if err := ValidateSessionID(id); err != nil {
+		return err
+	}
+	switch _, err := ReadMetadata(ctx, s, id); {
+	case err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsupportedVersion):
+		return fmt.Errorf("session %s %w", id, ErrSessionExists)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("session %s: read metadata: %w", id, err)
+	}
+	if err := CheckCaseConflict(ctx, s, id); err != nil {
+		return fmt.Errorf("session %s: %w", id, err)
 	}
 	return nil
 }

@@ -66,6 +66,29 @@ func ListObjects(ctx context.Context, s Store, sessionID string) iter.Seq2[Objec
 	}
 }
 
+// CopyToSession copies the data object stored under key into session id
+// under the key of the same signal, capture time and uuid, so that it
+// lists, replays and counts there as where it came from (and a second
+// copy of it is the same key), and returns that key. The store copies (a
+// server-side copy on S3, a hard link on a directory): the data does not
+// pass through the caller. A key that is not a data object's fails with
+// ErrCorrupt; a missing object with ErrNotFound.
+func CopyToSession(ctx context.Context, s Store, key, id string) (string, error) {
+	if err := ValidateSessionID(id); err != nil {
+		return "", err
+	}
+	k, err := ParseObjectKey(key)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	k.SessionID = id
+	dst := k.String()
+	if err := s.Copy(ctx, key, dst); err != nil {
+		return "", fmt.Errorf("copy %s: %w", key, err)
+	}
+	return dst, nil
+}
+
 // MaxStoredSize is the largest stored (gzip) size of an object that
 // inflates to at most maxBytes: deflate's worst case on incompressible data
 // (stored blocks, 5 bytes per 64 KiB) plus the gzip header and trailer,

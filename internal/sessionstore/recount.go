@@ -58,15 +58,23 @@ func RecountSession(ctx context.Context, s Store, id string, maxBytes int64) (*R
 			return nil, fmt.Errorf("read %s: %w", o.Key, err)
 		}
 		counted[o.ID] = true
-		rc.Counts.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
-		rc.Counts.ExtendEventTime(b.EventRange())
-		if o.Signal == SignalTraces {
-			for th, n := range TracesSampling(b.Traces) {
-				rc.Counts.AddSampling(th, n)
-			}
-		}
+		rc.Counts.AddObject(o, b, raw)
 	}
 	return rc, nil
+}
+
+// AddObject counts a stored object from what it holds (b, read from it,
+// raw bytes uncompressed): its items, sizes and capture time, the event
+// times and the sampling of its spans. A recount and an extract count
+// objects this way.
+func (m *Metadata) AddObject(o Object, b Batch, raw int) {
+	m.Add(o.Signal, o.CaptureTime, int64(b.ItemCount()), int64(raw), o.Size)
+	m.ExtendEventTime(b.EventRange())
+	if o.Signal == SignalTraces {
+		for th, n := range TracesSampling(b.Traces) {
+			m.AddSampling(th, n)
+		}
+	}
 }
 
 // TakeCounts replaces every count of m (items, sizes, per-signal stats,
@@ -117,6 +125,19 @@ func (m *Metadata) CaptureRange() (first, last time.Time) {
 		}
 	}
 	return first, last
+}
+
+// CaptureOverlaps reports whether the session may hold objects captured
+// in [from, to): its capture times (first to last, over all signals)
+// overlap the window. Metadata without capture times (the original
+// tooling's, or a session that stored nothing) tells only its start: it
+// may, unless it started at or after to.
+func (m *Metadata) CaptureOverlaps(from, to time.Time) bool {
+	first, last := m.CaptureRange()
+	if first.IsZero() {
+		return m.StartTime.IsZero() || m.StartTime.Before(to)
+	}
+	return first.Before(to) && !last.Before(from)
 }
 
 // CountMismatches lists, readably, the counts on which stored metadata and
