@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"sync"
@@ -302,6 +303,35 @@ service:
 	if os.Getenv("RECORDREPLAY_STRICT_PACING") == "1" {
 		assert.LessOrEqual(t, p99, 10*time.Millisecond)
 	}
+
+	// sessionctl extract cuts the window (whole objects by capture time)
+	// into a session of its own, whose counts match what it holds, and
+	// which replays like any other.
+	objects, spans := 0, 0
+	for _, s := range stored {
+		for o, err := range sessionstore.ListObjectsByTime(context.Background(), st, s.Meta.SessionID) {
+			require.NoError(t, err)
+			if !o.CaptureTime.Before(from) && o.CaptureTime.Before(to) {
+				b, _, err := sessionstore.ReadObject(context.Background(), st, o, 64<<20)
+				require.NoError(t, err)
+				objects++
+				spans += b.ItemCount()
+			}
+		}
+	}
+	out, err := exec.Command(sessionctlBin(t), "--dir", dir, "extract", "--from", from.Format(time.RFC3339Nano),
+		"--to", to.Format(time.RFC3339Nano), "--session", window[0], "--session", window[1], "--session", window[2],
+		"--id", "incident-window").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("sessionctl extract:\n%s", out)
+	extracted := sessiontest.Read(t, st, "incident-window")
+	assert.Equal(t, sessionstore.StatusCompleted, extracted.Meta.Status)
+	assert.Equal(t, int64(spans), extracted.Meta.CapturedTraces, "metadata counts what it holds")
+	assert.Equal(t, spans, extracted.Traces.SpanCount())
+	assert.Equal(t, int64(objects), extracted.Meta.Signals[sessionstore.SignalTraces].Objects)
+	again := newArrived()
+	replayInto(t, dir, "    session: incident-window\n    speed: 0", again)
+	assert.Equal(t, spans, again.traces.SpanCount(), "the extract replays whole")
 }
 
 // latenessP99 finds it in a summary line (durations are logged in seconds).
