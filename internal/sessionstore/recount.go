@@ -117,6 +117,9 @@ func (m *Metadata) SubtractCounts(part *Metadata) {
 // (zero times when nothing was stored).
 func (m *Metadata) CaptureRange() (first, last time.Time) {
 	for _, s := range m.Signals {
+		if s == nil { // "signals": {"traces": null} in a hand-edited file
+			continue
+		}
 		if s.FirstCaptureTime != nil && (first.IsZero() || s.FirstCaptureTime.Before(first)) {
 			first = *s.FirstCaptureTime
 		}

@@ -32,17 +32,21 @@ const (
 	SelectionLargest  Selection = "largest"  // most items (spans + data points + log records)
 	SelectionSmallest Selection = "smallest" // fewest items, empty sessions excluded
 	SelectionRandom   Selection = "random"
+	// SelectionWindow takes every session that matches the filter and was
+	// capturing during time_range (RFC 3339 ends), replayed as one
+	// timeline as sessions: [...] is.
+	SelectionWindow Selection = "window"
 )
 
 // UnmarshalText refuses unknown strategies while the configuration loads.
 func (s *Selection) UnmarshalText(text []byte) error {
 	switch v := Selection(text); v {
-	case SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom:
+	case SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom, SelectionWindow:
 		*s = v
 		return nil
 	}
-	return fmt.Errorf("unknown selection %q: want %q, %q, %q or %q", string(text),
-		SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom)
+	return fmt.Errorf("unknown selection %q: want %q, %q, %q, %q or %q", string(text),
+		SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom, SelectionWindow)
 }
 
 // TimestampMode says how replayed timestamps are rewritten.
@@ -329,6 +333,14 @@ func (cfg *Config) Validate() error {
 		}
 		if cfg.Checkpoint.Storage != nil {
 			errs = append(errs, errors.New("sessions: a replay of several sessions cannot resume from checkpoint.storage (yet); replay one session, or drop the checkpoint"))
+		}
+	}
+	if cfg.Session == AutoSession && len(cfg.Sessions) == 0 && cfg.Selection == SelectionWindow {
+		if _, _, err := cfg.TimeRange.absolute(); err != nil {
+			errs = append(errs, fmt.Errorf("selection: window: %w", err))
+		}
+		if cfg.Checkpoint.Storage != nil {
+			errs = append(errs, errors.New("selection: window replays several sessions, which cannot resume from checkpoint.storage (yet)"))
 		}
 	}
 	if cfg.Copies < 1 || cfg.Copies > maxCopies {

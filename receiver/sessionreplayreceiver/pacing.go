@@ -154,26 +154,9 @@ func eventsOutrunCapture(m *sessionstore.Metadata) bool {
 	if ev == nil || ev.Start.IsZero() {
 		return false
 	}
-	first, last, ok := captureRange(m)
-	if !ok {
+	first, last := m.CaptureRange()
+	if first.IsZero() {
 		return false
 	}
 	return ev.End.Sub(ev.Start) > 2*last.Sub(first)+time.Second
-}
-
-// captureRange is when the session's first and last objects were
-// captured, over all signals (false: the metadata does not say).
-func captureRange(m *sessionstore.Metadata) (first, last time.Time, ok bool) {
-	for _, s := range m.Signals {
-		if s == nil || s.FirstCaptureTime == nil || s.LastCaptureTime == nil {
-			continue
-		}
-		if first.IsZero() || s.FirstCaptureTime.Before(first) {
-			first = *s.FirstCaptureTime
-		}
-		if s.LastCaptureTime.After(last) {
-			last = *s.LastCaptureTime
-		}
-	}
-	return first, last, !first.IsZero()
 }

@@ -65,6 +65,17 @@ func (tr TimeRangeConfig) Validate() error {
 	return nil
 }
 
+// absolute returns both ends of the range as times: a selection by window
+// needs them before any session is known.
+func (tr TimeRangeConfig) absolute() (start, end time.Time, err error) {
+	start, _, sOff, serr := parseRangeEnd(tr.Start)
+	end, _, eOff, eerr := parseRangeEnd(tr.End)
+	if serr != nil || eerr != nil || sOff || eOff || start.IsZero() || end.IsZero() {
+		return time.Time{}, time.Time{}, fmt.Errorf("needs time_range with both ends RFC 3339 times (got start %q, end %q)", tr.Start, tr.End)
+	}
+	return start, end, nil
+}
+
 // part is the part of a session a replay delivers: items whose event time
 // is in [start, end) (zero: open), of the listed phases (none: all), of
 // the listed services (none: all).
@@ -167,8 +178,8 @@ func tracksCapture(m *sessionstore.Metadata) bool {
 	if ev == nil || ev.Start.IsZero() {
 		return false
 	}
-	first, last, ok := captureRange(m)
-	if !ok {
+	first, last := m.CaptureRange()
+	if first.IsZero() {
 		return false
 	}
 	near := func(event, capture time.Time) bool {

@@ -210,12 +210,19 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	switch {
 	case m != nil:
 		ids = append(ids, m.SessionID)
-	case len(cfg.Sessions) > 0:
-		merged, err := readSessions(ctx, r.store, cfg.Sessions)
+	case len(cfg.Sessions) > 0 || (cfg.Session == AutoSession && cfg.Selection == SelectionWindow):
+		ids = cfg.Sessions
+		if len(ids) == 0 {
+			var err error
+			if ids, err = selectWindow(ctx, r.store, cfg); err != nil {
+				return err
+			}
+		}
+		merged, err := readSessions(ctx, r.store, ids)
 		if err != nil {
 			return err
 		}
-		m, ids = merged, cfg.Sessions
+		m = merged
 	default:
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 		sel, err := selectSession(ctx, r.store, cfg, rnd)

@@ -146,6 +146,42 @@ func describeSessions(list []sessionstore.SessionInfo, err error) string {
 	return "sessions there: " + strings.Join(parts, ", ")
 }
 
+// selectWindow returns the sessions selection: window takes, oldest
+// first: completed, non-empty, matching the filter, and capturing during
+// time_range (widened by the time an item may take to arrive: clockSkew
+// before, arrivalLag after).
+func selectWindow(ctx context.Context, store sessionstore.Store, cfg *Config) ([]string, error) {
+	start, end, err := cfg.TimeRange.absolute()
+	if err != nil {
+		return nil, err
+	}
+	list, err := sessionstore.ListSessions(ctx, store)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions in %s: %w", store, err)
+	}
+	var picked []*sessionstore.Metadata
+	for _, s := range list {
+		if s.Err == nil && matches(s.Metadata, &cfg.Filter) && s.Metadata.CaptureOverlaps(start.Add(-clockSkew), end.Add(arrivalLag)) {
+			picked = append(picked, s.Metadata)
+		}
+	}
+	if len(picked) == 0 {
+		return nil, fmt.Errorf("%w: no completed, non-empty session in %s%s was capturing from %s to %s; %s", errNoSession, store,
+			describeFilter(&cfg.Filter), start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), describeSessions(list, nil))
+	}
+	slices.SortFunc(picked, func(a, b *sessionstore.Metadata) int {
+		if c := a.StartTime.Compare(b.StartTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.SessionID, b.SessionID)
+	})
+	ids := make([]string, len(picked))
+	for i, m := range picked {
+		ids[i] = m.SessionID
+	}
+	return ids, nil
+}
+
 // readSessions reads the metadata of the sessions replayed as one
 // timeline (sessions:) and merges it into one view: their ids joined by
 // commas, the earliest start, counts and sizes summed, time ranges
@@ -162,6 +198,9 @@ func readSessions(ctx context.Context, store sessionstore.Store, ids []string) (
 			return nil, fmt.Errorf("sessions: session %q: %w", id, err)
 		}
 		ms = append(ms, m)
+	}
+	if len(ms) == 1 {
+		return ms[0], nil
 	}
 	return mergeMetadata(ms), nil
 }

@@ -156,3 +156,40 @@ func TestMergedMetadata(t *testing.T) {
 	m = mergeMetadata([]*sessionstore.Metadata{mk("a", 0, 1, sessionstore.StatusCompleted), mk("b", 2, 3, sessionstore.StatusFailed)})
 	assert.Equal(t, sessionstore.StatusFailed, m.Status)
 }
+
+// TestSelectionWindow: selection: window replays, as one timeline, every
+// completed session of the filter that was capturing during time_range:
+// here the three rotated sessions, not one from an hour before nor a seed.
+func TestSelectionWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 12, 7, 9, 59, 59, 0, time.UTC)
+		rotated(t, st, c0)
+		old := sessiontest.NewWriter(t, st, "capture-a-08", c0.Add(-time.Hour))
+		old.Traces(c0.Add(-time.Hour), sessiontest.Traces("old", 99, 3, c0.Add(-time.Hour)))
+		old.Complete()
+		seed := sessiontest.NewWriter(t, st, "seed-x", c0)
+		seed.Meta.SessionType = sessionstore.SessionTypeSeed
+		seed.Traces(c0.Add(time.Second), sessiontest.Traces("seed", 98, 3, c0.Add(time.Second)))
+		seed.Complete()
+
+		cfg := baseConfig(storeCfg, AutoSession)
+		cfg.Selection = SelectionWindow
+		cfg.Filter.SessionType = "capture"
+		cfg.TimeRange = TimeRangeConfig{Start: c0.Format(time.RFC3339), End: c0.Add(3 * time.Second).Format(time.RFC3339)}
+		require.NoError(t, cfg.Validate())
+		sink := &arrivals{}
+		rep := startReplay(t, cfg, sink, nil, nil)
+		rep.wait(t, time.Minute)
+		assert.Equal(t, "capture-a-09,capture-a-10,capture-b", rep.r.Status().Session, "oldest first (ties by id)")
+		assert.Len(t, sink.got, 30)
+
+		cfg.TimeRange = TimeRangeConfig{Start: "5m", End: "10m"}
+		assert.ErrorContains(t, cfg.Validate(), "selection: window: needs time_range with both ends RFC 3339 times")
+		cfg.TimeRange = TimeRangeConfig{Start: c0.Add(2 * time.Hour).Format(time.RFC3339), End: c0.Add(3 * time.Hour).Format(time.RFC3339)}
+		s := createReplay(t, cfg, nil, &arrivals{}, nil, nil)
+		err := s.comp.Start(context.Background(), nil)
+		assert.ErrorContains(t, err, "no completed, non-empty session")
+		assert.ErrorContains(t, err, "was capturing from 2026-12-07T11:59:59Z")
+	})
+}
