@@ -46,7 +46,13 @@ func TestCopies(t *testing.T) {
 			cfg.Speed = 1
 			cfg.Copies = copies
 			sink := &arrivals{}
-			startReplay(t, cfg, sink, nil, nil).wait(t, time.Minute)
+			rep := startReplay(t, cfg, sink, nil, nil)
+			rep.wait(t, time.Minute)
+			st := rep.r.Status()
+			assert.Equal(t, int64(40*copies), st.ItemsTotal, "the progress counts every copy")
+			assert.Equal(t, st.ItemsTotal, st.ItemsDone)
+			assert.Equal(t, int64(10), st.ObjectsDone)
+			assert.InDelta(t, 100, st.Percent, 0.01)
 			return sink
 		}
 		one, three := run(1), run(3)

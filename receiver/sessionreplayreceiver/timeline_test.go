@@ -167,6 +167,10 @@ func TestFastSeedPacesByEventTime(t *testing.T) {
 			assert.Len(t, s, 30, "%s in every one of its 30 seconds", sig)
 		}
 		assert.Greater(t, sink.reqs, 3*290, "pieces of 100 ms")
+		status := rep.r.Status()
+		assert.Equal(t, int64(4), status.ObjectsDone, "objects, not pieces")
+		assert.Equal(t, int64(1200), status.ItemsDone)
+		assert.InDelta(t, 100, status.Percent, 0.01)
 	})
 
 	synctest.Test(t, func(t *testing.T) {
