@@ -59,10 +59,12 @@ func (p *progress) startPass(pass int, now time.Time) {
 	p.lastAt, p.lastDue = time.Time{}, time.Time{}
 }
 
-func (p *progress) delivered(at, due time.Time, items int, late time.Duration, paced bool) {
+func (p *progress) delivered(at, due time.Time, items int, late time.Duration, paced, objectDone bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.objects++
+	if objectDone { // an object's last piece (paced by event time, an object may go in several)
+		p.objects++
+	}
 	p.items += int64(items)
 	p.lastAt, p.lastDue = at, due
 	if paced {
@@ -104,7 +106,7 @@ func (r *replayReceiver) sessionTotals(cfg *Config, m *sessionstore.Metadata) to
 			t.last = *s.LastCaptureTime
 		}
 	}
-	if cfg.PaceBy == PaceByEventTime && m.EventTimeRange != nil {
+	if resolvePace(cfg.PaceBy, m) == PaceByEventTime && m.EventTimeRange != nil {
 		t.last = m.EventTimeRange.End
 	}
 	if len(cfg.Phases) > 0 && m.Seed != nil {
@@ -117,6 +119,7 @@ func (r *replayReceiver) sessionTotals(cfg *Config, m *sessionstore.Metadata) to
 			}
 		}
 	}
+	t.items *= int64(max(1, cfg.Copies)) // every copy is delivered
 	if n := int64(cfg.Shard.Count); n > 1 {
 		t.objects, t.items = (t.objects+n-1)/n, (t.items+n-1)/n
 	}

@@ -554,7 +554,7 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 		}
 		r.checkpointAfter(p, u)
 		passItems += int64(n)
-		r.prog.delivered(u.at, due, n, late, r.cfg.Speed > 0)
+		r.prog.delivered(u.at, due, n, late, r.cfg.Speed > 0, u.last)
 		p.delivered++
 		r.result.items[f.obj.Signal] += int64(n)
 		if u.last {
