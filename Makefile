@@ -19,9 +19,13 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
+.PHONY: all help build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
 
 all: build
+
+## help: these lines: the targets and their settings
+help:
+	@sed -n -e 's/^## \([a-z][a-z-]*: \)/\1/p' -e t -e 's/^## */    /p' $(firstword $(MAKEFILE_LIST))
 
 $(OCB):
 	@mkdir -p $(BIN)
