@@ -19,9 +19,13 @@ CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
 
-.PHONY: all build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
+.PHONY: all help build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
 
 all: build
+
+## help: these lines: the targets and their settings
+help:
+	@sed -n -e 's/^## \([a-z][a-z-]*: \)/\1/p' -e t -e 's/^## */    /p' $(firstword $(MAKEFILE_LIST))
 
 $(OCB):
 	@mkdir -p $(BIN)
@@ -60,6 +64,17 @@ run: $(OTELCOL)
 #   DURATION      the replay's max_duration (default: none; a bare number is seconds; the seed targets' DURATION is separate)
 #   SIGNALS       traces,metrics,logs (default: all)   SERVICES  svc-a,svc-b (default: all)
 #   SESSION_TYPE  capture | seed | training (SESSION=auto only; default: any)
+# The target (none: the debug exporter):
+#   REPLAY_ENDPOINT     http://host:4318 (OTLP/HTTP, the default) or host:4317 with REPLAY_PROTOCOL=grpc
+#   REPLAY_PROTOCOL     http (default) | grpc
+#   REPLAY_HEADERS      name=value pairs separated by commas ('authorization=Bearer x,x-scope-orgid=team-a'),
+#                       or a YAML map ('{authorization: "Bearer x"}'); scripts/replay.sh hands the config the map
+#   REPLAY_INSECURE     true: plain-text gRPC (default false; OTLP/HTTP follows the URL's scheme)
+#   REPLAY_CA_FILE      CA bundle for the target's certificate (default: the system's)
+#   REPLAY_COMPRESSION  gzip (default), zstd, snappy, none; over OTLP/HTTP also zlib, deflate, lz4
+#   REPLAY_ENVIRONMENT  deployment.environment.name set on every replayed resource (default: as recorded)
+#   REPLAY_EXTRA_CONFIG a config file merged over configs/replay.yaml, e.g. configs/replay-rewrites.yaml
+# These go to the collector through the environment as they are (configs/replay.yaml reads them).
 SESSION    ?= auto
 SELECTION  ?= latest
 SPEED      ?= 1
@@ -69,21 +84,41 @@ SIGNALS    ?=
 SERVICES   ?=
 SESSION_TYPE ?=
 REPLAY_ENDPOINT ?=
+REPLAY_PROTOCOL ?=
+REPLAY_EXTRA_CONFIG ?=
 REPLAY_REGENERATE_IDS ?= false
 # DURATION given on the command line or in the environment (not the seed default below)
 REPLAY_DURATION = $(if $(filter file undefined,$(origin DURATION)),0s,$(call seconds,$(DURATION)))
+REPLAY_PROTO = $(or $(REPLAY_PROTOCOL),http)
 REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(and $(filter 0,$(LOOPS)),$(filter 0s,$(REPLAY_DURATION))),false,true) \
 	REPLAY_MAX_DURATION=$(REPLAY_DURATION) REPLAY_SIGNALS='[$(SIGNALS)]' REPLAY_SERVICES='[$(SERVICES)]' \
 	REPLAY_SESSION_TYPE=$(SESSION_TYPE) \
 	REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
 	REPLAY_LOOPS=$(LOOPS) REPLAY_TIMESTAMPS=$(TIMESTAMPS) \
-	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_http,debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
+	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_$(REPLAY_PROTO),debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))
+# A bad protocol, or a bare host for OTLP/HTTP, stops make before anything runs.
+ifneq ($(filter replay replay-seed replay-heavy,$(MAKECMDGOALS)),)
+ifneq ($(filter-out grpc http,$(REPLAY_PROTO))$(word 2,$(REPLAY_PROTO)),)
+$(error REPLAY_PROTOCOL=$(REPLAY_PROTOCOL): want grpc or http)
+endif
+ifeq ($(REPLAY_PROTO),http)
+ifneq ($(REPLAY_ENDPOINT),)
+ifeq ($(findstring ://,$(REPLAY_ENDPOINT)),)
+$(error REPLAY_ENDPOINT=$(REPLAY_ENDPOINT): OTLP/HTTP needs a URL (http://$(REPLAY_ENDPOINT)); for OTLP/gRPC to host:port set REPLAY_PROTOCOL=grpc)
+endif
+endif
+endif
+endif
 
-## replay: replay the latest completed session at 1x with current timestamps, to the
-## debug exporter, or over OTLP/HTTP to REPLAY_ENDPOINT if set; stops when the replay
-## is over (shutdown_when_done; LOOPS=0 replays until Ctrl-C)
+## replay: replay the latest completed session at 1x with current timestamps, to the debug
+## exporter, or to REPLAY_ENDPOINT: OTLP/HTTP (a URL), or OTLP/gRPC (host:port) with
+## REPLAY_PROTOCOL=grpc; REPLAY_HEADERS='authorization=Bearer x,…', REPLAY_INSECURE=true
+## (plain-text gRPC), REPLAY_CA_FILE, REPLAY_COMPRESSION (gzip); REPLAY_ENVIRONMENT=staging
+## sets deployment.environment.name on every resource; REPLAY_EXTRA_CONFIG=file is merged
+## over configs/replay.yaml (configs/replay-rewrites.yaml: rewrites). Stops when the replay is over
+## (LOOPS=0: at Ctrl-C); exits 1 when the exporter dropped data the target did not take
 replay: $(OTELCOL)
-	$(REPLAY_ENV) scripts/replay.sh $(OTELCOL) --config configs/replay.yaml
+	$(REPLAY_ENV) scripts/replay.sh $(OTELCOL) --config configs/replay.yaml $(if $(REPLAY_EXTRA_CONFIG),--config $(REPLAY_EXTRA_CONFIG))
 
 ## replay-seed: the latest completed seed session (make replay SESSION_TYPE=seed), e.g.
 ##   make replay-seed DURATION=60s REPLAY_ENDPOINT=http://staging-collector:4318

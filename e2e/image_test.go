@@ -207,9 +207,10 @@ func imageEngine(t *testing.T) engine {
 // logs over gRPC and HTTP from the host, writes the session onto the mounted
 // volume as uid 10001, answers its health check, and on `stop` (SIGTERM)
 // exits 0 within 10 s with the session completed. Then a second container of
-// the same image, run with replay.yaml and its environment as `make replay`
-// sets it, replays that session into a third one capturing again: the two
-// sessions hold the same items. Skipped unless RECORDREPLAY_IMAGE is set.
+// the same image, run with replay.yaml and make replay's variables
+// (REPLAY_PROTOCOL=grpc, REPLAY_HEADERS as name=value pairs), replays that
+// session over OTLP/gRPC into a third one capturing again: the two sessions
+// hold the same items. Skipped unless RECORDREPLAY_IMAGE is set.
 func TestImage(t *testing.T) {
 	eng := imageEngine(t)
 	image := eng.image
@@ -310,9 +311,11 @@ func TestImage(t *testing.T) {
 		assert.Greater(t, files, 4, "files of the session")
 	}
 
-	// replay it with the image's replay.yaml, set up as `make replay` does,
-	// into a third container capturing again (replayed as recorded: no
-	// timestamp rewriting, so the sessions must hold the same bytes)
+	// replay it with the image's replay.yaml, set up with make replay's
+	// variables (the entrypoint picks the exporter from REPLAY_PROTOCOL and
+	// turns REPLAY_HEADERS into the config's map), over OTLP/gRPC into a
+	// third container capturing again (replayed as recorded: no timestamp
+	// rewriting, so the sessions must hold the same bytes)
 	if t.Failed() {
 		return
 	}
@@ -325,7 +328,8 @@ func TestImage(t *testing.T) {
 	replay := eng.start(t, run{role: "replay", hostNet: true, flags: []string{"-v", recorded + ":/data:ro"},
 		env: []string{
 			"REPLAY_SESSION=" + id, "REPLAY_SPEED=0", "REPLAY_TIMESTAMPS=none",
-			"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=http://" + target.http,
+			"REPLAY_PROTOCOL=grpc", "REPLAY_ENDPOINT=" + target.grpc, "REPLAY_INSECURE=true",
+			"REPLAY_HEADERS=x-replay=image-test, x-scope-orgid=team-a",
 			"REPLAY_SHUTDOWN_WHEN_DONE=true", // exits by itself, as a Job's pod must
 		},
 		args: []string{"--config", "/etc/otelcol-recordreplay/replay.yaml"}})
