@@ -64,6 +64,10 @@ run: $(OTELCOL)
 #   DURATION      the replay's max_duration (default: none; a bare number is seconds; the seed targets' DURATION is separate)
 #   SIGNALS       traces,metrics,logs (default: all)   SERVICES  svc-a,svc-b (default: all)
 #   SESSION_TYPE  capture | seed | training (SESSION=auto only; default: any)
+#   SESSIONS      id,id,...: several sessions replayed as one timeline (an incident window)
+#   FROM, TO      time_range: RFC 3339 times or offsets from the first event (5m); SELECTION=window
+#                 replays every session that was capturing from FROM to TO
+#   COPIES        N copies at once, each with its own trace ids and service.instance.id (default 1)
 # The target (none: the debug exporter):
 #   REPLAY_ENDPOINT     http://host:4318 (OTLP/HTTP, the default) or host:4317 with REPLAY_PROTOCOL=grpc
 #   REPLAY_PROTOCOL     http (default) | grpc
@@ -83,6 +87,10 @@ TIMESTAMPS ?= current
 SIGNALS    ?=
 SERVICES   ?=
 SESSION_TYPE ?=
+SESSIONS   ?=
+FROM       ?=
+TO         ?=
+COPIES     ?= 1
 REPLAY_ENDPOINT ?=
 REPLAY_PROTOCOL ?=
 REPLAY_EXTRA_CONFIG ?=
@@ -92,7 +100,8 @@ REPLAY_DURATION = $(if $(filter file undefined,$(origin DURATION)),0s,$(call sec
 REPLAY_PROTO = $(or $(REPLAY_PROTOCOL),http)
 REPLAY_ENV = REPLAY_SHUTDOWN_WHEN_DONE=$(if $(and $(filter 0,$(LOOPS)),$(filter 0s,$(REPLAY_DURATION))),false,true) \
 	REPLAY_MAX_DURATION=$(REPLAY_DURATION) REPLAY_SIGNALS='[$(SIGNALS)]' REPLAY_SERVICES='[$(SERVICES)]' \
-	REPLAY_SESSION_TYPE=$(SESSION_TYPE) \
+	REPLAY_SESSION_TYPE=$(SESSION_TYPE) REPLAY_SESSIONS='[$(SESSIONS)]' REPLAY_COPIES=$(COPIES) \
+	REPLAY_FROM='$(FROM)' REPLAY_TO='$(TO)' \
 	REPLAY_REGENERATE_IDS=$(REPLAY_REGENERATE_IDS) REPLAY_SESSION=$(SESSION) REPLAY_SELECTION=$(SELECTION) REPLAY_SPEED=$(SPEED) \
 	REPLAY_LOOPS=$(LOOPS) REPLAY_TIMESTAMPS=$(TIMESTAMPS) \
 	REPLAY_EXPORTER=$(if $(REPLAY_ENDPOINT),otlp_$(REPLAY_PROTO),debug) $(if $(REPLAY_ENDPOINT),REPLAY_ENDPOINT=$(REPLAY_ENDPOINT))

@@ -205,6 +205,10 @@ func TestReplayConfigTargetSettings(t *testing.T) {
 			"REPLAY_CA_FILE=" + ca, "REPLAY_ENVIRONMENT=staging"},
 		{"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=https://staging-collector:4318", `REPLAY_HEADERS={authorization: "Bearer x"}`,
 			"REPLAY_COMPRESSION=none", "REPLAY_ENVIRONMENT="},
+		// an incident window over rotated sessions, amplified
+		{"REPLAY_SESSIONS=[capture-a-09,capture-a-10]", "REPLAY_FROM=2026-12-07T09:55:00Z", "REPLAY_TO=2026-12-07T10:10:00.5Z", "REPLAY_COPIES=3"},
+		{"REPLAY_SELECTION=window", "REPLAY_FROM=2026-12-07T09:55:00+01:00", "REPLAY_TO=2026-12-07T10:10:00+01:00"},
+		{"REPLAY_FROM=5m", "REPLAY_TO=10m"},
 	} {
 		out, err := validate(env...)
 		assert.NoError(t, err, "%v:\n%s", env, out)
@@ -218,6 +222,10 @@ func TestReplayConfigTargetSettings(t *testing.T) {
 		{[]string{"REPLAY_HEADERS=authorization=Bearer x"}, `'headers' source data must be an array or slice, got string`},
 		{[]string{"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=127.0.0.1:4318"}, `"otlp_http" exporter for data type`},
 		{[]string{"REPLAY_INSECURE=maybe"}, "'tls.insecure' expected type 'bool'"},
+		{[]string{"REPLAY_COPIES=0"}, "copies 0 must be between 1 and 1000"},
+		{[]string{"REPLAY_SELECTION=window", "REPLAY_FROM=5m"}, "selection: window: needs time_range with both ends RFC 3339 times"},
+		{[]string{"REPLAY_FROM=yesterday"}, `time_range.start: "yesterday"`},
+		{[]string{"REPLAY_SESSION=a", "REPLAY_SESSIONS=[b,c]"}, `session "a" and sessions [b c]: set one of them`},
 	} {
 		out, err := validate(tc.env...)
 		assert.Error(t, err, "%v validated", tc.env)
