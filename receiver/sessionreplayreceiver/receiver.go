@@ -583,9 +583,9 @@ func (r *replayReceiver) checkpointAfter(p *passState, u unit) {
 }
 
 // timelineLimit is how many objects a replay paced by event time holds to
-// order their pieces: enough for every signal's current object and the
-// read-ahead.
-func timelineLimit(readAhead int) int { return max(8, 2*readAhead) }
+// order their pieces: one per signal and the next, or read_ahead if more
+// (memory: these, besides the read-ahead's own).
+func timelineLimit(readAhead int) int { return max(4, readAhead) }
 
 // signalsLastCapture returns, for each signal this replay delivers that
 // the session holds, the capture time of its last object (far in the
