@@ -183,9 +183,7 @@ func selectWindow(ctx context.Context, store sessionstore.Store, cfg *Config) ([
 }
 
 // readSessions reads the metadata of the sessions replayed as one
-// timeline (sessions:) and merges it into one view: their ids joined by
-// commas, the earliest start, counts and sizes summed, time ranges
-// united, status completed only if every one completed.
+// timeline (sessions:, selection: window) and merges it into one view.
 func readSessions(ctx context.Context, store sessionstore.Store, ids []string) (*sessionstore.Metadata, error) {
 	var ms []*sessionstore.Metadata
 	for _, id := range ids {
@@ -205,62 +203,17 @@ func readSessions(ctx context.Context, store sessionstore.Store, ids []string) (
 	return mergeMetadata(ms), nil
 }
 
-// mergeMetadata is the view of several sessions as one.
+// mergeMetadata is the view of several sessions as one: merged as the
+// views of one session's writers are (sessionstore.Merge: counts summed,
+// time ranges united, completed only when all completed, failed when any
+// failed), named by their ids joined by commas.
 func mergeMetadata(ms []*sessionstore.Metadata) *sessionstore.Metadata {
-	var ids []string
-	out := &sessionstore.Metadata{Status: sessionstore.StatusCompleted, SessionType: ms[0].SessionType,
-		Signals: map[sessionstore.Signal]*sessionstore.SignalStats{}}
-	earlier := func(a, b *time.Time) *time.Time {
-		if a == nil || (b != nil && b.Before(*a)) {
-			return b
-		}
-		return a
+	views := map[string]*sessionstore.Metadata{}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		views[m.SessionID], ids[i] = m, m.SessionID
 	}
-	later := func(a, b *time.Time) *time.Time {
-		if a == nil || (b != nil && b.After(*a)) {
-			return b
-		}
-		return a
-	}
-	for _, m := range ms {
-		ids = append(ids, m.SessionID)
-		if out.StartTime.IsZero() || m.StartTime.Before(out.StartTime) {
-			out.StartTime = m.StartTime
-		}
-		if m.Status != sessionstore.StatusCompleted && out.Status == sessionstore.StatusCompleted {
-			out.Status = m.Status
-		}
-		if m.SessionType != out.SessionType {
-			out.SessionType = ""
-		}
-		out.CapturedTraces += m.CapturedTraces
-		out.CapturedMetrics += m.CapturedMetrics
-		out.CapturedLogs += m.CapturedLogs
-		out.TotalSizeBytes += m.TotalSizeBytes
-		if ev := m.EventTimeRange; ev != nil {
-			if out.EventTimeRange == nil {
-				out.EventTimeRange = &sessionstore.TimeRange{Start: ev.Start, End: ev.End}
-			}
-			out.EventTimeRange.Start = *earlier(&out.EventTimeRange.Start, &ev.Start)
-			out.EventTimeRange.End = *later(&out.EventTimeRange.End, &ev.End)
-		}
-		for sig, st := range m.Signals {
-			if st == nil {
-				continue
-			}
-			o := out.Signals[sig]
-			if o == nil {
-				o = &sessionstore.SignalStats{}
-				out.Signals[sig] = o
-			}
-			o.Objects += st.Objects
-			o.Items += st.Items
-			o.Bytes += st.Bytes
-			o.CompressedBytes += st.CompressedBytes
-			o.FirstCaptureTime = earlier(o.FirstCaptureTime, st.FirstCaptureTime)
-			o.LastCaptureTime = later(o.LastCaptureTime, st.LastCaptureTime)
-		}
-	}
+	out := sessionstore.Merge(views)
 	out.SessionID = strings.Join(ids, ",")
 	return out
 }
