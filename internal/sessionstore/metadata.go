@@ -211,11 +211,7 @@ type SeedInfo struct {
 	TracesPerSecond float64 `json:"tracesPerSecond"`
 	ErrorRate       float64 `json:"errorRate"`
 	Duration        string  `json:"duration"`
-	// Clock is the generator's clock, realtime or fast ("" in sessions
-	// seeded before it was recorded): a fast seed's events run ahead of
-	// its capture, and replay paces it by event time.
-	Clock  string  `json:"clock,omitempty"`
-	Phases []Phase `json:"phases"`
+	Phases          []Phase `json:"phases"`
 }
 
 // Phase is one row of a seed session's phase table.

@@ -132,13 +132,16 @@ func (p *passState) nextPass(now time.Time) {
 }
 
 // resolvePace turns pace_by auto into what the session needs: event time
-// for a session whose events run ahead of its capture (eventsOutrunCapture),
-// capture time for any other.
+// for a seed session whose events outran its capture (made with
+// clock: fast), capture time for any other session. Only a seed's event
+// times are the generator's own schedule; captured data can carry
+// timestamps of any kind (a load generator's made-up ones, clocks that are
+// wrong), and only pace_by: event_time paces it by them.
 func resolvePace(p PaceBy, m *sessionstore.Metadata) PaceBy {
 	if p != PaceByAuto {
 		return p
 	}
-	if eventsOutrunCapture(m) {
+	if m.SessionType == sessionstore.SessionTypeSeed && eventsOutrunCapture(m) {
 		return PaceByEventTime
 	}
 	return PaceByCaptureTime

@@ -119,7 +119,7 @@ func fastSeed(t *testing.T, st sessionstore.Store, id string, c0 time.Time) map[
 		r.Body().SetStr("tick")
 	}
 	w.Meta.SessionType = sessionstore.SessionTypeSeed
-	w.Meta.Seed = &sessionstore.SeedInfo{Pattern: "ticks", Clock: "fast", Phases: []sessionstore.Phase{}}
+	w.Meta.Seed = &sessionstore.SeedInfo{Pattern: "ticks", Phases: []sessionstore.Phase{}}
 	w.Traces(c0, tds[0])
 	w.Metrics(c0.Add(10*time.Millisecond), md)
 	w.Logs(c0.Add(20*time.Millisecond), ld)
@@ -257,36 +257,30 @@ func TestEventTimelineHoldsAtMostItsLimit(t *testing.T) {
 	assert.Equal(t, 60, n)
 }
 
-// TestPaceByAuto: auto paces by event time a seed made with clock: fast
-// (its metadata says so), or an older seed without that record whose events
-// outran its capture; any other session by capture time, whatever its
-// timestamps: a live capture of a load generator whose spans are dated
-// weeks ahead (contrib's testbed does that) replays as it was captured,
-// not over weeks.
+// TestPaceByAuto: auto paces by event time a seed session whose events
+// outran its capture (clock: fast); any other session by capture time,
+// whatever its timestamps: a live capture of a load generator whose spans
+// are dated weeks ahead (contrib's testbed does that) replays as it was
+// captured, not over weeks.
 func TestPaceByAuto(t *testing.T) {
 	c0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	meta := func(typ sessionstore.SessionType, seed *sessionstore.SeedInfo, events time.Duration) *sessionstore.Metadata {
+	meta := func(typ sessionstore.SessionType, captured, events time.Duration) *sessionstore.Metadata {
 		m := sessionstore.NewMetadata("s", typ, c0, "test")
 		m.Add(sessionstore.SignalTraces, c0, 1, 1, 1)
-		m.Add(sessionstore.SignalTraces, c0.Add(60*time.Second), 1, 1, 1)
+		m.Add(sessionstore.SignalTraces, c0.Add(captured), 1, 1, 1)
 		m.ExtendEventTime(c0, c0.Add(events))
-		m.Seed = seed
 		return m
 	}
-	fast := &sessionstore.SeedInfo{Clock: "fast"}
-	realtime := &sessionstore.SeedInfo{Clock: "realtime"}
-	old := &sessionstore.SeedInfo{}
 	for _, tc := range []struct {
 		name string
 		m    *sessionstore.Metadata
 		want PaceBy
 	}{
-		{"fast seed", meta(sessionstore.SessionTypeSeed, fast, 30*time.Second), PaceByEventTime},
-		{"realtime seed", meta(sessionstore.SessionTypeSeed, realtime, 24*time.Hour), PaceByCaptureTime},
-		{"older seed, events outran capture", meta(sessionstore.SessionTypeSeed, old, time.Hour), PaceByEventTime},
-		{"older seed, events kept pace", meta(sessionstore.SessionTypeSeed, old, 60*time.Second), PaceByCaptureTime},
-		{"capture with timestamps weeks ahead", meta(sessionstore.SessionTypeCapture, nil, 70*24*time.Hour), PaceByCaptureTime},
-		{"capture", meta(sessionstore.SessionTypeCapture, nil, 60*time.Second), PaceByCaptureTime},
+		{"fast seed", meta(sessionstore.SessionTypeSeed, 40*time.Millisecond, 30*time.Second), PaceByEventTime},
+		{"realtime seed", meta(sessionstore.SessionTypeSeed, 30*time.Second, 30*time.Second), PaceByCaptureTime},
+		{"capture with timestamps weeks ahead", meta(sessionstore.SessionTypeCapture, 60*time.Second, 70*24*time.Hour), PaceByCaptureTime},
+		{"capture", meta(sessionstore.SessionTypeCapture, 60*time.Second, 60*time.Second), PaceByCaptureTime},
+		{"training", meta(sessionstore.SessionTypeTraining, time.Second, time.Hour), PaceByCaptureTime},
 	} {
 		assert.Equal(t, tc.want, resolvePace(PaceByAuto, tc.m), tc.name)
 		assert.Equal(t, PaceByCaptureTime, resolvePace(PaceByCaptureTime, tc.m), tc.name)
