@@ -240,13 +240,14 @@ $(BENCHSTAT):
 
 ## bench: capture write path and replay throughput next to their bounds, replay pacing
 ## (see BENCHMARKS.md). Rounds are interleaved (-count 1, six times) so that the
-## machine's drift hits every benchmark alike; compare ratios within a round.
+## machine's drift hits every benchmark alike; compare ratios within a round. Replay
+## runs on one core and on two (-cpu 1,2): items/s per core, for sizing a replay Job.
 BENCH_ROUNDS ?= 6
 bench: $(BENCHSTAT)
 	rm -f bench-capture.out bench-replay.out
 	for i in $$(seq $(BENCH_ROUNDS)); do \
 		$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./exporter/sessioncaptureexporter/ >> bench-capture.out || exit 1; \
-		$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./receiver/sessionreplayreceiver/ >> bench-replay.out || exit 1; \
+		$(GO) test -run '^$$' -bench . -benchtime 5x -cpu 1,2 -count 1 ./receiver/sessionreplayreceiver/ >> bench-replay.out || exit 1; \
 	done
 	RECORDREPLAY_STRICT_PACING=1 $(GO) test -count=1 -v -run 'TestPacingRealTime|TestBadObjectLatenessRealTime' ./receiver/sessionreplayreceiver/ | grep -E 'speed|bad objects|PASS|FAIL' | tee bench-pacing.out
 	$(BENCHSTAT) bench-capture.out bench-replay.out

@@ -1,29 +1,35 @@
 #!/usr/bin/env bash
 # Prints, for each round of a benchmark output (one `go test -count 1` run,
 # starting at its goos: line), every benchmark's rate as a ratio of the
-# baseline's rate in the same round, then the median ratio.
+# baseline's rate in the same round at the same GOMAXPROCS (the -N suffix of
+# a name; none is 1, as with -cpu 1,2), then the median ratio.
 # usage: bench-ratios.sh FILE BASELINE-NAME UNIT   (e.g. spans/s, items/s)
 set -euo pipefail
 file=$1 base=$2 unit=$3
 awk -v base="$base" -v unit="$unit" '
   /^goos:/ { round++ }
   /^Benchmark/ {
-    name=$1; sub(/-[0-9]+$/, "", name)
+    name=$1; procs=1
+    if (match(name, /-[0-9]+$/)) { procs=substr(name, RSTART+1); name=substr(name, 1, RSTART-1) }
+    v=""
     for (i = 2; i <= NF; i++) if ($i == unit) v = $(i-1)
-    if (name == base) b[round] = v
-    rate[round, name] = v; names[name] = 1
+    if (v == "") next
+    if (name == base) b[round, procs] = v
+    rate[round, name, procs] = v; names[name, procs] = 1
   }
   END {
-    for (n in names) {
+    for (k in names) {
+      split(k, kp, SUBSEP); n = kp[1]; p = kp[2]
       if (n == base) continue
       cnt = 0; line = ""
-      for (r = 1; r <= round; r++) if (((r, n) in rate) && (r in b) && b[r] > 0) {
-        x = rate[r, n] / b[r]; vals[++cnt] = x; line = line sprintf(" %.2f", x)
+      for (r = 1; r <= round; r++) if (((r, n, p) in rate) && ((r, p) in b) && b[r, p] > 0) {
+        x = rate[r, n, p] / b[r, p]; vals[++cnt] = x; line = line sprintf(" %.2f", x)
       }
       if (cnt == 0) continue
       # median
       for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (vals[j] < vals[i]) { t = vals[i]; vals[i] = vals[j]; vals[j] = t }
       med = (cnt % 2) ? vals[(cnt + 1) / 2] : (vals[cnt / 2] + vals[cnt / 2 + 1]) / 2
-      printf "%-60s median %.2f  rounds:%s\n", n " / " base, med, line
+      sfx = (p == 1) ? "" : "-" p
+      printf "%-70s median %.2f  rounds:%s\n", n sfx " / " base sfx, med, line
     }
   }' "$file" | sort

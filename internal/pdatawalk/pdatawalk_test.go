@@ -400,3 +400,57 @@ func BenchmarkWalkMetrics(b *testing.B) {
 		WalkMetrics(md, Visitor{Time: func(_ Field, ts pcommon.Timestamp) pcommon.Timestamp { return ts + 1 }})
 	}
 }
+
+// TestWalkAllocatesNothingPerItem: a walk that rewrites every field of
+// every item (a replay's time shift and id remapping) allocates the same
+// for one item of each kind as for a thousand.
+func TestWalkAllocatesNothingPerItem(t *testing.T) {
+	times := func(_ Field, ts pcommon.Timestamp) pcommon.Timestamp { return ts + 1 }
+	traceIDs := func(_ Field, id pcommon.TraceID) pcommon.TraceID { id[0]++; return id }
+	spanIDs := func(_ Field, id pcommon.SpanID) pcommon.SpanID { id[0]++; return id }
+	v := Visitor{Time: times, TraceID: traceIDs, SpanID: spanIDs}
+	allocs := func(n int) (tr, me, lo float64) {
+		td, md, ld := everything()
+		// n resources, each of n items of every kind
+		grow := func(s interface{ Len() int }, appendCopy func()) {
+			for s.Len() < n {
+				appendCopy()
+			}
+		}
+		spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+		grow(spans, func() { spans.At(0).CopyTo(spans.AppendEmpty()) })
+		records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		grow(records, func() { records.At(0).CopyTo(records.AppendEmpty()) })
+		for _, m := range md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+			switch m.Type() {
+			case pmetric.MetricTypeGauge:
+				ps := m.Gauge().DataPoints()
+				grow(ps, func() { ps.At(0).CopyTo(ps.AppendEmpty()) })
+			case pmetric.MetricTypeSum:
+				ps := m.Sum().DataPoints()
+				grow(ps, func() { ps.At(0).CopyTo(ps.AppendEmpty()) })
+			case pmetric.MetricTypeHistogram:
+				ps := m.Histogram().DataPoints()
+				grow(ps, func() { ps.At(0).CopyTo(ps.AppendEmpty()) })
+			case pmetric.MetricTypeExponentialHistogram:
+				ps := m.ExponentialHistogram().DataPoints()
+				grow(ps, func() { ps.At(0).CopyTo(ps.AppendEmpty()) })
+			case pmetric.MetricTypeSummary:
+				ps := m.Summary().DataPoints()
+				grow(ps, func() { ps.At(0).CopyTo(ps.AppendEmpty()) })
+			}
+		}
+		grow(td.ResourceSpans(), func() { td.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty()) })
+		grow(ld.ResourceLogs(), func() { ld.ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty()) })
+		grow(md.ResourceMetrics(), func() { md.ResourceMetrics().At(0).CopyTo(md.ResourceMetrics().AppendEmpty()) })
+		require.Equal(t, n*n, td.SpanCount())
+		return testing.AllocsPerRun(10, func() { WalkTraces(td, v) }),
+			testing.AllocsPerRun(10, func() { WalkMetrics(md, v) }),
+			testing.AllocsPerRun(10, func() { WalkLogs(ld, v) })
+	}
+	t1, m1, l1 := allocs(1)
+	tn, mn, ln := allocs(32)
+	assert.Equal(t, t1, tn, "traces: 1 item, 1024 items")
+	assert.Equal(t, m1, mn, "metrics: 1 point of each type, 1024 of each")
+	assert.Equal(t, l1, ln, "logs: 1 record, 1024 records")
+}

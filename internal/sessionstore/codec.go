@@ -187,6 +187,15 @@ const plausibleRatio = 16
 // maxBytes+1, so a lying trailer costs no buffer larger than what really
 // inflated.
 func Decompress(data []byte, maxBytes int64) ([]byte, error) {
+	return decompress(data, maxBytes, nil)
+}
+
+// decompress is Decompress inflating into into's storage when it is large
+// enough for the first buffer Decompress would allocate (Decode passes a
+// pooled buffer): an honest object then costs no allocation at all. The
+// bounds are Decompress's: into is never filled past maxBytes+1, and a
+// buffer that must grow grows as Decompress's does.
+func decompress(data []byte, maxBytes int64, into []byte) ([]byte, error) {
 	zr, err := openGzip(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not gzip: %w", ErrCorrupt, err)
@@ -206,7 +215,19 @@ func Decompress(data []byte, maxBytes int64) ([]byte, error) {
 	if isize >= 0 {
 		size = min(size, isize+1) // +1: room to see the end without growing
 	}
-	buf := make([]byte, 0, size)
+	var buf []byte
+	switch {
+	case int64(cap(into)) >= size:
+		// Already there: no more of it than the cap allows (the checks
+		// below refuse what inflates past the trailer or the cap).
+		buf = into[:0:min(int64(cap(into)), maxBytes+1)]
+	case into != nil:
+		// A pooled buffer too small: its successor gets an eighth more,
+		// so that objects of about one size share buffers.
+		buf = make([]byte, 0, min(size+size/8, maxBytes+1))
+	default:
+		buf = make([]byte, 0, size)
+	}
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > maxBytes {
@@ -276,9 +297,17 @@ func (b Batch) ItemCount() int {
 // indented {"resourceSpans": [{}]} parses as a request of one empty
 // resource.
 func Unmarshal(signal Signal, raw []byte) (Batch, error) {
+	b, _, err := unmarshal(signal, raw)
+	return b, err
+}
+
+// unmarshal is Unmarshal, also telling whether raw was read as protobuf
+// (which keeps no reference to raw: pdata copies strings and bytes).
+func unmarshal(signal Signal, raw []byte) (_ Batch, protobuf bool, _ error) {
 	isObject, isOTLP := otlpJSON(signal, raw)
 	if isOTLP {
-		return unmarshalJSON(signal, raw)
+		b, err := unmarshalJSON(signal, raw)
+		return b, false, err
 	}
 	b := Batch{Signal: signal}
 	var err error
@@ -293,16 +322,16 @@ func Unmarshal(signal Signal, raw []byte) (Batch, error) {
 		u := plog.ProtoUnmarshaler{}
 		b.Logs, err = u.UnmarshalLogs(raw)
 	default:
-		return b, fmt.Errorf("unknown signal %q", signal)
+		return b, false, fmt.Errorf("unknown signal %q", signal)
 	}
 	if err != nil {
 		if isObject {
 			camel, snake := jsonField(signal)
-			return b, fmt.Errorf("%w: a JSON object without %q or %q: not an OTLP/JSON %s export request", ErrCorrupt, camel, snake, signal)
+			return b, true, fmt.Errorf("%w: a JSON object without %q or %q: not an OTLP/JSON %s export request", ErrCorrupt, camel, snake, signal)
 		}
-		return b, fmt.Errorf("%w: invalid %s export request: %w", ErrCorrupt, signal, err)
+		return b, true, fmt.Errorf("%w: invalid %s export request: %w", ErrCorrupt, signal, err)
 	}
-	return b, nil
+	return b, true, nil
 }
 
 // jsonField returns the top-level field of signal's OTLP/JSON export
@@ -371,13 +400,32 @@ func unmarshalJSON(signal Signal, raw []byte) (Batch, error) {
 	return b, nil
 }
 
+// rawBuffers pools the buffers Decode inflates into (*[]byte): once an
+// object is unmarshalled from protobuf its buffer is free (pdata copies
+// what it keeps), and the next object inflates into it instead of into a
+// fresh, zeroed allocation of megabytes. A buffer is about the size of an
+// object decoded before (an eighth more); the pool holds about as many as
+// objects are decoded at once, and the garbage collector empties it when
+// idle.
+var rawBuffers sync.Pool
+
 // Decode inflates (bounded by maxBytes) and unmarshals one stored object of
-// signal. It returns the batch and the uncompressed size.
+// signal. It returns the batch and the uncompressed size. The batch keeps
+// no reference to data or to the buffer it was inflated into.
 func Decode(signal Signal, data []byte, maxBytes int64) (Batch, int, error) {
-	raw, err := Decompress(data, maxBytes)
+	bp, _ := rawBuffers.Get().(*[]byte)
+	if bp == nil {
+		bp = &[]byte{}
+	}
+	raw, err := decompress(data, maxBytes, *bp)
 	if err != nil {
+		rawBuffers.Put(bp)
 		return Batch{Signal: signal}, 0, err
 	}
-	b, err := Unmarshal(signal, raw)
+	b, protobuf, err := unmarshal(signal, raw)
+	if protobuf {
+		*bp = raw[:0]
+		rawBuffers.Put(bp)
+	} // else OTLP/JSON: the buffer goes with the batch, whatever pdata kept of it
 	return b, len(raw), err
 }

@@ -186,6 +186,89 @@ func TestDecompressBombs(t *testing.T) {
 	assert.Equal(t, random, out)
 }
 
+// TestDecodeReusesNothingItReturns: Decode inflates into pooled buffers,
+// and a batch it returned stays intact however many objects are decoded
+// after it (pdata copies the strings and bytes it keeps), OTLP/JSON ones
+// too.
+func TestDecodeReusesNothingItReturns(t *testing.T) {
+	// Objects of one size, all bytes different: a batch that kept a
+	// reference into a reused buffer would read another object's bytes.
+	object := func(fill byte) (ptrace.Traces, []byte) {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", strings.Repeat(string('a'+fill%26), 64))
+		for i := range 200 {
+			sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			sp.SetName(strings.Repeat(string('A'+fill%26), 32))
+			sp.SetTraceID(pcommon.TraceID(bytes.Repeat([]byte{fill + 1}, 16)))
+			sp.SetSpanID(pcommon.SpanID{fill + 1, byte(i), 1})
+			sp.Attributes().PutEmptyBytes("payload").FromRaw(bytes.Repeat([]byte{fill}, 100))
+			sp.Attributes().PutStr("text", strings.Repeat(string('0'+fill%10), 100))
+		}
+		raw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		return td, raw
+	}
+	var wants []ptrace.Traces
+	var got []Batch
+	for fill := range byte(8) {
+		td, raw := object(fill)
+		b, n, err := Decode(SignalTraces, gz(t, raw), 1<<20)
+		require.NoError(t, err)
+		require.Equal(t, len(raw), n)
+		wants, got = append(wants, td), append(got, b)
+		// And an OTLP/JSON object (the original tooling's) in between.
+		js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		b, _, err = Decode(SignalTraces, gz(t, js), 1<<20)
+		require.NoError(t, err)
+		wants, got = append(wants, td), append(got, b)
+	}
+	for i := range got {
+		require.NoError(t, ptracetest.CompareTraces(wants[i], got[i].Traces), "batch %d", i)
+	}
+}
+
+// TestDecompressIntoBuffer: inflating into a buffer already there (Decode's
+// pooled one) allocates no output buffer for an honest object, and fills
+// no more of it than the cap allows, whatever its size.
+func TestDecompressIntoBuffer(t *testing.T) {
+	random := make([]byte, 1<<20)
+	_, _ = crand.Read(random)
+	data := gz(t, random)
+	into := make([]byte, 0, 2<<20)
+	var out []byte
+	var err error
+	n := allocatedBy(func() { out, err = decompress(data, 64<<20, into) })
+	require.NoError(t, err)
+	assert.Equal(t, random, out)
+	assert.Equal(t, &into[:1][0], &out[0], "inflated into the buffer given")
+	assert.Less(t, n, uint64(256<<10), "allocated %d bytes for a 1 MiB object", n)
+
+	// A buffer too small is left alone: a new one, the object's size.
+	out, err = decompress(data, 64<<20, make([]byte, 0, 1000))
+	require.NoError(t, err)
+	assert.Equal(t, random, out)
+
+	// 4 MiB of zeros whose trailer claims 1 MiB - 1 (under the 1 MiB cap),
+	// into a buffer of 8 MiB: refused once past the trailer's size, never
+	// written past the cap.
+	const maxBytes = 1 << 20
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = 0xee
+	}
+	_, err = decompress(withISize(gz(t, make([]byte, 4<<20)), maxBytes-1), maxBytes, big[:0])
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Equal(t, bytes.Repeat([]byte{0xee}, len(big)-(maxBytes+1)), big[maxBytes+1:], "written past the cap")
+	// A stream cut short (its last bytes are no trailer): refused, and
+	// nothing written past the cap either.
+	cut := gz(t, make([]byte, 4<<20))
+	_, err = decompress(cut[:len(cut)-8], maxBytes, big[:0])
+	require.Error(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{0xee}, len(big)-(maxBytes+1)), big[maxBytes+1:], "written past the cap")
+}
+
 // oneItem returns an export request of signal holding one resource with a
 // service.name of n bytes and one span, data point or log record, and its
 // protobuf.

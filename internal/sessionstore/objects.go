@@ -102,7 +102,7 @@ func MaxStoredSize(maxBytes int64) int64 {
 // refused with ErrTooLarge, by its listed size without reading it, or while
 // reading if the listing understated it. A failure of the store or the
 // connection is returned as it is (retrying may help); it never matches
-// ErrCorrupt.
+// ErrCorrupt. The listed size sizes the buffer (one allocation).
 func ReadStored(ctx context.Context, s Store, o Object, maxBytes int64) ([]byte, error) {
 	limit := MaxStoredSize(maxBytes)
 	if o.Size > limit {
@@ -113,7 +113,7 @@ func ReadStored(ctx context.Context, s Store, o Object, maxBytes int64) ([]byte,
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := ReadAll(rc, limit)
+	data, err := readAllSized(rc, limit, o.Size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Key, err)
 	}

@@ -104,6 +104,14 @@ func TestReadStoredRefusesOversize(t *testing.T) {
 	data, err := sessionstore.ReadStored(ctx, st, o, 10_000)
 	require.NoError(t, err)
 	assert.Len(t, data, 10_000)
+	// The listed size sizes the read, right or not: an object read whole
+	// whether the listing said less or more than it holds.
+	for _, listed := range []int64{0, 1, 9_999, 10_000, 10_001, 12_000} {
+		o.Size = listed
+		data, err := sessionstore.ReadStored(ctx, st, o, 10_000)
+		require.NoError(t, err, "listed %d", listed)
+		assert.Equal(t, make([]byte, 10_000), data, "listed %d", listed)
+	}
 }
 
 // TestBrokenTransferIsNotCorruption: a download that breaks off part-way

@@ -1,6 +1,7 @@
 package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -123,7 +124,23 @@ func validatePrefix(prefix string) error {
 // ReadAll reads all of r, failing with ErrTooLarge once more than limit
 // bytes arrive. Everything read from storage goes through a limit.
 func ReadAll(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	return readAllSized(r, limit, 0)
+}
+
+// readAllSized is ReadAll into one buffer of size bytes (and room to see
+// the end) when size, a listed size, is right; it grows as ReadAll does
+// when the listing understated it, never reading past limit+1 either way.
+func readAllSized(r io.Reader, limit, size int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit+1)
+	var data []byte
+	var err error
+	if size <= 0 || size > limit {
+		data, err = io.ReadAll(lr)
+	} else {
+		buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+		_, err = buf.ReadFrom(lr)
+		data = buf.Bytes()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -234,8 +234,10 @@ func (p *part) keepResource(res pcommon.Resource) bool {
 }
 
 // apply removes from b what is outside the part and returns the items
-// left.
+// left. An open time range keeps every item of a kept resource: then only
+// the scopes and resources left empty go, without a look at each item.
 func (p *part) apply(b sessionstore.Batch) int {
+	open := p.start.IsZero() && p.end.IsZero()
 	switch b.Signal {
 	case sessionstore.SignalTraces:
 		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -243,7 +245,9 @@ func (p *part) apply(b sessionstore.Batch) int {
 				return true
 			}
 			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-				ss.Spans().RemoveIf(func(s ptrace.Span) bool { return !p.keepTime(s.StartTimestamp()) })
+				if !open {
+					ss.Spans().RemoveIf(func(s ptrace.Span) bool { return !p.keepTime(s.StartTimestamp()) })
+				}
 				return ss.Spans().Len() == 0
 			})
 			return rs.ScopeSpans().Len() == 0
@@ -254,13 +258,15 @@ func (p *part) apply(b sessionstore.Batch) int {
 				return true
 			}
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-				sl.LogRecords().RemoveIf(func(l plog.LogRecord) bool {
-					ts := l.Timestamp()
-					if ts == 0 {
-						ts = l.ObservedTimestamp()
-					}
-					return !p.keepTime(ts)
-				})
+				if !open {
+					sl.LogRecords().RemoveIf(func(l plog.LogRecord) bool {
+						ts := l.Timestamp()
+						if ts == 0 {
+							ts = l.ObservedTimestamp()
+						}
+						return !p.keepTime(ts)
+					})
+				}
 				return sl.LogRecords().Len() == 0
 			})
 			return rl.ScopeLogs().Len() == 0
@@ -272,6 +278,9 @@ func (p *part) apply(b sessionstore.Batch) int {
 			}
 			rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 				sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
+					if open {
+						return pdatawalk.DataPointCount(m) == 0
+					}
 					return pdatawalk.KeepDataPoints(m, func(ts pcommon.Timestamp) bool { return p.keepTime(ts) }) == 0
 				})
 				return sm.Metrics().Len() == 0

@@ -11,6 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
@@ -191,5 +195,101 @@ func TestTimeRangeEventTimeApartFromCaptureTime(t *testing.T) {
 				assert.Empty(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All())
 			})
 		})
+	}
+}
+
+// TestPartApply: what a part keeps of a decoded object, each signal. With
+// no time range every item of a kept resource stays, unset times too;
+// scopes and resources left empty go either way.
+func TestPartApply(t *testing.T) {
+	at := func(s int) pcommon.Timestamp { return pcommon.Timestamp(int64(s) * int64(time.Second)) }
+	// Per signal: service a with items at 0 s (unset), 10 s and 20 s, an
+	// empty scope and an empty resource, and service b with one at 20 s.
+	traces := func() sessionstore.Batch {
+		td := ptrace.NewTraces()
+		for _, svc := range []string{"a", "b"} {
+			rs := td.ResourceSpans().AppendEmpty()
+			rs.Resource().Attributes().PutStr("service.name", svc)
+			ss := rs.ScopeSpans().AppendEmpty()
+			for _, s := range map[string][]int{"a": {0, 10, 20}, "b": {20}}[svc] {
+				ss.Spans().AppendEmpty().SetStartTimestamp(at(s))
+			}
+			rs.ScopeSpans().AppendEmpty()
+		}
+		td.ResourceSpans().AppendEmpty()
+		return sessionstore.Batch{Signal: sessionstore.SignalTraces, Traces: td}
+	}
+	logs := func() sessionstore.Batch {
+		ld := plog.NewLogs()
+		for _, svc := range []string{"a", "b"} {
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", svc)
+			sl := rl.ScopeLogs().AppendEmpty()
+			for _, s := range map[string][]int{"a": {0, 10, 20}, "b": {20}}[svc] {
+				sl.LogRecords().AppendEmpty().SetTimestamp(at(s))
+			}
+			rl.ScopeLogs().AppendEmpty()
+		}
+		ld.ResourceLogs().AppendEmpty()
+		return sessionstore.Batch{Signal: sessionstore.SignalLogs, Logs: ld}
+	}
+	metrics := func() sessionstore.Batch {
+		md := pmetric.NewMetrics()
+		for _, svc := range []string{"a", "b"} {
+			rm := md.ResourceMetrics().AppendEmpty()
+			rm.Resource().Attributes().PutStr("service.name", svc)
+			sm := rm.ScopeMetrics().AppendEmpty()
+			g := sm.Metrics().AppendEmpty().SetEmptyGauge()
+			for _, s := range map[string][]int{"a": {0, 10, 20}, "b": {20}}[svc] {
+				g.DataPoints().AppendEmpty().SetTimestamp(at(s))
+			}
+			sm.Metrics().AppendEmpty().SetEmptySum() // a metric of no points
+			rm.ScopeMetrics().AppendEmpty()
+		}
+		md.ResourceMetrics().AppendEmpty()
+		return sessionstore.Batch{Signal: sessionstore.SignalMetrics, Metrics: md}
+	}
+	shape := func(b sessionstore.Batch) (resources, scopes int) {
+		switch b.Signal {
+		case sessionstore.SignalTraces:
+			for _, rs := range b.Traces.ResourceSpans().All() {
+				resources, scopes = resources+1, scopes+rs.ScopeSpans().Len()
+			}
+		case sessionstore.SignalLogs:
+			for _, rl := range b.Logs.ResourceLogs().All() {
+				resources, scopes = resources+1, scopes+rl.ScopeLogs().Len()
+			}
+		case sessionstore.SignalMetrics:
+			for _, rm := range b.Metrics.ResourceMetrics().All() {
+				resources, scopes = resources+1, scopes+rm.ScopeMetrics().Len()
+				for _, sm := range rm.ScopeMetrics().All() {
+					assert.Equal(t, 1, sm.Metrics().Len(), "a metric left without points goes")
+				}
+			}
+		}
+		return resources, scopes
+	}
+	base := time.Unix(0, 0).UTC()
+	for _, tt := range []struct {
+		name                          string
+		part                          part
+		items, resources, scopesAfter int
+	}{
+		{"whole", part{}, 4, 2, 2},
+		{"services", part{services: []string{"a"}}, 3, 1, 1},
+		{"from 10s", part{start: base.Add(10 * time.Second)}, 3, 2, 2},
+		{"until 15s", part{end: base.Add(15 * time.Second)}, 1, 1, 1},
+	} {
+		for _, batch := range []func() sessionstore.Batch{traces, logs, metrics} {
+			b := batch()
+			t.Run(tt.name+"/"+string(b.Signal), func(t *testing.T) {
+				p := tt.part
+				assert.Equal(t, tt.items, p.apply(b))
+				assert.Equal(t, tt.items, b.ItemCount())
+				r, s := shape(b)
+				assert.Equal(t, tt.resources, r, "resources")
+				assert.Equal(t, tt.scopesAfter, s, "scopes")
+			})
+		}
 	}
 }

@@ -2,6 +2,7 @@ package sessiontest // import "github.com/recordreplay/otelcol-recordreplay/inte
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ type Writer struct {
 	enc  *sessionstore.Encoder
 	Meta *sessionstore.Metadata
 	Keys []string
+	// Derived makes the uuids of the objects written from now on derived
+	// from the session and the object's place in it instead of random:
+	// the same session gets the same keys, and shards, in every run.
+	Derived bool
 }
 
 // NewWriter starts session id, opened at start.
@@ -31,10 +36,22 @@ func NewWriter(t testing.TB, st sessionstore.Store, id string, start time.Time) 
 	return &Writer{t: t, st: st, enc: enc, Meta: sessionstore.NewMetadata(id, sessionstore.SessionTypeCapture, start, "sessiontest")}
 }
 
+// Compression makes the objects written from now on gzipped at level
+// (best_speed until then; session_capture's default is default).
+func (w *Writer) Compression(level sessionstore.CompressionLevel) {
+	w.t.Helper()
+	enc, err := sessionstore.NewEncoder(level)
+	require.NoError(w.t, err)
+	w.enc = enc
+}
+
 func (w *Writer) put(signal sessionstore.Signal, at time.Time, e *sessionstore.Encoded, items int) string {
 	w.t.Helper()
 	defer e.Release()
 	key := sessionstore.NewObjectKey(w.Meta.SessionID, signal, at)
+	if w.Derived {
+		key = sessionstore.DerivedObjectKey(w.Meta.SessionID, signal, at, []byte(strconv.Itoa(len(w.Keys))))
+	}
 	require.NoError(w.t, w.st.Put(context.Background(), key.String(), e.Data))
 	w.Meta.Add(signal, key.CaptureTime, int64(items), int64(e.RawBytes), int64(len(e.Data)))
 	w.Keys = append(w.Keys, key.String())
