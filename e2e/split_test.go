@@ -33,8 +33,8 @@ func TestReplayLargeObjectIntoOTLP(t *testing.T) {
 	w.Complete()
 
 	for _, tc := range []struct{ protocol, exporter, extra string }{
-		{"grpc", `otlp_grpc: {endpoint: "%s", tls: {insecure: true}}`, "pace_by: capture_time"},
-		{"http", `otlp_http: {endpoint: "http://%s"}`, "pace_by: capture_time\n    max_request_items: 1000"},
+		{"grpc", `otlp_grpc: {endpoint: "%s", tls: {insecure: true}}`, ""},
+		{"http", `otlp_http: {endpoint: "http://%s"}`, "max_request_items: 1000"},
 	} {
 		t.Run(tc.protocol, func(t *testing.T) {
 			sink := new(consumertest.TracesSink)

@@ -30,13 +30,10 @@ func TestLargeObjectsAreSplit(t *testing.T) {
 	w.Complete()
 	size := (&ptrace.ProtoMarshaler{}).TracesSize(spans)
 	require.Greater(t, size, 8<<20, "the object is above 8 MiB")
-	// Its 40 s of spans are captured in one object: pace_by auto would
-	// pace it by event time, in pieces of 100 ms (TestFastSeedPacesByEventTime);
-	// here only the request limits cut it.
 
 	t.Run("bytes", func(t *testing.T) {
 		cfg := baseConfig(storeCfg, "big")
-		require.NoError(t, confmap.NewFromStringMap(map[string]any{"max_request_bytes": "4MiB", "pace_by": "capture_time"}).Unmarshal(cfg))
+		require.NoError(t, confmap.NewFromStringMap(map[string]any{"max_request_bytes": "4MiB"}).Unmarshal(cfg))
 		traces, metrics := new(consumertest.TracesSink), new(consumertest.MetricsSink)
 		rep := startReplay(t, cfg, traces, metrics, nil)
 		rep.wait(t, time.Minute)
@@ -52,7 +49,7 @@ func TestLargeObjectsAreSplit(t *testing.T) {
 	})
 	t.Run("items", func(t *testing.T) {
 		cfg := baseConfig(storeCfg, "big")
-		require.NoError(t, confmap.NewFromStringMap(map[string]any{"max_request_items": 1000, "pace_by": "capture_time"}).Unmarshal(cfg))
+		require.NoError(t, confmap.NewFromStringMap(map[string]any{"max_request_items": 1000}).Unmarshal(cfg))
 		traces, metrics := new(consumertest.TracesSink), new(consumertest.MetricsSink)
 		rep := startReplay(t, cfg, traces, metrics, nil)
 		rep.wait(t, time.Minute)
