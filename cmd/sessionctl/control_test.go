@@ -391,7 +391,7 @@ func TestControlReplay(t *testing.T) {
 
 	code, out, errw = s.ctl(t, "replay", "start", "session_replay/shard0", "--session", "seed", "--selection", "largest",
 		"--speed", "0", "--timestamps", "relative", "--loops", "0", "--max-duration", "90s",
-		"--phase", "baseline", "--phase", "failure", "--time-range", "5m..", "--json")
+		"--phase", "baseline", "--phase", "failure", "--time-range", "5m..", "--sessions", "seed,seed-2", "--copies", "3", "--json")
 	require.Equal(t, 0, code, errw)
 	var status control.ReplayStatus
 	require.NoError(t, json.Unmarshal([]byte(out), &status), out)
@@ -409,6 +409,7 @@ func TestControlReplay(t *testing.T) {
 		{
 			Session: new("seed"), Selection: new("largest"), Speed: &speed0, Timestamps: new("relative"), Loops: new(0),
 			MaxDuration: &maxDur, Phases: []string{"baseline", "failure"}, TimeRange: &control.TimeRange{Start: "5m"},
+			Sessions: []string{"seed", "seed-2"}, Copies: new(3),
 		},
 	}, reqs, "only the flags given are sent, zero values included")
 

@@ -38,9 +38,10 @@ Usage:
                                          [--flag F]... [--diagnostic ID] [--json]
   sessionctl --control URL [--token T] replay list | stop [C] [--json]
   sessionctl --control URL [--token T] replay status [C] [--watch [--interval 1s]] [--json]
-  sessionctl --control URL [--token T] replay start [C] [--session ID] [--selection S] [--speed X]
-                                         [--timestamps M] [--loops N] [--max-duration D] [--phase P]...
-                                         [--time-range START..END] [--wait [--interval 1s]] [--json]
+  sessionctl --control URL [--token T] replay start [C] [--session ID | --sessions ID,ID...] [--selection S]
+                                         [--speed X] [--timestamps M] [--loops N] [--max-duration D]
+                                         [--phase P]... [--time-range START..END] [--copies N]
+                                         [--wait [--interval 1s]] [--json]
 
 verify recounts a session from its objects and compares the counts with its
       metadata.json (exit 1 on a mismatch or bad objects). --repair rewrites
