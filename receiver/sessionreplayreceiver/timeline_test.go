@@ -188,6 +188,22 @@ func TestFastSeedPacesByEventTime(t *testing.T) {
 		assert.Equal(t, 40*time.Millisecond, last.Sub(first), "by capture time: the burst it was captured in")
 		assert.Equal(t, 4, sink.reqs, "one request per object")
 	})
+
+	// At speed 0 nothing is paced: the objects go whole, as fast as the
+	// pipeline takes them, not as 300 pieces each.
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		want := fastSeed(t, st, "fast", time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+		cfg := baseConfig(storeCfg, "fast")
+		sink := &itemClock{}
+		startReplay(t, cfg, sink, sink, sink).wait(t, time.Hour)
+		assert.Equal(t, 4, sink.reqs, "one request per object")
+		got := map[sessionstore.Signal]int{}
+		for _, it := range sink.items {
+			got[it.signal]++
+		}
+		assert.Equal(t, want, got)
+	})
 }
 
 // TestEventTimelineKeepsTracesWhole: with timestamps: current at speed 4
