@@ -471,7 +471,7 @@ func (r *replayReceiver) replayPass(ctx, pipelineCtx context.Context, p *passSta
 	defer wait()
 	defer stopList()
 	units := byObject(objects)
-	if r.pace == PaceByEventTime {
+	if r.pace == PaceByEventTime && r.cfg.Speed > 0 { // at speed 0 nothing waits: objects go whole
 		units = eventTimeline(objects, timelineLimit(r.cfg.ReadAhead), r.signalsLastCapture())
 	}
 	started := false
