@@ -3,6 +3,7 @@ package sessionreplayreceiver
 import (
 	"context"
 	"encoding/binary"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -19,6 +21,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 )
 
 // stamped is an item as a sink saw it: when it arrived, its signal and its
@@ -302,4 +305,52 @@ func TestPaceByAuto(t *testing.T) {
 		assert.Equal(t, PaceByCaptureTime, resolvePace(PaceByCaptureTime, tc.m), tc.name)
 		assert.Equal(t, PaceByEventTime, resolvePace(PaceByEventTime, tc.m), tc.name)
 	}
+}
+
+// TestEventTimelineCheckpoint: a replay paced by event time, with a
+// checkpoint, stopped part-way through its second traces object's pieces
+// and started again, delivers every span, and goes on after the first
+// object (done): what comes twice is only the pieces of the object that
+// was not done (pieces are not checkpointed one by one).
+func TestEventTimelineCheckpoint(t *testing.T) {
+	storeCfg, st := fsStore(t)
+	c0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	fastSeed(t, st, "fast", c0)
+	start := time.Now().Add(200 * time.Millisecond).Truncate(time.Millisecond)
+	cfg := baseConfig(storeCfg, "fast")
+	cfg.Speed = 20 // 30 s of events in 1.5 s
+	cfg.StartAt = start
+	host, storageID := storagehost.FileStorage(t, filepath.Join(t.TempDir(), "storage"))
+	cfg.Checkpoint.Storage = &storageID
+	id := component.MustNewIDWithName("session_replay", "timeline")
+	got := newSpanLog(start, 200) // 200 pieces: 20 s of events, into the second traces object (15-30 s)
+	r, stop := runReplay(t, id, cfg, host, got)
+	select {
+	case <-got.reached:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first run did not deliver 200 pieces")
+	}
+	stop()
+	assert.Equal(t, PaceByEventTime, r.pace)
+	got.mu.Lock()
+	first := len(got.spans)
+	got.mu.Unlock()
+	require.Less(t, first, 600, "stopped part-way")
+
+	r, stop = runReplay(t, id, cfg, host, got)
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second run did not finish")
+	}
+	stop()
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	require.Len(t, got.spans, 600, "nothing skipped")
+	twice := 0
+	for _, at := range got.spans {
+		twice += len(at) - 1
+	}
+	assert.Positive(t, twice, "the second object's pieces of the first run come again")
+	assert.LessOrEqual(t, twice, first-300, "the first object (300 spans, done) is not replayed again (%d of %d spans twice)", twice, first)
 }
