@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,43 @@ import (
 type fsStore struct {
 	dir  string
 	root *os.Root
+
+	// known holds directories this store found or made (bounded): a Put
+	// into one skips looking up the path's directories. If another process
+	// removed it since, creating the temp file fails with ErrNotExist and
+	// the Put forgets it and creates it again.
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+// maxKnownDirs bounds fsStore.known (an hour directory per session and
+// hour: a long run sees many).
+const maxKnownDirs = 4096
+
+func (s *fsStore) knows(dir string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known[dir]
+}
+
+func (s *fsStore) remember(dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known == nil || len(s.known) >= maxKnownDirs {
+		s.known = map[string]bool{}
+	}
+	s.known[dir] = true
+}
+
+// forget drops dir and the directories below it.
+func (s *fsStore) forget(dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for d := range s.known {
+		if d == dir || strings.HasPrefix(d, dir+"/") {
+			delete(s.known, d)
+		}
+	}
 }
 
 var _ Store = (*fsStore)(nil)
@@ -88,7 +126,7 @@ func (s *fsStore) Copy(ctx context.Context, src, dst string) error {
 	})
 }
 
-// writeFile writes and syncs a new file.
+// writeFile writes and syncs a new file (its data and size: syncData).
 func (s *fsStore) writeFile(name string, data []byte) error {
 	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -96,7 +134,7 @@ func (s *fsStore) writeFile(name string, data []byte) error {
 	}
 	_, werr := f.Write(data)
 	if werr == nil {
-		werr = f.Sync()
+		werr = syncData(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
@@ -126,14 +164,22 @@ func (s *fsStore) place(ctx context.Context, op, key string, fill func(tmp strin
 	// The directories this call creates: each needs its own entry synced
 	// in its parent.
 	var created []string
-	for d := parent; d != "."; d = path.Dir(d) {
-		if _, err := s.root.Stat(d); err == nil {
-			break
+	makeParent := func() error {
+		created = created[:0]
+		for d := parent; d != "."; d = path.Dir(d) {
+			if _, err := s.root.Stat(d); err == nil {
+				break
+			}
+			created = append(created, d)
 		}
-		created = append(created, d)
+		if len(created) > 0 {
+			return s.root.MkdirAll(parent, 0o755)
+		}
+		return nil
 	}
-	if len(created) > 0 {
-		if err := s.root.MkdirAll(parent, 0o755); err != nil {
+	known := s.knows(parent)
+	if !known {
+		if err := makeParent(); err != nil {
 			return classifyFSError(fmt.Errorf("%s %s: %w", op, key, err))
 		}
 	}
@@ -141,6 +187,15 @@ func (s *fsStore) place(ctx context.Context, op, key string, fill func(tmp strin
 	_, _ = rand.Read(rnd[:])
 	tmp := dir + tempPrefix + base + "-" + hex.EncodeToString(rnd[:])
 	werr := fill(tmp)
+	if known && errors.Is(werr, fs.ErrNotExist) {
+		// Removed since (a deleted session, another process): again,
+		// making it.
+		s.forget(parent)
+		if err := makeParent(); err != nil {
+			return classifyFSError(fmt.Errorf("%s %s: %w", op, key, err))
+		}
+		werr = fill(tmp)
+	}
 	if werr == nil {
 		werr = s.root.Rename(tmp, key)
 	}
@@ -158,6 +213,7 @@ func (s *fsStore) place(ctx context.Context, op, key string, fill func(tmp strin
 			return classifyFSError(fmt.Errorf("%s %s: sync %s: %w", op, key, path.Dir(d), err))
 		}
 	}
+	s.remember(parent)
 	return nil
 }
 
@@ -200,6 +256,7 @@ func (s *fsStore) Delete(ctx context.Context, key string) error {
 		if err := s.root.Remove(dir); err != nil {
 			break
 		}
+		s.forget(dir)
 	}
 	return nil
 }

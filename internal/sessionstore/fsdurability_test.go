@@ -68,3 +68,38 @@ func TestFilesystemSweepsStaleTempFiles(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "sessions", "s1"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "a deleted session leaves no directory")
 }
+
+// TestFilesystemPutAfterDirectoryRemoved: the store remembers the
+// directories it made, so that a Put into one does not look its path up
+// again; when another process removed such a directory meanwhile (a
+// session deleted by sessionctl), the next Put makes it again, syncing
+// what it created, and the object lands.
+func TestFilesystemPutAfterDirectoryRemoved(t *testing.T) {
+	var synced []string
+	prev := syncDir
+	syncDir = func(r *os.Root, dir string) error {
+		synced = append(synced, dir)
+		return prev(r, dir)
+	}
+	t.Cleanup(func() { syncDir = prev })
+	dir := filepath.Join(t.TempDir(), "root")
+	st, err := OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := context.Background()
+	require.NoError(t, st.Put(ctx, "sessions/s1/raw/2026-11-28/23/x", []byte("x")))
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "sessions", "s1")), "another process deletes the session")
+	synced = nil
+	require.NoError(t, st.Put(ctx, "sessions/s1/raw/2026-11-28/23/y", []byte("y")))
+	got, err := os.ReadFile(filepath.Join(dir, "sessions", "s1", "raw", "2026-11-28", "23", "y"))
+	require.NoError(t, err)
+	assert.Equal(t, "y", string(got))
+	for _, d := range []string{"sessions/s1/raw/2026-11-28/23", "sessions/s1/raw/2026-11-28", "sessions/s1/raw", "sessions/s1", "sessions"} {
+		assert.True(t, slices.Contains(synced, d), "%s synced (got %v)", d, synced)
+	}
+	// Through the store's own Delete, too (it prunes the emptied directories).
+	require.NoError(t, st.Delete(ctx, "sessions/s1/raw/2026-11-28/23/y"))
+	require.NoError(t, st.Put(ctx, "sessions/s1/raw/2026-11-28/23/z", []byte("z")))
+	_, err = os.Stat(filepath.Join(dir, "sessions", "s1", "raw", "2026-11-28", "23", "z"))
+	require.NoError(t, err)
+}
