@@ -10,6 +10,7 @@ generated section to another version of BENCHMARKS.md).
 """
 import csv
 import os
+import re
 import statistics
 import sys
 
@@ -204,11 +205,13 @@ w("Contrib's `awss3exporter` (the S3 peer of `session_capture`), `awss3receiver`
   "reading S3), `otlpjsonfilereceiver` and `filereceiver` (of `session_replay` reading files) have no "
   "rows here because the Go module proxy serves none of them at any recent version, so no "
   "distribution can be built with them on this machine. Asked by this run "
-  "(`GOPROXY=https://proxy.golang.org go list -m -versions MODULE` and "
-  "`go mod download -json MODULE@v0.165.1`):")
+  "(`go list -m -versions MODULE` and `go mod download -json MODULE@v0.165.1`, through the "
+  "environment's `GOPROXY`, the Go module proxy):")
 w("")
 for line in open(E["BP_UNSERVED"]):
     m, lst, dl = line.rstrip("\n").split("\t")
+    # the proxy's answers quote its address: not written into the repository
+    lst, dl = (re.sub(r"https?://\S+?(?=:|\s|$)", "(the Go module proxy)", x) for x in (lst, dl))
     w(f"- `{m}`: list → `{lst}`; v0.165.1 → `{dl}`")
 w(END)
 

@@ -238,8 +238,9 @@ unserved=$work/unserved.txt
 : > "$unserved"
 for m in exporter/awss3exporter receiver/awss3receiver receiver/otlpjsonfilereceiver receiver/filereceiver; do
 	mod=github.com/open-telemetry/opentelemetry-collector-contrib/$m
-	list=$(cd "$work" && GOPROXY=https://proxy.golang.org GOFLAGS=-mod=mod go list -m -versions "$mod" 2>&1 | tail -1 || true)
-	dl=$(cd "$work" && GOPROXY=https://proxy.golang.org GOFLAGS=-mod=mod go mod download -json "$mod@v0.165.1" 2>&1 |
+	# the environment's GOPROXY; the report names no registry's address
+	list=$(cd "$work" && GOFLAGS=-mod=mod go list -m -versions "$mod" 2>&1 | tail -1 || true)
+	dl=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$mod@v0.165.1" 2>&1 |
 		python3 -c 'import json,sys
 try: print(json.load(sys.stdin).get("Error", "served").split("\n")[0])
 except Exception as e: print("unparsable answer")' || true)
