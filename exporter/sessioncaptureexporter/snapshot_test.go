@@ -217,3 +217,50 @@ func TestSnapshotOfASharedRecorder(t *testing.T) {
 		assert.False(t, exists, "the request goes once done")
 	})
 }
+
+// TestSnapshotWindowEndingMidSecond: requests every 100 ms, a snapshot
+// whose window ends 300 ms into a second, and copies that take their time
+// (a few ms each, as on a loaded machine or a remote store): the share is
+// saved while requests accepted after the window's end, in its last
+// second, are still on their way to the store. They are not the window's:
+// the snapshot completes, holding the requests of the window (whole
+// objects: an object that began in the window may hold requests of up to a
+// batch's flush_timeout after its end), and nothing is counted lost.
+func TestSnapshotWindowEndingMidSecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "30s")
+		tr, _, c := startControlledWrapped(t, cfg, func(s sessionstore.Store) sessionstore.Store {
+			return faultstore.New(s, func(call faultstore.Call) faultstore.Fault {
+				if call.Op == faultstore.Copy {
+					return faultstore.Fault{Delay: 5 * time.Millisecond}
+				}
+				return faultstore.Fault{}
+			})
+		})
+		ctx := context.Background()
+		var state control.SnapshotState
+		for i := range 500 {
+			require.NoError(t, tr.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i, 1, 1, "")))
+			if i == 403 {
+				var err error
+				state, err = c.Snapshot(ctx, control.SnapshotRequest{ID: "mid", Before: control.Duration(10 * time.Second),
+					After: control.Duration(2 * time.Second)})
+				require.NoError(t, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		tr.shutdown(t)
+		a := audit(t, st)
+		a.checkLedger(t)
+		m := a.meta["mid"]
+		require.NotNil(t, m)
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status, "lost %v", m.LostItems)
+		assert.Nil(t, m.LostItems)
+		got := a.itemsOf("mid", sessionstore.SignalTraces)
+		for _, n := range got {
+			at := time.Duration(n) * 100 * time.Millisecond
+			assert.True(t, at >= 30300*time.Millisecond && at <= 42500*time.Millisecond, "request %d (at %s) is in the window %s..%s, or in an object begun there", n, at, state.From, state.To)
+		}
+		assert.NotEmpty(t, got)
+	})
+}
