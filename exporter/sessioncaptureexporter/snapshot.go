@@ -142,7 +142,11 @@ func (e *captureExporter) pollSnapshotRequests(ctx context.Context) error {
 // then is counted lost.
 func (e *captureExporter) saveShare(r *sessionstore.SnapshotRequest) {
 	defer e.rec.unpin(r.ID)
-	if !e.sleepUntil(r.To.Add(time.Millisecond)) {
+	// The recorder counts what it accepted per second: the window's last
+	// second takes requests until its end, after the window's, and they
+	// must have met their fate before its counts are read (else they would
+	// be pending, counted lost).
+	if !e.sleepUntil(r.To.Truncate(time.Second).Add(time.Second)) {
 		e.set.Logger.Warn("The collector stops before the snapshot's window has passed: its share holds what was stored by now",
 			zap.String("session", r.ID))
 	}
