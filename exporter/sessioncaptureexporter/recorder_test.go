@@ -97,6 +97,10 @@ func recorderConfig(t *testing.T, window string) (*Config, sessionstore.Store) {
 	require.NoError(t, confmap.NewFromStringMap(map[string]any{
 		"recorder": map[string]any{"window": window},
 		"session":  map[string]any{"id": "recorder"},
+		// The recorder's tests count what each second of a store outage
+		// loses: batches of a fifth of a second, so that what one second
+		// accepted is written (or not) within it.
+		"sending_queue": map[string]any{"batch": map[string]any{"flush_timeout": "200ms"}},
 	}).Unmarshal(cfg))
 	return cfg, st
 }

@@ -29,7 +29,7 @@ func NewDefaultSendingQueueConfig() configoptional.Optional[exporterhelper.Queue
 	cfg := exporterhelper.NewDefaultQueueConfig()
 	cfg.BlockOnOverflow = true
 	batchCfg := *cfg.Batch.GetOrInsertDefault()
-	batchCfg.FlushTimeout = time.Duration(200000000)
+	batchCfg.FlushTimeout = time.Duration(1000000000)
 	batchCfg.MinSize = 8192
 	batchCfg.MaxSize = 16384
 	cfg.Batch = configoptional.Some(batchCfg)
