@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -262,5 +263,55 @@ func TestSnapshotWindowEndingMidSecond(t *testing.T) {
 			assert.True(t, at >= 30300*time.Millisecond && at <= 42500*time.Millisecond, "request %d (at %s) is in the window %s..%s, or in an object begun there", n, at, state.From, state.To)
 		}
 		assert.NotEmpty(t, got)
+	})
+}
+
+// TestSnapshotSharesSavedTogether: two writers of one rolling session save
+// their shares of a snapshot at the same moment (both wait for the end of
+// the window's last second). Writer a reads the shares before b's is
+// written, and its store is slow to take metadata.json; b then finds both
+// shares and completes the snapshot. Whatever a writes after that must not
+// turn the completed snapshot back to active.
+func TestSnapshotSharesSavedTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, st := recorderConfig(t, "30s")
+		cfg.MetadataInterval = time.Second
+		slow := func(key string, d time.Duration) func(sessionstore.Store) sessionstore.Store {
+			return func(s sessionstore.Store) sessionstore.Store {
+				return faultstore.New(s, func(c faultstore.Call) faultstore.Fault {
+					if c.Op == faultstore.Put && strings.HasPrefix(c.Key, key) {
+						return faultstore.Fault{Delay: d}
+					}
+					return faultstore.Fault{}
+				})
+			}
+		}
+		a, _, ca := startControlledWrapped(t, cfg, slow(sessionstore.MetadataKey("both"), 500*time.Millisecond))
+		set := exportertest.NewNopSettings(metadata.Type)
+		set.ID = component.MustNewIDWithName(metadata.Type.String(), "replica-b")
+		cb := *cfg
+		cb.Control = nil
+		b := startTrio(t, set, &cb, slow("sessions/both/writers/", 100*time.Millisecond))
+		ctx := context.Background()
+		for i := range 50 {
+			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
+			require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
+			if i == 40 {
+				_, err := ca.Snapshot(ctx, control.SnapshotRequest{ID: "both", Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
+				require.NoError(t, err)
+			}
+			time.Sleep(time.Second)
+		}
+		a.shutdown(t)
+		b.shutdown(t)
+		au := audit(t, st)
+		au.checkLedger(t) // metadata.json counts what the objects hold
+		m := au.meta["both"]
+		require.NotNil(t, m)
+		assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+		views, err := sessionstore.ReadWriters(ctx, st, "both")
+		require.NoError(t, err)
+		assert.Len(t, views, 2, "a share per writer")
+		assert.Equal(t, views[a.shared.writerID()].CapturedTraces+views[b.shared.writerID()].CapturedTraces, m.CapturedTraces, "the merge of both shares")
 	})
 }
