@@ -268,11 +268,14 @@ func (e *captureExporter) completeSnapshot(ctx context.Context, r *sessionstore.
 			gone = append(gone, w)
 		}
 	}
-	m := sessionstore.Merge(shares)
 	if len(waiting) > 0 {
-		m.Status, m.EndTime = sessionstore.StatusActive, nil
-		return sessionstore.WriteMetadata(ctx, e.store, m)
+		// Not complete: metadata.json stays as the request wrote it
+		// (active). A merge written now could land after the completed
+		// one another writer wrote a moment later, from the same shares
+		// and its own, and turn it back to active for good.
+		return nil
 	}
+	m := sessionstore.Merge(shares)
 	if err := sessionstore.WriteMetadata(ctx, e.store, m); err != nil {
 		return err
 	}
