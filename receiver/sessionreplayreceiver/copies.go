@@ -41,10 +41,7 @@ func (r *replayReceiver) copyIDs(pass idKey, c int) *idKey {
 		copy(in[17:25], pass.span[:])
 	}
 	binary.BigEndian.PutUint64(in[25:], uint64(c))
-	sum := sha256.Sum256(in[:])
-	var k idKey
-	copy(k.trace[:], sum[:16])
-	copy(k.span[:], sum[16:24])
+	k := keyOf(sha256.Sum256(in[:]))
 	return &k
 }
 

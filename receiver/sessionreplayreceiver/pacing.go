@@ -153,13 +153,17 @@ func resolvePace(p PaceBy, m *sessionstore.Metadata) PaceBy {
 // clock: fast, whose minutes of events are captured in a moment. Pacing
 // such a session by capture time would replay it as one burst.
 func eventsOutrunCapture(m *sessionstore.Metadata) bool {
-	ev := m.EventTimeRange
+	ev, first, last, ok := eventAndCaptureRanges(m)
+	return ok && ev.End.Sub(ev.Start) > 2*last.Sub(first)+time.Second
+}
+
+// eventAndCaptureRanges returns the session's event time range and its
+// first and last capture times, if its metadata has both (ok).
+func eventAndCaptureRanges(m *sessionstore.Metadata) (ev *sessionstore.TimeRange, first, last time.Time, ok bool) {
+	ev = m.EventTimeRange
 	if ev == nil || ev.Start.IsZero() {
-		return false
+		return nil, first, last, false
 	}
-	first, last := m.CaptureRange()
-	if first.IsZero() {
-		return false
-	}
-	return ev.End.Sub(ev.Start) > 2*last.Sub(first)+time.Second
+	first, last = m.CaptureRange()
+	return ev, first, last, !first.IsZero()
 }

@@ -174,12 +174,8 @@ func quoted(ss []string) []string {
 // lacks either range does not track its capture times: all of it is read
 // and its items selected by event time alone.
 func tracksCapture(m *sessionstore.Metadata) bool {
-	ev := m.EventTimeRange
-	if ev == nil || ev.Start.IsZero() {
-		return false
-	}
-	first, last := m.CaptureRange()
-	if first.IsZero() {
+	ev, first, last, ok := eventAndCaptureRanges(m)
+	if !ok {
 		return false
 	}
 	near := func(event, capture time.Time) bool {

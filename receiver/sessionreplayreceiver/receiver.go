@@ -211,18 +211,20 @@ func (r *replayReceiver) begin(ctx context.Context, cfg *Config, m *sessionstore
 	case m != nil:
 		ids = append(ids, m.SessionID)
 	case len(cfg.Sessions) > 0 || (cfg.Session == AutoSession && cfg.Selection == SelectionWindow):
-		ids = cfg.Sessions
-		if len(ids) == 0 {
-			var err error
-			if ids, err = selectWindow(ctx, r.store, cfg); err != nil {
-				return err
-			}
+		var ms []*sessionstore.Metadata
+		var err error
+		if len(cfg.Sessions) > 0 {
+			ms, err = readSessions(ctx, r.store, cfg.Sessions)
+		} else {
+			ms, err = selectWindow(ctx, r.store, cfg) // the metadata the listing read: not read again
 		}
-		merged, err := readSessions(ctx, r.store, ids)
 		if err != nil {
 			return err
 		}
-		m = merged
+		for _, s := range ms {
+			ids = append(ids, s.SessionID)
+		}
+		m = mergeMetadata(ms)
 	default:
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 		sel, err := selectSession(ctx, r.store, cfg, rnd)

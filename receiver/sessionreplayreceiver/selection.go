@@ -21,15 +21,7 @@ var errNoSession = errors.New("no such session")
 // filter.
 func selectSession(ctx context.Context, store sessionstore.Store, cfg *Config, rnd *rand.Rand) (*sessionstore.Metadata, error) {
 	if cfg.Session != AutoSession {
-		m, err := sessionstore.ReadMetadata(ctx, store, cfg.Session)
-		if errors.Is(err, sessionstore.ErrNotFound) {
-			list, lerr := sessionstore.ListSessions(ctx, store)
-			return nil, fmt.Errorf("%w %q in %s; %s", errNoSession, cfg.Session, store, describeSessions(list, lerr))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("session %q: %w", cfg.Session, err)
-		}
-		return m, nil
+		return readSession(ctx, store, cfg.Session)
 	}
 	list, err := sessionstore.ListSessions(ctx, store)
 	if err != nil {
@@ -64,15 +56,31 @@ func matches(m *sessionstore.Metadata, f *FilterConfig) bool {
 	return true
 }
 
+// readSession reads the metadata of session id; one that does not exist
+// is errNoSession, with what the store holds.
+func readSession(ctx context.Context, store sessionstore.Store, id string) (*sessionstore.Metadata, error) {
+	m, err := sessionstore.ReadMetadata(ctx, store, id)
+	if errors.Is(err, sessionstore.ErrNotFound) {
+		list, lerr := sessionstore.ListSessions(ctx, store)
+		return nil, fmt.Errorf("%w %q in %s; %s", errNoSession, id, store, describeSessions(list, lerr))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session %q: %w", id, err)
+	}
+	return m, nil
+}
+
+// newer orders sessions by start time, then id.
+func newer(a, b *sessionstore.Metadata) int {
+	if d := a.StartTime.Compare(b.StartTime); d != 0 {
+		return d
+	}
+	return strings.Compare(a.SessionID, b.SessionID)
+}
+
 // pick applies a strategy; ties go to the newest session, then the id, so
 // the choice is stable.
 func pick(c []*sessionstore.Metadata, sel Selection, rnd *rand.Rand) *sessionstore.Metadata {
-	newer := func(a, b *sessionstore.Metadata) int {
-		if d := a.StartTime.Compare(b.StartTime); d != 0 {
-			return d
-		}
-		return strings.Compare(a.SessionID, b.SessionID)
-	}
 	switch sel {
 	case SelectionLargest:
 		return slices.MaxFunc(c, func(a, b *sessionstore.Metadata) int {
@@ -150,7 +158,7 @@ func describeSessions(list []sessionstore.SessionInfo, err error) string {
 // first: completed, non-empty, matching the filter, and capturing during
 // time_range (widened by the time an item may take to arrive: clockSkew
 // before, arrivalLag after).
-func selectWindow(ctx context.Context, store sessionstore.Store, cfg *Config) ([]string, error) {
+func selectWindow(ctx context.Context, store sessionstore.Store, cfg *Config) ([]*sessionstore.Metadata, error) {
 	start, end, err := cfg.TimeRange.absolute()
 	if err != nil {
 		return nil, err
@@ -169,45 +177,32 @@ func selectWindow(ctx context.Context, store sessionstore.Store, cfg *Config) ([
 		return nil, fmt.Errorf("%w: no completed, non-empty session in %s%s was capturing from %s to %s; %s", errNoSession, store,
 			describeFilter(&cfg.Filter), start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), describeSessions(list, nil))
 	}
-	slices.SortFunc(picked, func(a, b *sessionstore.Metadata) int {
-		if c := a.StartTime.Compare(b.StartTime); c != 0 {
-			return c
-		}
-		return strings.Compare(a.SessionID, b.SessionID)
-	})
-	ids := make([]string, len(picked))
-	for i, m := range picked {
-		ids[i] = m.SessionID
-	}
-	return ids, nil
+	slices.SortFunc(picked, newer)
+	return picked, nil
 }
 
-// readSessions reads the metadata of the sessions replayed as one
-// timeline (sessions:, selection: window) and merges it into one view.
-func readSessions(ctx context.Context, store sessionstore.Store, ids []string) (*sessionstore.Metadata, error) {
-	var ms []*sessionstore.Metadata
+// readSessions reads the metadata of the sessions sessions: names.
+func readSessions(ctx context.Context, store sessionstore.Store, ids []string) ([]*sessionstore.Metadata, error) {
+	ms := make([]*sessionstore.Metadata, 0, len(ids))
 	for _, id := range ids {
-		m, err := sessionstore.ReadMetadata(ctx, store, id)
-		if errors.Is(err, sessionstore.ErrNotFound) {
-			list, lerr := sessionstore.ListSessions(ctx, store)
-			return nil, fmt.Errorf("sessions: %w %q in %s; %s", errNoSession, id, store, describeSessions(list, lerr))
-		}
+		m, err := readSession(ctx, store, id)
 		if err != nil {
-			return nil, fmt.Errorf("sessions: session %q: %w", id, err)
+			return nil, fmt.Errorf("sessions: %w", err)
 		}
 		ms = append(ms, m)
 	}
-	if len(ms) == 1 {
-		return ms[0], nil
-	}
-	return mergeMetadata(ms), nil
+	return ms, nil
 }
 
-// mergeMetadata is the view of several sessions as one: merged as the
+// mergeMetadata is the view of several sessions as one (of one, that
+// session's own metadata): merged as the
 // views of one session's writers are (sessionstore.Merge: counts summed,
 // time ranges united, completed only when all completed, failed when any
 // failed), named by their ids joined by commas.
 func mergeMetadata(ms []*sessionstore.Metadata) *sessionstore.Metadata {
+	if len(ms) == 1 {
+		return ms[0]
+	}
 	views := map[string]*sessionstore.Metadata{}
 	ids := make([]string, len(ms))
 	for i, m := range ms {

@@ -58,7 +58,11 @@ func passKey(seed [32]byte, pass int) idKey {
 	var in [40]byte
 	copy(in[:32], seed[:])
 	binary.BigEndian.PutUint64(in[32:], uint64(pass))
-	sum := sha256.Sum256(in[:])
+	return keyOf(sha256.Sum256(in[:]))
+}
+
+// keyOf takes an id key from a hash.
+func keyOf(sum [32]byte) idKey {
 	var k idKey
 	copy(k.trace[:], sum[:16])
 	copy(k.span[:], sum[16:24])
