@@ -93,7 +93,8 @@ func cloneBatch(b sessionstore.Batch) sessionstore.Batch {
 // pieceOf returns the piece key of b as sliceByTime cuts it (the same
 // object decoded afresh cuts the same way).
 func pieceOf(b sessionstore.Batch, key int64) sessionstore.Batch {
-	for _, p := range sliceByTime(b) {
+	lo, hi := b.EventRange()
+	for _, p := range sliceByTime(b, lo, hi) {
 		if p.key == key {
 			return p.batch
 		}

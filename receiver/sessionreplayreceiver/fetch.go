@@ -25,8 +25,9 @@ type fetched struct {
 	batch      sessionstore.Batch
 	err        error // why the object is skipped: corrupt, truncated, too large, vanished
 	// at is the object's time for pacing and the timestamp shift: its
-	// capture time, or with pace_by event_time its earliest event time.
-	at time.Time
+	// capture time, or with pace_by event_time its earliest event time;
+	// lastEvent is then its latest (zero otherwise).
+	at, lastEvent time.Time
 	// release frees the object's decoding slot once the consumer is done
 	// with it.
 	release func()
@@ -188,7 +189,7 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 				if f.err == nil {
 					f.batch, f.err = r.decode(f.obj, f.compressed)
 				}
-				f.at = r.objectTime(f)
+				f.at, f.lastEvent = r.objectTime(f)
 				dslot <- f
 			})
 		}
@@ -221,14 +222,15 @@ func decodeAhead(readAhead int) int {
 
 // objectTime is the time an object is paced and shifted by: its capture
 // time, or with pace_by event_time the earliest event time inside it (the
-// capture time when it has none, or could not be read).
-func (r *replayReceiver) objectTime(f fetched) time.Time {
+// capture time when it has none, or could not be read), with its latest
+// (the one walk over its items the event timeline needs).
+func (r *replayReceiver) objectTime(f fetched) (at, lastEvent time.Time) {
 	if r.pace == PaceByEventTime && f.err == nil {
-		if start, _ := f.batch.EventRange(); !start.IsZero() {
-			return start
+		if start, end := f.batch.EventRange(); !start.IsZero() {
+			return start, end
 		}
 	}
-	return f.obj.CaptureTime
+	return f.obj.CaptureTime, time.Time{}
 }
 
 // decode inflates (bounded by MaxObjectBytes) and unmarshals an object,

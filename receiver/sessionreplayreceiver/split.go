@@ -93,11 +93,11 @@ type timedPiece struct {
 	batch sessionstore.Batch
 }
 
-// sliceByTime cuts b into pieces of sliceWidth of event time, from its
-// first event, if its items span more than sliceSpan; otherwise (nil) it
-// is one piece. An item without a time goes with the first.
-func sliceByTime(b sessionstore.Batch) []timedPiece {
-	lo, hi := b.EventRange()
+// sliceByTime cuts b, whose events span [lo, hi], into pieces of
+// sliceWidth of event time, from lo, if they span more than sliceSpan;
+// otherwise (nil) it is one piece. An item without a time goes with the
+// first.
+func sliceByTime(b sessionstore.Batch, lo, hi time.Time) []timedPiece {
 	if lo.IsZero() || hi.Sub(lo) <= sliceSpan {
 		return nil
 	}

@@ -123,9 +123,9 @@ func (t *timeline) add(f *fetched) {
 	}
 	var pieces []timedPiece
 	if f.err == nil {
-		pieces = sliceByTime(f.batch)
-		if _, hi := f.batch.EventRange(); !hi.IsZero() && hi.After(t.latest[f.obj.Signal]) {
-			t.latest[f.obj.Signal] = hi
+		pieces = sliceByTime(f.batch, f.at, f.lastEvent)
+		if f.lastEvent.After(t.latest[f.obj.Signal]) {
+			t.latest[f.obj.Signal] = f.lastEvent
 		}
 	}
 	if pieces == nil {

@@ -256,8 +256,8 @@ func TestEventTimelineHoldsAtMostItsLimit(t *testing.T) {
 			td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(2).SetStartTimestamp(
 				pcommon.NewTimestampFromTime(c0.Add(time.Duration(i)*2*time.Second + 1500*time.Millisecond)))
 			f := fetched{obj: sessionstore.Object{ObjectKey: sessionstore.NewObjectKey("s", sessionstore.SignalTraces, c0.Add(time.Duration(i)*time.Millisecond))},
-				batch: sessionstore.Batch{Signal: sessionstore.SignalTraces, Traces: td}, at: c0.Add(time.Duration(i) * 2 * time.Second),
-				release: func() {}}
+				batch: sessionstore.Batch{Signal: sessionstore.SignalTraces, Traces: td}, release: func() {}}
+			f.at, f.lastEvent = f.batch.EventRange() // as the prefetch has them when pacing by event time
 			objects <- f
 			held++
 		}
