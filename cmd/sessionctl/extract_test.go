@@ -455,7 +455,7 @@ func TestExtractS3CopiesServerSide(t *testing.T) {
 // through the command line's S3 flags, under a key prefix.
 func TestExtractS3Server(t *testing.T) {
 	if testing.Short() {
-		t.Skip("needs the S3 server")
+		t.Skip("-short (make unit-test): this test starts the S3 server, versitygw")
 	}
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "ctl")
