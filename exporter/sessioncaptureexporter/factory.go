@@ -48,8 +48,9 @@ func createDefaultConfig() component.Config {
 		TimeoutConfig:    exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
 		// Batching is on by default (see metadata.yaml): one stored object
 		// per batch, so tiny OTLP requests are gathered into objects of
-		// 8192 to 16384 items, flushed at least every 200 ms so that replay
-		// keeps a fine time resolution; a full queue blocks.
+		// 8192 to 16384 items, flushed at least every second (objects still
+		// split by second of arrival, so replay keeps its time resolution);
+		// a full queue blocks.
 		QueueConfig: metadata.NewDefaultSendingQueueConfig(),
 		RetryConfig: configretry.NewDefaultBackOffConfig(),
 	}

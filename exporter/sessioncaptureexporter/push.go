@@ -486,20 +486,12 @@ func (e *captureExporter) settleRolling(o *object, f fate) {
 // encode compresses the object: its parts' protobuf messages concatenated
 // are one export request holding all their resources.
 func (e *captureExporter) encode(o *object) (*sessionstore.Encoded, error) {
-	if len(o.parts) == 1 {
-		raw, err := o.parts[0].marshal()
-		if err != nil {
-			return nil, err
+	i := 0
+	return e.encoder.CompressParts(func() ([]byte, error) {
+		if i == len(o.parts) {
+			return nil, nil
 		}
-		return e.encoder.Compress(raw)
-	}
-	var raw []byte
-	for _, p := range o.parts {
-		b, err := p.marshal()
-		if err != nil {
-			return nil, err
-		}
-		raw = append(raw, b...)
-	}
-	return e.encoder.Compress(raw)
+		i++
+		return o.parts[i-1].marshal()
+	})
 }

@@ -76,6 +76,51 @@ func gz(t *testing.T, data []byte) []byte {
 	return buf.Bytes()
 }
 
+// CompressParts stores several export requests of one signal as one: the
+// decoded object holds every part's resources, in order, and RawBytes counts
+// them all; a part that fails to come fails the object.
+func TestCompressPartsIsOneRequest(t *testing.T) {
+	enc, err := NewEncoder(CompressionDefault)
+	require.NoError(t, err)
+	parts := []ptrace.Traces{testdata.GenerateTraces(3), testdata.GenerateTraces(5), testdata.GenerateTraces(1)}
+	want := ptrace.NewTraces()
+	raws := make([][]byte, len(parts))
+	total := 0
+	for i, td := range parts {
+		td.ResourceSpans().At(0).Resource().Attributes().PutInt("part", int64(i))
+		td.ResourceSpans().At(0).CopyTo(want.ResourceSpans().AppendEmpty())
+		raws[i], err = (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		total += len(raws[i])
+	}
+	next := func(fail error) func() ([]byte, error) {
+		i := 0
+		return func() ([]byte, error) {
+			if i == len(raws) {
+				return nil, nil
+			}
+			i++
+			if i == 2 && fail != nil {
+				return nil, fail
+			}
+			return raws[i-1], nil
+		}
+	}
+	e, err := enc.CompressParts(next(nil))
+	require.NoError(t, err)
+	assert.Equal(t, total, e.RawBytes)
+	b, n, err := Decode(SignalTraces, e.Data, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, total, n)
+	require.Equal(t, 9, b.ItemCount())
+	require.NoError(t, ptracetest.CompareTraces(want, b.Traces))
+	e.Release()
+
+	boom := fmt.Errorf("marshal boom")
+	_, err = enc.CompressParts(next(boom))
+	require.ErrorIs(t, err, boom)
+}
+
 func TestDecodeBadObjects(t *testing.T) {
 	enc, err := NewEncoder(CompressionDefault)
 	require.NoError(t, err)
