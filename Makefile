@@ -219,8 +219,9 @@ $(TELEMETRYGEN):
 bench-seed: build $(TELEMETRYGEN)
 	bash scripts/bench-seed.sh
 
-## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter)
-## and ours (debug, session_capture on the filesystem and the S3 server); rewrites its BENCHMARKS.md section
+## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter
+## and awss3exporter) and ours (debug, session_capture on the filesystem and the S3 server), in rounds
+## until the medians' spread is under 10 % (MIN_ROUNDS 5, MAX_ROUNDS 15); rewrites its BENCHMARKS.md section
 bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
 	bash scripts/build-peer.sh
 	bash scripts/bench-peers.sh

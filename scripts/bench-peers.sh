@@ -3,12 +3,13 @@
 # bytes stored per item of session_capture next to contrib's fileexporter, under the same
 # telemetrygen v0.161.0 load, in one run on one machine.
 #
-# Per round, five collectors run one after another (rounds interleaved, the order reversed
+# Per round, six collectors run one after another (rounds interleaved, the order reversed
 # every other round so that drift does not always hit the same one), each under the same
 # load (traces, metrics and logs at a fixed rate each, DURATION seconds, OTLP/gRPC on
 # loopback), every pipeline otlp -> batch -> one exporter:
 #   peer/debug   bin/otelcol-peer, debug exporter            (the peer's baseline)
 #   peer/file    bin/otelcol-peer, fileexporter, proto + zstd
+#   peer/s3      bin/otelcol-peer, awss3exporter, otlp_proto + gzip, into the S3 server below
 #   ours/debug   bin/otelcol-recordreplay, debug exporter    (our baseline)
 #   ours/fs      bin/otelcol-recordreplay, session_capture, filesystem store
 #   ours/s3      bin/otelcol-recordreplay, session_capture, S3 store on a real S3 server
@@ -26,12 +27,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/bin
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-30}             # seconds of load per collector
+# Rounds: at least MIN_ROUNDS, then more until the largest spread of the targets' medians
+# (session_capture against fileexporter: marginal CPU and peak RSS, on both stores; see
+# scripts/bench-peers-report.py) is under SPREAD, at most MAX_ROUNDS. ROUNDS=N: exactly N.
+MIN_ROUNDS=${ROUNDS:-${MIN_ROUNDS:-5}}
+MAX_ROUNDS=${ROUNDS:-${MAX_ROUNDS:-15}}
+SPREAD=${SPREAD:-0.10}
+DURATION=${DURATION:-25}             # seconds of load per collector
 TRACES_RATE=${TRACES_RATE:-10000}    # spans/s
 METRICS_RATE=${METRICS_RATE:-5000}   # data points/s
 LOGS_RATE=${LOGS_RATE:-5000}         # log records/s
 WORKER_RATE=${WORKER_RATE:-1250}     # per telemetrygen worker: one worker tops out near 2k/s
+BATCH_SIZE=${BATCH_SIZE:-512}        # items per OTLP request: the OpenTelemetry SDKs' export batch
 BENCH_MD=${BENCH_MD:-BENCHMARKS.md}
 UPDATE_MD=${UPDATE_MD:-1}
 OUT=${OUT:-bench-peers.out}
@@ -92,9 +99,9 @@ workers_for() { echo $(((($1) + WORKER_RATE - 1) / WORKER_RATE)); }
 tw=$(workers_for "$TRACES_RATE")
 mw=$(workers_for "$METRICS_RATE")
 lw=$(workers_for "$LOGS_RATE")
-TG_TRACES="traces --workers $tw --rate $(python3 -c "print(f'{$TRACES_RATE/$tw:g}')")"
-TG_METRICS="metrics --workers $mw --rate $(python3 -c "print(f'{$METRICS_RATE/$mw:g}')")"
-TG_LOGS="logs --workers $lw --rate $(python3 -c "print(f'{$LOGS_RATE/$lw:g}')")"
+TG_TRACES="traces --workers $tw --rate $(python3 -c "print(f'{$TRACES_RATE/$tw:g}')") --batch-size $BATCH_SIZE"
+TG_METRICS="metrics --workers $mw --rate $(python3 -c "print(f'{$METRICS_RATE/$mw:g}')") --batch-size $BATCH_SIZE"
+TG_LOGS="logs --workers $lw --rate $(python3 -c "print(f'{$LOGS_RATE/$lw:g}')") --batch-size $BATCH_SIZE"
 
 # run_one ROUND VARIANT: one collector under the load; appends a line to $OUT
 run_one() {
@@ -111,6 +118,10 @@ run_one() {
 	*/debug)
 		exporter=debug
 		store_cfg="debug: {verbosity: basic}"
+		;;
+	peer/s3)
+		exporter=awss3
+		store_cfg="awss3: {marshaler: otlp_proto, s3uploader: {compression: gzip, region: us-east-1, s3_bucket: $BUCKET, s3_prefix: p$round, endpoint: \"http://127.0.0.1:$vgw_port\", s3_force_path_style: true}}"
 		;;
 	peer/file)
 		exporter=file
@@ -147,7 +158,7 @@ service:
     logs: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
 CFG
 	local log="$work/r$round-${variant/\//-}.log"
-	"$bin" --config "$dir/config.yaml" > "$log" 2>&1 &
+	AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY "$bin" --config "$dir/config.yaml" > "$log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	local ready=0
@@ -199,6 +210,10 @@ CFG
 	local bytes=0 files=0 status=-
 	case $variant in
 	*/debug) ;;
+	peer/s3)
+		bytes=$(find "$vgw_dir/$BUCKET/p$round" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
+		files=$(find "$vgw_dir/$BUCKET/p$round" -type f | wc -l)
+		;;
 	ours/s3)
 		bytes=$(find "$vgw_dir/$BUCKET/r$round" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
 		files=$(find "$vgw_dir/$BUCKET/r$round" -type f | wc -l)
@@ -221,8 +236,10 @@ CFG
 
 start_date=$(date -u +%Y-%m-%d)
 printf 'round\tvariant\tcpu_s\titems\taccepted\tfailed\tpeak_rss_kib\tbytes\tfiles\ts3_server_cpu_s\twall_s\tmachine_busy_cores\tsession_status\n' | tee "$OUT"
-order=(peer/debug peer/file ours/debug ours/fs ours/s3)
-for round in $(seq "$ROUNDS"); do
+order=(peer/debug peer/file peer/s3 ours/debug ours/fs ours/s3)
+round=0
+while [ "$round" -lt "$MAX_ROUNDS" ]; do
+	round=$((round + 1))
 	if [ $((round % 2)) = 0 ]; then
 		seq_=("${order[@]}")
 		order_r=()
@@ -231,16 +248,26 @@ for round in $(seq "$ROUNDS"); do
 		order_r=("${order[@]}")
 	fi
 	for v in "${order_r[@]}"; do run_one "$round" "$v"; done
+	if [ "$round" -ge "$MIN_ROUNDS" ]; then
+		worst=$(BP_OUT=$OUT python3 scripts/bench-peers-report.py --spread)
+		echo "bench-peers: after round $round the largest spread of the targets' medians is ±$(python3 -c "print(f'{100 * $worst:.0f}')") %" >&2
+		python3 -c "import sys; sys.exit(0 if $worst < $SPREAD else 1)" && break
+	fi
 done
+ROUNDS=$round
 
 # The modules of contrib that would be peers too, asked of the module proxy as this run did.
 unserved=$work/unserved.txt
 : > "$unserved"
-for m in exporter/awss3exporter receiver/awss3receiver receiver/otlpjsonfilereceiver receiver/filereceiver; do
+# The environment's GOPROXY without its fallback to version control: the question is what
+# the proxy serves (the report names no registry's address).
+proxy=$(go env GOPROXY)
+proxy=${proxy%,direct}
+proxy=${proxy%|direct}
+for m in receiver/awss3receiver receiver/otlpjsonfilereceiver receiver/filereceiver; do
 	mod=github.com/open-telemetry/opentelemetry-collector-contrib/$m
-	# the environment's GOPROXY; the report names no registry's address
-	list=$(cd "$work" && GOFLAGS=-mod=mod go list -m -versions "$mod" 2>&1 | tail -1 || true)
-	dl=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$mod@v0.165.1" 2>&1 |
+	list=$(cd "$work" && GOPROXY=$proxy GOFLAGS=-mod=mod go list -m -versions "$mod" 2>&1 | tail -1 | tr '\t' ' ' || true)
+	dl=$(cd "$work" && GOPROXY=$proxy GOFLAGS=-mod=mod go mod download -json "$mod@v0.165.1" 2>&1 |
 		python3 -c 'import json,sys
 try: print(json.load(sys.stdin).get("Error", "served").split("\n")[0])
 except Exception as e: print("unparsable answer")' || true)
@@ -252,9 +279,10 @@ cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 export BP_OUT=$OUT BP_MD=$BENCH_MD BP_UPDATE=$UPDATE_MD BP_UNSERVED=$unserved BP_DATE=$start_date \
 	BP_COMMIT=$(git rev-parse --short HEAD) BP_DIRTY=$(git status --porcelain --untracked-files=no -- '*.go' go.mod go.sum builder-config.yaml testbed/peer-builder-config.yaml ':!*_test.go' | wc -l) \
 	BP_CPU="$cpu_model" BP_CORES=$(nproc) BP_KERNEL=$(uname -r) BP_GO=$(go env GOVERSION) \
-	BP_ROUNDS=$ROUNDS BP_DURATION=$DURATION BP_TRACES="$TG_TRACES" BP_METRICS="$TG_METRICS" BP_LOGS="$TG_LOGS" \
+	BP_ROUNDS=$ROUNDS BP_ROUNDS_ASKED="MIN_ROUNDS=$MIN_ROUNDS MAX_ROUNDS=$MAX_ROUNDS SPREAD=$SPREAD" BP_DURATION=$DURATION BP_BATCH=$BATCH_SIZE BP_TRACES="$TG_TRACES" BP_METRICS="$TG_METRICS" BP_LOGS="$TG_LOGS" \
 	BP_RATES="$TRACES_RATE $METRICS_RATE $LOGS_RATE" \
 	BP_V_FILE=$(modver "$BIN/otelcol-peer" github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter) \
+	BP_V_S3=$(modver "$BIN/otelcol-peer" github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter) \
 	BP_V_CORE=$(modver "$BIN/otelcol-peer" go.opentelemetry.io/collector/receiver/otlpreceiver) \
 	BP_V_STABLE=$(modver "$BIN/otelcol-peer" go.opentelemetry.io/collector/pdata) \
 	BP_V_OURS_CORE=$(modver "$BIN/otelcol-recordreplay" go.opentelemetry.io/collector/receiver/otlpreceiver) \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the peer distribution bin/otelcol-peer (otlp receiver, batch processor, debug
-# exporter, contrib fileexporter; testbed/peer-builder-config.yaml) with the project's ocb
+# exporter, contrib fileexporter and awss3exporter; testbed/peer-builder-config.yaml) with the project's ocb
 # (bin/builder, v0.165.0, installed by `make tools`). ocb writes its sources and binary into
 # build-peer/otelcol-peer, a directory of its own (not the root build/ of `make build`).
 set -euo pipefail

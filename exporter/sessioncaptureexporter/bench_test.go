@@ -109,7 +109,7 @@ func BenchmarkBareMarshalGzip(b *testing.B) {
 func BenchmarkCompressionLevels(b *testing.B) {
 	raw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(benchBatches(1)[0])
 	require.NoError(b, err)
-	for _, l := range []sessionstore.CompressionLevel{sessionstore.CompressionBestSpeed, sessionstore.CompressionDefault, sessionstore.CompressionBestCompression} {
+	for _, l := range []sessionstore.CompressionLevel{sessionstore.CompressionBestSpeed, sessionstore.CompressionBalanced, sessionstore.CompressionBestCompression} {
 		b.Run(string(l), func(b *testing.B) {
 			enc, err := sessionstore.NewEncoder(l)
 			require.NoError(b, err)

@@ -43,7 +43,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, cfg.Store.Timeout)
 	assert.Equal(t, AutoSessionID, cfg.Session.ID)
 	assert.Equal(t, 10*time.Second, cfg.MetadataInterval)
-	assert.Equal(t, sessionstore.CompressionDefault, cfg.CompressionLevel)
+	assert.Equal(t, sessionstore.CompressionBestSpeed, cfg.CompressionLevel)
 	require.True(t, cfg.QueueConfig.HasValue())
 	q := cfg.QueueConfig.Get()
 	assert.True(t, q.Batch.HasValue(), "batching is on by default: one object per batch")
@@ -87,7 +87,7 @@ func TestFullConfig(t *testing.T) {
 	want.Session.MaxBytes = 1 << 30
 	want.Session.MaxDuration = time.Hour
 	want.MetadataInterval = 30 * time.Second
-	want.CompressionLevel = sessionstore.CompressionBestSpeed
+	want.CompressionLevel = sessionstore.CompressionBalanced
 	want.Backpressure = BackpressureDrop
 	want.TimeoutConfig.Timeout = 10 * time.Second
 	want.RetryConfig.InitialInterval = time.Second

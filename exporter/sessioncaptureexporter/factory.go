@@ -44,7 +44,7 @@ func createDefaultConfig() component.Config {
 		Backpressure:     BackpressureBlock,
 		MetadataInterval: 10 * time.Second,
 		ShutdownTimeout:  20 * time.Second,
-		CompressionLevel: sessionstore.CompressionDefault,
+		CompressionLevel: sessionstore.CompressionBestSpeed,
 		TimeoutConfig:    exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
 		// Batching is on by default (see metadata.yaml): one stored object
 		// per batch, so tiny OTLP requests are gathered into objects of

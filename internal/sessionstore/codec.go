@@ -17,38 +17,42 @@ import (
 )
 
 // CompressionLevel is the gzip level of stored objects: best_speed (gzip
-// level 1), default (level 3) or best_compression (level 9). The default is
-// level 3 of klauspost/compress, not zlib's 6 nor that library's 5: on OTLP
-// traces it stores within about 3 % of level 5's size at about 1.5 times
-// its speed (BenchmarkCompressionLevels), and compression is most of what
-// capture costs.
+// level 1, session_capture's default), balanced (level 3) or
+// best_compression (level 9); default is the old name of balanced.
+// Compression is most of what capture costs: on OTLP traces
+// (BenchmarkCompressionLevels) balanced stores objects about 8 % smaller
+// than best_speed at about 1.5 times its CPU, and best_compression another
+// 9 % smaller at about 7 times the CPU of balanced.
 type CompressionLevel string
 
 // The supported compression levels.
 const (
 	CompressionBestSpeed       CompressionLevel = "best_speed"
-	CompressionDefault         CompressionLevel = "default"
+	CompressionBalanced        CompressionLevel = "balanced"
 	CompressionBestCompression CompressionLevel = "best_compression"
+	// CompressionDefault is balanced under its name before balanced
+	// (gzip level 5 then, level 3 since).
+	CompressionDefault CompressionLevel = "default"
 )
 
 // UnmarshalText refuses unknown levels while the configuration loads.
 func (l *CompressionLevel) UnmarshalText(text []byte) error {
 	switch v := CompressionLevel(text); v {
-	case CompressionBestSpeed, CompressionDefault, CompressionBestCompression:
+	case CompressionBestSpeed, CompressionBalanced, CompressionDefault, CompressionBestCompression:
 		*l = v
 		return nil
 	default:
 		return fmt.Errorf("unknown compression level %q: want %q, %q or %q",
-			string(text), CompressionBestSpeed, CompressionDefault, CompressionBestCompression)
+			string(text), CompressionBestSpeed, CompressionBalanced, CompressionBestCompression)
 	}
 }
 
-// GzipLevel is the level's number for gzip writers.
+// GzipLevel is the level's number for gzip writers ("" is best_speed).
 func (l CompressionLevel) GzipLevel() (int, error) {
 	switch l {
-	case CompressionBestSpeed:
+	case CompressionBestSpeed, "":
 		return gzip.BestSpeed, nil
-	case CompressionDefault, "":
+	case CompressionBalanced, CompressionDefault:
 		return 3, nil
 	case CompressionBestCompression:
 		return gzip.BestCompression, nil

@@ -25,7 +25,7 @@ import (
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
-	for _, level := range []CompressionLevel{CompressionBestSpeed, CompressionDefault, CompressionBestCompression} {
+	for _, level := range []CompressionLevel{CompressionBestSpeed, CompressionBalanced, CompressionDefault, CompressionBestCompression} {
 		enc, err := NewEncoder(level)
 		require.NoError(t, err)
 

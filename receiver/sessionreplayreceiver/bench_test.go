@@ -53,7 +53,7 @@ func benchSession(b *testing.B) benchData {
 	defer st.Close()
 	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	w := sessiontest.NewWriter(b, st, "bench", c0)
-	w.Compression(sessionstore.CompressionDefault)
+	w.Compression(sessionstore.CompressionBestSpeed) // session_capture's default
 	w.Derived = true // the same objects in shard 0 every run
 	d := benchData{store: cfg}
 	for i := range benchObjects {

@@ -37,7 +37,7 @@ func NewWriter(t testing.TB, st sessionstore.Store, id string, start time.Time) 
 }
 
 // Compression makes the objects written from now on gzipped at level
-// (best_speed until then; session_capture's default is default).
+// (best_speed, session_capture's default, until then).
 func (w *Writer) Compression(level sessionstore.CompressionLevel) {
 	w.t.Helper()
 	enc, err := sessionstore.NewEncoder(level)
