@@ -138,7 +138,7 @@ func convertRequest[D, R any](e *captureExporter, sig *signalOps[D, R]) xexporte
 		if !ok { // not through the front door: accepted now, into the current session
 			st = stamp{accepted: e.now().UTC().Truncate(time.Millisecond), instance: e.instance, request: newRequestID()}
 		}
-		return acceptRequest(sig, data, st, limit, bySize), nil
+		return acceptRequest(sig, data, st, limit, bySize, e.cfg.Session.FromAttribute), nil
 	}
 }
 

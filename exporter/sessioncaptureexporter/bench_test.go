@@ -153,7 +153,7 @@ func (discardStore) Copy(context.Context, string, string) error { return nil }
 func pushAccepted(e *captureExporter, ctx context.Context, td ptrace.Traces) error {
 	st := stamp{accepted: e.now().UTC().Truncate(time.Millisecond), instance: e.instance, request: newRequestID()}
 	st.session = e.sessions.accept(sessionstore.SignalTraces, int64(td.SpanCount()), nil)
-	return pushRequest(e, &tracesSignal)(ctx, acceptRequest(&tracesSignal, td, st, 0, false))
+	return pushRequest(e, &tracesSignal)(ctx, acceptRequest(&tracesSignal, td, st, 0, false, ""))
 }
 
 // BenchmarkWritePath is the exporter's push: pdata -> protobuf -> gzip ->

@@ -102,7 +102,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 // exporter's requests of one signal (request.go).
 func queueSettings[D, R any](e *captureExporter, sig *signalOps[D, R]) xexporterhelper.QueueBatchSettings {
 	return xexporterhelper.QueueBatchSettings{
-		Encoding:         queueEncoding[D, R]{sig: sig, now: e.now},
+		Encoding:         queueEncoding[D, R]{sig: sig, now: e.now, attr: e.cfg.Session.FromAttribute},
 		ReferenceCounter: refCounter[D, R]{sig: sig},
 	}
 }

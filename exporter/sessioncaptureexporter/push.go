@@ -124,7 +124,11 @@ func planObjects[D, R any](e *captureExporter, sig *signalOps[D, R], r *captureR
 			accepted = now
 		}
 		redelivered := p.stamp.instance != e.instance
-		for _, pt := range splitByRoute(p.data, sig, e.cfg.Session.FromAttribute) {
+		parts := p.parts
+		if !p.sealed { // no batcher: split now
+			parts = splitByRoute(p.data, sig, e.cfg.Session.FromAttribute)
+		}
+		for _, pt := range parts {
 			k := groupKey{route: pt.route, window: int64(accepted.Sub(first) / arrivalResolution)}
 			if pt.route == "" {
 				k.own = p.stamp.session
@@ -492,6 +496,6 @@ func (e *captureExporter) encode(o *object) (*sessionstore.Encoded, error) {
 			return nil, nil
 		}
 		i++
-		return o.parts[i-1].marshal()
+		return o.parts[i-1].protobuf()
 	})
 }

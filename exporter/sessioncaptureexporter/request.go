@@ -44,11 +44,69 @@ func (s stamp) name() []byte {
 }
 
 // piece is one accepted request or one chunk of it.
+//
+// The batcher seals each piece as it takes it in (MergeSplit): the piece's
+// parts, split by route, are marshalled to protobuf and the pdata is let
+// go. A batch then holds bytes, not pdata trees, while it waits for its
+// flush: the garbage collector has nothing of it to scan, and it is a
+// fraction of the size. The push compresses the parts as they are.
 type piece[D any] struct {
 	stamp stamp
 	data  D
 	items int
 	bytes int // protobuf size, 0 until asked
+	// attr is the routing attribute (session.from_attribute) the piece
+	// is split by when sealed.
+	attr string
+	// raw is the piece's protobuf as a persistent queue held it, or nil.
+	raw []byte
+	// refd: the sending queue holds a reference on data (see refCounter).
+	refd bool
+	// sealed: parts holds the piece, data is gone.
+	sealed bool
+	parts  []part
+}
+
+// seal makes the piece independent of its pdata (see piece). A piece that
+// cannot be sealed stays as it is: the push marshals it, as without a
+// batcher.
+func (sig *signalOps[D, R]) seal(p *piece[D]) {
+	if p.sealed {
+		return
+	}
+	parts := splitByRoute(p.data, sig, p.attr)
+	if len(parts) == 1 && p.raw != nil {
+		// as queued: one route's protobuf is the piece's
+		parts[0].raw, parts[0].marshal = p.raw, func() ([]byte, error) { return p.raw, nil }
+	}
+	bytes := 0
+	for i := range parts {
+		if err := parts[i].detach(); err != nil {
+			return
+		}
+		bytes += len(parts[i].raw)
+	}
+	if p.refd {
+		sig.unref(p.data)
+		p.refd = false
+	}
+	var zero D
+	p.parts, p.data, p.raw, p.bytes, p.sealed = parts, zero, nil, bytes, true
+}
+
+// protobuf returns the piece as one OTLP protobuf export request.
+func (sig *signalOps[D, R]) protobuf(p *piece[D]) ([]byte, error) {
+	if !p.sealed {
+		return sig.marshal(p.data)
+	}
+	if len(p.parts) == 1 {
+		return p.parts[0].raw, nil
+	}
+	var raw []byte
+	for _, pt := range p.parts {
+		raw = append(raw, pt.raw...)
+	}
+	return raw, nil
 }
 
 // captureRequest is the exporter's exporterhelper request.
@@ -82,7 +140,7 @@ func (r *captureRequest[D, R]) BytesSize() int {
 }
 
 func (sig *signalOps[D, R]) pieceBytes(p *piece[D]) int {
-	if p.bytes == 0 {
+	if p.bytes == 0 && !p.sealed {
 		p.bytes = sig.size(p.data)
 	}
 	return p.bytes
@@ -101,6 +159,9 @@ func (r *captureRequest[D, R]) MergeSplit(_ context.Context, maxSize int, szt ex
 			return nil, fmt.Errorf("session_capture: cannot merge a %T into a %T", other, r)
 		}
 		pieces = append(pieces[:len(pieces):len(pieces)], o.pieces...)
+	}
+	for _, p := range pieces {
+		r.sig.seal(p)
 	}
 	if maxSize <= 0 {
 		return []xexporterhelper.Request{newCaptureRequest(r.sig, pieces)}, nil
@@ -138,7 +199,7 @@ func (r *captureRequest[D, R]) MergeSplit(_ context.Context, maxSize int, szt ex
 // piece, or chunks of at most limit items (limit 0: no limit) if it has
 // more; with the bytes sizer, limit is in bytes and the chunks are sized
 // by the data's average item.
-func acceptRequest[D, R any](sig *signalOps[D, R], data D, st stamp, limit int, bySize bool) *captureRequest[D, R] {
+func acceptRequest[D, R any](sig *signalOps[D, R], data D, st stamp, limit int, bySize bool, attr string) *captureRequest[D, R] {
 	items := sig.count(data)
 	chunkItems := limit
 	if bySize && limit > 0 {
@@ -150,14 +211,14 @@ func acceptRequest[D, R any](sig *signalOps[D, R], data D, st stamp, limit int, 
 	}
 	if chunkItems <= 0 || items <= chunkItems {
 		st.count = 1
-		return newCaptureRequest(sig, []*piece[D]{{stamp: st, data: data, items: items}})
+		return newCaptureRequest(sig, []*piece[D]{{stamp: st, data: data, items: items, attr: attr}})
 	}
 	chunks := sig.chunk(data, chunkItems)
 	pieces := make([]*piece[D], len(chunks))
 	for i, c := range chunks {
 		s := st
 		s.index, s.count = uint32(i), uint32(len(chunks))
-		pieces[i] = &piece[D]{stamp: s, data: c, items: sig.count(c)}
+		pieces[i] = &piece[D]{stamp: s, data: c, items: sig.count(c), attr: attr}
 	}
 	return newCaptureRequest(sig, pieces)
 }
@@ -171,8 +232,9 @@ func acceptRequest[D, R any](sig *signalOps[D, R], data D, st stamp, limit int, 
 // A request queued by an earlier release (pdata, the arrival stamped on
 // its resources) is read as one piece.
 type queueEncoding[D, R any] struct {
-	sig *signalOps[D, R]
-	now func() time.Time
+	sig  *signalOps[D, R]
+	now  func() time.Time
+	attr string // session.from_attribute
 }
 
 var queueMagic = []byte("RRQ1")
@@ -185,7 +247,7 @@ func (e queueEncoding[D, R]) Marshal(_ context.Context, req xexporterhelper.Requ
 	buf := append([]byte(nil), queueMagic...)
 	buf = binary.AppendUvarint(buf, uint64(len(r.pieces)))
 	for _, p := range r.pieces {
-		raw, err := e.sig.marshal(p.data)
+		raw, err := e.sig.protobuf(p)
 		if err != nil {
 			return nil, fmt.Errorf("session_capture: queue %s: %w", e.sig.signal, err)
 		}
@@ -231,7 +293,8 @@ func (e queueEncoding[D, R]) Unmarshal(b []byte) (context.Context, xexporterhelp
 		if err != nil {
 			return context.Background(), nil, fmt.Errorf("%w: %w", errQueueFormat, err)
 		}
-		pieces = append(pieces, &piece[D]{stamp: st, data: data, items: e.sig.count(data)})
+		// raw is kept (a copy: the queue's buffer is not ours) for the seal
+		pieces = append(pieces, &piece[D]{stamp: st, data: data, items: e.sig.count(data), attr: e.attr, raw: append([]byte(nil), raw...)})
 	}
 	return context.Background(), newCaptureRequest(e.sig, pieces), nil
 }
@@ -269,7 +332,7 @@ func (e queueEncoding[D, R]) unmarshalEarlier(b []byte) (context.Context, xexpor
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return ctx, newCaptureRequest(e.sig, []*piece[D]{{stamp: st, data: data, items: e.sig.count(data)}}), nil
+	return ctx, newCaptureRequest(e.sig, []*piece[D]{{stamp: st, data: data, items: e.sig.count(data), attr: e.attr}}), nil
 }
 
 // queueReader reads the fields of a queued request, remembering the first
@@ -303,18 +366,25 @@ func (r *queueReader) bytes() []byte {
 	return out
 }
 
-// refCounter keeps pooled pdata alive while it waits in the queue (see
-// pdata's xpdata/pref).
+// refCounter keeps pooled pdata alive while it waits in the in-memory
+// queue (see pdata's xpdata/pref): until its piece is sealed, which lets
+// the data go, or the request is done.
 type refCounter[D, R any] struct{ sig *signalOps[D, R] }
 
 func (c refCounter[D, R]) Ref(req xexporterhelper.Request) {
 	for _, p := range req.(*captureRequest[D, R]).pieces {
-		c.sig.ref(p.data)
+		if !p.sealed && !p.refd {
+			c.sig.ref(p.data)
+			p.refd = true
+		}
 	}
 }
 
 func (c refCounter[D, R]) Unref(req xexporterhelper.Request) {
 	for _, p := range req.(*captureRequest[D, R]).pieces {
-		c.sig.unref(p.data)
+		if p.refd {
+			c.sig.unref(p.data)
+			p.refd = false
+		}
 	}
 }

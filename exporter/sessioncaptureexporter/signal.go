@@ -116,7 +116,40 @@ type part struct {
 	phases map[int64]*phaseItems
 	// sampling counts the part's spans by sampling threshold.
 	sampling map[string]int64
-	marshal  func() ([]byte, error)
+	// raw is the part's protobuf once its piece is sealed; until then
+	// marshal makes it from the piece's data.
+	raw     []byte
+	marshal func() ([]byte, error)
+}
+
+// protobuf returns the part as an OTLP protobuf export request.
+func (p *part) protobuf() ([]byte, error) {
+	if p.raw != nil {
+		return p.raw, nil
+	}
+	return p.marshal()
+}
+
+// detach makes the part hold its protobuf and its own copies of the
+// resources it describes, so that nothing in it refers to the piece's
+// data any more.
+func (p *part) detach() error {
+	raw, err := p.marshal()
+	if err != nil {
+		return err
+	}
+	p.raw, p.marshal = raw, nil
+	p.resource = cloneResource(p.resource)
+	for _, ph := range p.phases {
+		ph.resource = cloneResource(ph.resource)
+	}
+	return nil
+}
+
+func cloneResource(r pcommon.Resource) pcommon.Resource {
+	c := pcommon.NewResource()
+	r.CopyTo(c)
+	return c
 }
 
 type phaseItems struct {
