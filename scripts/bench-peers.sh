@@ -27,9 +27,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/bin
-# Rounds: at least MIN_ROUNDS, then more until the largest spread of the targets' medians
-# (session_capture against fileexporter: marginal CPU and peak RSS, on both stores; see
-# scripts/bench-peers-report.py) is under SPREAD, at most MAX_ROUNDS. ROUNDS=N: exactly N.
+# Rounds: at least MIN_ROUNDS, then more until the largest spread of the target figures
+# (session_capture against fileexporter on both stores: marginal CPU pooled over the rounds,
+# peak RSS; see scripts/bench-peers-report.py) is under SPREAD, at most MAX_ROUNDS.
+# ROUNDS=N: exactly N.
 MIN_ROUNDS=${ROUNDS:-${MIN_ROUNDS:-5}}
 MAX_ROUNDS=${ROUNDS:-${MAX_ROUNDS:-15}}
 SPREAD=${SPREAD:-0.10}
@@ -250,7 +251,7 @@ while [ "$round" -lt "$MAX_ROUNDS" ]; do
 	for v in "${order_r[@]}"; do run_one "$round" "$v"; done
 	if [ "$round" -ge "$MIN_ROUNDS" ]; then
 		worst=$(BP_OUT=$OUT python3 scripts/bench-peers-report.py --spread)
-		echo "bench-peers: after round $round the largest spread of the targets' medians is ±$(python3 -c "print(f'{100 * $worst:.0f}')") %" >&2
+		echo "bench-peers: after round $round the largest spread of the target figures is ±$(python3 -c "print(f'{100 * $worst:.0f}')") %" >&2
 		python3 -c "import sys; sys.exit(0 if $worst < $SPREAD else 1)" && break
 	fi
 done
