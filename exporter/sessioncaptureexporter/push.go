@@ -490,12 +490,5 @@ func (e *captureExporter) settleRolling(o *object, f fate) {
 // encode compresses the object: its parts' protobuf messages concatenated
 // are one export request holding all their resources.
 func (e *captureExporter) encode(o *object) (*sessionstore.Encoded, error) {
-	i := 0
-	return e.encoder.CompressParts(func() ([]byte, error) {
-		if i == len(o.parts) {
-			return nil, nil
-		}
-		i++
-		return o.parts[i-1].protobuf()
-	})
+	return e.encoder.CompressParts(len(o.parts), func(i int) ([]byte, error) { return o.parts[i].protobuf() })
 }

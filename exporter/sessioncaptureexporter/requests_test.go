@@ -17,6 +17,19 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
+// consumeBatches sends n batches of each signal, one push each (no queue),
+// and shuts the exporter down.
+func consumeBatches(t *testing.T, tr *trio, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for range n {
+		require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(4)))
+		require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(2)))
+		require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
+	}
+	tr.shutdown(t)
+}
+
 // TestStoreRequestsPerObject counts what capture asks of the store: one
 // write per stored object and nothing else that grows with the objects (no
 // existence check, listing or read before or after a write), whether the
@@ -35,13 +48,7 @@ func TestStoreRequestsPerObject(t *testing.T) {
 					fs = faultstore.New(s)
 					return fs
 				})
-				ctx := context.Background()
-				for range batches {
-					require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(4)))
-					require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(2)))
-					require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
-				}
-				tr.shutdown(t)
+				consumeBatches(t, tr, batches)
 
 				ids := sessiontest.IDs(t, st)
 				require.Len(t, ids, 1)
@@ -86,13 +93,8 @@ func TestS3RequestsPerObject(t *testing.T) {
 		cfg.Session.ID = "s3-requests"
 		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 		tr := newTrio(t, cfg, nil)
+		consumeBatches(t, tr, batches)
 		ctx := context.Background()
-		for range batches {
-			require.NoError(t, tr.traces.ConsumeTraces(ctx, testdata.GenerateTraces(4)))
-			require.NoError(t, tr.metrics.ConsumeMetrics(ctx, testdata.GenerateMetrics(2)))
-			require.NoError(t, tr.logs.ConsumeLogs(ctx, testdata.GenerateLogs(3)))
-		}
-		tr.shutdown(t)
 		w := wire{requests: traffic.Requests(), conns: traffic.Conns()}
 
 		st, err := sessionstore.Open(ctx, &storeCfg)

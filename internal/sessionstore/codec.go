@@ -130,25 +130,25 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) (*Encoded, error) {
 // stored object.
 func (e *Encoder) Compress(raw []byte) (*Encoded, error) { return e.compress(raw) }
 
-// CompressParts encodes the protobuf messages of one signal's export
-// requests that next returns, in turn, until it returns nil, as one stored
-// object: concatenated, such messages are one request holding all their
-// resources. Each part goes to the compressor as it comes, so no buffer
-// ever holds them all.
-func (e *Encoder) CompressParts(next func() ([]byte, error)) (*Encoded, error) {
+// CompressParts encodes n protobuf messages of one signal's export
+// requests, part(0) to part(n-1), as one stored object: concatenated, such
+// messages are one request holding all their resources. Each part goes to
+// the compressor as it comes, so no buffer ever holds them all.
+func (e *Encoder) CompressParts(n int, part func(i int) ([]byte, error)) (*Encoded, error) {
 	return e.stream(func(zw io.Writer) (int, error) {
 		total := 0
-		for {
-			raw, err := next()
-			if err != nil || raw == nil {
+		for i := range n {
+			raw, err := part(i)
+			if err != nil {
 				return total, err
 			}
-			n, err := zw.Write(raw)
-			total += n
+			w, err := zw.Write(raw)
+			total += w
 			if err != nil {
 				return total, err
 			}
 		}
+		return total, nil
 	})
 }
 
