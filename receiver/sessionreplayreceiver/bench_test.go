@@ -53,8 +53,9 @@ func benchSession(b *testing.B) benchData {
 	defer st.Close()
 	c0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	w := sessiontest.NewWriter(b, st, "bench", c0)
-	w.Compression(sessionstore.CompressionBestSpeed) // session_capture's default
-	w.Derived = true // the same objects in shard 0 every run
+	w.Compression(sessionstore.CompressionBestSpeed) // session_capture's default level
+	// the same objects in shard 0 every run
+	w.Derived = true
 	d := benchData{store: cfg}
 	for i := range benchObjects {
 		td := sessiontest.RealisticTraces(uint64(i), benchSpans, c0.Add(time.Duration(i)*time.Second))
