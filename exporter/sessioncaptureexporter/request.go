@@ -75,9 +75,8 @@ func (sig *signalOps[D, R]) seal(p *piece[D]) {
 		return
 	}
 	parts := splitByRoute(p.data, sig, p.attr)
-	if len(parts) == 1 && p.raw != nil {
-		// as queued: one route's protobuf is the piece's
-		parts[0].raw, parts[0].marshal = p.raw, func() ([]byte, error) { return p.raw, nil }
+	if len(parts) == 1 {
+		parts[0].raw = p.raw // as queued (or nil): one route's protobuf is the piece's
 	}
 	bytes := 0
 	for i := range parts {

@@ -130,15 +130,18 @@ func (p *part) protobuf() ([]byte, error) {
 	return p.marshal()
 }
 
-// detach makes the part hold its protobuf and its own copies of the
-// resources it describes, so that nothing in it refers to the piece's
-// data any more.
+// detach makes the part hold its protobuf (marshalled now unless it has
+// it already) and its own copies of the resources it describes, so that
+// nothing in it refers to the piece's data any more.
 func (p *part) detach() error {
-	raw, err := p.marshal()
-	if err != nil {
-		return err
+	if p.raw == nil {
+		raw, err := p.marshal()
+		if err != nil {
+			return err
+		}
+		p.raw = raw
 	}
-	p.raw, p.marshal = raw, nil
+	p.marshal = nil
 	p.resource = cloneResource(p.resource)
 	for _, ph := range p.phases {
 		ph.resource = cloneResource(ph.resource)
