@@ -186,23 +186,9 @@ func TestSnapshotOfASharedRecorder(t *testing.T) {
 		cfg, st := recorderConfig(t, "30s")
 		cfg.MetadataInterval = time.Second
 		a, _, ca := startControlled(t, cfg)
-		set := exportertest.NewNopSettings(metadata.Type)
-		set.ID = component.MustNewIDWithName(metadata.Type.String(), "replica-b")
-		cb := *cfg
-		cb.Control = nil // the other replica is not asked
-		b := startTrio(t, set, &cb, nil)
+		b := startReplicaB(t, cfg, nil)
+		feedReplicasAndSnapshot(t, a, b, ca, "shared", 60)
 		ctx := context.Background()
-		for i := range 60 {
-			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
-			require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
-			if i == 40 {
-				_, err := ca.Snapshot(ctx, control.SnapshotRequest{ID: "shared", Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
-				require.NoError(t, err)
-			}
-			time.Sleep(time.Second)
-		}
-		a.shutdown(t)
-		b.shutdown(t)
 		au := audit(t, st)
 		au.checkLedger(t)
 		m := au.meta["shared"]
@@ -287,23 +273,9 @@ func TestSnapshotSharesSavedTogether(t *testing.T) {
 			}
 		}
 		a, _, ca := startControlledWrapped(t, cfg, slow(sessionstore.MetadataKey("both"), 500*time.Millisecond))
-		set := exportertest.NewNopSettings(metadata.Type)
-		set.ID = component.MustNewIDWithName(metadata.Type.String(), "replica-b")
-		cb := *cfg
-		cb.Control = nil
-		b := startTrio(t, set, &cb, slow("sessions/both/writers/", 100*time.Millisecond))
+		b := startReplicaB(t, cfg, slow("sessions/both/writers/", 100*time.Millisecond))
+		feedReplicasAndSnapshot(t, a, b, ca, "both", 50)
 		ctx := context.Background()
-		for i := range 50 {
-			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
-			require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
-			if i == 40 {
-				_, err := ca.Snapshot(ctx, control.SnapshotRequest{ID: "both", Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
-				require.NoError(t, err)
-			}
-			time.Sleep(time.Second)
-		}
-		a.shutdown(t)
-		b.shutdown(t)
 		au := audit(t, st)
 		au.checkLedger(t) // metadata.json counts what the objects hold
 		m := au.meta["both"]
@@ -314,4 +286,34 @@ func TestSnapshotSharesSavedTogether(t *testing.T) {
 		assert.Len(t, views, 2, "a share per writer")
 		assert.Equal(t, views[a.shared.writerID()].CapturedTraces+views[b.shared.writerID()].CapturedTraces, m.CapturedTraces, "the merge of both shares")
 	})
+}
+
+// startReplicaB starts a second writer of cfg's sessions (replica-b), not
+// registered with the control extension: a snapshot is asked of the other.
+func startReplicaB(t *testing.T, cfg *Config, wrap func(sessionstore.Store) sessionstore.Store) *trio {
+	t.Helper()
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), "replica-b")
+	cb := *cfg
+	cb.Control = nil
+	return startTrio(t, set, &cb, wrap)
+}
+
+// feedReplicasAndSnapshot gives both replicas 10 spans a second for
+// seconds, asks replica a for snapshot id (10 s before, 2 s after) at
+// second 40, and shuts both down.
+func feedReplicasAndSnapshot(t *testing.T, a, b *trio, ca control.Capture, id string, seconds int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range seconds {
+		require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20, 10, 1, "")))
+		require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, i*20+10, 10, 1, "")))
+		if i == 40 {
+			_, err := ca.Snapshot(ctx, control.SnapshotRequest{ID: id, Before: control.Duration(10 * time.Second), After: control.Duration(2 * time.Second)})
+			require.NoError(t, err)
+		}
+		time.Sleep(time.Second)
+	}
+	a.shutdown(t)
+	b.shutdown(t)
 }

@@ -12,10 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFilesystemSyncsDirectories: a Put fsyncs the file, then every
-// directory it created and the directory it renamed into, so a power loss
-// cannot lose an object the store said it had.
-func TestFilesystemSyncsDirectories(t *testing.T) {
+// watchDirSyncs records the directories the store fsyncs, for the test.
+func watchDirSyncs(t *testing.T) *[]string {
 	var synced []string
 	prev := syncDir
 	syncDir = func(r *os.Root, dir string) error {
@@ -23,16 +21,24 @@ func TestFilesystemSyncsDirectories(t *testing.T) {
 		return prev(r, dir)
 	}
 	t.Cleanup(func() { syncDir = prev })
+	return &synced
+}
+
+// TestFilesystemSyncsDirectories: a Put fsyncs the file, then every
+// directory it created and the directory it renamed into, so a power loss
+// cannot lose an object the store said it had.
+func TestFilesystemSyncsDirectories(t *testing.T) {
+	synced := watchDirSyncs(t)
 	st, err := OpenFilesystem(filepath.Join(t.TempDir(), "root"))
 	require.NoError(t, err)
 	defer st.Close()
 	require.NoError(t, st.Put(context.Background(), "sessions/s1/raw/2026-11-28/23/x", []byte("x")))
 	for _, dir := range []string{"sessions/s1/raw/2026-11-28/23", "sessions/s1/raw/2026-11-28", "sessions/s1/raw", "sessions/s1", "sessions", "."} {
-		assert.True(t, slices.Contains(synced, dir), "%s synced (got %v)", dir, synced)
+		assert.True(t, slices.Contains(*synced, dir), "%s synced (got %v)", dir, *synced)
 	}
-	synced = nil
+	*synced = nil
 	require.NoError(t, st.Put(context.Background(), "sessions/s1/raw/2026-11-28/23/y", []byte("y")))
-	assert.Equal(t, []string{"sessions/s1/raw/2026-11-28/23"}, synced, "an existing directory: only the rename is synced")
+	assert.Equal(t, []string{"sessions/s1/raw/2026-11-28/23"}, *synced, "an existing directory: only the rename is synced")
 }
 
 // TestFilesystemSweepsStaleTempFiles: the temp files of writes a crash
@@ -75,13 +81,7 @@ func TestFilesystemSweepsStaleTempFiles(t *testing.T) {
 // session deleted by sessionctl), the next Put makes it again, syncing
 // what it created, and the object lands.
 func TestFilesystemPutAfterDirectoryRemoved(t *testing.T) {
-	var synced []string
-	prev := syncDir
-	syncDir = func(r *os.Root, dir string) error {
-		synced = append(synced, dir)
-		return prev(r, dir)
-	}
-	t.Cleanup(func() { syncDir = prev })
+	synced := watchDirSyncs(t)
 	dir := filepath.Join(t.TempDir(), "root")
 	st, err := OpenFilesystem(dir)
 	require.NoError(t, err)
@@ -89,13 +89,13 @@ func TestFilesystemPutAfterDirectoryRemoved(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, st.Put(ctx, "sessions/s1/raw/2026-11-28/23/x", []byte("x")))
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "sessions", "s1")), "another process deletes the session")
-	synced = nil
+	*synced = nil
 	require.NoError(t, st.Put(ctx, "sessions/s1/raw/2026-11-28/23/y", []byte("y")))
 	got, err := os.ReadFile(filepath.Join(dir, "sessions", "s1", "raw", "2026-11-28", "23", "y"))
 	require.NoError(t, err)
 	assert.Equal(t, "y", string(got))
 	for _, d := range []string{"sessions/s1/raw/2026-11-28/23", "sessions/s1/raw/2026-11-28", "sessions/s1/raw", "sessions/s1", "sessions"} {
-		assert.True(t, slices.Contains(synced, d), "%s synced (got %v)", d, synced)
+		assert.True(t, slices.Contains(*synced, d), "%s synced (got %v)", d, *synced)
 	}
 	// Through the store's own Delete, too (it prunes the emptied directories).
 	require.NoError(t, st.Delete(ctx, "sessions/s1/raw/2026-11-28/23/y"))

@@ -81,6 +81,19 @@ func runReplay(t *testing.T, id component.ID, cfg *Config, host component.Host, 
 	return shared.Unwrap(), func() { require.NoError(t, r.Shutdown(context.Background())) }
 }
 
+// finishReplay runs a replay to its end (at most 30 s) and stops the
+// receiver: the second run of a resume test.
+func finishReplay(t *testing.T, id component.ID, cfg *Config, host component.Host, next consumer.Traces) {
+	t.Helper()
+	r, stop := runReplay(t, id, cfg, host, next)
+	defer stop()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second run did not finish")
+	}
+}
+
 // TestCheckpointResume: a replay with a checkpoint that stops part-way
 // and starts again (the same component on the same storage) goes on after
 // the last object it delivered, in the same pass, with the same anchor
@@ -134,13 +147,7 @@ func TestCheckpointResume(t *testing.T) {
 	require.Less(t, first, 120, "stopped part-way")
 	time.Sleep(500 * time.Millisecond) // the restart takes a while; the schedule does not wait
 
-	r, stop = runReplay(t, id, cfg, host, got)
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the second run did not finish")
-	}
-	stop()
+	finishReplay(t, id, cfg, host, got)
 
 	got.mu.Lock()
 	defer got.mu.Unlock()

@@ -337,13 +337,7 @@ func TestEventTimelineCheckpoint(t *testing.T) {
 	got.mu.Unlock()
 	require.Less(t, first, 600, "stopped part-way")
 
-	r, stop = runReplay(t, id, cfg, host, got)
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the second run did not finish")
-	}
-	stop()
+	finishReplay(t, id, cfg, host, got)
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	require.Len(t, got.spans, 600, "nothing skipped")
