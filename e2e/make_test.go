@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,4 +109,76 @@ func TestReplayScriptHeaders(t *testing.T) {
 		assert.NotContains(t, out, "s3cret", "%q: the message shows a value", headers)
 		assert.NotContains(t, out, "headers<", "%q: the collector ran", headers)
 	}
+}
+
+// TestMakeBuildsOneAtATime: two builds in one tree at once (two e2e runs
+// that each find the binary stale, or `make build` in two terminals) share
+// build/ and the binaries' temporary names; the second must wait for the
+// first, and a stale-binary build that waited finds the binary fresh and
+// does not build again. The tree here is a scratch copy of the Makefile with
+// a stand-in builder and go that record when they run.
+func TestMakeBuildsOneAtATime(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("flock (util-linux) is not installed: the Makefile builds without a lock there")
+	}
+	tree := t.TempDir()
+	mk, err := os.ReadFile("../Makefile")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "Makefile"), mk, 0o644))
+	for _, f := range []string{"go.mod", "go.sum", "builder-config.yaml"} {
+		require.NoError(t, os.WriteFile(filepath.Join(tree, f), nil, 0o644))
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(tree, "bin"), 0o755))
+	// The stand-in builder notes an overlap if another build is inside,
+	// stays a while, and leaves a binary where ocb would.
+	builder := `#!/bin/bash
+set -e
+if ! mkdir build/.inside 2>/dev/null; then echo overlap >> build.log; fi
+echo build >> build.log
+sleep 1
+mkdir -p build/otelcol-recordreplay
+echo collector > build/otelcol-recordreplay/otelcol-recordreplay
+rmdir build/.inside 2>/dev/null || true
+`
+	goStub := `#!/bin/bash
+# go build ... -o OUT ./cmd/sessionctl: write OUT
+while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo sessionctl > "$2"; fi; shift; done
+`
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "bin", "builder"), []byte(builder), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "go-stub"), []byte(goStub), 0o755))
+
+	twoAtOnce := func(target string) {
+		var wg sync.WaitGroup
+		outs := make([][]byte, 2)
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				outs[i], errs[i] = exec.Command("make", "-C", tree, "GO="+filepath.Join(tree, "go-stub"), target).CombinedOutput()
+			})
+		}
+		wg.Wait()
+		for i := range 2 {
+			require.NoError(t, errs[i], "make %s (%d of 2):\n%s", target, i+1, outs[i])
+		}
+	}
+	log := func() string {
+		b, err := os.ReadFile(filepath.Join(tree, "build.log"))
+		require.NoError(t, err)
+		return string(b)
+	}
+
+	twoAtOnce("build")
+	assert.Equal(t, "build\nbuild\n", log(), "make build twice at once: each builds, one after the other")
+	for _, bin := range []string{"otelcol-recordreplay", "sessionctl"} {
+		assert.FileExists(t, filepath.Join(tree, "bin", bin))
+		assert.NoFileExists(t, filepath.Join(tree, "bin", bin+".tmp"))
+	}
+
+	// A source newer than the binaries: both runs find them stale, one builds.
+	require.NoError(t, os.Remove(filepath.Join(tree, "build.log")))
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(filepath.Join(tree, "go.mod"), later, later))
+	twoAtOnce("bin/otelcol-recordreplay")
+	assert.Equal(t, "build\n", log(), "two runs with a stale binary: the one that waited finds it built")
 }
