@@ -41,9 +41,19 @@ $(VERSITYGW):
 
 tools: $(OCB) $(VERSITYGW) $(BENCHSTAT)
 
+# One build at a time in a tree: builds share build/ and the binaries'
+# temporary names, and two at once (two e2e runs that both find the binary
+# stale) broke each other. Where flock (util-linux) is missing, no lock.
+FLOCK := $(shell command -v flock 2>/dev/null)
+BUILD_LOCK = $(if $(and $(FLOCK),$(if $(BUILD_LOCKED),,y)),BUILD_LOCKED=1 $(FLOCK) $(BIN)/.build.lock)
+
 ## build: the collector distribution (from builder-config.yaml) and sessionctl, into bin/
 build: $(OCB)
-	@mkdir -p build
+	@mkdir -p build $(BIN)
+	@$(BUILD_LOCK) $(MAKE) --no-print-directory build-locked
+
+.PHONY: build-locked
+build-locked:
 	$(OCB) --config builder-config.yaml
 	@# copy and rename: a collector running from bin/ keeps its (old) file
 	@cp build/otelcol-recordreplay/otelcol-recordreplay $(OTELCOL).tmp && mv -f $(OTELCOL).tmp $(OTELCOL)
@@ -57,8 +67,11 @@ seconds = $(if $(shell echo '$(1)' | grep -Ex '[0-9]+([.][0-9]+)?'),$(1)s,$(1))
 # The binaries as files: the targets that run them rebuild only when a source
 # changed since (`make build` always rebuilds). Both are static (CGO_ENABLED=0).
 GO_SOURCES := $(shell find cmd exporter extension receiver internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum builder-config.yaml
+# Stale: wait for the lock, then ask again (a build that ran meanwhile made
+# them fresh); under the lock, build.
 $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
-	$(MAKE) --no-print-directory build
+	@mkdir -p build $(BIN)
+	@$(if $(BUILD_LOCK),$(BUILD_LOCK) $(MAKE) --no-print-directory $(OTELCOL) $(SESSIONCTL),$(MAKE) --no-print-directory build-locked)
 
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
 run: $(OTELCOL)

@@ -175,10 +175,12 @@ while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo sessionctl > "$2"; fi; shift;
 		assert.NoFileExists(t, filepath.Join(tree, "bin", bin+".tmp"))
 	}
 
-	// A source newer than the binaries: both runs find them stale, one builds.
+	// Binaries older than a source: both runs find them stale, one builds.
 	require.NoError(t, os.Remove(filepath.Join(tree, "build.log")))
-	later := time.Now().Add(time.Minute)
-	require.NoError(t, os.Chtimes(filepath.Join(tree, "go.mod"), later, later))
-	twoAtOnce("bin/otelcol-recordreplay")
+	earlier := time.Now().Add(-time.Hour)
+	for _, bin := range []string{"otelcol-recordreplay", "sessionctl"} {
+		require.NoError(t, os.Chtimes(filepath.Join(tree, "bin", bin), earlier, earlier))
+	}
+	twoAtOnce(filepath.Join(tree, "bin", "otelcol-recordreplay"))
 	assert.Equal(t, "build\n", log(), "two runs with a stale binary: the one that waited finds it built")
 }
