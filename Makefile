@@ -269,6 +269,8 @@ bench: $(BENCHSTAT) $(OTELCOL)
 	$(BENCHSTAT) bench-capture.out bench-replay.out
 	@echo "per-round ratios against the bound:"
 	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost spans/s
+	@echo "per-round CPU per span of the bound over each benchmark's (the same, without the waits for the disk):"
+	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost cpu-ns/span cost
 	@bash scripts/bench-ratios.sh bench-replay.out BenchmarkReplayThroughput/bare_gunzip_unmarshal items/s
 
 ## fuzz: each fuzz target for FUZZ_TIME (make test runs their seed corpora);
