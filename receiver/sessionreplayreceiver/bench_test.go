@@ -190,7 +190,7 @@ func BenchmarkReplayThroughput(b *testing.B) {
 				require.NoError(b, r.Start(context.Background(), componenttest.NewNopHost()))
 				shared, err := receivers.Get(set, &cfg)
 				require.NoError(b, err)
-				<-shared.Unwrap().done
+				<-shared.Unwrap().current().done
 				require.NoError(b, r.Shutdown(context.Background()))
 				if sink.spans.Load() != int64(mode.spans) {
 					b.Fatalf("replayed %d spans, want %d", sink.spans.Load(), mode.spans)

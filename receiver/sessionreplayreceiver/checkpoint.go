@@ -82,7 +82,7 @@ func (r *replayReceiver) openCheckpoint(ctx context.Context, host component.Host
 		return nil, nil
 	}
 	var cp checkpoint
-	if err := json.Unmarshal(data, &cp); err != nil || len(cp.Seed) != len(r.seed) {
+	if err := json.Unmarshal(data, &cp); err != nil || len(cp.Seed) != sha256.Size {
 		r.set.Logger.Warn("Ignoring an unreadable replay checkpoint; starting afresh", zap.Error(err))
 		return nil, nil
 	}
@@ -91,12 +91,12 @@ func (r *replayReceiver) openCheckpoint(ctx context.Context, host component.Host
 
 // save stores the replay's place after the object f (nil: at the start
 // of pass p.pass).
-func (r *replayReceiver) saveCheckpoint(p *passState, f *fetched) {
-	if r.checkpoints == nil {
+func (run *replayRun) saveCheckpoint(p *passState, f *fetched) {
+	if run.r.checkpoints == nil {
 		return
 	}
 	cp := checkpoint{
-		Replay: replaySettings(r.cfg), Session: r.session.SessionID, Seed: r.seed[:], Pass: p.pass, Passes: r.result.passes, Anchor: p.anchor,
+		Replay: replaySettings(run.cfg), Session: run.session.SessionID, Seed: run.seed[:], Pass: p.pass, Passes: run.tally.passesDone(), Anchor: p.anchor,
 		C0: p.c0, Delta0: p.delta0, Length: p.length, EventsLo: int64(p.events.Lo), EventsHi: int64(p.events.Hi),
 	}
 	if f != nil {
@@ -109,11 +109,11 @@ func (r *replayReceiver) saveCheckpoint(p *passState, f *fetched) {
 	if err == nil {
 		// Not the replay's context: a checkpoint of what was delivered is
 		// written even while the collector stops.
-		err = r.checkpoints.Set(context.Background(), checkpointKey, data)
+		err = run.r.checkpoints.Set(context.Background(), checkpointKey, data)
 	}
-	if err != nil && !r.checkpointFailing {
-		r.checkpointFailing = true
-		r.set.Logger.Warn("Could not write the replay checkpoint; a restart may repeat objects", zap.Error(err))
+	if err != nil && !run.r.checkpointFailing {
+		run.r.checkpointFailing = true
+		run.r.set.Logger.Warn("Could not write the replay checkpoint; a restart may repeat objects", zap.Error(err))
 	}
 }
 

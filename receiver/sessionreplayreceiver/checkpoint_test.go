@@ -88,7 +88,7 @@ func finishReplay(t *testing.T, id component.ID, cfg *Config, host component.Hos
 	r, stop := runReplay(t, id, cfg, host, next)
 	defer stop()
 	select {
-	case <-r.done:
+	case <-r.current().done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the second run did not finish")
 	}
@@ -122,7 +122,7 @@ func TestCheckpointResume(t *testing.T) {
 	refStart := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
 	ref := newSpanLog(refStart, -1)
 	r, stop := runReplay(t, component.MustNewIDWithName("session_replay", "reference"), config(refStart), componenttest.NewNopHost(), ref)
-	<-r.done
+	<-r.current().done
 	stop()
 	require.Len(t, ref.spans, 120)
 

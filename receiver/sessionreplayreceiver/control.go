@@ -18,10 +18,10 @@ var _ control.Replay = (*replayReceiver)(nil)
 // register makes the receiver controllable through session_control if the
 // config names it.
 func (r *replayReceiver) register() error {
-	if r.baseCfg.Control == nil {
+	if r.cfg.Control == nil {
 		return nil
 	}
-	reg, err := controlreg.Find(r.host, *r.baseCfg.Control)
+	reg, err := controlreg.Find(r.host, *r.cfg.Control)
 	if err != nil {
 		return err
 	}
@@ -33,6 +33,15 @@ func (r *replayReceiver) register() error {
 	return nil
 }
 
+// stateLocked is the current run's state (control.Idle before the
+// first); mu is held.
+func (r *replayReceiver) stateLocked() string {
+	if r.run == nil {
+		return control.Idle
+	}
+	return r.run.state
+}
+
 // Store implements control.Replay.
 func (r *replayReceiver) Store() sessionstore.Store { return r.store }
 
@@ -41,18 +50,21 @@ func (r *replayReceiver) Store() sessionstore.Store { return r.store }
 // lateness so far.
 func (r *replayReceiver) Status() control.ReplayStatus {
 	r.mu.Lock()
-	cfg, m, state, started, ended := r.cfg, r.session, r.state, r.startedAt, r.endedAt
+	run := r.run
+	st := control.ReplayStatus{Component: r.set.ID.String(), State: control.Idle, Speed: r.cfg.Speed}
+	if run != nil {
+		st.State, st.Speed, st.StartedAt, st.EndedAt = run.state, run.cfg.Speed, run.startedAt, run.endedAt
+	}
 	r.mu.Unlock()
-	st := control.ReplayStatus{Component: r.set.ID.String(), State: state, Speed: cfg.Speed, StartedAt: started, EndedAt: ended}
-	if m == nil {
+	if run == nil {
 		return st
 	}
-	st.Session = m.SessionID
-	snap := r.progressAt(time.Now(), cfg, r.sessionTotals(cfg, m))
+	st.Session = run.session.SessionID
+	snap := run.progressAt(time.Now(), r.sessionTotals(run.cfg, run.session))
 	st.Pass, st.ObjectsDone, st.ObjectsTotal = snap.pass, snap.objects, snap.tot.objects
 	st.ItemsDone, st.ItemsTotal, st.Percent = snap.items, snap.tot.items, snap.percent
 	st.LatenessP50, st.LatenessP99, st.ETA = control.Duration(snap.p50), control.Duration(snap.p99), control.Duration(snap.eta)
-	if state != control.Waiting && state != control.Running {
+	if st.State != control.Waiting && st.State != control.Running {
 		st.ETA = 0
 	}
 	return st
@@ -65,7 +77,7 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 	r.ctlMu.Lock()
 	defer r.ctlMu.Unlock()
 	r.mu.Lock()
-	state, closed := r.state, r.closed
+	state, closed := r.stateLocked(), r.closed
 	r.mu.Unlock()
 	if closed {
 		return r.Status(), control.Conflict("replay %s: the collector is shutting down", r.set.ID)
@@ -77,8 +89,7 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 	if err != nil {
 		return r.Status(), err
 	}
-	r.wg.Wait()    // the previous replay's goroutine has ended (it said so first)
-	r.resume = nil // a checkpoint resumed at start belongs to that replay only
+	r.wg.Wait() // the previous run's goroutine has ended (it said so first)
 	if err := r.begin(ctx, cfg, nil, nil); err != nil {
 		var fe *control.FieldError
 		switch {
@@ -95,7 +106,7 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 // overridden returns the configured settings with req's applied, checked
 // as the configuration is.
 func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) {
-	c := *r.baseCfg // the fields replaced below are replaced whole, never written into
+	c := *r.cfg // the fields replaced below are replaced whole, never written into
 	if req.Session != nil {
 		c.Session, c.Sessions = *req.Session, nil // a session named replaces the configured ones
 		if c.Session != AutoSession {
@@ -178,17 +189,17 @@ func (r *replayReceiver) StopReplay(ctx context.Context) (control.ReplayStatus, 
 	r.ctlMu.Lock()
 	defer r.ctlMu.Unlock()
 	r.mu.Lock()
-	state, stop, abort, done := r.state, r.stop, r.abort, r.done
+	run, state := r.run, r.stateLocked()
 	r.mu.Unlock()
 	if state != control.Waiting && state != control.Running {
 		return r.Status(), control.Conflict("replay %s is %s, not running", r.set.ID, state)
 	}
 	r.set.Logger.Info("Stopping the replay through the control API")
-	stop()
+	run.stop()
 	select {
-	case <-done:
+	case <-run.done:
 	case <-ctx.Done():
-		abort()
+		run.abort()
 		return r.Status(), fmt.Errorf("replay %s: the stop request ended before the delivery in flight did (%w); it was cancelled, and its data may still arrive", r.set.ID, ctx.Err())
 	case <-r.stopped: // Shutdown cancelled the delivery in flight
 		return r.Status(), fmt.Errorf("replay %s: the collector is shutting down; the delivery in flight was cancelled, and its data may still arrive", r.set.ID)

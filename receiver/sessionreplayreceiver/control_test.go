@@ -2,8 +2,10 @@ package sessionreplayreceiver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -16,11 +18,13 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/storagehost"
 )
 
 // registry stands in for the session_control extension.
@@ -67,9 +71,7 @@ func manualReplay(t *testing.T, cfg *Config, sink consumer.Traces) (*started, co
 
 func waitDone(t *testing.T, r *replayReceiver) {
 	t.Helper()
-	r.mu.Lock()
-	done := r.done
-	r.mu.Unlock()
+	done := r.current().done
 	select {
 	case <-done:
 	case <-time.After(time.Hour):
@@ -303,14 +305,26 @@ func TestAPIStartIgnoresAnOldCheckpoint(t *testing.T) {
 			keys = append(keys, w.Traces(at, sessiontest.Traces("svc", i, 10, at)))
 		}
 		w.Complete()
+		storageHost, storageID := storagehost.FileStorage(t, filepath.Join(t.TempDir(), "storage"))
 		cfg := baseConfig(storeCfg, "again")
-		cfg.Control = &controlID
+		cfg.Control, cfg.Checkpoint.Storage = &controlID, &storageID
 		reg := &registry{replays: map[component.ID]control.Replay{}}
-		host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{controlID: reg}}
+		storageExt := storageHost.(interface {
+			GetExtensions() map[component.ID]component.Component
+		}).GetExtensions()[storageID]
+		host := controlHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{controlID: reg, storageID: storageExt}}
 		sink := new(consumertest.TracesSink)
-		// as if Start had resumed from a checkpoint after the 5th object
-		resumed := &checkpoint{Session: "again", Pass: 0, LastKey: keys[4], LastTime: c0.Add(4 * time.Second), Anchor: time.Now()}
-		rep := startReplayOn(t, cfg, host, func(r *replayReceiver) { r.resume = resumed }, sink, nil, nil)
+		// Start resumes from a checkpoint after the 5th object.
+		resumed := checkpoint{Replay: replaySettings(cfg), Session: "again", Seed: make([]byte, 32), Pass: 0,
+			LastKey: keys[4], LastTime: c0.Add(4 * time.Second), Anchor: time.Now()}
+		rep := startReplayOn(t, cfg, host, func(r *replayReceiver) {
+			client, err := storageExt.(storage.Extension).GetClient(context.Background(), component.KindReceiver, r.set.ID, "")
+			require.NoError(t, err)
+			data, err := json.Marshal(resumed)
+			require.NoError(t, err)
+			require.NoError(t, client.Set(context.Background(), checkpointKey, data))
+			require.NoError(t, client.Close(context.Background()))
+		}, sink, nil, nil)
 		waitDone(t, rep.r)
 		assert.Equal(t, 50, sink.SpanCount(), "the resumed replay: the objects after the checkpoint")
 

@@ -27,16 +27,16 @@ const attrServiceInstanceID = "service.instance.id"
 // copy one derived from it; without, copy 0 keeps the recorded ids and
 // copy c > 0 a fixed key of its own (the same in every pass and run). Nil:
 // ids as recorded.
-func (r *replayReceiver) copyIDs(pass idKey, c int) *idKey {
+func (run *replayRun) copyIDs(pass idKey, c int) *idKey {
 	if c == 0 {
-		if r.cfg.RegenerateIDs {
+		if run.cfg.RegenerateIDs {
 			return &pass
 		}
 		return nil
 	}
 	var in [1 + 16 + 8 + 8]byte
 	in[0] = 'c'
-	if r.cfg.RegenerateIDs {
+	if run.cfg.RegenerateIDs {
 		copy(in[1:17], pass.trace[:])
 		copy(in[17:25], pass.span[:])
 	}

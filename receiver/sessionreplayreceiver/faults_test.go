@@ -128,7 +128,7 @@ func TestListingFailuresMidHourSkipNothing(t *testing.T) {
 				return fs
 			})
 			assert.Equal(t, want, seq.seqs(), "every object once, in capture order")
-			assert.Equal(t, int64(0), rep.r.result.badObjects.Load())
+			assert.Equal(t, int64(0), rep.r.lastSummary().badObjects)
 			assert.Len(t, fs.Calls(faultstore.List), len(points)+1, "one listing per failure, plus the one that finishes")
 		})
 	}
@@ -184,7 +184,7 @@ func TestEveryBadKeyReportedOncePerPass(t *testing.T) {
 	for _, k := range strays {
 		assert.Equal(t, 2, reported[k], "%s: once per pass", k)
 	}
-	assert.Equal(t, int64(2*len(strays)), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(2*len(strays)), rep.r.lastSummary().badObjects)
 }
 
 // TestPermanentReadErrorSkipsObject: an object the store will never serve
@@ -218,7 +218,7 @@ func TestPermanentReadErrorSkipsObject(t *testing.T) {
 		got = append(got, strconv.Itoa(n))
 	}
 	assert.Equal(t, []string{"0", "1", "2", "3", "5", "6", "7", "8", "9", "10", "11"}, got, "all but the denied object")
-	assert.Equal(t, int64(1), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(1), rep.r.lastSummary().badObjects)
 	bad := rep.logs.FilterMessage("Skipping bad object").All()
 	require.Len(t, bad, 1)
 	assert.Equal(t, denied, bad[0].ContextMap()["key"])
@@ -247,10 +247,10 @@ func TestOriginalToolingSession(t *testing.T) {
 	s := newSinks()
 	rep := startReplay(t, cfg, s.traces, s.metrics, nil)
 	rep.wait(t, 30*time.Second)
-	assert.Equal(t, id, rep.r.session.SessionID)
-	assert.Equal(t, sessionstore.SessionType("training"), rep.r.session.SessionType, "inferred from the id")
+	assert.Equal(t, id, rep.r.current().session.SessionID)
+	assert.Equal(t, sessionstore.SessionType("training"), rep.r.current().session.SessionType, "inferred from the id")
 	got, gotMetrics, _ := merged(s)
 	require.NoError(t, ptracetest.CompareTraces(want, got))
 	assert.Equal(t, 1, gotMetrics.DataPointCount())
-	assert.Equal(t, int64(0), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(0), rep.r.lastSummary().badObjects)
 }

@@ -62,13 +62,13 @@ func inShard(id string, index, count int) bool {
 //
 // resumeAfter, when not nil, is the last object a resumed pass delivered:
 // the listing starts at its hour and drops it and what came before.
-func (r *replayReceiver) objects(ctx context.Context, onBad func(key string, err error), clock *schedule,
+func (run *replayRun) objects(ctx context.Context, onBad func(key string, err error), clock *schedule,
 	resumeAfter *sessionstore.Object,
 ) iter.Seq[listed] {
 	return func(yield func(listed) bool) {
-		lister := sessionstore.NewLister(r.store, r.sessions...)
-		if r.part != nil && !r.part.readFrom.IsZero() {
-			lister.From(r.part.readFrom) // earlier hours cannot hold the part
+		lister := sessionstore.NewLister(run.r.store, run.sessions...)
+		if run.part != nil && !run.part.readFrom.IsZero() {
+			lister.From(run.part.readFrom) // earlier hours cannot hold the part
 		}
 		if resumeAfter != nil && clock == nil {
 			lister.From(resumeAfter.CaptureTime) // earlier hours are delivered
@@ -86,27 +86,27 @@ func (r *replayReceiver) objects(ctx context.Context, onBad func(key string, err
 					if ctx.Err() != nil {
 						return
 					}
-					r.set.Logger.Warn("Listing the session failed; resuming where it broke off", zap.String("session", r.session.SessionID), zap.Error(err))
-					r.storeFailing(err)
+					run.r.set.Logger.Warn("Listing the session failed; resuming where it broke off", zap.String("session", run.session.SessionID), zap.Error(err))
+					run.r.storeFailing(err)
 					failed = true
 					break
 				}
-				r.storeAnswered()
+				run.r.storeAnswered()
 				if seen[o.ID] {
-					r.duplicates.Add(1)
-					r.set.Logger.Debug("Skipping a later copy of an object (same uuid)", zap.String("key", o.Key))
+					run.tally.duplicate()
+					run.r.set.Logger.Debug("Skipping a later copy of an object (same uuid)", zap.String("key", o.Key))
 					continue
 				}
 				seen[o.ID] = true
-				if r.part != nil && r.part.over(o.CaptureTime) {
+				if run.part != nil && run.part.over(o.CaptureTime) {
 					return // captured after the part: so is every later object
 				}
 				l := listed{Object: o}
 				if clock != nil {
 					l.offset, l.first = clock.advance(o.CaptureTime), clock.first
 				}
-				if (resumeAfter != nil && deliveredBefore(o, *resumeAfter)) || !r.wants(o.Signal) || !inShard(o.ID, r.cfg.Shard.Index, r.cfg.Shard.Count) ||
-					(r.part != nil && !r.part.readable(o.CaptureTime)) {
+				if (resumeAfter != nil && deliveredBefore(o, *resumeAfter)) || !run.wants(o.Signal) || !inShard(o.ID, run.cfg.Shard.Index, run.cfg.Shard.Count) ||
+					(run.part != nil && !run.part.readable(o.CaptureTime)) {
 					continue
 				}
 				if !yield(l) {
@@ -139,9 +139,9 @@ type listed struct {
 // session size. Decoding in parallel uses every core at speed 0, and a bad
 // object (a bomb, a corrupt one) is decoded beside the good ones, never in
 // front of one due before it.
-func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<-chan fetched, func()) {
-	ahead := decodeAhead(r.cfg.ReadAhead)
-	fetches := make(chan chan fetched, r.cfg.ReadAhead-1)
+func (run *replayRun) prefetch(ctx context.Context, objs iter.Seq[listed]) (<-chan fetched, func()) {
+	ahead := decodeAhead(run.cfg.ReadAhead)
+	fetches := make(chan chan fetched, run.cfg.ReadAhead-1)
 	decodes := make(chan chan fetched, ahead)
 	// One slot more than decode ahead: the object the consumer holds.
 	tokens := make(chan struct{}, ahead+1)
@@ -157,7 +157,7 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 				return
 			}
 			wg.Go(func() {
-				f := r.fetch(ctx, o.Object)
+				f := run.fetch(ctx, o.Object)
 				f.offset, f.first = o.offset, o.first
 				slot <- f
 			})
@@ -187,9 +187,9 @@ func (r *replayReceiver) prefetch(ctx context.Context, objs iter.Seq[listed]) (<
 					return
 				}
 				if f.err == nil {
-					f.batch, f.err = r.decode(f.obj, f.compressed)
+					f.batch, f.err = run.decode(f.obj, f.compressed)
 				}
-				f.at, f.lastEvent = r.objectTime(f)
+				f.at, f.lastEvent = run.objectTime(f)
 				dslot <- f
 			})
 		}
@@ -224,8 +224,8 @@ func decodeAhead(readAhead int) int {
 // time, or with pace_by event_time the earliest event time inside it (the
 // capture time when it has none, or could not be read), with its latest
 // (the one walk over its items the event timeline needs).
-func (r *replayReceiver) objectTime(f fetched) (at, lastEvent time.Time) {
-	if r.pace == PaceByEventTime && f.err == nil {
+func (run *replayRun) objectTime(f fetched) (at, lastEvent time.Time) {
+	if run.pace == PaceByEventTime && f.err == nil {
 		if start, end := f.batch.EventRange(); !start.IsZero() {
 			return start, end
 		}
@@ -236,23 +236,23 @@ func (r *replayReceiver) objectTime(f fetched) (at, lastEvent time.Time) {
 // decode inflates (bounded by MaxObjectBytes) and unmarshals an object,
 // and keeps only the part of it this replay delivers (time range, phases,
 // services).
-func (r *replayReceiver) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
-	b, _, err := sessionstore.Decode(o.Signal, compressed, int64(r.cfg.MaxObjectBytes))
-	if err == nil && r.part != nil {
-		r.part.apply(b)
+func (run *replayRun) decode(o sessionstore.Object, compressed []byte) (sessionstore.Batch, error) {
+	b, _, err := sessionstore.Decode(o.Signal, compressed, int64(run.cfg.MaxObjectBytes))
+	if err == nil && run.part != nil {
+		run.part.apply(b)
 	}
 	return b, err
 }
 
 // fetch reads one stored object. A broken object comes back with err set; a
 // failing store is retried until it answers or ctx ends.
-func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetched {
+func (run *replayRun) fetch(ctx context.Context, o sessionstore.Object) fetched {
 	bo := storeBackoff()
 	for {
-		data, err := sessionstore.ReadStored(ctx, r.store, o, int64(r.cfg.MaxObjectBytes))
+		data, err := sessionstore.ReadStored(ctx, run.r.store, o, int64(run.cfg.MaxObjectBytes))
 		switch {
 		case err == nil:
-			r.storeAnswered()
+			run.r.storeAnswered()
 			return fetched{obj: o, compressed: data}
 		case errors.Is(err, sessionstore.ErrTooLarge):
 			return fetched{obj: o, err: err}
@@ -262,11 +262,11 @@ func (r *replayReceiver) fetch(ctx context.Context, o sessionstore.Object) fetch
 			return fetched{obj: o, err: ctx.Err()}
 		case sessionstore.IsPermanent(err):
 			// Access denied, archived, not allowed: no retry can read it.
-			r.storeAnswered()
+			run.r.storeAnswered()
 			return fetched{obj: o, err: err}
 		}
-		r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
-		r.storeFailing(err)
+		run.r.set.Logger.Warn("Reading object failed; retrying", zap.String("key", o.Key), zap.Error(err))
+		run.r.storeFailing(err)
 		if waitutil.Wait(ctx, bo) != nil {
 			return fetched{obj: o, err: ctx.Err()}
 		}

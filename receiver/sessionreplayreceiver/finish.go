@@ -66,10 +66,10 @@ func watchSIGTERM() (unwatch func()) {
 	return func() { signal.Stop(ch) }
 }
 
-// finish runs when the replay goroutine ends. over says the replay ended by
+// finish runs when run's goroutine ends. over says the run ended by
 // itself (its loops done, max_duration, nothing to replay), not because the
 // collector is shutting down or the control API stopped it.
-func (r *replayReceiver) finish(over bool) {
+func (r *replayReceiver) finish(run *replayRun, over bool) {
 	if r.held {
 		r.held = false
 		last := r.completions.release()
@@ -77,9 +77,9 @@ func (r *replayReceiver) finish(over bool) {
 		case !over: // stopped: the collector is stopping already, or the API asked
 		case !last:
 			r.set.Logger.Info("Replay over; the collector stops when the other replays with shutdown_when_done are over",
-				zap.String("session", r.session.SessionID))
+				zap.String("session", run.session.SessionID))
 		default:
-			r.set.Logger.Info("Stopping the collector: the replay is over (shutdown_when_done)", zap.String("session", r.session.SessionID))
+			r.set.Logger.Info("Stopping the collector: the replay is over (shutdown_when_done)", zap.String("session", run.session.SessionID))
 			r.askToStop()
 		}
 	}
@@ -88,7 +88,7 @@ func (r *replayReceiver) finish(over bool) {
 		state = control.Finished
 	}
 	r.mu.Lock()
-	r.state, r.endedAt = state, time.Now()
+	run.state, run.endedAt = state, time.Now()
 	r.mu.Unlock()
 }
 
@@ -114,8 +114,9 @@ func (r *replayReceiver) askToStop() {
 	}()
 }
 
-func (r *replayReceiver) setState(state string) {
+// setState sets run's state (the control API reads it under mu).
+func (r *replayReceiver) setState(run *replayRun, state string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.state = state
+	run.state = state
 }

@@ -65,7 +65,7 @@ func TestS3OutageMidReplay(t *testing.T) {
 	srv.Restart(t)
 	rep.wait(t, 60*time.Second)
 	assert.Equal(t, want, spanOrder(sink))
-	assert.Equal(t, int64(0), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(0), rep.r.lastSummary().badObjects)
 	assert.NotEmpty(t, rep.logs.FilterMessage("Reading object failed; retrying").All(), "the outage was noticed")
 }
 

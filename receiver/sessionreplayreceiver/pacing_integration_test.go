@@ -71,7 +71,7 @@ func TestPacingVirtualClock(t *testing.T) {
 				due := got[0].Add(time.Duration(float64(captures[i]) / speed))
 				require.Truef(t, a.Equal(due), "speed %v object %d: arrived %s after the first, due %s", speed, i, a.Sub(got[0]), due.Sub(got[0]))
 			}
-			assert.Equal(t, time.Duration(0), r.result.lateness.max, "the receiver saw no lateness")
+			assert.Equal(t, time.Duration(0), r.lastSummary().lateness.max, "the receiver saw no lateness")
 		})
 	}
 }
@@ -104,11 +104,11 @@ func TestPacingRealTime(t *testing.T) {
 		last := got[len(got)-1].Sub(first.Add(want))
 		t.Logf("speed %.0fx: elapsed %s (want %s, error %+.3f%%), arrival lateness p50 %s p99 %s max %s, last object %s off schedule; receiver p99 %s",
 			speed, elapsed.Round(time.Millisecond), want, 100*(float64(elapsed)/float64(want)-1),
-			late[len(late)/2], p99, late[len(late)-1], last, r.result.lateness.quantile(0.99))
+			late[len(late)/2], p99, late[len(late)-1], last, r.lastSummary().lateness.quantile(0.99))
 		bound := 10 * time.Millisecond
 		assert.InEpsilon(t, float64(want), float64(elapsed), 0.02, "within 2%%")
 		assert.Less(t, p99, bound, "p99 lateness")
-		assert.Less(t, r.result.lateness.quantile(0.99), bound, "receiver's own p99 lateness")
+		assert.Less(t, r.lastSummary().lateness.quantile(0.99), bound, "receiver's own p99 lateness")
 		assert.Less(t, last.Abs(), bound, "no cumulative drift")
 	}
 }
@@ -218,10 +218,10 @@ func TestBadObjectLatenessRealTime(t *testing.T) {
 		slices.Sort(late)
 		p99 := late[len(late)*99/100]
 		t.Logf("bad objects %v: good-object lateness p50 %s p99 %s max %s; receiver p99 %s; bad objects skipped %d",
-			withBad, late[len(late)/2], p99, worst, r.result.lateness.quantile(0.99), r.result.badObjects.Load())
+			withBad, late[len(late)/2], p99, worst, r.lastSummary().lateness.quantile(0.99), r.lastSummary().badObjects)
 		assert.Less(t, p99, 20*time.Millisecond, "p99 lateness")
 		if withBad {
-			assert.Equal(t, int64(20), r.result.badObjects.Load())
+			assert.Equal(t, int64(20), r.lastSummary().badObjects)
 		}
 	}
 }

@@ -3,9 +3,7 @@ package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordr
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -37,55 +35,6 @@ func badReason(err error) string {
 }
 
 var errVanished = errors.New("object vanished (deleted while replaying?)")
-
-// progress is what the current pass has done, written by the pass loop and
-// read by the progress reporter.
-type progress struct {
-	mu        sync.Mutex
-	pass      int
-	passStart time.Time
-	objects   int64            // objects of this pass delivered
-	items     int64            // their items
-	lastAt    time.Time        // pacing time of the last delivered object
-	lastDue   time.Time        // and when it was due
-	lateness  *latencyHist     // the replay's, all passes (written here, under mu)
-	bad       map[string]int64 // all passes, by reason
-}
-
-func (p *progress) startPass(pass int, now time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.pass, p.passStart, p.objects, p.items = pass, now, 0, 0
-	p.lastAt, p.lastDue = time.Time{}, time.Time{}
-}
-
-func (p *progress) delivered(at, due time.Time, items int, late time.Duration, paced, objectDone bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if objectDone { // an object's last piece (paced by event time, an object may go in several)
-		p.objects++
-	}
-	p.items += int64(items)
-	p.lastAt, p.lastDue = at, due
-	if paced {
-		p.lateness.add(late)
-	}
-}
-
-func (p *progress) badObject(reason string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.bad == nil {
-		p.bad = map[string]int64{}
-	}
-	p.bad[reason]++
-}
-
-func (p *progress) badByReason() map[string]int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return maps.Clone(p.bad)
-}
 
 // totals are the session's objects and items in the signals this replay
 // wires (its share of them when sharded), and its last pacing time.
@@ -126,21 +75,21 @@ func (r *replayReceiver) sessionTotals(cfg *Config, m *sessionstore.Metadata) to
 	return t
 }
 
-// reportProgress logs the replay's progress every progress_interval, and
+// reportProgress logs the run's progress every progress_interval, and
 // records it as metrics, until ctx ends.
-func (r *replayReceiver) reportProgress(ctx context.Context) {
-	if r.cfg.ProgressInterval <= 0 {
+func (run *replayRun) reportProgress(ctx context.Context) {
+	if run.cfg.ProgressInterval <= 0 {
 		return
 	}
-	tot := r.sessionTotals(r.cfg, r.session)
-	tick := time.NewTicker(r.cfg.ProgressInterval)
+	tot := run.r.sessionTotals(run.cfg, run.session)
+	tick := time.NewTicker(run.cfg.ProgressInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			r.logProgress(now, tot)
+			run.logProgress(now, tot)
 		}
 	}
 }
@@ -154,38 +103,34 @@ type progressSnapshot struct {
 	p50, p99, eta  time.Duration
 }
 
-func (r *replayReceiver) progressAt(now time.Time, cfg *Config, tot totals) progressSnapshot {
-	p := &r.prog
-	p.mu.Lock()
-	snap := progressSnapshot{tot: tot, pass: p.pass, objects: p.objects, items: p.items,
-		p50: p.lateness.quantile(0.5), p99: p.lateness.quantile(0.99)}
-	lastAt, lastDue, passStart := p.lastAt, p.lastDue, p.passStart
-	p.mu.Unlock()
-
+func (run *replayRun) progressAt(now time.Time, tot totals) progressSnapshot {
+	s := run.tally.summary()
+	snap := progressSnapshot{tot: tot, pass: s.pass, objects: s.passObjects, items: s.passItems,
+		p50: s.lateness.quantile(0.5), p99: s.lateness.quantile(0.99)}
 	if tot.items > 0 {
 		snap.percent = min(100, 100*float64(snap.items)/float64(tot.items))
 	}
 	// ETA of this pass: at speed > 0 when its last object is due; at speed
 	// 0 at the rate so far.
-	switch {
-	case cfg.Speed > 0 && !lastAt.IsZero():
-		snap.eta = time.Duration(float64(tot.last.Sub(lastAt))/cfg.Speed) - now.Sub(lastDue)
-	case cfg.Speed == 0 && snap.items > 0:
-		snap.eta = time.Duration(float64(now.Sub(passStart)) * float64(tot.items-snap.items) / float64(snap.items))
+	switch speed := run.cfg.Speed; {
+	case speed > 0 && !s.lastAt.IsZero():
+		snap.eta = time.Duration(float64(tot.last.Sub(s.lastAt))/speed) - now.Sub(s.lastDue)
+	case speed == 0 && snap.items > 0:
+		snap.eta = time.Duration(float64(now.Sub(s.passStart)) * float64(tot.items-snap.items) / float64(snap.items))
 	}
 	snap.eta = max(snap.eta, 0)
 	snap.percent = float64(int(snap.percent*10+0.5)) / 10
 	return snap
 }
 
-func (r *replayReceiver) logProgress(now time.Time, tot totals) {
-	snap := r.progressAt(now, r.cfg, tot)
-	r.set.Logger.Info("Replay progress", zap.String("session", r.session.SessionID), zap.Int("pass", snap.pass),
+func (run *replayRun) logProgress(now time.Time, tot totals) {
+	snap := run.progressAt(now, tot)
+	run.r.set.Logger.Info("Replay progress", zap.String("session", run.session.SessionID), zap.Int("pass", snap.pass),
 		zap.Int64("objects_done", snap.objects), zap.Int64("objects_total", tot.objects),
 		zap.Int64("items_done", snap.items), zap.Int64("items_total", tot.items),
 		zap.Float64("percent", snap.percent),
 		zap.Duration("lateness_p99", snap.p99), zap.Duration("eta", snap.eta))
 	ctx := context.Background()
-	r.telemetry.ReceiverSessionReplayProgress.Record(ctx, snap.percent/100)
-	r.telemetry.ReceiverSessionReplayEta.Record(ctx, snap.eta.Seconds())
+	run.r.telemetry.ReceiverSessionReplayProgress.Record(ctx, snap.percent/100)
+	run.r.telemetry.ReceiverSessionReplayEta.Record(ctx, snap.eta.Seconds())
 }

@@ -134,7 +134,7 @@ func createReplay(t *testing.T, cfg *Config, prepare func(*replayReceiver), nt c
 func (s *started) wait(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
-	case <-s.r.done:
+	case <-s.r.current().done:
 	case <-time.After(d):
 		t.Fatalf("replay did not finish within %s", d)
 	}
@@ -209,8 +209,8 @@ func TestRoundTripFilesystem(t *testing.T) {
 	require.NoError(t, ptracetest.CompareTraces(wantT, gotT))
 	require.NoError(t, pmetrictest.CompareMetrics(wantM, gotM))
 	require.NoError(t, plogtest.CompareLogs(wantL, gotL))
-	assert.Equal(t, 1, rep.r.result.passes)
-	assert.Equal(t, int64(36), rep.r.result.objects)
+	assert.Equal(t, 1, rep.r.lastSummary().passes)
+	assert.Equal(t, int64(36), rep.r.lastSummary().objects)
 }
 
 func TestOnlyWiredSignalsAreRead(t *testing.T) {
@@ -228,7 +228,7 @@ func TestOnlyWiredSignalsAreRead(t *testing.T) {
 	rep.wait(t, 30*time.Second)
 	_, _, gotL := merged(s)
 	require.NoError(t, plogtest.CompareLogs(wantL, gotL))
-	assert.Equal(t, int64(0), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(0), rep.r.lastSummary().badObjects)
 }
 
 func TestServicesFilterAndShards(t *testing.T) {
@@ -348,7 +348,7 @@ func TestBadObjectsAreSkippedAndReported(t *testing.T) {
 	assert.Contains(t, reported, "sessions/bad/raw/2026-11-28/12/README.txt")
 	assert.Contains(t, reported[badKeys[3]], "too large")
 	assert.Len(t, reported, len(badKeys)+1)
-	assert.Equal(t, int64(len(badKeys)+1), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(len(badKeys)+1), rep.r.lastSummary().badObjects)
 }
 
 func gzipped(t *testing.T, b []byte) []byte {
@@ -401,7 +401,7 @@ func TestDownstreamErrors(t *testing.T) {
 	rep := startReplay(t, baseConfig(storeCfg, "errs"), p, nil, nil)
 	rep.wait(t, 60*time.Second)
 	assert.Equal(t, 3, len(p.sink.AllTraces()), "permanent refusals are skipped")
-	assert.Equal(t, int64(wantT.SpanCount()-p.sink.SpanCount()), rep.r.result.dropped)
+	assert.Equal(t, int64(wantT.SpanCount()-p.sink.SpanCount()), rep.r.lastSummary().dropped)
 }
 
 func TestContract(t *testing.T) {
@@ -467,7 +467,7 @@ func TestAllBadSessionStopsLooping(t *testing.T) {
 	cfg.Loops = 0 // forever, but there is nothing to replay
 	rep := startReplay(t, cfg, nil, nil, new(consumertest.LogsSink))
 	rep.wait(t, 10*time.Second)
-	assert.Equal(t, int64(1), rep.r.result.badObjects.Load())
+	assert.Equal(t, int64(1), rep.r.lastSummary().badObjects)
 	assert.Len(t, rep.logs.FilterMessage("Session has nothing to replay for the configured pipelines").All(), 1)
 }
 
@@ -487,4 +487,10 @@ func TestEveryReadAheadFinishes(t *testing.T) {
 			})
 		})
 	}
+}
+
+// lastSummary is what the current (or last) run has done so far.
+func (r *replayReceiver) lastSummary() *summary {
+	s := r.current().tally.summary()
+	return &s
 }

@@ -53,7 +53,7 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	shared, err := receivers.Get(set, cfg)
 	require.NoError(t, err)
 	select {
-	case <-shared.Unwrap().done:
+	case <-shared.Unwrap().current().done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("replay did not finish")
 	}
@@ -110,7 +110,7 @@ func TestStoreOutageIsReportedToEveryPipeline(t *testing.T) {
 	require.NoError(t, traces.Start(ctx, tracesHost))
 	require.NoError(t, logs.Start(ctx, logsHost))
 	select {
-	case <-shared.Unwrap().done:
+	case <-shared.Unwrap().current().done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("replay did not finish")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -148,7 +149,7 @@ func TestFastSeedPacesByEventTime(t *testing.T) {
 		sink := &itemClock{}
 		rep := startReplay(t, cfg, sink, sink, sink)
 		rep.wait(t, time.Hour)
-		assert.Equal(t, PaceByEventTime, rep.r.pace, "auto: the metadata says the events outrun the capture")
+		assert.Equal(t, PaceByEventTime, rep.r.current().pace, "auto: the metadata says the events outrun the capture")
 
 		require.NotEmpty(t, sink.items)
 		start := sink.items[0].at
@@ -246,7 +247,7 @@ func TestEventTimelineKeepsTracesWhole(t *testing.T) {
 func TestEventTimelineHoldsAtMostItsLimit(t *testing.T) {
 	c0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	objects := make(chan fetched)
-	held := 0
+	var held atomic.Int64 // objects handed to the timeline (the producer counts, the loop reads)
 	go func() {
 		defer close(objects)
 		// 20 trace objects, each 2 s of events; logs are in the session
@@ -259,7 +260,7 @@ func TestEventTimelineHoldsAtMostItsLimit(t *testing.T) {
 				batch: sessionstore.Batch{Signal: sessionstore.SignalTraces, Traces: td}, release: func() {}}
 			f.at, f.lastEvent = f.batch.EventRange() // as the prefetch has them when pacing by event time
 			objects <- f
-			held++
+			held.Add(1)
 		}
 	}()
 	last := map[sessionstore.Signal]time.Time{
@@ -268,7 +269,7 @@ func TestEventTimelineHoldsAtMostItsLimit(t *testing.T) {
 	n := 0
 	var prev time.Time
 	for u := range eventTimeline(objects, 4, last) {
-		assert.LessOrEqual(t, held-n/3, 5, "at most the limit held (and the one being handed over)")
+		assert.LessOrEqual(t, held.Load()-int64(n/3), int64(5), "at most the limit held (and the one being handed over)")
 		assert.False(t, u.at.Before(prev), "in event order")
 		prev = u.at
 		n += u.batch().ItemCount()
@@ -331,7 +332,7 @@ func TestEventTimelineCheckpoint(t *testing.T) {
 		t.Fatal("the first run did not deliver 200 pieces")
 	}
 	stop()
-	assert.Equal(t, PaceByEventTime, r.pace)
+	assert.Equal(t, PaceByEventTime, r.current().pace)
 	got.mu.Lock()
 	first := len(got.spans)
 	got.mu.Unlock()

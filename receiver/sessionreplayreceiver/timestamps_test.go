@@ -107,7 +107,7 @@ func TestTimestampsRelativeLoops(t *testing.T) {
 	before := time.Now()
 	rep := startReplay(t, cfg, s.traces, s.metrics, s.logs)
 	rep.wait(t, 30*time.Second)
-	require.Equal(t, 3, rep.r.result.passes)
+	require.Equal(t, 3, rep.r.lastSummary().passes)
 
 	traces := s.traces.AllTraces()
 	require.Len(t, traces, 12)
