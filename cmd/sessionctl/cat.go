@@ -203,8 +203,14 @@ func pointLines(m pmetric.Metric) []string {
 	add := func(values string, attrs pcommon.Map) {
 		out = append(out, head+" "+values+" "+sessiondiff.FormatAttributes(attrs))
 	}
-	number := func(ps pmetric.NumberDataPointSlice) {
-		for _, p := range ps.All() {
+	optional := func(name string, has bool, v float64) string {
+		if !has {
+			return ""
+		}
+		return " " + name + "=" + strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	pdatawalk.VisitPoints(m, pdatawalk.PointVisitor{
+		Number: func(p pmetric.NumberDataPoint) {
 			v := "value=-"
 			switch p.ValueType() {
 			case pmetric.NumberDataPointValueTypeInt:
@@ -213,37 +219,22 @@ func pointLines(m pmetric.Metric) []string {
 				v = "value=" + strconv.FormatFloat(p.DoubleValue(), 'g', -1, 64)
 			}
 			add(v, p.Attributes())
-		}
-	}
-	optional := func(name string, has bool, v float64) string {
-		if !has {
-			return ""
-		}
-		return " " + name + "=" + strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		number(m.Gauge().DataPoints())
-	case pmetric.MetricTypeSum:
-		number(m.Sum().DataPoints())
-	case pmetric.MetricTypeHistogram:
-		for _, p := range m.Histogram().DataPoints().All() {
+		},
+		Histogram: func(p pmetric.HistogramDataPoint) {
 			add(fmt.Sprintf("count=%d%s%s%s buckets=%v", p.Count(), optional("sum", p.HasSum(), p.Sum()),
 				optional("min", p.HasMin(), p.Min()), optional("max", p.HasMax(), p.Max()), p.BucketCounts().AsRaw()), p.Attributes())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for _, p := range m.ExponentialHistogram().DataPoints().All() {
+		},
+		ExpHistogram: func(p pmetric.ExponentialHistogramDataPoint) {
 			add(fmt.Sprintf("count=%d%s%s%s scale=%d zero_count=%d", p.Count(), optional("sum", p.HasSum(), p.Sum()),
 				optional("min", p.HasMin(), p.Min()), optional("max", p.HasMax(), p.Max()), p.Scale(), p.ZeroCount()), p.Attributes())
-		}
-	case pmetric.MetricTypeSummary:
-		for _, p := range m.Summary().DataPoints().All() {
+		},
+		Summary: func(p pmetric.SummaryDataPoint) {
 			qs := make([]string, 0, p.QuantileValues().Len())
 			for _, q := range p.QuantileValues().All() {
 				qs = append(qs, strconv.FormatFloat(q.Quantile(), 'g', -1, 64)+":"+strconv.FormatFloat(q.Value(), 'g', -1, 64))
 			}
 			add(fmt.Sprintf("count=%d sum=%s quantiles=[%s]", p.Count(), strconv.FormatFloat(p.Sum(), 'g', -1, 64), strings.Join(qs, " ")), p.Attributes())
-		}
-	}
+		},
+	})
 	return out
 }

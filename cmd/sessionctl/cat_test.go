@@ -191,3 +191,60 @@ var errClosed = &closedError{}
 type closedError struct{}
 
 func (*closedError) Error() string { return "write |1: broken pipe" }
+
+// TestPointLines: cat's line for a data point of each metric type, with
+// and without the optional fields.
+func TestPointLines(t *testing.T) {
+	ms := pmetric.NewMetrics().ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+	g := ms.AppendEmpty()
+	g.SetName("g")
+	gp := g.SetEmptyGauge().DataPoints()
+	gp.AppendEmpty().SetIntValue(3)
+	gp.AppendEmpty().SetDoubleValue(2.5)
+	gp.AppendEmpty().Attributes().PutStr("k", "v") // no value
+	s := ms.AppendEmpty()
+	s.SetName("s")
+	s.SetEmptySum().DataPoints().AppendEmpty().SetIntValue(-1)
+	h := ms.AppendEmpty()
+	h.SetName("h")
+	hp := h.SetEmptyHistogram().DataPoints()
+	full := hp.AppendEmpty()
+	full.SetCount(4)
+	full.SetSum(10)
+	full.SetMin(1)
+	full.SetMax(5)
+	full.BucketCounts().FromRaw([]uint64{1, 3})
+	hp.AppendEmpty().SetCount(0)
+	e := ms.AppendEmpty()
+	e.SetName("e")
+	ep := e.SetEmptyExponentialHistogram().DataPoints().AppendEmpty()
+	ep.SetCount(2)
+	ep.SetSum(1.5)
+	ep.SetScale(3)
+	ep.SetZeroCount(1)
+	su := ms.AppendEmpty()
+	su.SetName("su")
+	sp := su.SetEmptySummary().DataPoints().AppendEmpty()
+	sp.SetCount(9)
+	sp.SetSum(4.5)
+	q := sp.QuantileValues().AppendEmpty()
+	q.SetQuantile(0.5)
+	q.SetValue(0.25)
+	q = sp.QuantileValues().AppendEmpty()
+	q.SetQuantile(0.99)
+	q.SetValue(2)
+	var got []string
+	for _, m := range ms.All() {
+		got = append(got, pointLines(m)...)
+	}
+	assert.Equal(t, []string{
+		`point "g" gauge value=3 {}`,
+		`point "g" gauge value=2.5 {}`,
+		`point "g" gauge value=- {k="v"}`,
+		`point "s" sum value=-1 {}`,
+		`point "h" histogram count=4 sum=10 min=1 max=5 buckets=[1 3] {}`,
+		`point "h" histogram count=0 buckets=[] {}`,
+		`point "e" exponentialhistogram count=2 sum=1.5 scale=3 zero_count=1 {}`,
+		`point "su" summary count=9 sum=4.5 quantiles=[0.5:0.25 0.99:2] {}`,
+	}, got)
+}

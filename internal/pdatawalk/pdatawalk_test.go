@@ -1,6 +1,7 @@
 package pdatawalk
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -453,4 +454,39 @@ func TestWalkAllocatesNothingPerItem(t *testing.T) {
 	assert.Equal(t, t1, tn, "traces: 1 item, 1024 items")
 	assert.Equal(t, m1, mn, "metrics: 1 point of each type, 1024 of each")
 	assert.Equal(t, l1, ln, "logs: 1 record, 1024 records")
+}
+
+// TestVisitPoints: each metric type's points reach the function of their
+// point type, in order, each once; a nil function skips its type; a
+// metric without data reaches none.
+func TestVisitPoints(t *testing.T) {
+	_, md, _ := everything()
+	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	ms.At(0).Gauge().DataPoints().AppendEmpty().SetTimestamp(7) // a second gauge point
+	ms.AppendEmpty().SetName("no data")
+	var got []string
+	seen := func(kind string, ts pcommon.Timestamp) { got = append(got, fmt.Sprintf("%s@%d", kind, ts)) }
+	all := PointVisitor{
+		Number:       func(p pmetric.NumberDataPoint) { seen("number", p.Timestamp()) },
+		Histogram:    func(p pmetric.HistogramDataPoint) { seen("histogram", p.Timestamp()) },
+		ExpHistogram: func(p pmetric.ExponentialHistogramDataPoint) { seen("exp", p.Timestamp()) },
+		Summary:      func(p pmetric.SummaryDataPoint) { seen("summary", p.Timestamp()) },
+	}
+	var want []string
+	for _, m := range ms.All() {
+		VisitPoints(m, all)
+		for i := range DataPointCount(m) {
+			kind := map[pmetric.MetricType]string{pmetric.MetricTypeGauge: "number", pmetric.MetricTypeSum: "number",
+				pmetric.MetricTypeHistogram: "histogram", pmetric.MetricTypeExponentialHistogram: "exp", pmetric.MetricTypeSummary: "summary"}[m.Type()]
+			want = append(want, fmt.Sprintf("%s@%d", kind, DataPointTime(m, i)))
+		}
+	}
+	assert.Equal(t, want, got)
+	assert.Len(t, got, 6, "two gauge points and one of each other type")
+
+	got = nil
+	for _, m := range ms.All() {
+		VisitPoints(m, PointVisitor{Summary: all.Summary})
+	}
+	assert.Equal(t, []string{want[len(want)-1]}, got, "only the summary's point")
 }

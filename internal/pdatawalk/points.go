@@ -36,6 +36,49 @@ func visitPoints[R any, V pointVisitor[R]](m pmetric.Metric, v V) R {
 	return zero
 }
 
+// PointVisitor receives the data points of a metric one by one, each with
+// its own type: Number those of gauges and sums, Histogram, ExpHistogram
+// and Summary those of their types. A nil function skips its type.
+type PointVisitor struct {
+	Number       func(pmetric.NumberDataPoint)
+	Histogram    func(pmetric.HistogramDataPoint)
+	ExpHistogram func(pmetric.ExponentialHistogramDataPoint)
+	Summary      func(pmetric.SummaryDataPoint)
+}
+
+// VisitPoints hands every data point of m, in order, to v.
+func VisitPoints(m pmetric.Metric, v PointVisitor) {
+	visitPoints[struct{}](m, pointFuncs(v))
+}
+
+// pointFuncs is a PointVisitor as a pointVisitor.
+type pointFuncs PointVisitor
+
+func eachPoint[P any, S pointSlice[P]](s S, fn func(P)) struct{} {
+	if fn != nil {
+		for i := range s.Len() {
+			fn(s.At(i))
+		}
+	}
+	return struct{}{}
+}
+
+func (v pointFuncs) number(s pmetric.NumberDataPointSlice) struct{} {
+	return eachPoint(s, v.Number)
+}
+
+func (v pointFuncs) histogram(s pmetric.HistogramDataPointSlice) struct{} {
+	return eachPoint(s, v.Histogram)
+}
+
+func (v pointFuncs) expHistogram(s pmetric.ExponentialHistogramDataPointSlice) struct{} {
+	return eachPoint(s, v.ExpHistogram)
+}
+
+func (v pointFuncs) summary(s pmetric.SummaryDataPointSlice) struct{} {
+	return eachPoint(s, v.Summary)
+}
+
 // pointSlice is what the four data point slice types have in common.
 type pointSlice[P any] interface {
 	Len() int

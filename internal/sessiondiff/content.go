@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -264,30 +265,20 @@ func emitExemplars(e emitter, exs pmetric.ExemplarSlice, pointTime pcommon.Times
 // points calls fn for every data point of m with its time, emitting the
 // point's own fields; the metric's fields are emitted by the caller.
 func points(m pmetric.Metric, fn func(ts pcommon.Timestamp, emit func(emitter, bool))) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		numberPoints(m.Gauge().DataPoints(), fn)
-	case pmetric.MetricTypeSum:
-		numberPoints(m.Sum().DataPoints(), fn)
-	case pmetric.MetricTypeHistogram:
-		for _, p := range m.Histogram().DataPoints().All() {
+	pdatawalk.VisitPoints(m, pdatawalk.PointVisitor{
+		Number: func(p pmetric.NumberDataPoint) {
+			fn(p.Timestamp(), func(e emitter, shifted bool) { emitNumberPoint(e, p, shifted) })
+		},
+		Histogram: func(p pmetric.HistogramDataPoint) {
 			fn(p.Timestamp(), func(e emitter, shifted bool) { emitHistogramPoint(e, p, shifted) })
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for _, p := range m.ExponentialHistogram().DataPoints().All() {
+		},
+		ExpHistogram: func(p pmetric.ExponentialHistogramDataPoint) {
 			fn(p.Timestamp(), func(e emitter, shifted bool) { emitExpHistogramPoint(e, p, shifted) })
-		}
-	case pmetric.MetricTypeSummary:
-		for _, p := range m.Summary().DataPoints().All() {
+		},
+		Summary: func(p pmetric.SummaryDataPoint) {
 			fn(p.Timestamp(), func(e emitter, shifted bool) { emitSummaryPoint(e, p, shifted) })
-		}
-	}
-}
-
-func numberPoints(s pmetric.NumberDataPointSlice, fn func(pcommon.Timestamp, func(emitter, bool))) {
-	for _, p := range s.All() {
-		fn(p.Timestamp(), func(e emitter, shifted bool) { emitNumberPoint(e, p, shifted) })
-	}
+		},
+	})
 }
 
 // seed keys every hash of a process: keys are compared only within one.
