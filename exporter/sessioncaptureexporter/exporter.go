@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter/internal/metadata"
+	"github.com/recordreplay/otelcol-recordreplay/internal/health"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sharedcomponent"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
@@ -84,6 +84,7 @@ type captureExporter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	host   component.Host
+	health health.Reporter // the component's status
 
 	// drops gathers the drops of backpressure: drop for its warnings.
 	drops dropReport
@@ -173,6 +174,7 @@ func (e *captureExporter) createdBy() string {
 // bad settings) does.
 func (e *captureExporter) Start(ctx context.Context, host component.Host) error {
 	e.host = host
+	e.health.SetHost(host)
 	logger := e.set.Logger
 	store, err := e.openStore(ctx, &e.cfg.Store)
 	if err != nil {
@@ -257,9 +259,12 @@ func (e *captureExporter) housekeeping(ctx context.Context) {
 				e.set.Logger.Warn("Could not read the rolling session's snapshot requests yet; will retry", zap.Error(err))
 			}
 		}
-		if err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); err != nil && ctx.Err() == nil {
+		switch err := e.sessions.flush(ctx, e.cfg.MetadataInterval, false); {
+		case err == nil:
+			e.health.Recover("session metadata")
+		case ctx.Err() == nil:
 			e.set.Logger.Warn("Could not write session metadata; will retry", zap.Error(err))
-			componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
+			e.health.Fail("session metadata", err)
 		}
 		timer.Reset(e.nextHousekeeping())
 	}

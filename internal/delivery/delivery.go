@@ -15,7 +15,6 @@ import (
 
 	"github.com/cenkalti/backoff/v7"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -29,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/health"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
 
@@ -126,8 +126,9 @@ type Deliverer struct {
 	traces  consumer.Traces
 	metrics consumer.Metrics
 	logs    consumer.Logs
-	host    component.Host
-	failing map[pipeline.Signal]bool // signals whose latest batch was dropped
+	// health is the component's status: this Deliverer's problems (a
+	// signal whose latest batch was dropped) and the receiver's own.
+	health health.Reporter
 }
 
 // New returns a Deliverer; wire it with SetTraces, SetMetrics and SetLogs.
@@ -138,7 +139,7 @@ func New(set receiver.Settings, cfg Settings) (*Deliverer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deliverer{cfg: cfg, logger: set.Logger, obs: obs, failing: map[pipeline.Signal]bool{}}, nil
+	return &Deliverer{cfg: cfg, logger: set.Logger, obs: obs}, nil
 }
 
 // SetTraces wires the traces pipeline.
@@ -165,12 +166,18 @@ func (d *Deliverer) Wants(signal pipeline.Signal) bool {
 	return false
 }
 
-// ReportTo sends the Deliverer's status events to host, the one the
+// ReportTo sends the component's status events to host, the one the
 // receiver was started with: a recoverable error when a batch is dropped
-// while nothing else is, OK once every signal that dropped a batch has had
-// one accepted again. A pipeline that keeps refusing is one event, not one
-// per batch.
-func (d *Deliverer) ReportTo(host component.Host) { d.mu.Lock(); d.host = host; d.mu.Unlock() }
+// while nothing else is wrong, OK once every signal that dropped a batch
+// has had one accepted again (and the receiver's own problems, reported
+// through Health, are over). A pipeline that keeps refusing is one event,
+// not one per batch.
+func (d *Deliverer) ReportTo(host component.Host) { d.health.SetHost(host) }
+
+// Health is the receiver's status reporter, which the Deliverer shares:
+// the receiver reports its own problems (a store outage) there, so that
+// one account of the component's status reaches the host.
+func (d *Deliverer) Health() *health.Reporter { return &d.health }
 
 // Traces delivers one batch of traces, produced afresh for every attempt;
 // fields are added to its log lines. The error is ctx's when ctx ended
@@ -307,24 +314,10 @@ func (d *Deliverer) drop(signal pipeline.Signal, n int, err error, msg string, l
 		d.cfg.Dropped.Add(context.Background(), int64(n), metric.WithAttributes(attribute.String("signal", signal.String())))
 	}
 	d.logger.Debug(msg, log...)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	first := len(d.failing) == 0
-	d.failing[signal] = true
-	if first && d.host != nil {
-		componentstatus.ReportStatus(d.host, componentstatus.NewRecoverableErrorEvent(
-			fmt.Errorf("dropped a %s batch of %d items: %w", signal, n, err)))
-	}
+	d.health.Fail(pipelineProblem(signal), fmt.Errorf("dropped a %s batch of %d items: %w", signal, n, err))
 }
 
-func (d *Deliverer) recovered(signal pipeline.Signal) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.failing[signal] {
-		return
-	}
-	delete(d.failing, signal)
-	if len(d.failing) == 0 && d.host != nil {
-		componentstatus.ReportStatus(d.host, componentstatus.NewEvent(componentstatus.StatusOK))
-	}
-}
+func (d *Deliverer) recovered(signal pipeline.Signal) { d.health.Recover(pipelineProblem(signal)) }
+
+// pipelineProblem names a signal's pipeline among the component's problems.
+func pipelineProblem(signal pipeline.Signal) string { return "pipeline " + signal.String() }

@@ -9,11 +9,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/receiver"
@@ -40,8 +38,7 @@ type replayReceiver struct {
 	telemetry *metadata.TelemetryBuilder
 	delivery  *delivery.Deliverer
 
-	host      component.Host // where status goes: every pipeline's host
-	storeDown atomic.Bool    // a store outage was reported and has not ended
+	host component.Host // the host started with (its extensions); status goes through delivery.Health
 
 	openStore func(context.Context, *sessionstore.Config) (sessionstore.Store, error)
 	store     sessionstore.Store
@@ -303,18 +300,12 @@ func (r *replayReceiver) Shutdown(context.Context) error {
 	return err
 }
 
-// storeFailing reports, once per outage, that the store keeps failing: the
-// replay waits for it, and every pipeline's status says why until it
-// answers again.
+// storeFailing reports, once per outage, that the store keeps failing:
+// the replay waits for it, and the component's status says why until it
+// answers again (and nothing else is wrong).
 func (r *replayReceiver) storeFailing(err error) {
-	if r.storeDown.CompareAndSwap(false, true) {
-		componentstatus.ReportStatus(r.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("session store: %w", err)))
-	}
+	r.delivery.Health().Fail("session store", err)
 }
 
 // storeAnswered ends a reported store outage.
-func (r *replayReceiver) storeAnswered() {
-	if r.storeDown.CompareAndSwap(true, false) {
-		componentstatus.ReportStatus(r.host, componentstatus.NewEvent(componentstatus.StatusOK))
-	}
-}
+func (r *replayReceiver) storeAnswered() { r.delivery.Health().Recover("session store") }

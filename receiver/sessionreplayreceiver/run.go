@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -130,8 +129,7 @@ func (run *replayRun) passes(ctx, pipelineCtx context.Context, start time.Time) 
 		if err := run.pass(ctx, pipelineCtx, p); err != nil {
 			if ctx.Err() == nil { // not shutdown or max_duration: the replay broke
 				run.r.set.Logger.Error("Replay stopped", zap.String("session", run.session.SessionID), zap.Error(err))
-				componentstatus.ReportStatus(run.r.host, componentstatus.NewPermanentErrorEvent(
-					fmt.Errorf("session_replay: replay of %s stopped: %w", run.session.SessionID, err)))
+				run.r.delivery.Health().Permanent(fmt.Errorf("session_replay: replay of %s stopped: %w", run.session.SessionID, err))
 				return endedError
 			}
 			break
