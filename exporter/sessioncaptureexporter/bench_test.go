@@ -202,13 +202,14 @@ func BenchmarkWritePath(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				cfg := createDefaultConfig().(*Config)
-				cfg.Store.Directory = filepath.Join(b.TempDir(), "data")
+				dir := b.TempDir()
 				if backend == "filesystem-shm" {
-					dir, err := os.MkdirTemp("/dev/shm", "bench-write-path-")
+					var err error
+					dir, err = os.MkdirTemp("/dev/shm", "bench-write-path-")
 					require.NoError(b, err)
 					b.Cleanup(func() { _ = os.RemoveAll(dir) })
-					cfg.Store.Directory = filepath.Join(dir, "data")
 				}
+				cfg.Store.Directory = filepath.Join(dir, "data")
 				e, err := newCaptureExporter(exportertest.NewNopSettings(metadata.Type), cfg)
 				require.NoError(b, err)
 				if backend == "discard" {

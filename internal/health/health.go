@@ -9,6 +9,7 @@ package health // import "github.com/recordreplay/otelcol-recordreplay/internal/
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -21,6 +22,9 @@ type Reporter struct {
 	host      component.Host
 	problems  map[string]error
 	permanent bool // reported: no event follows
+	// held mirrors len(problems), so that Recover, called after every
+	// successful read or delivery, costs an atomic load while all is well.
+	held atomic.Int32
 }
 
 // SetHost sets where the status goes (the host the component was started
@@ -48,6 +52,7 @@ func (r *Reporter) Fail(name string, err error) {
 		r.problems = map[string]error{}
 	}
 	r.problems[name] = err
+	r.held.Store(int32(len(r.problems)))
 	if len(r.problems) == 1 {
 		r.report(componentstatus.NewRecoverableErrorEvent(fmt.Errorf("%s: %w", name, err)))
 	}
@@ -56,12 +61,16 @@ func (r *Reporter) Fail(name string, err error) {
 // Recover records that name's problem is over; with no problem left the
 // status is OK again. A name without a problem reports nothing.
 func (r *Reporter) Recover(name string) {
+	if r.held.Load() == 0 {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.problems[name]; !ok {
 		return
 	}
 	delete(r.problems, name)
+	r.held.Store(int32(len(r.problems)))
 	if len(r.problems) == 0 {
 		r.report(componentstatus.NewEvent(componentstatus.StatusOK))
 	}
