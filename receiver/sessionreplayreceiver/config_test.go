@@ -2,6 +2,7 @@ package sessionreplayreceiver
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +180,20 @@ func TestByteSize(t *testing.T) {
 		var b ByteSize
 		assert.Error(t, b.UnmarshalText([]byte(in)), in)
 	}
+}
+
+// TestValidationSaysEachProblemOnce: the collector's confmap.Validate
+// reaches every nested block with a Validate method, so a block that a
+// parent also validates by hand is reported twice, under two paths. Each
+// problem is reported once, and names its field.
+func TestValidationSaysEachProblemOnce(t *testing.T) {
+	_, err := loadConfig(t, "nested_problems")
+	require.Error(t, err)
+	msg := err.Error()
+	for _, problem := range []string{`"bogus"`, "must not be empty with backend s3", `"ftp://store"`} {
+		assert.Equal(t, 1, strings.Count(msg, problem), "%q in:\n%s", problem, msg)
+	}
+	assert.Contains(t, msg, `time_range.start: "bogus"`)
+	assert.Contains(t, msg, "s3.bucket: must not be empty with backend s3")
+	assert.Contains(t, msg, `s3.endpoint: "ftp://store" must be an http:// or https:// URL`)
 }
