@@ -222,10 +222,10 @@ func TestReplayConfigTargetSettings(t *testing.T) {
 		{[]string{"REPLAY_HEADERS=authorization=Bearer x"}, `'headers' source data must be an array or slice, got string`},
 		{[]string{"REPLAY_EXPORTER=otlp_http", "REPLAY_ENDPOINT=127.0.0.1:4318"}, `"otlp_http" exporter for data type`},
 		{[]string{"REPLAY_INSECURE=maybe"}, "'tls.insecure' expected type 'bool'"},
-		{[]string{"REPLAY_COPIES=0"}, "copies 0 must be between 1 and 1000"},
+		{[]string{"REPLAY_COPIES=0"}, "copies: 0 must be between 1 and 1000"},
 		{[]string{"REPLAY_SELECTION=window", "REPLAY_FROM=5m"}, "selection: window: needs time_range with both ends RFC 3339 times"},
 		{[]string{"REPLAY_FROM=yesterday"}, `time_range.start: "yesterday"`},
-		{[]string{"REPLAY_SESSION=a", "REPLAY_SESSIONS=[b,c]"}, `session "a" and sessions [b c]: set one of them`},
+		{[]string{"REPLAY_SESSION=a", "REPLAY_SESSIONS=[b,c]"}, `sessions: [b c] and session "a": set one of them`},
 	} {
 		out, err := validate(tc.env...)
 		assert.Error(t, err, "%v validated", tc.env)

@@ -83,7 +83,7 @@ func rawSize(tb testing.TB, td ptrace.Traces) int {
 func BenchmarkBareMarshalGzip(b *testing.B) {
 	batches := benchBatches(4)
 	raw := rawSize(b, batches[0])
-	level, err := createDefaultConfig().(*Config).CompressionLevel.GzipLevel()
+	level, err := sessionstore.GzipLevel(createDefaultConfig().(*Config).CompressionLevel)
 	require.NoError(b, err)
 	type gzWriter interface {
 		io.WriteCloser

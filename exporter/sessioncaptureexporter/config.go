@@ -2,8 +2,8 @@ package sessioncaptureexporter // import "github.com/recordreplay/otelcol-record
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -19,7 +20,7 @@ const AutoSessionID = "auto"
 
 // Backpressure says what the exporter does with a request its sending
 // queue has no room for.
-type Backpressure string
+type Backpressure = confutil.Enum[backpressureValues]
 
 const (
 	// BackpressureBlock makes the pipeline wait for room in the queue (as
@@ -33,19 +34,14 @@ const (
 	BackpressureDrop Backpressure = "drop"
 )
 
-// UnmarshalText refuses unknown modes while the configuration loads.
-func (b *Backpressure) UnmarshalText(text []byte) error {
-	switch v := Backpressure(text); v {
-	case BackpressureBlock, BackpressureDrop:
-		*b = v
-		return nil
-	default:
-		return fmt.Errorf("backpressure %q: want %q or %q", string(text), BackpressureBlock, BackpressureDrop)
-	}
+type backpressureValues struct{}
+
+func (backpressureValues) Values() []string {
+	return []string{string(BackpressureBlock), string(BackpressureDrop)}
 }
 
 // StartMode says whether the exporter records from the start.
-type StartMode string
+type StartMode = confutil.Enum[startModeValues]
 
 const (
 	// StartRecording records what arrives from the start (the default).
@@ -56,15 +52,10 @@ const (
 	StartPaused StartMode = "paused"
 )
 
-// UnmarshalText refuses unknown modes while the configuration loads.
-func (m *StartMode) UnmarshalText(text []byte) error {
-	switch v := StartMode(text); v {
-	case StartRecording, StartPaused:
-		*m = v
-		return nil
-	default:
-		return fmt.Errorf("session.start %q: want %q or %q", string(text), StartRecording, StartPaused)
-	}
+type startModeValues struct{}
+
+func (startModeValues) Values() []string {
+	return []string{string(StartRecording), string(StartPaused)}
 }
 
 // Config is the configuration of the session_capture exporter.
@@ -156,74 +147,93 @@ type SessionConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
-// Validate checks the configuration; it never changes it.
+// Validate checks the configuration; it never changes it. Every error is
+// a confutil.FieldError naming its setting.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if cfg.Session.ID != AutoSessionID {
-		if err := sessionstore.ValidateSessionID(cfg.Session.ID); err != nil {
-			errs = append(errs, fmt.Errorf("session.id: %w (or use %q)", err, AutoSessionID))
-		}
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, confutil.Errorf(field, format, args...))
 	}
-	if cfg.Session.DiagnosticSessionID != "" {
-		if err := sessionstore.ValidateSessionID(cfg.Session.DiagnosticSessionID); err != nil {
-			errs = append(errs, fmt.Errorf("session.diagnostic_session_id: %w", err))
-		}
-	}
-	for k := range cfg.Session.Labels {
-		if k == "" {
-			errs = append(errs, errors.New("session.labels: empty label name"))
-		}
-	}
-	for _, f := range cfg.Session.EnabledFlags {
-		if f == "" {
-			errs = append(errs, errors.New("session.enabled_flags: empty flag name"))
-		}
-	}
-	if cfg.Session.MaxBytes < 0 {
-		errs = append(errs, fmt.Errorf("session.max_bytes %d must not be negative", cfg.Session.MaxBytes))
-	}
-	if cfg.Session.MaxDuration < 0 {
-		errs = append(errs, fmt.Errorf("session.max_duration %s must not be negative", cfg.Session.MaxDuration))
-	}
-	if cfg.Session.IdleTimeout < 0 {
-		errs = append(errs, fmt.Errorf("session.idle_timeout %s must not be negative", cfg.Session.IdleTimeout))
-	}
-	if cfg.Session.AllowedIDs != "" {
-		if _, err := regexp.Compile(anchored(cfg.Session.AllowedIDs)); err != nil {
-			errs = append(errs, fmt.Errorf("session.allowed_ids %q: %w", cfg.Session.AllowedIDs, err))
-		}
-	}
-	if cfg.Session.WriterID != "" {
-		if err := sessionstore.ValidateSessionID(cfg.Session.WriterID); err != nil {
-			errs = append(errs, fmt.Errorf("session.writer_id: %w", err))
-		}
-	}
-	if cfg.Session.MaxOpen < 1 {
-		errs = append(errs, fmt.Errorf("session.max_open %d must be at least 1", cfg.Session.MaxOpen))
-	}
+	errs = append(errs, confutil.In("session", cfg.Session.check()))
 	if cfg.ShutdownTimeout < 0 {
-		errs = append(errs, fmt.Errorf("shutdown_timeout %s must not be negative", cfg.ShutdownTimeout))
+		bad("shutdown_timeout", "%s must not be negative", cfg.ShutdownTimeout)
 	}
 	if w := cfg.Recorder.Window; w < 0 {
-		errs = append(errs, fmt.Errorf("recorder.window %s must not be negative", w))
-	} else if w > 0 {
-		if cfg.Session.MaxDuration > 0 || cfg.Session.MaxBytes > 0 {
-			errs = append(errs, errors.New("recorder cannot be used with session.max_duration or session.max_bytes: the rolling session never rotates (the window bounds it)"))
-		}
+		bad("recorder.window", "%s must not be negative", w)
+	} else if w > 0 && (cfg.Session.MaxDuration > 0 || cfg.Session.MaxBytes > 0) {
+		bad("recorder", "cannot be used with session.max_duration or session.max_bytes: the rolling session never rotates (the window bounds it)")
 	}
 	if cfg.Session.Start == StartPaused && cfg.Control == nil {
-		errs = append(errs, errors.New("session.start: paused needs control (a session_control extension): nothing else could start the capture"))
+		bad("session.start", "paused needs control (a session_control extension): nothing else could start the capture")
 	}
 	if cfg.Backpressure == BackpressureDrop {
 		switch {
 		case !cfg.QueueConfig.HasValue():
-			errs = append(errs, errors.New("backpressure: drop needs sending_queue enabled: without a queue every request waits for the store"))
+			bad("backpressure", "drop needs sending_queue enabled: without a queue every request waits for the store")
 		case cfg.QueueConfig.Get().WaitForResult:
-			errs = append(errs, errors.New("backpressure: drop cannot be used with sending_queue.wait_for_result: true: every request would wait for the store"))
+			bad("backpressure", "drop cannot be used with sending_queue.wait_for_result: true: every request would wait for the store")
 		}
 	}
 	if cfg.MetadataInterval <= 0 {
-		errs = append(errs, fmt.Errorf("metadata_interval %s must be positive", cfg.MetadataInterval))
+		bad("metadata_interval", "%s must be positive", cfg.MetadataInterval)
+	}
+	return errors.Join(errs...)
+}
+
+// check checks the session block on its own; errors name the fields
+// within it.
+func (s *SessionConfig) check() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, confutil.Errorf(field, format, args...))
+	}
+	errs = append(errs, s.checkDescription())
+	if s.MaxBytes < 0 {
+		bad("max_bytes", "%d must not be negative", s.MaxBytes)
+	}
+	if s.MaxDuration < 0 {
+		bad("max_duration", "%s must not be negative", s.MaxDuration)
+	}
+	if s.IdleTimeout < 0 {
+		bad("idle_timeout", "%s must not be negative", s.IdleTimeout)
+	}
+	if s.AllowedIDs != "" {
+		if _, err := regexp.Compile(anchored(s.AllowedIDs)); err != nil {
+			bad("allowed_ids", "%q: %w", s.AllowedIDs, err)
+		}
+	}
+	if s.WriterID != "" {
+		if err := sessionstore.ValidateSessionID(s.WriterID); err != nil {
+			bad("writer_id", "%w", err)
+		}
+	}
+	if s.MaxOpen < 1 {
+		bad("max_open", "%d must be at least 1", s.MaxOpen)
+	}
+	return errors.Join(errs...)
+}
+
+// checkDescription checks what describes a session: its id (unless
+// auto), diagnostic_session_id, and the names of its labels and flags.
+// The control API's requests for a new session (a new own session, a
+// snapshot) are checked by it too, under the same field names.
+func (s *SessionConfig) checkDescription() error {
+	var errs []error
+	if s.ID != AutoSessionID {
+		if err := sessionstore.ValidateSessionID(s.ID); err != nil {
+			errs = append(errs, confutil.Errorf("id", "%w (or use %q)", err, AutoSessionID))
+		}
+	}
+	if s.DiagnosticSessionID != "" {
+		if err := sessionstore.ValidateSessionID(s.DiagnosticSessionID); err != nil {
+			errs = append(errs, confutil.Errorf("diagnostic_session_id", "%w", err))
+		}
+	}
+	if _, ok := s.Labels[""]; ok {
+		errs = append(errs, confutil.Errorf("labels", "empty label name"))
+	}
+	if slices.Contains(s.EnabledFlags, "") {
+		errs = append(errs, confutil.Errorf("enabled_flags", "empty flag name"))
 	}
 	return errors.Join(errs...)
 }

@@ -108,9 +108,9 @@ func TestInvalidConfigs(t *testing.T) {
 		{name: "typo", wantErr: []string{"sesion"}},
 		{name: "bad_backend", wantErr: []string{`"gcs"`, "filesystem", "s3"}},
 		{name: "bad_allowed_ids", wantErr: []string{"session.allowed_ids", `"seed-(["`}},
-		{name: "negative_shutdown_timeout", wantErr: []string{"shutdown_timeout -1s"}},
-		{name: "zero_max_open", wantErr: []string{"session.max_open 0"}},
-		{name: "zero_store_timeout", wantErr: []string{"store.timeout 0s must be positive"}},
+		{name: "negative_shutdown_timeout", wantErr: []string{"shutdown_timeout: -1s"}},
+		{name: "zero_max_open", wantErr: []string{"session.max_open: 0"}},
+		{name: "zero_store_timeout", wantErr: []string{"store: timeout: 0s must be positive"}},
 		{name: "bad_compression", wantErr: []string{`"fastest"`, "best_speed"}},
 		{name: "bad_backpressure", wantErr: []string{"backpressure", `"shed"`, `"block"`, `"drop"`}},
 		{name: "drop_without_queue", wantErr: []string{"backpressure: drop needs sending_queue enabled"}},
@@ -119,10 +119,10 @@ func TestInvalidConfigs(t *testing.T) {
 		{name: "empty_id", wantErr: []string{"session.id", `""`, "must not be empty"}},
 		{name: "dotdot_id", wantErr: []string{"session.id", `".."`}},
 		{name: "nul_id", wantErr: []string{"session.id", `"a\x00b"`}},
-		{name: "s3_no_bucket", wantErr: []string{"store.s3.bucket must not be empty"}},
+		{name: "s3_no_bucket", wantErr: []string{"store: s3.bucket: must not be empty"}},
 		{name: "s3_bad_endpoint", wantErr: []string{`"minio:9000"`, "http://"}},
-		{name: "zero_interval", wantErr: []string{"metadata_interval 0s"}},
-		{name: "negative_limits", wantErr: []string{"max_bytes -1", "max_duration -1s"}},
+		{name: "zero_interval", wantErr: []string{"metadata_interval: 0s"}},
+		{name: "negative_limits", wantErr: []string{"session.max_bytes: -1", "session.max_duration: -1s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

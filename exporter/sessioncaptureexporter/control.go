@@ -111,14 +111,12 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 		id: AutoSessionID, description: req.Description, labels: maps.Clone(req.Labels),
 		enabledFlags: slices.Clone(req.EnabledFlags), diagnosticSessionID: req.DiagnosticSessionID,
 	}
-	if err := checkSessionFields(req.ID, req.DiagnosticSessionID, req.Labels); err != nil {
-		return control.CaptureState{}, err
-	}
 	if req.ID != "" {
 		desc.id = req.ID
 	}
-	if slices.Contains(req.EnabledFlags, "") {
-		return control.CaptureState{}, &control.FieldError{Field: "enabled_flags", Err: errors.New("empty flag name")}
+	requested := SessionConfig{ID: desc.id, Labels: req.Labels, EnabledFlags: req.EnabledFlags, DiagnosticSessionID: req.DiagnosticSessionID}
+	if err := requested.checkDescription(); err != nil {
+		return control.CaptureState{}, err
 	}
 	e.ctlMu.Lock()
 	defer e.ctlMu.Unlock()
@@ -147,28 +145,6 @@ func (e *captureExporter) NewSession(ctx context.Context, req control.SessionReq
 		e.set.Logger.Warn("Could not write session metadata yet; will retry", zap.Error(err))
 	}
 	return e.State(ctx), nil
-}
-
-// checkSessionFields checks what a request for a new session (a new own
-// session, a snapshot) says of it: its id (if given), diagnostic session
-// id and label names; an error names the field.
-func checkSessionFields(id, diagnostic string, labels map[string]string) error {
-	if id != "" {
-		if err := sessionstore.ValidateSessionID(id); err != nil {
-			return &control.FieldError{Field: "id", Err: err}
-		}
-	}
-	if diagnostic != "" {
-		if err := sessionstore.ValidateSessionID(diagnostic); err != nil {
-			return &control.FieldError{Field: "diagnostic_session_id", Err: err}
-		}
-	}
-	for k := range labels {
-		if k == "" {
-			return &control.FieldError{Field: "labels", Err: errors.New("empty label name")}
-		}
-	}
-	return nil
 }
 
 // checkNewID fails with a conflict if a session id is taken in st: its

@@ -186,7 +186,7 @@ func TestRecorderConfig(t *testing.T) {
 	rot.Session.MaxDuration = time.Hour
 	require.ErrorContains(t, rot.Validate(), "session.max_duration")
 	neg, _ := recorderConfig(t, "-1s")
-	require.ErrorContains(t, neg.Validate(), "recorder.window -1s")
+	require.ErrorContains(t, neg.Validate(), "recorder.window: -1s")
 }
 
 // TestRecorderAfterRestart: a recorder restarted on its rolling session

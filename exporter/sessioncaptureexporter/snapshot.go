@@ -1,6 +1,7 @@
 package sessioncaptureexporter // import "github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,12 +50,13 @@ func (e *captureExporter) Snapshot(ctx context.Context, req control.SnapshotRequ
 		return control.SnapshotState{}, &control.FieldError{Field: "after",
 			Err: fmt.Errorf("%s: want 0 to the recorder's window, %s", after, e.rec.window)}
 	}
-	if err := checkSessionFields(req.ID, req.DiagnosticSessionID, req.Labels); err != nil {
+	requested := SessionConfig{ID: cmp.Or(req.ID, AutoSessionID), Labels: req.Labels, DiagnosticSessionID: req.DiagnosticSessionID}
+	if err := requested.checkDescription(); err != nil {
 		return control.SnapshotState{}, err
 	}
 	now := e.now().UTC().Truncate(time.Millisecond)
-	id := req.ID
-	if id == "" {
+	id := requested.ID
+	if id == AutoSessionID { // as session.id: auto, and a new own session's
 		id = sessionstore.NewSessionID("snapshot", now)
 	}
 	e.ctlMu.Lock()

@@ -107,6 +107,13 @@ func TestSnapshotRequests(t *testing.T) {
 		s, err := c.Snapshot(ctx, control.SnapshotRequest{Before: control.Duration(time.Second)})
 		require.NoError(t, err)
 		assert.Regexp(t, `^snapshot-\d{8}T\d{6}Z-[0-9a-f]{8}$`, s.Session, "a generated id")
+		time.Sleep(time.Second)
+		s, err = c.Snapshot(ctx, control.SnapshotRequest{ID: AutoSessionID, Before: control.Duration(time.Second)})
+		require.NoError(t, err)
+		assert.Regexp(t, `^snapshot-\d{8}T\d{6}Z-[0-9a-f]{8}$`, s.Session, "auto: generated, as session.id: auto")
+		_, err = c.Snapshot(ctx, control.SnapshotRequest{Labels: map[string]string{"": "x"}, Before: control.Duration(time.Second)})
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "labels", fe.Field)
 	})
 	t.Run("no recorder", func(t *testing.T) {
 		plain, _ := fsConfig(t)

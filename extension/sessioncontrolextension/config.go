@@ -1,7 +1,6 @@
 package sessioncontrolextension // import "github.com/recordreplay/otelcol-recordreplay/extension/sessioncontrolextension"
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/config/confignet"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 )
 
 // Config is the configuration of the session_control extension.
@@ -33,21 +34,21 @@ var _ confmap.Validator = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	addr := cfg.ServerConfig.NetAddr
 	if addr.Endpoint == "" {
-		return errors.New("endpoint is required (e.g. 127.0.0.1:4320)")
+		return confutil.Errorf("endpoint", "is required (e.g. 127.0.0.1:4320)")
 	}
 	if cfg.Token != "" && strings.TrimSpace(string(cfg.Token)) == "" {
 		// Tokens are compared trimmed (a Secret file ends in a newline):
 		// this one is no token, and would match a blank header.
-		return errors.New("token is blank (only whitespace, e.g. an empty Secret file): set a token, or leave token unset")
+		return confutil.Errorf("token", "is blank (only whitespace, e.g. an empty Secret file): set a token, or leave token unset")
 	}
 	local, err := isLocal(addr)
 	if err != nil {
-		return err
+		return confutil.In("endpoint", err)
 	}
 	if local || cfg.Token != "" || cfg.ServerConfig.Auth.HasValue() {
 		return nil
 	}
-	return fmt.Errorf("endpoint %q is not a loopback address and neither auth nor token is set, so anyone who reaches it "+
+	return confutil.Errorf("endpoint", "%q is not a loopback address and neither auth nor token is set, so anyone who reaches it "+
 		"could start and stop captures and replays: set token (clients then send \"Authorization: Bearer <token>\"), "+
 		"or auth with an authenticator extension, or listen on loopback (127.0.0.1:4320)", addr.Endpoint)
 }
@@ -62,7 +63,7 @@ func isLocal(addr confignet.AddrConfig) (bool, error) {
 	}
 	host, _, err := net.SplitHostPort(addr.Endpoint)
 	if err != nil {
-		return false, fmt.Errorf("endpoint %q: %w (want host:port, e.g. 127.0.0.1:4320)", addr.Endpoint, err)
+		return false, fmt.Errorf("%q: %w (want host:port, e.g. 127.0.0.1:4320)", addr.Endpoint, err)
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true, nil

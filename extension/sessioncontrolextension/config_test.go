@@ -144,7 +144,7 @@ func TestValidateEndpoint(t *testing.T) {
 
 	cfg := createDefaultConfig().(*Config)
 	cfg.ServerConfig.NetAddr.Endpoint = ""
-	require.ErrorContains(t, cfg.Validate(), "endpoint is required")
+	require.ErrorContains(t, cfg.Validate(), "endpoint: is required")
 }
 
 // TestValidateBlankToken: a token that is empty once its surrounding

@@ -3,7 +3,6 @@
 package confutil // import "github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 
 import (
-	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -31,14 +30,15 @@ func DropEmpty(conf *confmap.Conf, keys ...string) *confmap.Conf {
 
 // CheckDuration refuses a negative duration, and a positive one under a
 // millisecond: YAML's bare number (`duration: 60`) decodes as nanoseconds,
-// which nobody means; the error names the setting and the unit to give.
+// which nobody means; the error is a FieldError of field and names the unit
+// to give.
 func CheckDuration(field string, d time.Duration) error {
 	switch {
 	case d < 0:
-		return fmt.Errorf("%s %s must not be negative", field, d)
+		return Errorf(field, "%s must not be negative", d)
 	case d > 0 && d < time.Millisecond:
-		return fmt.Errorf("%s %s is under a millisecond: a bare number is read as nanoseconds; give a unit (e.g. %ds)",
-			field, d, int64(d))
+		return Errorf(field, "%s is under a millisecond: a bare number is read as nanoseconds; give a unit (e.g. %ds)",
+			d, int64(d))
 	}
 	return nil
 }

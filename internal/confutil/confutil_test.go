@@ -1,6 +1,7 @@
 package confutil
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -23,6 +24,9 @@ func TestCheckDuration(t *testing.T) {
 	require.NoError(t, CheckDuration("duration", 0))
 	require.NoError(t, CheckDuration("duration", time.Millisecond))
 	require.NoError(t, CheckDuration("duration", time.Hour))
-	require.ErrorContains(t, CheckDuration("max_duration", -time.Second), "max_duration -1s must not be negative")
-	require.ErrorContains(t, CheckDuration("duration", 60), "duration 60ns is under a millisecond: a bare number is read as nanoseconds; give a unit (e.g. 60s)")
+	require.ErrorContains(t, CheckDuration("max_duration", -time.Second), "max_duration: -1s must not be negative")
+	require.ErrorContains(t, CheckDuration("duration", 60), "duration: 60ns is under a millisecond: a bare number is read as nanoseconds; give a unit (e.g. 60s)")
+	fe, ok := errors.AsType[*FieldError](CheckDuration("start_delay", -1))
+	require.True(t, ok)
+	assert.Equal(t, "start_delay", fe.Field)
 }

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -222,14 +223,10 @@ var ErrConflict = errors.New("conflict")
 // ErrNotFound is a session that does not exist (404).
 var ErrNotFound = errors.New("not found")
 
-// FieldError is bad input in one field of a request (400).
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *FieldError) Unwrap() error { return e.Err }
+// FieldError is bad input in one field of a request (400). It is the
+// configuration's field error: an override is checked by the Validate of
+// the setting it overrides, and answered under the setting's name.
+type FieldError = confutil.FieldError
 
 // Conflict returns an error that is ErrConflict and says why (the message
 // alone: the API's error code already says "conflict").

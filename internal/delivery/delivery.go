@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/health"
 	"github.com/recordreplay/otelcol-recordreplay/internal/waitutil"
 )
@@ -50,18 +51,19 @@ func NewDefaultBackOffConfig() configretry.BackOffConfig {
 // ValidateBackOff checks what configretry.BackOffConfig.Validate (which
 // confmap runs on its own) leaves open and a receiver's retry loop needs:
 // a positive first interval no longer than the cap, and intervals that do
-// not shrink. It says nothing when retries are disabled.
+// not shrink. It says nothing when retries are disabled. Errors name the
+// fields within the block (confutil.In puts its name in front).
 func ValidateBackOff(cfg configretry.BackOffConfig) error {
 	if !cfg.Enabled {
 		return nil
 	}
 	var errs []error
 	if cfg.InitialInterval <= 0 || cfg.MaxInterval < cfg.InitialInterval {
-		errs = append(errs, fmt.Errorf("retry_on_failure {initial_interval: %s, max_interval: %s}: want 0 < initial_interval <= max_interval",
+		errs = append(errs, confutil.Errorf("initial_interval", "%s with max_interval %s: want 0 < initial_interval <= max_interval",
 			cfg.InitialInterval, cfg.MaxInterval))
 	}
 	if cfg.Multiplier < 1 {
-		errs = append(errs, fmt.Errorf("retry_on_failure.multiplier %v must be at least 1", cfg.Multiplier))
+		errs = append(errs, confutil.Errorf("multiplier", "%v must be at least 1", cfg.Multiplier))
 	}
 	return errors.Join(errs...)
 }

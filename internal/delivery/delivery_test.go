@@ -419,10 +419,10 @@ func TestValidateBackOff(t *testing.T) {
 	}{
 		"default":          {mod: func(*configretry.BackOffConfig) {}},
 		"disabled ignores": {mod: func(c *configretry.BackOffConfig) { c.Enabled = false; c.InitialInterval = 0; c.Multiplier = 0 }},
-		"zero initial":     {mod: func(c *configretry.BackOffConfig) { c.InitialInterval = 0 }, want: []string{"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval"}},
+		"zero initial":     {mod: func(c *configretry.BackOffConfig) { c.InitialInterval = 0 }, want: []string{"initial_interval: 0s with max_interval 1s: want 0 < initial_interval <= max_interval"}},
 		"max below initial": {mod: func(c *configretry.BackOffConfig) { c.MaxInterval = time.Millisecond },
-			want: []string{"initial_interval: 5ms, max_interval: 1ms"}},
-		"shrinking": {mod: func(c *configretry.BackOffConfig) { c.Multiplier = 0.5 }, want: []string{"retry_on_failure.multiplier 0.5 must be at least 1"}},
+			want: []string{"initial_interval: 5ms with max_interval 1ms"}},
+		"shrinking": {mod: func(c *configretry.BackOffConfig) { c.Multiplier = 0.5 }, want: []string{"multiplier: 0.5 must be at least 1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := NewDefaultBackOffConfig()

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 )
 
 // CompressionLevel is the gzip level of stored objects: best_speed (gzip
@@ -23,7 +25,7 @@ import (
 // (BenchmarkCompressionLevels) balanced stores objects about 8 % smaller
 // than best_speed at about 1.5 times its CPU, and best_compression another
 // 9 % smaller at about 7 times the CPU of balanced.
-type CompressionLevel string
+type CompressionLevel = confutil.Enum[compressionLevels]
 
 // The supported compression levels.
 const (
@@ -35,20 +37,15 @@ const (
 	CompressionDefault CompressionLevel = "default"
 )
 
-// UnmarshalText refuses unknown levels while the configuration loads.
-func (l *CompressionLevel) UnmarshalText(text []byte) error {
-	switch v := CompressionLevel(text); v {
-	case CompressionBestSpeed, CompressionBalanced, CompressionDefault, CompressionBestCompression:
-		*l = v
-		return nil
-	default:
-		return fmt.Errorf("unknown compression level %q: want %q, %q or %q",
-			string(text), CompressionBestSpeed, CompressionBalanced, CompressionBestCompression)
-	}
+type compressionLevels struct{}
+
+// Values lists default last: it is the old name of balanced.
+func (compressionLevels) Values() []string {
+	return []string{string(CompressionBestSpeed), string(CompressionBalanced), string(CompressionBestCompression), string(CompressionDefault)}
 }
 
 // GzipLevel is the level's number for gzip writers ("" is best_speed).
-func (l CompressionLevel) GzipLevel() (int, error) {
+func GzipLevel(l CompressionLevel) (int, error) {
 	switch l {
 	case CompressionBestSpeed, "":
 		return gzip.BestSpeed, nil
@@ -71,7 +68,7 @@ type Encoder struct {
 
 // NewEncoder returns an encoder writing at level.
 func NewEncoder(level CompressionLevel) (*Encoder, error) {
-	l, err := level.GzipLevel()
+	l, err := GzipLevel(level)
 	if err != nil {
 		return nil, err
 	}

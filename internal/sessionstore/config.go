@@ -3,17 +3,18 @@ package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/int
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 )
 
 // Backend names a storage backend.
-type Backend string
+type Backend = confutil.Enum[backends]
 
 // The storage backends.
 const (
@@ -21,16 +22,9 @@ const (
 	BackendS3         Backend = "s3"
 )
 
-// UnmarshalText refuses unknown backends while the configuration loads.
-func (b *Backend) UnmarshalText(text []byte) error {
-	switch v := Backend(text); v {
-	case BackendFilesystem, BackendS3:
-		*b = v
-		return nil
-	default:
-		return fmt.Errorf("unknown store backend %q: want %q or %q", string(text), BackendFilesystem, BackendS3)
-	}
-}
+type backends struct{}
+
+func (backends) Values() []string { return []string{string(BackendFilesystem), string(BackendS3)} }
 
 // Config is the `store` block shared by every component that reads or
 // writes sessions.
@@ -90,55 +84,60 @@ func NewDefaultConfig() Config {
 	}
 }
 
-// Validate checks the block for the selected backend.
+// Validate checks the block for the selected backend. Its errors name
+// their fields within the block (timeout, s3.bucket): the collector puts
+// the block's path in front, Open puts "store".
 func (c *Config) Validate() error {
+	var errs []error
 	if c.Timeout <= 0 {
-		return fmt.Errorf("store.timeout %s must be positive", c.Timeout)
+		errs = append(errs, confutil.Errorf("timeout", "%s must be positive", c.Timeout))
 	}
 	switch c.Backend {
 	case BackendFilesystem:
 		if strings.TrimSpace(c.Directory) == "" {
-			return errors.New("store.directory must not be empty with backend filesystem")
+			errs = append(errs, confutil.Errorf("directory", "must not be empty with backend filesystem"))
 		}
 	case BackendS3:
-		return c.S3.Validate()
+		// checked here, not by a Validate of its own, which the
+		// collector's walk would run again with every backend
+		errs = append(errs, confutil.In("s3", c.S3.check()))
 	default:
-		return fmt.Errorf("unknown store backend %q: want %q or %q", c.Backend, BackendFilesystem, BackendS3)
+		var b Backend
+		errs = append(errs, confutil.In("backend", b.UnmarshalText([]byte(c.Backend))))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// Validate checks the S3 settings.
-func (c *S3Config) Validate() error {
+// check checks the S3 settings; errors name the fields within s3.
+func (c *S3Config) check() error {
 	var errs []error
 	if c.Bucket == "" {
-		errs = append(errs, errors.New("store.s3.bucket must not be empty with backend s3"))
+		errs = append(errs, confutil.Errorf("bucket", "must not be empty with backend s3"))
 	} else if strings.ContainsAny(c.Bucket, "/ ") {
-		errs = append(errs, fmt.Errorf("store.s3.bucket %q must be a bare bucket name (no slashes or spaces)", c.Bucket))
+		errs = append(errs, confutil.Errorf("bucket", "%q must be a bare bucket name (no slashes or spaces)", c.Bucket))
 	}
 	if c.Region == "" {
-		errs = append(errs, errors.New("store.s3.region must not be empty (S3-compatible servers usually take us-east-1)"))
+		errs = append(errs, confutil.Errorf("region", "must not be empty (S3-compatible servers usually take us-east-1)"))
 	}
 	if p := strings.Trim(c.Prefix, "/"); p != "" {
 		if err := ValidateKey(p); err != nil {
-			errs = append(errs, fmt.Errorf("store.s3.prefix %q: %w", c.Prefix, err))
+			errs = append(errs, confutil.Errorf("prefix", "%q: %w", c.Prefix, err))
 		}
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("store.s3.endpoint %q must be an http:// or https:// URL", c.Endpoint))
+			errs = append(errs, confutil.Errorf("endpoint", "%q must be an http:// or https:// URL", c.Endpoint))
 		}
 	}
 	if c.AccessKeyID == "" && (c.SecretAccessKey != "" || c.SessionToken != "") {
-		errs = append(errs, errors.New("store.s3.secret_access_key and session_token need access_key_id"))
+		errs = append(errs, confutil.Errorf("access_key_id", "must be set with secret_access_key or session_token"))
 	}
 	if c.AccessKeyID != "" && c.SecretAccessKey == "" {
-		errs = append(errs, errors.New("store.s3.access_key_id needs secret_access_key"))
+		errs = append(errs, confutil.Errorf("secret_access_key", "must be set with access_key_id"))
 	}
-	if err := c.TLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("store.s3.tls: %w", err))
-	}
+	// tls is configtls's block, with a Validate of its own that the
+	// collector's walk runs; Open runs it too
 	return errors.Join(errs...)
 }
 
@@ -147,8 +146,12 @@ func (c *S3Config) Validate() error {
 // only by their contexts: bound them with WithTimeout(store, c.Timeout),
 // as every component and sessionctl do (tests wrap faults in between).
 func Open(ctx context.Context, c *Config) (Store, error) {
-	if err := c.Validate(); err != nil {
-		return nil, Permanent(err)
+	err := c.Validate()
+	if c.Backend == BackendS3 {
+		err = errors.Join(err, confutil.In("s3.tls", c.S3.TLS.Validate()))
+	}
+	if err != nil {
+		return nil, Permanent(confutil.In("store", err))
 	}
 	switch c.Backend {
 	case BackendS3:

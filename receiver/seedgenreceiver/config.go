@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -24,7 +23,7 @@ import (
 const AutoSessionID = "auto"
 
 // Clock says how emission is paced.
-type Clock string
+type Clock = confutil.Enum[clockValues]
 
 // Clocks.
 const (
@@ -34,14 +33,10 @@ const (
 	ClockFast Clock = "fast"
 )
 
-// UnmarshalText refuses unknown clocks while the configuration loads.
-func (c *Clock) UnmarshalText(text []byte) error {
-	switch v := Clock(text); v {
-	case ClockRealtime, ClockFast:
-		*c = v
-		return nil
-	}
-	return fmt.Errorf("unknown clock %q: want %q or %q", string(text), ClockRealtime, ClockFast)
+type clockValues struct{}
+
+func (clockValues) Values() []string {
+	return []string{string(ClockRealtime), string(ClockFast)}
 }
 
 // Config is the configuration of the seed_gen receiver.
@@ -91,40 +86,44 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 }
 
 // Validate checks the configuration, including the scenario file (errors
-// name its line and field); it never changes the configuration.
+// name its line and field); it never changes the configuration. Every
+// error is a confutil.FieldError naming its setting.
 func (cfg *Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, confutil.Errorf(field, format, args...))
+	}
 	switch {
 	case cfg.Pattern == "" && cfg.ScenarioFile == "":
-		errs = append(errs, fmt.Errorf("set pattern (one of %v) or scenario_file", scenario.Builtins()))
+		bad("pattern", "set pattern (one of %v) or scenario_file", scenario.Builtins())
 	default:
 		if _, err := cfg.loadScenario(); err != nil {
-			errs = append(errs, err)
+			field := "pattern"
+			if cfg.ScenarioFile != "" {
+				field = "scenario_file"
+			}
+			errs = append(errs, confutil.In(field, err))
 		}
 	}
-	if err := confutil.CheckDuration("duration", cfg.Duration); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, confutil.CheckDuration("duration", cfg.Duration))
 	if cfg.TracesPerSecond <= 0 || math.IsInf(cfg.TracesPerSecond, 0) || math.IsNaN(cfg.TracesPerSecond) {
-		errs = append(errs, fmt.Errorf("traces_per_second %v must be positive", cfg.TracesPerSecond))
+		bad("traces_per_second", "%v must be positive", cfg.TracesPerSecond)
 	}
 	if cfg.ErrorRate < 0 || cfg.ErrorRate > 1 || math.IsNaN(cfg.ErrorRate) {
-		errs = append(errs, fmt.Errorf("error_rate %v must be between 0 and 1", cfg.ErrorRate))
+		bad("error_rate", "%v must be between 0 and 1", cfg.ErrorRate)
 	}
 	if cfg.SessionID != AutoSessionID {
 		if err := sessionstore.ValidateSessionID(cfg.SessionID); err != nil {
-			errs = append(errs, fmt.Errorf("session_id: %w (or use %q)", err, AutoSessionID))
+			bad("session_id", "%w (or use %q)", err, AutoSessionID)
 		}
 	}
 	if cfg.BatchInterval <= 0 {
-		errs = append(errs, fmt.Errorf("batch_interval %s must be positive", cfg.BatchInterval))
+		bad("batch_interval", "%s must be positive", cfg.BatchInterval)
 	}
 	if cfg.MetricsInterval <= 0 {
-		errs = append(errs, fmt.Errorf("metrics_interval %s must be positive", cfg.MetricsInterval))
+		bad("metrics_interval", "%s must be positive", cfg.MetricsInterval)
 	}
-	if err := delivery.ValidateBackOff(cfg.RetryOnFailure); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, confutil.In("retry_on_failure", delivery.ValidateBackOff(cfg.RetryOnFailure)))
 	return errors.Join(errs...)
 }
 

@@ -83,13 +83,13 @@ func TestInvalidConfigs(t *testing.T) {
 		"no_source":       {"set pattern (one of [basic-topology db-outage latency-spike payment-failure traffic-ramp]) or scenario_file"},
 		"unknown_pattern": {`unknown pattern "payment-failures"`, "payment-failure"},
 		"bad_clock":       {`"instant"`, "realtime", "fast"},
-		"bad_values":      {"traces_per_second 0", "error_rate 1.5", `"../x"`, "duration -1s"},
+		"bad_values":      {"traces_per_second: 0", "error_rate: 1.5", `"../x"`, "duration: -1s"},
 		"bad_start_time":  {"'start_time'", `"yesterday"`, time.RFC3339},
 		"typo":            {"traces_per_sec"},
 		// `duration: 60` (a bare number, read as nanoseconds)
-		"nanosecond_duration": {"duration 60ns", "under a millisecond", "60s"},
-		"bad_retry": {"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval",
-			"retry_on_failure.multiplier 0.5 must be at least 1"},
+		"nanosecond_duration": {"duration: 60ns", "under a millisecond", "60s"},
+		"bad_retry": {"retry_on_failure.initial_interval: 0s with max_interval 1s: want 0 < initial_interval <= max_interval",
+			"retry_on_failure.multiplier: 0.5 must be at least 1"},
 		// configretry's own checks run too (confmap.Validate reaches the block).
 		"bad_retry_core": {"randomization_factor value must be less than or equal to 1",
 			"'max_elapsed_time' must not be less than 'initial_interval'"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ const maxCopies = 1000
 const AutoSession = "auto"
 
 // Selection is how `session: auto` picks a session.
-type Selection string
+type Selection = confutil.Enum[selectionValues]
 
 // Selection strategies.
 const (
@@ -38,19 +39,14 @@ const (
 	SelectionWindow Selection = "window"
 )
 
-// UnmarshalText refuses unknown strategies while the configuration loads.
-func (s *Selection) UnmarshalText(text []byte) error {
-	switch v := Selection(text); v {
-	case SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom, SelectionWindow:
-		*s = v
-		return nil
-	}
-	return fmt.Errorf("unknown selection %q: want %q, %q, %q, %q or %q", string(text),
-		SelectionLatest, SelectionLargest, SelectionSmallest, SelectionRandom, SelectionWindow)
+type selectionValues struct{}
+
+func (selectionValues) Values() []string {
+	return []string{string(SelectionLatest), string(SelectionLargest), string(SelectionSmallest), string(SelectionRandom), string(SelectionWindow)}
 }
 
 // TimestampMode says how replayed timestamps are rewritten.
-type TimestampMode string
+type TimestampMode = confutil.Enum[timestampModeValues]
 
 // Timestamp modes (see README for the exact arithmetic).
 const (
@@ -64,19 +60,14 @@ const (
 	TimestampsCurrent TimestampMode = "current"
 )
 
-// UnmarshalText refuses unknown modes while the configuration loads.
-func (m *TimestampMode) UnmarshalText(text []byte) error {
-	switch v := TimestampMode(text); v {
-	case TimestampsNone, TimestampsRelative, TimestampsCurrent:
-		*m = v
-		return nil
-	}
-	return fmt.Errorf("unknown timestamps mode %q: want %q, %q or %q", string(text),
-		TimestampsNone, TimestampsRelative, TimestampsCurrent)
+type timestampModeValues struct{}
+
+func (timestampModeValues) Values() []string {
+	return []string{string(TimestampsNone), string(TimestampsRelative), string(TimestampsCurrent)}
 }
 
 // PaceBy is the time an object is scheduled and time-shifted by.
-type PaceBy string
+type PaceBy = confutil.Enum[paceByValues]
 
 // What replay paces by.
 const (
@@ -95,18 +86,14 @@ const (
 	PaceByEventTime PaceBy = "event_time"
 )
 
-// UnmarshalText refuses unknown values while the configuration loads.
-func (p *PaceBy) UnmarshalText(text []byte) error {
-	switch v := PaceBy(text); v {
-	case PaceByAuto, PaceByCaptureTime, PaceByEventTime:
-		*p = v
-		return nil
-	}
-	return fmt.Errorf("unknown pace_by %q: want %q, %q or %q", string(text), PaceByAuto, PaceByCaptureTime, PaceByEventTime)
+type paceByValues struct{}
+
+func (paceByValues) Values() []string {
+	return []string{string(PaceByAuto), string(PaceByCaptureTime), string(PaceByEventTime)}
 }
 
 // StartMode says when the replay starts.
-type StartMode string
+type StartMode = confutil.Enum[startModeValues]
 
 // Start modes.
 const (
@@ -117,14 +104,10 @@ const (
 	StartManual StartMode = "manual"
 )
 
-// UnmarshalText refuses unknown values while the configuration loads.
-func (m *StartMode) UnmarshalText(text []byte) error {
-	switch v := StartMode(text); v {
-	case StartAuto, StartManual:
-		*m = v
-		return nil
-	}
-	return fmt.Errorf("unknown start %q: want %q or %q", string(text), StartAuto, StartManual)
+type startModeValues struct{}
+
+func (startModeValues) Values() []string {
+	return []string{string(StartAuto), string(StartManual)}
 }
 
 // ByteSize is a size in bytes that also reads "64MiB", "1GiB", "500MB".
@@ -310,113 +293,105 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	return confutil.DropEmpty(conf, "start_at").Unmarshal(cfg)
 }
 
-// Validate checks the configuration; it never changes it.
+// Validate checks the configuration; it never changes it. Every error is
+// a confutil.FieldError naming its setting, so that the control API checks
+// a replay's overrides with it and answers 400 naming the field.
 func (cfg *Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, confutil.Errorf(field, format, args...))
+	}
 	if cfg.Session != AutoSession {
 		if err := sessionstore.ValidateSessionID(cfg.Session); err != nil {
-			errs = append(errs, fmt.Errorf("session: %w (or use %q)", err, AutoSession))
+			bad("session", "%w (or use %q)", err, AutoSession)
 		}
 	}
 	if len(cfg.Sessions) > 0 {
 		if cfg.Session != AutoSession {
-			errs = append(errs, fmt.Errorf("session %q and sessions %v: set one of them (leave session at %q to replay sessions)", cfg.Session, cfg.Sessions, AutoSession))
+			bad("sessions", "%v and session %q: set one of them (leave session at %q to replay sessions)", cfg.Sessions, cfg.Session, AutoSession)
 		}
 		seen := map[string]bool{}
 		for i, id := range cfg.Sessions {
 			if err := sessionstore.ValidateSessionID(id); err != nil {
-				errs = append(errs, fmt.Errorf("sessions[%d]: %w", i, err))
+				bad(fmt.Sprintf("sessions[%d]", i), "%w", err)
 			} else if seen[id] {
-				errs = append(errs, fmt.Errorf("sessions[%d]: %q is listed twice", i, id))
+				bad(fmt.Sprintf("sessions[%d]", i), "%q is listed twice", id)
 			}
 			seen[id] = true
 		}
 		if cfg.Checkpoint.Storage != nil {
-			errs = append(errs, errors.New("sessions: a replay of several sessions cannot resume from checkpoint.storage (yet); replay one session, or drop the checkpoint"))
+			bad("sessions", "a replay of several sessions cannot resume from checkpoint.storage (yet); replay one session, or drop the checkpoint")
 		}
 	}
 	if cfg.Session == AutoSession && len(cfg.Sessions) == 0 && cfg.Selection == SelectionWindow {
 		if _, _, err := cfg.TimeRange.absolute(); err != nil {
-			errs = append(errs, fmt.Errorf("selection: window: %w", err))
+			bad("selection", "window: %w", err)
 		}
 		if cfg.Checkpoint.Storage != nil {
-			errs = append(errs, errors.New("selection: window replays several sessions, which cannot resume from checkpoint.storage (yet)"))
+			bad("selection", "window replays several sessions, which cannot resume from checkpoint.storage (yet)")
 		}
 	}
 	if cfg.Copies < 1 || cfg.Copies > maxCopies {
-		errs = append(errs, fmt.Errorf("copies %d must be between 1 and %d", cfg.Copies, maxCopies))
+		bad("copies", "%d must be between 1 and %d", cfg.Copies, maxCopies)
 	}
 	switch cfg.Filter.SessionType {
 	case "", string(sessionstore.SessionTypeCapture), string(sessionstore.SessionTypeSeed), string(sessionstore.SessionTypeTraining):
 	default:
-		errs = append(errs, fmt.Errorf("filter.session_type %q: want %q, %q, %q or empty", cfg.Filter.SessionType,
-			sessionstore.SessionTypeCapture, sessionstore.SessionTypeSeed, sessionstore.SessionTypeTraining))
+		bad("filter.session_type", "%q: want %q, %q, %q or empty", cfg.Filter.SessionType,
+			sessionstore.SessionTypeCapture, sessionstore.SessionTypeSeed, sessionstore.SessionTypeTraining)
 	}
 	if cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
-		errs = append(errs, fmt.Errorf("speed %v must be 0 (as fast as possible) or positive", cfg.Speed))
+		bad("speed", "%v must be 0 (as fast as possible) or positive", cfg.Speed)
 	}
 	if cfg.MaxGap < 0 {
-		errs = append(errs, fmt.Errorf("max_gap %s must not be negative", cfg.MaxGap))
+		bad("max_gap", "%s must not be negative", cfg.MaxGap)
 	}
 	if cfg.ProgressInterval < 0 {
-		errs = append(errs, fmt.Errorf("progress_interval %s must not be negative (0 turns progress lines off)", cfg.ProgressInterval))
+		bad("progress_interval", "%s must not be negative (0 turns progress lines off)", cfg.ProgressInterval)
 	}
-	if err := confutil.CheckDuration("max_duration", cfg.MaxDuration); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, confutil.CheckDuration("max_duration", cfg.MaxDuration))
 	if cfg.Loops < 0 {
-		errs = append(errs, fmt.Errorf("loops %d must be 0 (until shutdown) or positive", cfg.Loops))
+		bad("loops", "%d must be 0 (until stopped) or positive", cfg.Loops)
 	}
 	if cfg.ShutdownWhenDone && cfg.Loops == 0 && cfg.MaxDuration <= 0 {
-		errs = append(errs, errors.New("shutdown_when_done: this replay never ends by itself (loops: 0 and no max_duration); set loops or max_duration, or turn it off"))
+		bad("shutdown_when_done", "this replay never ends by itself (loops: 0 and no max_duration); set loops or max_duration, or turn it off")
 	}
 	if cfg.Shard.Count < 1 || cfg.Shard.Index < 0 || cfg.Shard.Index >= cfg.Shard.Count {
-		errs = append(errs, fmt.Errorf("shard {index: %d, count: %d}: want count >= 1 and 0 <= index < count",
-			cfg.Shard.Index, cfg.Shard.Count))
+		bad("shard", "{index: %d, count: %d}: want count >= 1 and 0 <= index < count", cfg.Shard.Index, cfg.Shard.Count)
 	}
 	if cfg.MaxObjectBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_object_bytes %d must be positive", cfg.MaxObjectBytes))
+		bad("max_object_bytes", "%d must be positive", cfg.MaxObjectBytes)
 	}
 	if cfg.MaxRequestBytes < 0 {
-		errs = append(errs, fmt.Errorf("max_request_bytes %d must not be negative", cfg.MaxRequestBytes))
+		bad("max_request_bytes", "%d must not be negative", cfg.MaxRequestBytes)
 	}
 	if cfg.MaxRequestItems < 0 {
-		errs = append(errs, fmt.Errorf("max_request_items %d must not be negative", cfg.MaxRequestItems))
+		bad("max_request_items", "%d must not be negative", cfg.MaxRequestItems)
 	}
 	if cfg.ReadAhead < 1 || cfg.ReadAhead > 64 {
-		errs = append(errs, fmt.Errorf("read_ahead %d must be between 1 and 64", cfg.ReadAhead))
+		bad("read_ahead", "%d must be between 1 and 64", cfg.ReadAhead)
 	}
-	if err := delivery.ValidateBackOff(cfg.RetryOnFailure); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, confutil.In("retry_on_failure", delivery.ValidateBackOff(cfg.RetryOnFailure)))
 	if cfg.StartDelay < 0 {
-		errs = append(errs, fmt.Errorf("start_delay %s must not be negative", cfg.StartDelay))
+		bad("start_delay", "%s must not be negative", cfg.StartDelay)
 	}
-	for _, s := range cfg.Services {
-		if s == "" {
-			errs = append(errs, errors.New("services: empty service name"))
-		}
+	if slices.Contains(cfg.Services, "") {
+		bad("services", "empty service name")
 	}
-	for _, s := range cfg.Phases {
-		if s == "" {
-			errs = append(errs, errors.New("phases: empty phase name"))
-		}
+	if slices.Contains(cfg.Phases, "") {
+		bad("phases", "empty phase name")
 	}
-	if err := cfg.TimeRange.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	for _, sig := range cfg.Signals {
-		switch sig {
-		case sessionstore.SignalTraces, sessionstore.SignalMetrics, sessionstore.SignalLogs:
-		default:
-			errs = append(errs, fmt.Errorf("signals: unknown signal %q: want traces, metrics or logs", sig))
+	errs = append(errs, confutil.In("time_range", cfg.TimeRange.check()))
+	for i, sig := range cfg.Signals {
+		if !sig.Valid() {
+			bad(fmt.Sprintf("signals[%d]", i), "unknown signal %q: want traces, metrics or logs", sig)
 		}
 	}
 	if cfg.Start == StartManual && cfg.Control == nil {
-		errs = append(errs, errors.New("start: manual needs control (a session_control extension), or nothing can ever start the replay"))
+		bad("start", "manual needs control (a session_control extension), or nothing can ever start the replay")
 	}
 	if cfg.Start == StartManual && cfg.Checkpoint.Storage != nil {
-		errs = append(errs, errors.New("start: manual cannot resume from checkpoint.storage; use start: auto with a checkpoint"))
+		bad("start", "manual cannot resume from checkpoint.storage; use start: auto with a checkpoint")
 	}
 	return errors.Join(errs...)
 }

@@ -108,18 +108,18 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad_pace_by", []string{`"arrival_time"`, "capture_time", "event_time"}},
 		{"bad_size", []string{`"lots"`, "MiB"}},
 		{"bad_id", []string{`"../etc"`}},
-		{"negatives", []string{"speed -1", "loops -2", "max_gap -1s", "max_duration -1s"}},
+		{"negatives", []string{"speed: -1", "loops: -2", "max_gap: -1s", "max_duration: -1s"}},
 		{"bad_shard", []string{"index: 3, count: 3"}},
 		{"bad_filter", []string{`"synthetic"`}},
 		{"bad_start_at", []string{"'start_at'", `"tomorrow"`, time.RFC3339}},
-		{"bad_retry", []string{"retry_on_failure {initial_interval: 0s, max_interval: 1s}: want 0 < initial_interval <= max_interval",
-			"retry_on_failure.multiplier 0.5 must be at least 1"}},
+		{"bad_retry", []string{"retry_on_failure.initial_interval: 0s with max_interval 1s: want 0 < initial_interval <= max_interval",
+			"retry_on_failure.multiplier: 0.5 must be at least 1"}},
 		// configretry's own checks run too (confmap.Validate reaches the block).
 		{"bad_retry_core", []string{"randomization_factor value must be less than or equal to 1",
 			"'max_elapsed_time' must not be less than 'initial_interval'"}},
 		{"old_backoff_key", []string{"backoff"}},
 		// `max_duration: 60` (a bare number, read as nanoseconds)
-		{"nanosecond_max_duration", []string{"max_duration 60ns", "under a millisecond", "60s"}},
+		{"nanosecond_max_duration", []string{"max_duration: 60ns", "under a millisecond", "60s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

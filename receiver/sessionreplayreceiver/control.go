@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control/controlreg"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -91,73 +91,46 @@ func (r *replayReceiver) StartReplay(ctx context.Context, req control.ReplayRequ
 	}
 	r.wg.Wait() // the previous run's goroutine has ended (it said so first)
 	if err := r.begin(ctx, cfg, nil, nil); err != nil {
-		var fe *control.FieldError
-		switch {
-		case errors.Is(err, errNoSession):
+		if errors.Is(err, errNoSession) {
 			return r.Status(), control.NotFound(err)
-		case errors.As(err, &fe):
-			return r.Status(), fe
 		}
-		return r.Status(), err
+		return r.Status(), err // a FieldError (400) among them is kept
 	}
 	return r.Status(), nil
 }
 
 // overridden returns the configured settings with req's applied, checked
-// as the configuration is.
+// by Config.Validate: a bad override is a FieldError naming the setting
+// it overrides (400). The fields replaced are replaced whole, never
+// written into, so the configuration itself is untouched.
 func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) {
-	c := *r.cfg // the fields replaced below are replaced whole, never written into
+	c := *r.cfg
+	var errs []error
 	if req.Session != nil {
 		c.Session, c.Sessions = *req.Session, nil // a session named replaces the configured ones
-		if c.Session != AutoSession {
-			if err := sessionstore.ValidateSessionID(c.Session); err != nil {
-				return nil, &control.FieldError{Field: "session", Err: fmt.Errorf("%w (or use %q)", err, AutoSession)}
-			}
-		}
 	}
 	if req.Sessions != nil {
 		if req.Session == nil {
 			c.Session = AutoSession
 		}
 		c.Sessions = req.Sessions
-		for i, id := range c.Sessions {
-			if err := sessionstore.ValidateSessionID(id); err != nil {
-				return nil, &control.FieldError{Field: fmt.Sprintf("sessions[%d]", i), Err: err}
-			}
-		}
 	}
 	if req.Copies != nil {
-		if *req.Copies < 1 || *req.Copies > maxCopies {
-			return nil, &control.FieldError{Field: "copies", Err: fmt.Errorf("%d must be between 1 and %d", *req.Copies, maxCopies)}
-		}
 		c.Copies = *req.Copies
 	}
 	if req.Selection != nil {
-		if err := c.Selection.UnmarshalText([]byte(*req.Selection)); err != nil {
-			return nil, &control.FieldError{Field: "selection", Err: err}
-		}
+		errs = append(errs, confutil.In("selection", c.Selection.UnmarshalText([]byte(*req.Selection))))
 	}
 	if req.Speed != nil {
-		if v := *req.Speed; v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, &control.FieldError{Field: "speed", Err: fmt.Errorf("%v must be 0 (as fast as possible) or positive", v)}
-		}
 		c.Speed = *req.Speed
 	}
 	if req.Timestamps != nil {
-		if err := c.Timestamps.UnmarshalText([]byte(*req.Timestamps)); err != nil {
-			return nil, &control.FieldError{Field: "timestamps", Err: err}
-		}
+		errs = append(errs, confutil.In("timestamps", c.Timestamps.UnmarshalText([]byte(*req.Timestamps))))
 	}
 	if req.Loops != nil {
-		if *req.Loops < 0 {
-			return nil, &control.FieldError{Field: "loops", Err: fmt.Errorf("%d must be 0 (until stopped) or positive", *req.Loops)}
-		}
 		c.Loops = *req.Loops
 	}
 	if req.MaxDuration != nil {
-		if *req.MaxDuration < 0 {
-			return nil, &control.FieldError{Field: "max_duration", Err: fmt.Errorf("%s must not be negative", time.Duration(*req.MaxDuration))}
-		}
 		c.MaxDuration = time.Duration(*req.MaxDuration)
 	}
 	if req.Phases != nil {
@@ -166,14 +139,8 @@ func (r *replayReceiver) overridden(req control.ReplayRequest) (*Config, error) 
 	if req.TimeRange != nil {
 		c.TimeRange = TimeRangeConfig{Start: req.TimeRange.Start, End: req.TimeRange.End}
 	}
-	// what is left to check: time_range and phases themselves, and across
-	// fields (shutdown_when_done with loops 0)
-	if err := c.Validate(); err != nil {
-		var fe *control.FieldError
-		if errors.As(err, &fe) {
-			return nil, fe
-		}
-		return nil, &control.FieldError{Field: "request", Err: err}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -194,7 +195,7 @@ func TestStartOverridesChecked(t *testing.T) {
 	_, c, _ := manualReplay(t, cfg, new(consumertest.TracesSink))
 	str := func(s string) *string { return &s }
 	num := func(f float64) *float64 { return &f }
-	loops := -1
+	loops, zero := -1, 0
 	dur := control.Duration(-time.Second)
 	for _, tc := range []struct {
 		req   control.ReplayRequest
@@ -209,13 +210,23 @@ func TestStartOverridesChecked(t *testing.T) {
 		{control.ReplayRequest{Phases: []string{"outage"}}, "phases"},
 		{control.ReplayRequest{TimeRange: &control.TimeRange{Start: "soon"}}, "time_range.start"},
 		{control.ReplayRequest{TimeRange: &control.TimeRange{Start: "20s", End: "10s"}}, "time_range"},
+		{control.ReplayRequest{Copies: &zero}, "copies"},
+		{control.ReplayRequest{Sessions: []string{"seeded", "../x"}}, "sessions[1]"},
+		{control.ReplayRequest{Sessions: []string{"seeded", "seeded"}}, "sessions[1]"},
 	} {
 		_, err := c.StartReplay(context.Background(), tc.req)
 		var fe *control.FieldError
 		require.ErrorAs(t, err, &fe, "%+v", tc.req)
 		assert.Equal(t, tc.field, fe.Field, "%v", err)
 	}
-	_, err := c.StartReplay(context.Background(), control.ReplayRequest{Session: str("nope")})
+	// the overrides are checked together, as the configuration is: every
+	// bad one is named, each once
+	_, err := c.StartReplay(context.Background(), control.ReplayRequest{Speed: num(-1), Loops: &loops, Selection: str("biggest")})
+	require.Error(t, err)
+	for _, field := range []string{"speed: -1", "loops: -1", `selection: unknown value "biggest"`} {
+		assert.Equal(t, 1, strings.Count(err.Error(), field), "%q in %v", field, err)
+	}
+	_, err = c.StartReplay(context.Background(), control.ReplayRequest{Session: str("nope")})
 	require.ErrorIs(t, err, control.ErrNotFound)
 	assert.Contains(t, err.Error(), "seeded", "names what exists")
 	assert.Equal(t, control.Idle, c.Status().State)
@@ -247,9 +258,9 @@ func TestControlConfigChecked(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "start: manual cannot resume")
 	cfg = createDefaultConfig().(*Config)
 	cfg.Signals = []sessionstore.Signal{"events"}
-	require.ErrorContains(t, cfg.Validate(), `signals: unknown signal "events"`)
+	require.ErrorContains(t, cfg.Validate(), `signals[0]: unknown signal "events"`)
 	var m StartMode
-	require.ErrorContains(t, m.UnmarshalText([]byte("later")), `unknown start "later"`)
+	require.ErrorContains(t, m.UnmarshalText([]byte("later")), `unknown value "later": want "auto" or "manual"`)
 }
 
 // TestStartRacesAndShutdown: of two start requests at once only one starts

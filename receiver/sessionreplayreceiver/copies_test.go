@@ -102,7 +102,7 @@ func TestCopiesConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.Equal(t, 1, cfg.Copies)
 	cfg.Copies = 0
-	assert.ErrorContains(t, cfg.Validate(), "copies 0 must be between 1 and 1000")
+	assert.ErrorContains(t, cfg.Validate(), "copies: 0 must be between 1 and 1000")
 	cfg.Copies = 1001
-	assert.ErrorContains(t, cfg.Validate(), "copies 1001")
+	assert.ErrorContains(t, cfg.Validate(), "copies: 1001")
 }

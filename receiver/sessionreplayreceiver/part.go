@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
@@ -46,21 +47,23 @@ func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool,
 	return time.Time{}, d, true, nil
 }
 
-// Validate checks both ends and their order where it is known.
-func (tr TimeRangeConfig) Validate() error {
+// check checks both ends and their order where it is known; errors name
+// the fields within time_range (Config.Validate runs it: a Validate of its
+// own would be run a second time by the collector's walk).
+func (tr TimeRangeConfig) check() error {
 	sAt, sOff, sIsOff, err := parseRangeEnd(tr.Start)
 	if err != nil {
-		return &control.FieldError{Field: "time_range.start", Err: fmt.Errorf("%q: %w", tr.Start, err)}
+		return confutil.Errorf("start", "%q: %w", tr.Start, err)
 	}
 	eAt, eOff, eIsOff, err := parseRangeEnd(tr.End)
 	if err != nil {
-		return &control.FieldError{Field: "time_range.end", Err: fmt.Errorf("%q: %w", tr.End, err)}
+		return confutil.Errorf("end", "%q: %w", tr.End, err)
 	}
 	if tr.Start == "" || tr.End == "" || sIsOff != eIsOff {
 		return nil // checked against the session at start
 	}
 	if (sIsOff && eOff <= sOff) || (!sIsOff && !eAt.After(sAt)) {
-		return &control.FieldError{Field: "time_range", Err: fmt.Errorf("start %q must be before end %q", tr.Start, tr.End)}
+		return confutil.Errorf("", "start %q must be before end %q", tr.Start, tr.End)
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func TestSessionsConfig(t *testing.T) {
 	assert.ErrorContains(t, err, `sessions[2]: "a" is listed twice`)
 	cfg.Sessions = []string{"a", "b"}
 	cfg.Session = "c"
-	assert.ErrorContains(t, cfg.Validate(), `session "c" and sessions [a b]: set one of them`)
+	assert.ErrorContains(t, cfg.Validate(), `sessions: [a b] and session "c": set one of them`)
 	cfg.Session = AutoSession
 	id := component.MustNewID("file_storage")
 	cfg.Checkpoint.Storage = &id
