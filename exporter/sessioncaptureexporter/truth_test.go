@@ -540,3 +540,49 @@ func TestQueuedItemsOfAnUnopenedSession(t *testing.T) {
 	assert.Equal(t, map[string]int{"seed-y": 4}, a.sessionsOf(sessionstore.SignalTraces, 0, 4))
 	assert.Equal(t, sessionstore.StatusCompleted, a.meta["seed-y"].Status)
 }
+
+// TestSharedWriterIDCountsEachItemOnce: b starts with the writer id that a
+// (alive) writes under, while a's view still says nothing of what a has
+// stored: b takes that view over as a crashed run's, with the recount of
+// a's objects. Whichever of the two stops first, and whichever notices
+// the other, every item is counted once when the session completes.
+func TestSharedWriterIDCountsEachItemOnce(t *testing.T) {
+	for _, bStopsFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("b stops first %v", bStopsFirst), func(t *testing.T) {
+			cfgA, st := fsConfig(t)
+			cfgA.Session.ID, cfgA.Session.WriterID = "shared", "same"
+			cfgA.MetadataInterval = time.Hour // a's view keeps saying what it said at open
+			cfgB := *cfgA
+			cfgB.MetadataInterval = 10 * time.Millisecond
+			ctx := context.Background()
+			start := func(name string, cfg *Config) *trio {
+				set := exportertest.NewNopSettings(metadata.Type)
+				set.ID = component.MustNewIDWithName(metadata.Type.String(), name)
+				return startTrio(t, set, cfg, nil)
+			}
+			stored := func(n int64) func() bool {
+				return func() bool {
+					rc, err := sessionstore.RecountSession(ctx, st, "shared", sessionstore.DefaultRecountObjectBytes)
+					return err == nil && rc != nil && rc.Counts.Items() >= n
+				}
+			}
+			a := start("a", cfgA)
+			require.NoError(t, a.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, 0, 3, 1, "")))
+			require.Eventually(t, stored(3), 10*time.Second, 5*time.Millisecond)
+			b := start("b", &cfgB)
+			require.NoError(t, b.consumeItems(ctx, sessionstore.SignalTraces, itemBatch(sessionstore.SignalTraces, 100, 4, 1, "")))
+			require.Eventually(t, stored(7), 10*time.Second, 5*time.Millisecond)
+			if bStopsFirst {
+				b.shutdown(t)
+				a.shutdown(t)
+			} else {
+				a.shutdown(t)
+				b.shutdown(t)
+			}
+			au := audit(t, st)
+			au.checkLedger(t)
+			assert.Equal(t, int64(7), au.meta["shared"].CapturedTraces, "3 + 4")
+			assert.Equal(t, sessionstore.StatusCompleted, au.meta["shared"].Status)
+		})
+	}
+}
