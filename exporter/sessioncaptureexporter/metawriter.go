@@ -204,9 +204,12 @@ func (m *sessionManager) write(ctx context.Context, s *session, interval time.Du
 // the session while some writer's share could not be recounted recounts
 // the session's objects first.
 func (m *sessionManager) writeViews(ctx context.Context, s *session, view *sessionstore.Metadata) error {
-	writer, err := m.viewWriter(ctx, s)
+	writer, moved, err := m.viewWriter(ctx, s)
 	if err != nil {
 		return err
+	}
+	if moved {
+		view = s.view(m.now()) // without what it inherited, marked for a recount
 	}
 	view.Instance = m.instance
 	if err := sessionstore.WriteWriter(ctx, m.store, writer, view); err != nil {
@@ -255,23 +258,24 @@ func (m *sessionManager) writeViews(ctx context.Context, s *session, view *sessi
 // Before each write after its first, it checks that the view is still
 // this run's: another run in it means two live collectors share a writer
 // id, each overwriting the other's counts. Then this run goes on under a
-// writer id of its own (the other keeps the shared one), and says so
-// loudly. A generated session id is never shared, so it is not checked.
-func (m *sessionManager) viewWriter(ctx context.Context, s *session) (string, error) {
+// writer id of its own (the other keeps the shared one), says so loudly,
+// and marks the session for a recount when it completes. A generated
+// session id is never shared, so it is not checked.
+func (m *sessionManager) viewWriter(ctx context.Context, s *session) (writer string, moved bool, err error) {
 	s.mu.Lock()
 	writer, written := s.writer, s.viewWritten
 	s.mu.Unlock()
 	if !written || (s.kind == kindOwn && s.own.desc.id == AutoSessionID) {
-		return writer, nil
+		return writer, false, nil
 	}
 	cur, err := sessionstore.ReadWriter(ctx, m.store, s.id, writer)
 	switch {
 	case errors.Is(err, sessionstore.ErrNotFound), errors.Is(err, sessionstore.ErrCorrupt):
-		return writer, nil
+		return writer, false, nil
 	case err != nil:
-		return "", err
+		return "", false, err
 	case cur.Instance == "" || cur.Instance == m.instance:
-		return writer, nil
+		return writer, false, nil
 	}
 	own := safeWriterID(writer + "-" + m.instance)
 	m.logger.Error("Another collector writes this session under the same writer id; this one goes on under its own (set session.writer_id to a different value on each collector)",
@@ -279,9 +283,16 @@ func (m *sessionManager) viewWriter(ctx context.Context, s *session) (string, er
 		zap.String("new_writer_id", own))
 	s.mu.Lock()
 	s.writer = own
+	// Two live runs wrote one view: what each counted in it cannot be told
+	// apart any more (one may have taken the other's stored items over as
+	// a crashed run's). The counts this run inherited stay with the shared
+	// view, which the other run holds, and the session is recounted from
+	// its objects when it completes, whoever completes it.
+	s.recount = true
 	s.mu.Unlock()
+	s.disown()
 	m.writer.replace(writer, own) // for the sessions opened from now on
-	return own, nil
+	return own, true, nil
 }
 
 // writerName is this exporter's name among the writers of a session; it
