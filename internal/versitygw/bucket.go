@@ -49,12 +49,9 @@ func (c Config) CreateBucket(ctx context.Context, bucket string) error {
 	return CreateBucket(ctx, c.Endpoint(), c.AccessKey, c.SecretKey, bucket)
 }
 
-// EnsureBucket creates bucket unless the server's directory has it already
-// (a bucket of the posix backend is a directory); it reports whether it
-// created it.
-func (c Config) EnsureBucket(ctx context.Context, bucket string) (bool, error) {
-	if st, err := os.Stat(filepath.Join(c.Dir, bucket)); err == nil && st.IsDir() {
-		return false, nil
-	}
-	return true, c.CreateBucket(ctx, bucket)
+// HasBucket reports whether the server's directory has bucket (a bucket of
+// the posix backend is a directory).
+func (c Config) HasBucket(bucket string) bool {
+	st, err := os.Stat(filepath.Join(c.Dir, bucket))
+	return err == nil && st.IsDir()
 }

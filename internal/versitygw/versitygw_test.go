@@ -72,13 +72,9 @@ func TestServer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(s.Stop)
 
-	created, err := c.EnsureBucket(ctx, "bucket-one")
-	require.NoError(t, err)
-	assert.True(t, created)
-	assert.DirExists(t, filepath.Join(c.Dir, "bucket-one"), "the posix backend's bucket")
-	created, err = c.EnsureBucket(ctx, "bucket-one")
-	require.NoError(t, err)
-	assert.False(t, created, "there already")
+	assert.False(t, c.HasBucket("bucket-one"))
+	require.NoError(t, c.CreateBucket(ctx, "bucket-one"))
+	assert.True(t, c.HasBucket("bucket-one"), "the posix backend's bucket is a directory")
 	err = c.CreateBucket(ctx, "bucket-one")
 	assert.ErrorContains(t, err, "create bucket bucket-one at "+c.Endpoint(), "the server's answer is final")
 	other := c

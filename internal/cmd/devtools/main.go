@@ -1,0 +1,94 @@
+// Command devtools is the repository's development tooling, built into
+// bin/devtools by the Makefile:
+//
+//	devtools up        make dev-up: the local S3 dev stack (package devstack)
+//	devtools down      make dev-down
+//	devtools s3 ...    an S3 server (versitygw) in the foreground until SIGTERM
+//	                   or SIGINT, with a bucket: the testbed's (devtools s3 -h)
+//
+// Its settings come from the environment, as the make targets' do.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/devstack"
+)
+
+const usage = "usage: devtools up|down|s3 (make dev-up, make dev-down; devtools s3 -h)"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "up", "down":
+		err = dev(ctx, cmd)
+	case "s3":
+		err = serveS3(ctx, args)
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, devstack.ErrInterrupted):
+		os.Exit(130)
+	case errors.Is(err, devstack.ErrFailed), errors.Is(err, errUsage):
+		os.Exit(1) // reported already
+	default:
+		fmt.Fprintf(os.Stderr, "devtools %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// errUsage is a bad command line, reported by the flag package.
+var errUsage = errors.New("usage")
+
+// dev is make dev-up and make dev-down.
+func dev(ctx context.Context, cmd string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	st, err := devstack.New(root, os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if cmd == "up" {
+		return st.Up(ctx)
+	}
+	return st.Down()
+}
+
+// module is the repository's module.
+const module = "github.com/recordreplay/otelcol-recordreplay"
+
+// repoRoot is the repository: the nearest directory at or above the
+// working directory whose go.mod is the module's.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module "+module+"\n") {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("run it in the repository: no go.mod of %s at or above %s", module, wd)
+		}
+	}
+}
