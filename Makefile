@@ -252,7 +252,7 @@ bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
 
 ## testbed: the collector testbed's load scenarios 1-4 and 6 (the tap's cost) on the built binary (testbed/, its own module;
 ## minutes; not part of make test)
-testbed: build $(VERSITYGW)
+testbed: build $(VERSITYGW) $(DEVTOOLS)
 	bash scripts/testbed.sh
 
 ## soak: testbed scenario 5, ten minutes of capture with rotation every minute

@@ -12,16 +12,16 @@ import (
 )
 
 // serveS3 runs versitygw in the foreground: it starts it, creates the
-// bucket, says so on stdout, and stops it at SIGTERM or SIGINT (or fails
-// when it exits by itself).
+// bucket, says so on stdout, and kills it at SIGTERM or SIGINT (at once: the
+// testbed stops it for an outage); it fails when versitygw exits by itself.
 func serveS3(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("devtools s3", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: devtools s3 -addr 127.0.0.1:PORT -dir DIR [-bucket NAME] [-log FILE] [flags]
 Runs versitygw (VERSITYGW, else bin/versitygw, else $PATH) serving DIR with its posix
-backend until SIGTERM or SIGINT, then stops it. Once it accepts connections and has the
-bucket, prints "s3: serving ENDPOINT ...". The root keys are ROOT_ACCESS_KEY and
-ROOT_SECRET_KEY of the environment unless given.`)
+backend until SIGTERM or SIGINT, then kills it (the directory stays). Once it accepts
+connections and has the bucket, prints "s3: serving ENDPOINT ...". The root keys are
+ROOT_ACCESS_KEY and ROOT_SECRET_KEY of the environment unless given.`)
 		fs.PrintDefaults()
 	}
 	c := versitygw.Config{}
@@ -59,7 +59,7 @@ ROOT_SECRET_KEY of the environment unless given.`)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Shutdown(10 * time.Second) }()
+	defer srv.Stop()
 	if *bucket != "" && !c.HasBucket(*bucket) {
 		if err := c.CreateBucket(wctx, *bucket); err != nil {
 			return err
@@ -70,6 +70,10 @@ ROOT_SECRET_KEY of the environment unless given.`)
 	case <-ctx.Done():
 		return nil
 	case <-srv.Process().Done():
-		return fmt.Errorf("versitygw exited (%v); see %s", srv.Process().Err(), *log)
+		err := fmt.Errorf("versitygw exited (%v)", srv.Process().Err())
+		if *log != "" {
+			err = fmt.Errorf("%w; see %s", err, *log)
+		}
+		return err
 	}
 }
