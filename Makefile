@@ -74,8 +74,8 @@ $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
 	@mkdir -p build $(BIN)
 	@$(if $(BUILD_LOCK),$(BUILD_LOCK) $(MAKE) --no-print-directory $(OTELCOL) $(SESSIONCTL),$(MAKE) --no-print-directory build-locked)
 
-# bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down) and the testbed's
-# S3 server, built when a source changed; each build writes a temporary file of its own,
+# bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down), bench-peers and
+# the testbed's S3 server, built when a source changed; each build writes a temporary file of its own,
 # so that two at once do not collide.
 $(DEVTOOLS): $(GO_SOURCES)
 	@mkdir -p $(BIN)
@@ -246,9 +246,9 @@ bench-seed: build $(TELEMETRYGEN)
 ## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter
 ## and awss3exporter) and ours (debug, session_capture on the filesystem and the S3 server), in rounds
 ## until the medians' spread is under 10 % (MIN_ROUNDS 5, MAX_ROUNDS 15); rewrites its BENCHMARKS.md section
-bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
+bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW) $(DEVTOOLS)
 	bash scripts/build-peer.sh
-	bash scripts/bench-peers.sh
+	$(DEVTOOLS) bench-peers
 
 ## testbed: the collector testbed's load scenarios 1-4 and 6 (the tap's cost) on the built binary (testbed/, its own module;
 ## minutes; not part of make test)

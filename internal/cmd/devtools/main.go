@@ -5,6 +5,12 @@
 //	devtools down      make dev-down
 //	devtools s3 ...    an S3 server (versitygw) in the foreground until SIGTERM
 //	                   or SIGINT, with a bucket: the testbed's (devtools s3 -h)
+//	devtools bench-peers
+//	                   make bench-peers: the peer comparison and its BENCHMARKS.md
+//	                   section (package bench, bench.PeersConfig for its settings)
+//	devtools bench-peers-splice FROM TO
+//	                   copies the bench-peers section of file FROM into file TO
+//	                   (to apply a generated section to another version of it)
 //
 // Its settings come from the environment, as the make targets' do.
 package main
@@ -19,10 +25,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/bench"
 	"github.com/recordreplay/otelcol-recordreplay/internal/devstack"
 )
 
-const usage = "usage: devtools up|down|s3 (make dev-up, make dev-down; devtools s3 -h)"
+const usage = "usage: devtools up|down|s3|bench-peers|bench-peers-splice FROM TO (make dev-up, make dev-down, make bench-peers; devtools s3 -h)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -37,6 +44,14 @@ func main() {
 		err = dev(ctx, cmd)
 	case "s3":
 		err = serveS3(ctx, args)
+	case "bench-peers":
+		err = benchPeers(ctx)
+	case "bench-peers-splice":
+		if len(args) != 2 {
+			fmt.Fprintln(os.Stderr, usage)
+			os.Exit(2)
+		}
+		err = splice(args[0], args[1])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -70,6 +85,36 @@ func dev(ctx context.Context, cmd string) error {
 		return st.Up(ctx)
 	}
 	return st.Down()
+}
+
+// benchPeers is make bench-peers.
+func benchPeers(ctx context.Context) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	c, err := bench.PeersConfigFromEnv(root, os.Getenv)
+	if err != nil {
+		return err
+	}
+	return bench.RunPeers(ctx, c, os.Stdout, os.Stderr)
+}
+
+// splice copies the bench-peers section of file from into file to.
+func splice(from, to string) error {
+	src, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	section, err := bench.Section(string(src))
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	doc, err := os.ReadFile(to)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, []byte(bench.Splice(string(doc), section)), 0o644)
 }
 
 // module is the repository's module.
