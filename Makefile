@@ -74,8 +74,8 @@ $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
 	@mkdir -p build $(BIN)
 	@$(if $(BUILD_LOCK),$(BUILD_LOCK) $(MAKE) --no-print-directory $(OTELCOL) $(SESSIONCTL),$(MAKE) --no-print-directory build-locked)
 
-# bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down), bench-peers and
-# the testbed's S3 server, built when a source changed; each build writes a temporary file of its own,
+# bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down), bench-peers,
+# bench-seed and the testbed's S3 server, built when a source changed; each build writes a temporary file of its own,
 # so that two at once do not collide.
 $(DEVTOOLS): $(GO_SOURCES)
 	@mkdir -p $(BIN)
@@ -240,8 +240,8 @@ $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 
 ## bench-seed: seed_gen (clock fast) spans/s and spans per CPU-second next to telemetrygen v0.161.0
-bench-seed: build $(TELEMETRYGEN)
-	bash scripts/bench-seed.sh
+bench-seed: build $(TELEMETRYGEN) $(DEVTOOLS)
+	$(DEVTOOLS) bench-seed
 
 ## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter
 ## and awss3exporter) and ours (debug, session_capture on the filesystem and the S3 server), in rounds

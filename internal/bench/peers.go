@@ -196,13 +196,7 @@ func (r *peersRun) cleanup() {
 	if r.s3 != nil {
 		r.s3.Stop()
 	}
-	keep := filepath.Join(os.TempDir(), "bench-peers-logs")
-	if logs, _ := filepath.Glob(filepath.Join(r.work, "*.log")); len(logs) > 0 && os.MkdirAll(keep, 0o755) == nil {
-		for _, l := range logs {
-			_ = copyFile(l, filepath.Join(keep, filepath.Base(l)))
-		}
-	}
-	_ = os.RemoveAll(r.work)
+	keepLogs(r.work, "bench-peers-logs")
 }
 
 // startS3 starts the S3 server for the whole run; each S3 collector writes

@@ -102,3 +102,19 @@ func TestProcStat(t *testing.T) {
 	_, err = cpuTicks(-1)
 	assert.Error(t, err)
 }
+
+func TestSeedConfigFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := SeedConfigFromEnv("/repo", env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, SeedConfig{Root: "/repo", Seconds: 10, Rates: []int{2000, 5000, 10000, 20000}, Workers: 8}, c)
+	c, err = SeedConfigFromEnv("/repo", env(map[string]string{"RATES": " 100  300 ", "WORKERS": "2", "SECONDS_PER_RUN": "3"}))
+	require.NoError(t, err)
+	assert.Equal(t, SeedConfig{Root: "/repo", Seconds: 3, Rates: []int{100, 300}, Workers: 2}, c)
+	_, err = SeedConfigFromEnv("/repo", env(map[string]string{"RATES": "100 1e3", "WORKERS": "-1", "SECONDS_PER_RUN": "3s"}))
+	assert.ErrorContains(t, err, `RATES=100 1e3: "1e3" is not a whole number above 0`)
+	assert.ErrorContains(t, err, "WORKERS=-1: want whole numbers above 0")
+	assert.ErrorContains(t, err, "SECONDS_PER_RUN=3s")
+	_, err = SeedConfigFromEnv("/repo", env(map[string]string{"RATES": "  "}))
+	assert.ErrorContains(t, err, "RATES=  : want at least one rate")
+}

@@ -239,3 +239,24 @@ func TestLogTail(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, []byte(b.String()), 0o644))
 	assert.Equal(t, []string{"line 19997", "line 19998", "line 19999"}, LogTail(big, 3))
 }
+
+func TestWaitLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- WaitLog(ctx, path, "Seed finished", nil) }()
+	// the text arrives split over two writes, after 100 KiB of other lines
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteString(strings.Repeat("a line of the log\n", 6000) + "Seed fin")
+	require.NoError(t, err)
+	_, err = f.WriteString("ished\n")
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+
+	err = WaitLog(ctx, path, "never logged", exitedTarget{})
+	assert.ErrorIs(t, err, ErrExited)
+	assert.ErrorContains(t, err, `"never logged" in `+path)
+}

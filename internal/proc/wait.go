@@ -96,3 +96,47 @@ func LogTail(path string, n int) []string {
 	}
 	return lines[max(0, len(lines)-n):]
 }
+
+// WaitLog waits until the file at path contains text, while t (if not nil)
+// is alive, until ctx is done. It reads the file as it grows, once; what a
+// process logged before it exited is found.
+func WaitLog(ctx context.Context, path, text string, t Target) error {
+	var (
+		offset int64
+		tail   []byte // the end of what was read, for a text split across reads
+		buf    = make([]byte, 64<<10)
+	)
+	found := func() bool {
+		f, err := os.Open(path)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		for {
+			n, err := f.ReadAt(buf, offset)
+			offset += int64(n)
+			tail = append(tail, buf[:n]...)
+			if strings.Contains(string(tail), text) {
+				return true
+			}
+			tail = tail[max(0, len(tail)-len(text)):]
+			if err != nil || n == 0 {
+				return false
+			}
+		}
+	}
+	for {
+		exited := t != nil && !t.Alive() // before the read, which then sees all it wrote
+		if found() {
+			return nil
+		}
+		if exited {
+			return fmt.Errorf("%q in %s: %w", text, path, ErrExited)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%q in %s: %w", text, path, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}

@@ -8,6 +8,9 @@
 //	devtools bench-peers
 //	                   make bench-peers: the peer comparison and its BENCHMARKS.md
 //	                   section (package bench, bench.PeersConfig for its settings)
+//	devtools bench-seed
+//	                   make bench-seed: seed_gen next to telemetrygen, spans per
+//	                   CPU-second of the generator (bench.SeedConfig: settings)
 //	devtools bench-peers-splice FROM TO
 //	                   copies the bench-peers section of file FROM into file TO
 //	                   (to apply a generated section to another version of it)
@@ -29,7 +32,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/internal/devstack"
 )
 
-const usage = "usage: devtools up|down|s3|bench-peers|bench-peers-splice FROM TO (make dev-up, make dev-down, make bench-peers; devtools s3 -h)"
+const usage = "usage: devtools up|down|s3|bench-peers|bench-seed|bench-peers-splice FROM TO (make dev-up, make dev-down, make bench-peers, make bench-seed; devtools s3 -h)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -46,6 +49,8 @@ func main() {
 		err = serveS3(ctx, args)
 	case "bench-peers":
 		err = benchPeers(ctx)
+	case "bench-seed":
+		err = benchSeed(ctx)
 	case "bench-peers-splice":
 		if len(args) != 2 {
 			fmt.Fprintln(os.Stderr, usage)
@@ -98,6 +103,19 @@ func benchPeers(ctx context.Context) error {
 		return err
 	}
 	return bench.RunPeers(ctx, c, os.Stdout, os.Stderr)
+}
+
+// benchSeed is make bench-seed.
+func benchSeed(ctx context.Context) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	c, err := bench.SeedConfigFromEnv(root, os.Getenv)
+	if err != nil {
+		return err
+	}
+	return bench.RunSeed(ctx, c, os.Stdout, os.Stderr)
 }
 
 // splice copies the bench-peers section of file from into file to.

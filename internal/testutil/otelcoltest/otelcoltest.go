@@ -174,18 +174,14 @@ func (c *Collector) Pid() int { return c.p.Pid() }
 // WaitLog waits until the log contains text.
 func (c *Collector) WaitLog(tb testing.TB, text string, timeout time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(c.Log(), text) {
-			return
-		}
-		select {
-		case <-c.p.Done():
-			tb.Fatalf("collector exited (%v) before logging %q:\n%s", c.p.Err(), text, c.LogTail(40))
-		case <-time.After(50 * time.Millisecond):
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	switch err := proc.WaitLog(ctx, c.logPath, text, c.p); {
+	case errors.Is(err, proc.ErrExited):
+		tb.Fatalf("collector exited (%v) before logging %q:\n%s", c.p.Err(), text, c.LogTail(40))
+	case err != nil:
+		tb.Fatalf("collector did not log %q within %s:\n%s", text, timeout, c.LogTail(40))
 	}
-	tb.Fatalf("collector did not log %q within %s:\n%s", text, timeout, c.LogTail(40))
 }
 
 // Log returns what the collector printed so far.
