@@ -65,15 +65,34 @@ func startCollector(ctx context.Context, bin, dir, config, log string, env []str
 	return c, nil
 }
 
-// telemetryConfig is the service.telemetry block that serves the
-// collector's metrics on {{METRICS_PORT}}.
-const telemetryConfig = `  telemetry:
+// otlpConfig is the config of a collector that takes OTLP/gRPC on
+// 127.0.0.1:grpc into otlp -> batch -> the exporter named name (its config
+// exporter) in the pipelines of signals, and serves its own metrics on
+// {{METRICS_PORT}}.
+func otlpConfig(grpc int, name, exporter string, signals ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: "127.0.0.1:%d"}
+processors:
+  batch: {}
+exporters:
+  %s
+service:
+  telemetry:
     logs: {level: warn}
     metrics:
       level: basic
       readers:
         - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{METRICS_PORT}}}}}
-`
+  pipelines:
+`, grpc, exporter)
+	for _, s := range signals {
+		fmt.Fprintf(&b, "    %s: {receivers: [otlp], processors: [batch], exporters: [%s]}\n", s, name)
+	}
+	return b.String()
+}
 
 func (c *collector) metricsURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(c.metricsPort) + "/metrics"

@@ -294,20 +294,7 @@ func (r *peersRun) runOne(ctx context.Context, round int, variant string) (Run, 
 		return run, err
 	}
 	name, exporter := r.exporterConfig(round, variant, dir)
-	config := fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: "127.0.0.1:%d"}
-processors:
-  batch: {}
-exporters:
-  %s
-service:
-%s  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [%[4]s]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [%[4]s]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [%[4]s]}
-`, grpc, exporter, telemetryConfig, name)
+	config := otlpConfig(grpc, name, exporter, "traces", "metrics", "logs")
 	bin := filepath.Join(r.work, "bin", "otelcol-recordreplay")
 	if strings.HasPrefix(variant, "peer/") {
 		bin = filepath.Join(r.work, "bin", "otelcol-peer")

@@ -68,21 +68,6 @@ func SeedConfigFromEnv(root string, env func(string) string) (SeedConfig, error)
 	return c, errors.Join(errs...)
 }
 
-// The receiving collector: OTLP/gRPC into the debug exporter, counted by
-// its otelcol_receiver_accepted_spans.
-const seedReceiverConfig = `receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: "127.0.0.1:%d"}
-processors:
-  batch: {}
-exporters:
-  debug: {verbosity: basic, sampling_initial: 1, sampling_thereafter: 1000}
-service:
-%s  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}
-`
-
 // The generating collector: seed_gen, clock fast, exporting OTLP/gRPC.
 const seedGeneratorConfig = `receivers:
   seed_gen: {pattern: basic-topology, clock: fast, traces_per_second: 2000, duration: 20s, start_time: "2026-11-28T12:00:00Z"}
@@ -118,8 +103,10 @@ func RunSeed(ctx context.Context, c SeedConfig, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// the receiving collector, counted by its otelcol_receiver_accepted_spans
 	recv, err := startCollector(ctx, filepath.Join(bin, "otelcol-recordreplay"), work,
-		fmt.Sprintf(seedReceiverConfig, grpc, telemetryConfig), filepath.Join(work, "collector.log"), nil)
+		otlpConfig(grpc, "debug", "debug: {verbosity: basic, sampling_initial: 1, sampling_thereafter: 1000}", "traces"),
+		filepath.Join(work, "collector.log"), nil)
 	if err != nil {
 		return fmt.Errorf("the receiving collector did not start: %w", err)
 	}

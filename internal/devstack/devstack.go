@@ -272,16 +272,9 @@ func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
 			return u.fail(vgwLog, "versitygw did not start: %v", err)
 		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, u.wait)
-	err := proc.WaitDial(wctx, vgw.Addr, u.vgw)
-	cancel()
-	switch {
-	case errors.Is(err, proc.ErrExited):
-		return u.fail(vgwLog, "versitygw exited during start-up")
-	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		return u.fail(vgwLog, "S3 at %s did not answer within %s", vgw.Endpoint(), secs(u.wait))
+	if err := u.ready(ctx, vgwLog, "versitygw", func(ctx context.Context) error { return proc.WaitDial(ctx, vgw.Addr, u.vgw) },
+		func() string { return fmt.Sprintf("S3 at %s did not answer within %s", vgw.Endpoint(), secs(u.wait)) }); err != nil {
+		return err
 	}
 
 	if !vgw.HasBucket(u.set.Bucket) {
@@ -313,19 +306,31 @@ func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
 			return u.fail(colLog, "the collector did not start: %v", err)
 		}
 	}
-	health := "http://" + probe(u.set.Health) + "/"
-	wctx, cancel = context.WithTimeout(ctx, u.wait)
-	status, err := proc.WaitHTTP(wctx, health, func(s int) bool { return s == 200 }, u.collector)
+	health, status := "http://"+probe(u.set.Health)+"/", 0
+	return u.ready(ctx, colLog, "the collector", func(ctx context.Context) (err error) {
+		status, err = proc.WaitHTTP(ctx, health, func(s int) bool { return s == 200 }, u.collector)
+		return err
+	}, func() string {
+		return fmt.Sprintf("the collector's health check (%s) did not return 200 within %s (last: %03d)", health, secs(u.wait), status)
+	})
+}
+
+// ready waits (up to DEV_WAIT) for a process to be ready; a process that
+// exits and one that is not ready in time are failures, reported with its
+// log; an interruption (ctx) is not.
+func (u *upRun) ready(ctx context.Context, log, what string, wait func(context.Context) error, late func() string) error {
+	wctx, cancel := context.WithTimeout(ctx, u.wait)
+	err := wait(wctx)
 	cancel()
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, proc.ErrExited):
-		return u.fail(colLog, "the collector exited during start-up")
-	case err != nil && ctx.Err() != nil:
+		return u.fail(log, "%s exited during start-up", what)
+	case ctx.Err() != nil:
 		return ctx.Err()
-	case err != nil:
-		return u.fail(colLog, "the collector's health check (%s) did not return 200 within %s (last: %03d)", health, secs(u.wait), status)
 	}
-	return nil
+	return u.fail(log, "%s", late())
 }
 
 // start starts spec detached, with a line in its log saying so.

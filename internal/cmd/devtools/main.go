@@ -43,14 +43,10 @@ func main() {
 	defer stop()
 	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "up", "down":
-		err = dev(ctx, cmd)
+	case "up", "down", "bench-peers", "bench-seed":
+		err = inRepo(ctx, cmd)
 	case "s3":
 		err = serveS3(ctx, args)
-	case "bench-peers":
-		err = benchPeers(ctx)
-	case "bench-seed":
-		err = benchSeed(ctx)
 	case "bench-peers-splice":
 		if len(args) != 2 {
 			fmt.Fprintln(os.Stderr, usage)
@@ -76,11 +72,26 @@ func main() {
 // errUsage is a bad command line, reported by the flag package.
 var errUsage = errors.New("usage")
 
-// dev is make dev-up and make dev-down.
-func dev(ctx context.Context, cmd string) error {
+// inRepo runs a command of the repository (make dev-up, dev-down,
+// bench-peers, bench-seed) with its settings from the environment.
+func inRepo(ctx context.Context, cmd string) error {
 	root, err := repoRoot()
 	if err != nil {
 		return err
+	}
+	switch cmd {
+	case "bench-peers":
+		c, err := bench.PeersConfigFromEnv(root, os.Getenv)
+		if err != nil {
+			return err
+		}
+		return bench.RunPeers(ctx, c, os.Stdout, os.Stderr)
+	case "bench-seed":
+		c, err := bench.SeedConfigFromEnv(root, os.Getenv)
+		if err != nil {
+			return err
+		}
+		return bench.RunSeed(ctx, c, os.Stdout, os.Stderr)
 	}
 	st, err := devstack.New(root, os.Getenv, os.Stdout, os.Stderr)
 	if err != nil {
@@ -90,32 +101,6 @@ func dev(ctx context.Context, cmd string) error {
 		return st.Up(ctx)
 	}
 	return st.Down()
-}
-
-// benchPeers is make bench-peers.
-func benchPeers(ctx context.Context) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	c, err := bench.PeersConfigFromEnv(root, os.Getenv)
-	if err != nil {
-		return err
-	}
-	return bench.RunPeers(ctx, c, os.Stdout, os.Stderr)
-}
-
-// benchSeed is make bench-seed.
-func benchSeed(ctx context.Context) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	c, err := bench.SeedConfigFromEnv(root, os.Getenv)
-	if err != nil {
-		return err
-	}
-	return bench.RunSeed(ctx, c, os.Stdout, os.Stderr)
 }
 
 // splice copies the bench-peers section of file from into file to.
