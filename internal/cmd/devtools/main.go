@@ -59,8 +59,8 @@ func main() {
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, devstack.ErrInterrupted):
-		os.Exit(130)
+	case errors.Is(err, devstack.ErrInterrupted), errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		os.Exit(130) // SIGINT or SIGTERM: what was started has been stopped
 	case errors.Is(err, devstack.ErrFailed), errors.Is(err, errUsage):
 		os.Exit(1) // reported already
 	default:
