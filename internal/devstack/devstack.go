@@ -254,6 +254,9 @@ type upRun struct {
 	config  string
 	wait    time.Duration
 	started []string // "versitygw", "collector", in order
+	// the pids of what this run started (0: running before): it can tell
+	// how they ended
+	vgwPid, colPid int
 }
 
 func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
@@ -272,7 +275,7 @@ func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
 			return u.fail(vgwLog, "versitygw did not start: %v", err)
 		}
 	}
-	if err := u.ready(ctx, vgwLog, "versitygw", func(ctx context.Context) error { return proc.WaitDial(ctx, vgw.Addr, u.vgw) },
+	if err := u.ready(ctx, vgwLog, "versitygw", u.vgwPid, func(ctx context.Context) error { return proc.WaitDial(ctx, vgw.Addr, u.vgw) },
 		func() string { return fmt.Sprintf("S3 at %s did not answer within %s", vgw.Endpoint(), secs(u.wait)) }); err != nil {
 		return err
 	}
@@ -307,7 +310,7 @@ func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
 		}
 	}
 	health, status := "http://"+probe(u.set.Health)+"/", 0
-	return u.ready(ctx, colLog, "the collector", func(ctx context.Context) (err error) {
+	return u.ready(ctx, colLog, "the collector", u.colPid, func(ctx context.Context) (err error) {
 		status, err = proc.WaitHTTP(ctx, health, func(s int) bool { return s == 200 }, u.collector)
 		return err
 	}, func() string {
@@ -318,7 +321,7 @@ func (u *upRun) run(ctx context.Context, startVGW, startCollector bool) error {
 // ready waits (up to DEV_WAIT) for a process to be ready; a process that
 // exits and one that is not ready in time are failures, reported with its
 // log; an interruption (ctx) is not.
-func (u *upRun) ready(ctx context.Context, log, what string, wait func(context.Context) error, late func() string) error {
+func (u *upRun) ready(ctx context.Context, log, what string, pid int, wait func(context.Context) error, late func() string) error {
 	wctx, cancel := context.WithTimeout(ctx, u.wait)
 	err := wait(wctx)
 	cancel()
@@ -326,6 +329,9 @@ func (u *upRun) ready(ctx context.Context, log, what string, wait func(context.C
 	case err == nil:
 		return nil
 	case errors.Is(err, proc.ErrExited):
+		if status := proc.ExitStatus(pid); status != "" {
+			return u.fail(log, "%s exited during start-up (%s)", what, status)
+		}
 		return u.fail(log, "%s exited during start-up", what)
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -339,8 +345,14 @@ func (u *upRun) start(name string, f proc.PIDFile, spec proc.Spec) error {
 		fmt.Fprintf(logf, "\n=== %s: starting %s (make dev-up)\n", time.Now().UTC().Format(time.RFC3339), name)
 		_ = logf.Close()
 	}
-	if _, err := f.Start(spec); err != nil {
+	pid, err := f.Start(spec)
+	if err != nil {
 		return err
+	}
+	if name == "collector" {
+		u.colPid = pid
+	} else {
+		u.vgwPid = pid
 	}
 	u.started = append(u.started, name)
 	return nil

@@ -222,7 +222,7 @@ func TestUpFails(t *testing.T) {
 	assert.Contains(t, out, "dev: starting the collector")
 	health := r.env["DEV_HEALTH_ENDPOINT"]
 	_, port, _ := net.SplitHostPort(health)
-	assert.Contains(t, errOut, "dev: the collector exited during start-up\n"+
+	assert.Contains(t, errOut, "dev: the collector exited during start-up (exit status 1)\n"+
 		"dev: port "+port+" is taken: "+health+" is in use by another process\n"+
 		"dev: last lines of .dev/collector.log:\n")
 	assert.Contains(t, errOut, "    Error: listen tcp "+health+": bind: address already in use\n"+

@@ -143,3 +143,17 @@ func runningPS(pid int, name string) bool {
 	stat, args, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 	return stat != "" && !strings.HasPrefix(stat, "Z") && strings.Contains(args, name)
 }
+
+// ExitStatus says how a process this one started detached (and that has
+// exited) ended, "exit status 1" or "signal: killed", and reaps it; "" when
+// it has not exited, or is not a child of this process.
+func ExitStatus(pid int) string {
+	var ws syscall.WaitStatus
+	if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); err != nil || got != pid {
+		return ""
+	}
+	if ws.Signaled() {
+		return "signal: " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}

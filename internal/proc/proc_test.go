@@ -103,7 +103,7 @@ func TestPIDFileDetached(t *testing.T) {
 			require.NoError(t, os.WriteFile(f.Path, []byte("1\n"), 0o644)) // a stale file is replaced
 			pid, err := f.Start(s)
 			require.NoError(t, err)
-			t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			t.Cleanup(func() { _ = f.Signal(syscall.SIGKILL) })
 			got, ok := f.Pid()
 			require.True(t, ok, "running after Start")
 			assert.Equal(t, pid, got)
@@ -115,10 +115,13 @@ func TestPIDFileDetached(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, what == "ignore-term", killed)
 			assert.Equal(t, killed, warned.Load())
-			// it stays a zombie of this test process, which does not wait for it
+			// a zombie of this test process until ExitStatus reaps it
 			_, ok = f.Pid()
 			assert.False(t, ok, "gone after Terminate")
 			assert.True(t, f.Exists(), "Terminate leaves the file to the caller")
+			want := map[bool]string{false: "signal: terminated", true: "signal: killed"}[killed]
+			assert.Equal(t, want, ExitStatus(pid), "how it ended (it is reaped now)")
+			assert.Empty(t, ExitStatus(pid), "reaped already")
 		})
 	}
 }
