@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // PIDFile is a detached process found through the file holding its pid.
@@ -144,16 +145,25 @@ func runningPS(pid int, name string) bool {
 	return stat != "" && !strings.HasPrefix(stat, "Z") && strings.Contains(args, name)
 }
 
-// ExitStatus says how a process this one started detached (and that has
-// exited) ended, "exit status 1" or "signal: killed", and reaps it; "" when
-// it has not exited, or is not a child of this process.
+// ExitStatus says how a process this one started detached, and that has
+// exited or is exiting, ended ("exit status 1", "signal: killed"), and reaps
+// it; "" when it is not a child of this process or has not ended within 2 s.
+// (A process on its way out no longer counts as running, see Pid, a moment
+// before it can be waited for.)
 func ExitStatus(pid int) string {
-	var ws syscall.WaitStatus
-	if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); err != nil || got != pid {
-		return ""
+	for range 40 {
+		var ws syscall.WaitStatus
+		got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+		switch {
+		case err != nil:
+			return "" // not a child of this process
+		case got != pid:
+			time.Sleep(poll)
+			continue
+		case ws.Signaled():
+			return "signal: " + ws.Signal().String()
+		}
+		return "exit status " + strconv.Itoa(ws.ExitStatus())
 	}
-	if ws.Signaled() {
-		return "signal: " + ws.Signal().String()
-	}
-	return "exit status " + strconv.Itoa(ws.ExitStatus())
+	return ""
 }
