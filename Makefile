@@ -75,8 +75,8 @@ $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
 	@$(if $(BUILD_LOCK),$(BUILD_LOCK) $(MAKE) --no-print-directory $(OTELCOL) $(SESSIONCTL),$(MAKE) --no-print-directory build-locked)
 
 # bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down), bench-peers,
-# bench-seed and the testbed's S3 server, built when a source changed; each build writes a temporary file of its own,
-# so that two at once do not collide.
+# bench-seed and the testbed's S3 server, built when a source changed; each build writes
+# a temporary file of its own, so that two at once do not collide.
 $(DEVTOOLS): $(GO_SOURCES)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@.$$$$.tmp ./internal/cmd/devtools && mv -f $@.$$$$.tmp $@
