@@ -123,14 +123,28 @@ func running(pid int, name string) bool {
 	if err != nil {
 		return false
 	}
-	// "pid (comm) state ...": the state follows the last ')'
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X' {
-		return false
-	}
 	cmdline, err := os.ReadFile(dir + "/cmdline")
 	if err != nil {
 		return false
+	}
+	return alive(stat, cmdline, name)
+}
+
+// alive decides running from /proc/PID/stat and /proc/PID/cmdline. The
+// command line is empty for a moment at both ends of a process's life:
+// after exec has replaced its memory but before the arguments are in place
+// (a process just started, whose starter already goes on), and after it has
+// released its memory on exit, before it is a zombie. Then the comm in stat
+// (the program's file name, cut at 15 bytes) says which program it is.
+func alive(stat, cmdline []byte, name string) bool {
+	// "pid (comm) state ...": the state follows the last ')'
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || end < open || end+2 >= len(stat) || stat[end+2] == 'Z' || stat[end+2] == 'X' {
+		return false
+	}
+	if len(bytes.Trim(cmdline, "\x00")) == 0 {
+		comm := string(stat[open+1 : end])
+		return comm != "" && strings.HasPrefix(name, comm)
 	}
 	return bytes.Contains(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), []byte(name))
 }

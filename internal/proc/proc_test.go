@@ -263,3 +263,24 @@ func TestWaitLog(t *testing.T) {
 	assert.ErrorIs(t, err, ErrExited)
 	assert.ErrorContains(t, err, `"never logged" in `+path)
 }
+
+// TestAlive: what /proc says about a process, at every stage of its life.
+func TestAlive(t *testing.T) {
+	for _, c := range []struct {
+		what, stat, cmdline string
+		want                bool
+	}{
+		{"running", "42 (otelcol-recordr) S 1 42", "/repo/bin/otelcol-recordreplay\x00--config\x00c.yaml\x00", true},
+		{"another program", "42 (sh) S 1 42", "sh\x00-c\x00sleep 1\x00", false},
+		{"just exec'd, no arguments yet", "42 (otelcol-recordr) R 1 42", "", true},
+		{"exiting, memory released", "42 (otelcol-recordr) R 1 42", "", true},
+		{"not yet exec'd, or another one", "42 (devtools) R 1 42", "", false},
+		{"zombie", "42 (otelcol-recordr) Z 1 42", "", false},
+		{"dead", "42 (otelcol-recordr) X 1 42", "", false},
+		{"a ) in the comm", "42 (a) b) S 1 42", "/bin/a) b\x00", false},
+		{"garbage", "42", "", false},
+	} {
+		assert.Equal(t, c.want, alive([]byte(c.stat), []byte(c.cmdline), "otelcol-recordreplay"), c.what)
+	}
+	assert.True(t, alive([]byte("7 (versitygw) S 1 7"), nil, "versitygw"))
+}
