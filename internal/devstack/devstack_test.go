@@ -273,6 +273,9 @@ func TestDownKills(t *testing.T) {
 	vgwPid, ok := r.pid(t, "versitygw")
 	require.True(t, ok)
 	require.NoError(t, syscall.Kill(vgwPid, syscall.SIGKILL)) // gone without its pid file
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, proc.WaitExit(ctx, proc.PIDFile{Path: filepath.Join(r.dir, "versitygw.pid"), Name: vgwName}))
 	r.env["DEV_STOP_TIMEOUT"] = "0"
 	out, errOut, err := r.run(context.Background(), "down")
 	require.NoError(t, err)

@@ -6,6 +6,7 @@
 package proc // import "github.com/recordreplay/otelcol-recordreplay/internal/proc"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -175,12 +176,7 @@ func Terminate(t Target, grace time.Duration, beforeKill func()) (killed bool, e
 
 // gone waits up to d for t to be gone and reports whether it is.
 func gone(t Target, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for t.Alive() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(poll)
-	}
-	return true
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return WaitExit(ctx, t) == nil
 }

@@ -284,3 +284,15 @@ func TestAlive(t *testing.T) {
 	}
 	assert.True(t, alive([]byte("7 (versitygw) S 1 7"), nil, "versitygw"))
 }
+
+func TestWaitExit(t *testing.T) {
+	assert.NoError(t, WaitExit(context.Background(), exitedTarget{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, WaitExit(ctx, aliveTarget{}), context.Canceled)
+}
+
+type aliveTarget struct{}
+
+func (aliveTarget) Signal(os.Signal) error { return nil }
+func (aliveTarget) Alive() bool            { return true }

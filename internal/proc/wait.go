@@ -72,6 +72,18 @@ func pause(ctx context.Context, t Target) error {
 	}
 }
 
+// WaitExit waits until t is gone, until ctx is done.
+func WaitExit(ctx context.Context, t Target) error {
+	for t.Alive() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+	return nil
+}
+
 // LogTail returns the last n lines of the file at path (from at most its
 // last 64 KiB).
 func LogTail(path string, n int) []string {
