@@ -6,7 +6,7 @@
 #   make image        stages the CA bundle, checks the binaries are static, and
 #                     builds this file with podman or docker:
 #                     otelcol-recordreplay:<git describe> and otelcol-recordreplay:dev
-#   make image-test   runs the image for real (see scripts/image.sh)
+#   make image-test   runs the image for real (see scripts/image-test.sh)
 #
 # By hand: make build && scripts/image.sh build
 FROM scratch

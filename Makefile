@@ -15,6 +15,7 @@ BENCHSTAT   := $(BIN)/benchstat
 OTELCOL     := $(BIN)/otelcol-recordreplay
 SESSIONCTL  := $(BIN)/sessionctl
 TELEMETRYGEN := $(BIN)/telemetrygen
+DEVTOOLS    := $(BIN)/devtools
 CONFIG      ?= collector-config.yaml
 TEST_TIMEOUT ?= 30m
 GO_TEST_FLAGS ?=
@@ -72,6 +73,16 @@ GO_SOURCES := $(shell find cmd exporter extension receiver internal -name '*.go'
 $(OTELCOL) $(SESSIONCTL) &: $(GO_SOURCES)
 	@mkdir -p build $(BIN)
 	@$(if $(BUILD_LOCK),$(BUILD_LOCK) $(MAKE) --no-print-directory $(OTELCOL) $(SESSIONCTL),$(MAKE) --no-print-directory build-locked)
+
+# bin/devtools (internal/cmd/devtools): the dev stack (dev-up, dev-down), bench-peers,
+# bench-seed and the testbed's S3 server, built when a source changed; each build writes
+# a temporary file of its own, so that two at once do not collide.
+$(DEVTOOLS): $(GO_SOURCES)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@.$$$$.tmp ./internal/cmd/devtools && mv -f $@.$$$$.tmp $@
+
+.PHONY: devtools
+devtools: $(DEVTOOLS)
 
 ## run: build, then run the default config (OTLP on 127.0.0.1:4317/4318 into ./data)
 run: $(OTELCOL)
@@ -187,7 +198,7 @@ seed-basic:
 ## Packages run in parallel: tests whose subject is time run on testing/synctest's
 ## virtual clock, so a loaded machine cannot fail them; the one real-clock precision
 ## tests (TestPacingRealTime, TestBadObjectLatenessRealTime) run under `make bench`, alone.
-test: tools build
+test: tools build $(DEVTOOLS)
 	RECORDREPLAY_REQUIRE_S3=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) VERSITYGW=$(VERSITYGW) \
 		$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -parallel $(TEST_PARALLEL) $(GO_TEST_FLAGS) ./...
 	@# deploy/kubernetes is a module of its own (k8s.io/api, kustomize): its manifests,
@@ -213,11 +224,11 @@ image-test: image
 
 ## dev-up: the S3 server (versitygw, loopback) with a bucket and a collector capturing into it, in the
 ## background, under .dev/; prints the endpoints and the lines to use them. dev-down stops both.
-dev-up: $(OTELCOL) $(SESSIONCTL) $(VERSITYGW)
-	bash scripts/dev.sh up
+dev-up: $(OTELCOL) $(SESSIONCTL) $(VERSITYGW) $(DEVTOOLS)
+	$(DEVTOOLS) up
 
-dev-down:
-	bash scripts/dev.sh down
+dev-down: $(DEVTOOLS)
+	$(DEVTOOLS) down
 
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:
@@ -229,19 +240,19 @@ $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 
 ## bench-seed: seed_gen (clock fast) spans/s and spans per CPU-second next to telemetrygen v0.161.0
-bench-seed: build $(TELEMETRYGEN)
-	bash scripts/bench-seed.sh
+bench-seed: build $(TELEMETRYGEN) $(DEVTOOLS)
+	$(DEVTOOLS) bench-seed
 
 ## bench-peers: the same telemetrygen load into the peer distribution (debug, contrib fileexporter
 ## and awss3exporter) and ours (debug, session_capture on the filesystem and the S3 server), in rounds
 ## until the medians' spread is under 10 % (MIN_ROUNDS 5, MAX_ROUNDS 15); rewrites its BENCHMARKS.md section
-bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW)
+bench-peers: build $(OCB) $(TELEMETRYGEN) $(VERSITYGW) $(DEVTOOLS)
 	bash scripts/build-peer.sh
-	bash scripts/bench-peers.sh
+	$(DEVTOOLS) bench-peers
 
 ## testbed: the collector testbed's load scenarios 1-4 and 6 (the tap's cost) on the built binary (testbed/, its own module;
 ## minutes; not part of make test)
-testbed: build $(VERSITYGW)
+testbed: build $(VERSITYGW) $(DEVTOOLS)
 	bash scripts/testbed.sh
 
 ## soak: testbed scenario 5, ten minutes of capture with rotation every minute
@@ -294,4 +305,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf build build-peer $(OTELCOL) $(SESSIONCTL) $(BIN)/otelcol-peer
+	rm -rf build build-peer $(OTELCOL) $(SESSIONCTL) $(DEVTOOLS) $(BIN)/otelcol-peer

@@ -35,7 +35,7 @@ import (
 )
 
 // engine runs the container engine as `make image-test` found it works on
-// this machine (scripts/image.sh): CONTAINER_CMD is the command line before
+// this machine (scripts/image-test.sh): CONTAINER_CMD is the command line before
 // the subcommand, e.g. "podman" or "env CONTAINERS_CONF=… podman --runtime
 // runc --cgroup-manager=cgroupfs"; CONTAINER_NET is "bridge" when published
 // ports work, else "host".
@@ -198,7 +198,7 @@ func imageEngine(t *testing.T) engine {
 		t.Skip("RECORDREPLAY_IMAGE not set: run `make image-test`")
 	}
 	cmd := strings.Fields(os.Getenv("CONTAINER_CMD"))
-	require.NotEmpty(t, cmd, "CONTAINER_CMD (set by scripts/image.sh)")
+	require.NotEmpty(t, cmd, "CONTAINER_CMD (set by scripts/image-test.sh)")
 	return engine{cmd: cmd, host: os.Getenv("CONTAINER_NET") == "host", image: image}
 }
 

@@ -17,7 +17,8 @@
 # each test's agent.log under testbed/tests/results/<test>/.
 # Builds bin/otelcol-recordreplay first if it is missing or older than the
 # sources (TESTBED_BUILD=1 forces a build; OTELCOL_BIN=path tests that binary
-# as it is); installs versitygw if missing.
+# as it is); installs versitygw if missing, and builds bin/devtools (scenario 4
+# runs versitygw through `devtools s3`).
 # Extra `go test` arguments pass through, e.g. scripts/testbed.sh -run TestSeed;
 # TESTBED_RUN and TESTBED_LOG choose other scenarios (scripts/soak.sh does).
 set -euo pipefail
@@ -36,13 +37,14 @@ needs_build() {
 }
 if needs_build; then make build; fi
 [ -x "$ROOT/bin/versitygw" ] || make tools
+make --no-print-directory devtools
 
 RUN=${TESTBED_RUN:-'^(TestCapture|TestReplay|TestSeed|TestCaptureS3Outage|TestTapOverhead)$'}
 LOG=${TESTBED_LOG:-testbed.log}
 cd testbed
 mkdir -p tests/results
 set +e
-RUN_TESTBED=1 OTELCOL_BIN="$BIN" VERSITYGW="$ROOT/bin/versitygw" \
+RUN_TESTBED=1 OTELCOL_BIN="$BIN" VERSITYGW="$ROOT/bin/versitygw" DEVTOOLS="$ROOT/bin/devtools" \
 	go test -count=1 -v -timeout "${TESTBED_TIMEOUT:-30m}" -run "$RUN" "$@" ./tests/ 2>&1 | tee "tests/results/$LOG"
 rc=${PIPESTATUS[0]}
 set -e

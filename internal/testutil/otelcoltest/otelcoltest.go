@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/proc"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
 )
 
@@ -68,9 +67,7 @@ type Collector struct {
 	Control            string // host:port of the session_control API (CONTROL_ENDPOINT, {{CONTROL}})
 	Dir                string // working directory of the process
 	logPath            string
-	cmd                *exec.Cmd
-	done               chan struct{}
-	exitErr            error
+	p                  *proc.Process
 }
 
 // Start launches the collector and waits until its health check (if the
@@ -137,7 +134,6 @@ func newCollector(tb testing.TB) *Collector {
 		Health:  "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
 		Control: "127.0.0.1:" + strconv.Itoa(FreePort(tb)),
 		Dir:     tb.TempDir(),
-		done:    make(chan struct{}),
 	}
 }
 
@@ -158,28 +154,14 @@ func Launch(tb testing.TB, config string, env ...string) *Collector {
 
 func (c *Collector) run(tb testing.TB, cfgPath string, env []string) {
 	tb.Helper()
-	bin := Bin(tb)
 	c.logPath = filepath.Join(c.Dir, "collector.log")
-	logf, err := os.Create(c.logPath)
+	p, err := proc.Start(proc.Spec{
+		Path: Bin(tb), Args: []string{"--config", cfgPath}, Env: env, Dir: c.Dir, Log: c.logPath, DieWithParent: true,
+	})
 	require.NoError(tb, err)
-	c.cmd = exec.Command(bin, "--config", cfgPath)
-	c.cmd.Dir = c.Dir
-	c.cmd.Env = append(os.Environ(), env...)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	require.NoError(tb, c.cmd.Start())
-	go func() {
-		c.exitErr = c.cmd.Wait()
-		_ = logf.Close()
-		close(c.done)
-	}()
+	c.p = p
 	tb.Cleanup(func() {
-		select {
-		case <-c.done:
-		default:
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
+		p.Kill()
 		if tb.Failed() {
 			tb.Logf("collector log (last lines):\n%s", c.LogTail(40))
 		}
@@ -187,23 +169,19 @@ func (c *Collector) run(tb testing.TB, cfgPath string, env []string) {
 }
 
 // Pid is the process id.
-func (c *Collector) Pid() int { return c.cmd.Process.Pid }
+func (c *Collector) Pid() int { return c.p.Pid() }
 
 // WaitLog waits until the log contains text.
 func (c *Collector) WaitLog(tb testing.TB, text string, timeout time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(c.Log(), text) {
-			return
-		}
-		select {
-		case <-c.done:
-			tb.Fatalf("collector exited (%v) before logging %q:\n%s", c.exitErr, text, c.LogTail(40))
-		case <-time.After(50 * time.Millisecond):
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	switch err := proc.WaitLog(ctx, c.logPath, text, c.p); {
+	case errors.Is(err, proc.ErrExited):
+		tb.Fatalf("collector exited (%v) before logging %q:\n%s", c.p.Err(), text, c.LogTail(40))
+	case err != nil:
+		tb.Fatalf("collector did not log %q within %s:\n%s", text, timeout, c.LogTail(40))
 	}
-	tb.Fatalf("collector did not log %q within %s:\n%s", text, timeout, c.LogTail(40))
 }
 
 // Log returns what the collector printed so far.
@@ -230,42 +208,34 @@ func (c *Collector) WaitHealthy(tb testing.TB) {
 }
 
 func (c *Collector) waitHealthy() error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.done:
-			return fmt.Errorf("collector exited during start-up (%v)", c.exitErr)
-		default:
-		}
-		resp, err := http.Get("http://" + c.Health + "/")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := proc.WaitHTTP(ctx, "http://"+c.Health+"/", func(status int) bool { return status == http.StatusOK }, c.p)
+	switch {
+	case errors.Is(err, proc.ErrExited):
+		return fmt.Errorf("collector exited during start-up (%v)", c.p.Err())
+	case err != nil:
+		return errors.New("collector not healthy within 60s")
 	}
-	return errors.New("collector not healthy within 60s")
+	return nil
 }
 
 // Stop sends SIGTERM and waits for a clean exit (status 0).
 func (c *Collector) Stop(tb testing.TB) {
 	tb.Helper()
-	require.NoError(tb, c.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-c.done:
-	case <-time.After(2 * time.Minute):
-		tb.Fatalf("collector did not exit within 2m of SIGTERM:\n%s", c.LogTail(40))
+	killed, err := c.p.Stop(2 * time.Minute)
+	require.NoError(tb, err)
+	if killed {
+		tb.Fatalf("collector did not exit within 2m of SIGTERM (killed):\n%s", c.LogTail(40))
 	}
-	require.NoError(tb, c.exitErr, "collector exit status; log:\n%s", c.LogTail(40))
+	require.NoError(tb, c.p.Err(), "collector exit status; log:\n%s", c.LogTail(40))
 }
 
 // Wait waits for the process to exit by itself and returns its error.
 func (c *Collector) Wait(timeout time.Duration) (error, bool) {
 	select {
-	case <-c.done:
-		return c.exitErr, true
+	case <-c.p.Done():
+		return c.p.Err(), true
 	case <-time.After(timeout):
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package s3server // import "github.com/recordreplay/otelcol-recordreplay/internal/testutil/s3server"
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/ports"
+	"github.com/recordreplay/otelcol-recordreplay/internal/versitygw"
 )
 
 // TLS starts a second versitygw process on the same directory that serves
@@ -31,22 +32,17 @@ func (s *Server) TLS(tb testing.TB) (endpoint string, caPEM []byte) {
 	tb.Helper()
 	dir := tb.TempDir()
 	caPEM, certPEM, keyPEM := issue(tb)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	require.NoError(tb, os.WriteFile(certFile, certPEM, 0o600))
-	require.NoError(tb, os.WriteFile(keyFile, keyPEM, 0o600))
-	addr := "127.0.0.1:" + strconv.Itoa(ports.Free(tb))
-	logPath := filepath.Join(dir, "versitygw-tls.log")
-	logf, err := os.Create(logPath)
+	cfg := s.srv.Config
+	cfg.Addr = "127.0.0.1:" + strconv.Itoa(ports.Free(tb))
+	cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(tb, os.WriteFile(cfg.CertFile, certPEM, 0o600))
+	require.NoError(tb, os.WriteFile(cfg.KeyFile, keyPEM, 0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), waitStart)
+	defer cancel()
+	srv, err := versitygw.Start(ctx, cfg, filepath.Join(dir, "versitygw-tls.log"))
 	require.NoError(tb, err)
-	cmd := exec.Command(s.bin, "--port", addr, "--cert", certFile, "--key", keyFile, "posix", s.dir)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcAttr(cmd)
-	require.NoError(tb, cmd.Start())
-	_ = logf.Close()
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitListening(tb, addr, logPath)
-	return "https://" + addr, caPEM
+	tb.Cleanup(srv.Stop)
+	return srv.Endpoint(), caPEM
 }
 
 // issue makes a CA and a server certificate for 127.0.0.1 signed by it.
