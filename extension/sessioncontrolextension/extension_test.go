@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -320,27 +321,72 @@ func TestShutdownCutsOffSlowRequest(t *testing.T) {
 	require.Error(t, <-sent, "the request's connection was closed")
 }
 
-// TestBrowserGuard: the API refuses what a web page could send it (cross-
-// site request forgery: Origin or Sec-Fetch-Site set) and, on loopback, a
-// Host that is not loopback (DNS rebinding); curl and sessionctl, which
-// send neither, get through.
+// TestBrowserGuard: the API refuses what another site's page could send it
+// (cross-site request forgery: a foreign Origin, Sec-Fetch-Site other than
+// same-origin) and, on loopback, a Host that is not loopback (DNS
+// rebinding: a rebound name is its own origin); curl and sessionctl, which
+// send neither header, and the session browser's own requests (same
+// origin, loopback Host) get through.
 func TestBrowserGuard(t *testing.T) {
 	a := startAPI(t, nil, nil)
+	self := strings.TrimPrefix(a.base, "http://")
 	for _, headers := range [][]string{
 		{"Origin: http://evil.example"},
 		{"Origin: null"},
+		{"Origin: http://localhost:1"}, // another port is another origin
 		{"Sec-Fetch-Site: cross-site"},
-		{"Sec-Fetch-Site: same-origin"}, // a rebound name is its own origin
+		{"Sec-Fetch-Site: same-site"},
+		{"Sec-Fetch-Site: same-origin", "Origin: http://evil.example"},
+		{"Sec-Fetch-Site: same-origin", "Host: attacker.example:4320"}, // rebinding
 		{"Host: attacker.example:4320"},
 		{"Host: 127.0.0.1.attacker.example"},
 	} {
 		requireError(t, a.do("POST", "/v1/captures/session_capture/pause", `{"id": "evil"}`, headers...), http.StatusForbidden, "forbidden")
 		requireError(t, a.do("GET", "/v1/sessions", "", headers...), http.StatusForbidden, "forbidden")
 	}
+	// a navigation the user made (typed, bookmarked) reads; it never writes
+	r := a.do("GET", "/v1/captures", "", "Sec-Fetch-Site: none")
+	assert.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	requireError(t, a.do("POST", "/v1/captures/session_capture/pause", "", "Sec-Fetch-Site: none"), http.StatusForbidden, "forbidden")
+	// the session browser's own requests
+	for _, headers := range [][]string{
+		{"Sec-Fetch-Site: same-origin"},
+		{"Sec-Fetch-Site: same-origin", "Origin: http://" + self},
+		{"Origin: http://" + self},
+	} {
+		r := a.do("GET", "/v1/captures", "", headers...)
+		assert.Equal(t, http.StatusOK, r.status, "%v: %s", headers, r.body)
+		r = a.do("POST", "/v1/captures/nope/pause", "", headers...)
+		assert.Equal(t, http.StatusNotFound, r.status, "%v: past the guard: %s", headers, r.body)
+	}
 	for _, host := range []string{"localhost:4320", "127.0.0.1:4320", "[::1]:4320", "127.1.2.3"} {
 		r := a.do("GET", "/v1/captures", "", "Host: "+host)
 		assert.Equal(t, http.StatusOK, r.status, "Host %s: %s", host, r.body)
 	}
+}
+
+// TestSessionBrowserServed: /ui/ is the session browser, embedded in the
+// binary: a page that cannot be framed by another site, with its assets,
+// all of it under 200 KB; its data comes from the API, with the API's
+// token.
+func TestSessionBrowserServed(t *testing.T) {
+	a := startAPI(t, func(c *Config) { c.Token = "tok" }, nil)
+	page := a.do("GET", "/ui/", "", "Sec-Fetch-Site: none")
+	require.Equal(t, http.StatusOK, page.status, "%s", page.body)
+	assert.Contains(t, page.header.Get("Content-Type"), "text/html")
+	assert.Contains(t, page.header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	assert.Contains(t, page.header.Get("Content-Security-Policy"), "default-src 'self'")
+	total := len(page.body)
+	for _, m := range regexp.MustCompile(`(?:src|href)="(/ui/[^"]+)"`).FindAllStringSubmatch(string(page.body), -1) {
+		asset := a.do("GET", m[1], "", "Sec-Fetch-Site: same-origin")
+		require.Equal(t, http.StatusOK, asset.status, "%s: %s", m[1], asset.body)
+		total += len(asset.body)
+	}
+	assert.Less(t, total, 200<<10, "the page and its assets")
+	assert.Equal(t, http.StatusMovedPermanently, a.do("GET", "/ui", "").status, "to /ui/")
+	// the data needs the token, from the page as from anyone
+	requireError(t, a.do("GET", "/v1/sessions", "", "Sec-Fetch-Site: same-origin"), http.StatusUnauthorized, "unauthorized")
+	requireError(t, a.do("GET", "/ui/", "", "Sec-Fetch-Site: cross-site"), http.StatusForbidden, "forbidden")
 }
 
 // TestTokenWhitespace: a configured token with surrounding whitespace (a
