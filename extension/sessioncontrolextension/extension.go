@@ -52,7 +52,7 @@ func (e *controlExtension) Start(ctx context.Context, host component.Host) error
 		return err
 	}
 	srv, err := e.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings,
-		withBrowserGuard(e.withToken(e.routes()), local), confighttp.WithErrorHandler(writeServerError))
+		withBrowserGuard(withSessionBrowser(e.withToken(e.routes())), local), confighttp.WithErrorHandler(writeServerError))
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -231,17 +231,24 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// withBrowserGuard refuses what a web browser sends: the API has no page,
-// so a request with Origin or Sec-Fetch-Site comes from some other site's
-// page (cross-site request forgery against a loopback API that needs no
-// token). On a loopback endpoint it also refuses a Host that is not a
-// loopback name or address: a page whose own name was re-pointed at
-// 127.0.0.1 (DNS rebinding) would otherwise read the API as its own.
+// withBrowserGuard refuses what another site's page could send: the API
+// answers its own page (the session browser, /ui/) and HTTP clients, and
+// nothing else a browser carries. A request is refused when
+//   - its Sec-Fetch-Site is cross-site or same-site (another port of
+//     localhost is same-site, and another origin), or none (a navigation
+//     the user made) on anything but a read;
+//   - its Origin is set and is not this server's own (http(s)://Host);
+//   - on a loopback endpoint, its Host is not a loopback name or address:
+//     a page whose own name was re-pointed at 127.0.0.1 (DNS rebinding)
+//     is same-origin with itself, and would otherwise read the API.
+//
+// curl and sessionctl send neither header and get through; so do the
+// session browser's requests, which browsers mark same-origin.
 func withBrowserGuard(next http.Handler, loopback bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+		if reason := crossSite(r); reason != "" {
 			writeError(w, r, http.StatusForbidden, codeForbidden,
-				"requests from web browsers are refused (Origin or Sec-Fetch-Site set): use curl, sessionctl or another HTTP client")
+				"a request from another site's page is refused ("+reason+"): use the session browser at /ui/, curl, sessionctl or another HTTP client")
 			return
 		}
 		if loopback && !loopbackHost(r.Host) {
@@ -251,6 +258,30 @@ func withBrowserGuard(next http.Handler, loopback bool) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// crossSite says why r comes from another site's page, or "".
+func crossSite(r *http.Request) string {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "", "same-origin":
+	case "none":
+		if !read {
+			return "Sec-Fetch-Site: none on a " + r.Method
+		}
+	default:
+		return "Sec-Fetch-Site: " + site
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		scheme := "http://"
+		if r.TLS != nil {
+			scheme = "https://"
+		}
+		if !strings.EqualFold(origin, scheme+r.Host) {
+			return "Origin " + origin + " is not this server's"
+		}
+	}
+	return ""
 }
 
 // loopbackHost reports whether a Host header names this machine's loopback.

@@ -1,0 +1,253 @@
+// The session browser: reads and drives the session_control API of the
+// collector that serves it. Every value from the API is put in the page as
+// text (never parsed as HTML).
+"use strict";
+
+const view = document.getElementById("view");
+const errorBox = document.getElementById("error");
+const login = document.getElementById("login");
+let poll = null;
+
+// api calls the API with the token of this tab, if any; a 401 asks for it.
+async function api(method, path, body) {
+  const headers = {};
+  const token = sessionStorage.getItem("token");
+  if (token) headers["Authorization"] = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await resp.json().catch(() => ({}));
+  if (resp.status === 401) {
+    login.hidden = false;
+    throw new Error("the API needs its token");
+  }
+  if (!resp.ok) throw new Error((data.error || resp.status) + ": " + (data.detail || resp.statusText));
+  return data;
+}
+
+login.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem("token", document.getElementById("token").value.trim());
+  login.hidden = true;
+  route();
+});
+
+// el makes an element: el("td", {class: "num"}, "text", child, ...).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function showError(err) {
+  errorBox.textContent = err ? String(err.message || err) : "";
+  errorBox.hidden = !err;
+}
+
+const fmtInt = (n) => (n || 0).toLocaleString("en");
+function fmtBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  for (n = n || 0; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return (i ? n.toFixed(1) : n) + " " + units[i];
+}
+const fmtTime = (t) => (t ? new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "");
+function fmtDuration(ms) {
+  if (!(ms >= 0)) return "";
+  const s = Math.round(ms / 1000);
+  return s < 120 ? s + " s" : s < 7200 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
+}
+const items = (m) => (m.capturedTraces || 0) + (m.capturedMetrics || 0) + (m.capturedLogs || 0);
+
+function labels(m) {
+  return el("td", { class: "labels" }, ...Object.entries(m.labels || {}).map(([k, v]) => el("span", {}, k + "=" + v)));
+}
+
+// sessionsView lists the sessions, filtered by type and status (the API's
+// filters), labels k=v and a start time (here).
+async function sessionsView(params) {
+  const q = new URLSearchParams();
+  for (const k of ["type", "status"]) if (params.get(k)) q.set(k, params.get(k));
+  const list = await api("GET", "/v1/sessions" + (q.size ? "?" + q : ""));
+  const want = (params.get("label") || "").split(",").map((s) => s.trim()).filter(Boolean);
+  const since = params.get("since") ? Date.parse(params.get("since")) : NaN;
+  const rows = list.filter((s) => {
+    const m = s.metadata;
+    if (!m) return want.length === 0 && isNaN(since);
+    if (!isNaN(since) && Date.parse(m.startTime) < since) return false;
+    return want.every((kv) => {
+      const [k, v] = kv.split("=");
+      return (m.labels || {})[k] === v;
+    });
+  });
+  const select = (name, values) =>
+    el("label", {}, name + " ", el("select", { name, onchange: filter },
+      ...["", ...values].map((v) => {
+        const o = el("option", { value: v }, v || "any");
+        if (params.get(name) === v) o.selected = true;
+        return o;
+      })));
+  const text = (name, placeholder) => el("label", {}, name + " ", el("input", { name, placeholder, value: params.get(name) || "", onchange: filter }));
+  function filter() {
+    const p = new URLSearchParams();
+    for (const f of view.querySelectorAll(".filters [name]")) if (f.value) p.set(f.name, f.value);
+    location.hash = "#/?" + p;
+  }
+  view.replaceChildren(
+    el("h1", {}, "Sessions"),
+    el("div", { class: "filters" },
+      select("type", ["capture", "seed", "training"]),
+      select("status", ["active", "completed", "failed"]),
+      text("label", "team=checkout,env=prod"),
+      text("since", "2026-12-07T09:00:00Z")),
+    el("table", { id: "sessions" },
+      el("thead", {}, el("tr", {}, ...["session", "type", "status", "start", "length", "spans", "data points", "log records", "stored", "labels"]
+        .map((h, i) => el("th", i >= 5 && i <= 8 ? { class: "num" } : {}, h)))),
+      el("tbody", {}, ...rows.map((s) => {
+        const m = s.metadata;
+        if (!m) return el("tr", {}, el("td", {}, s.id), el("td", { colspan: 9 }, s.error));
+        const end = m.endTime ? Date.parse(m.endTime) : Date.parse(m.updatedTime);
+        return el("tr", { "data-session": s.id },
+          el("td", {}, el("a", { href: "#/session/" + encodeURIComponent(s.id) }, s.id)),
+          el("td", {}, m.sessionType), el("td", { class: "status-" + m.status }, m.status),
+          el("td", {}, fmtTime(m.startTime)), el("td", {}, fmtDuration(end - Date.parse(m.startTime))),
+          el("td", { class: "num" }, fmtInt(m.capturedTraces)), el("td", { class: "num" }, fmtInt(m.capturedMetrics)),
+          el("td", { class: "num" }, fmtInt(m.capturedLogs)), el("td", { class: "num" }, fmtBytes(m.totalSizeBytes)),
+          labels(m));
+      }))),
+    el("p", { class: "hint" }, rows.length + " of " + list.length + " sessions"));
+}
+
+// phasePlot draws a seed's phases over its event time: a band per phase,
+// as wide as the phase, as high as its items per second.
+function phasePlot(phases) {
+  const W = 900, H = 160, top = 10, bottom = 30;
+  const t0 = Date.parse(phases[0].start), t1 = Date.parse(phases[phases.length - 1].end);
+  const rate = (p) => p.items / Math.max(1, (Date.parse(p.end) - Date.parse(p.start)) / 1000);
+  const max = Math.max(...phases.map(rate), 1);
+  const x = (t) => ((t - t0) / Math.max(1, t1 - t0)) * W;
+  const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, id: "phase-plot", role: "img" });
+  phases.forEach((p, i) => {
+    const h = (rate(p) / max) * (H - top - bottom);
+    const faulty = Object.values(p.flags || {}).some((v) => v > 0);
+    g.append(svg("rect", { x: x(Date.parse(p.start)), y: H - bottom - h, width: Math.max(1, x(Date.parse(p.end)) - x(Date.parse(p.start))),
+      height: h, fill: faulty ? "#e5a0a0" : "#9cc3f0", "data-phase": p.name, class: "phase-band" }, svg("title", {}, `${p.name}: ${fmtInt(p.items)} items, ${rate(p).toFixed(0)}/s`)));
+    g.append(svg("text", { x: x(Date.parse(p.start)) + 4, y: H - bottom + 14 }, p.name));
+    if (i === 0) g.append(svg("text", { x: 2, y: top + 2 }, `${max.toFixed(0)} items/s`));
+  });
+  return g;
+}
+
+async function sessionView(id) {
+  const m = await api("GET", "/v1/sessions/" + encodeURIComponent(id));
+  const parts = [el("h1", {}, "Session " + m.sessionId),
+    el("div", { class: "card" },
+      el("div", {}, `${m.sessionType} · `, el("span", { class: "status-" + m.status, id: "session-status" }, m.status),
+        ` · started ${fmtTime(m.startTime)}` + (m.endTime ? ` · ended ${fmtTime(m.endTime)}` : "")),
+      m.description ? el("div", {}, m.description) : null,
+      el("table", { id: "counts" }, el("tbody", {},
+        el("tr", {}, el("th", {}, "spans"), el("td", { class: "num", "data-count": "traces" }, fmtInt(m.capturedTraces))),
+        el("tr", {}, el("th", {}, "data points"), el("td", { class: "num", "data-count": "metrics" }, fmtInt(m.capturedMetrics))),
+        el("tr", {}, el("th", {}, "log records"), el("td", { class: "num", "data-count": "logs" }, fmtInt(m.capturedLogs))),
+        el("tr", {}, el("th", {}, "stored"), el("td", { class: "num" }, fmtBytes(m.totalSizeBytes))),
+        m.lostItems ? el("tr", {}, el("th", {}, "lost"), el("td", { class: "num" }, JSON.stringify(m.lostItems))) : null,
+        m.droppedItems ? el("tr", {}, el("th", {}, "dropped"), el("td", { class: "num" }, JSON.stringify(m.droppedItems))) : null)),
+      Object.keys(m.labels || {}).length ? el("p", {}, "labels ", labels(m)) : null)];
+  const phases = (m.seed && m.seed.phases) || [];
+  if (phases.length) {
+    parts.push(el("h2", {}, "Phases"), phasePlot(phases),
+      el("table", { id: "phases" },
+        el("thead", {}, el("tr", {}, ...["phase", "start", "end", "items", "flags"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, ...phases.map((p) => el("tr", { "data-phase": p.name },
+          el("td", {}, p.name), el("td", {}, fmtTime(p.start)), el("td", {}, fmtTime(p.end)),
+          el("td", { class: "num" }, fmtInt(p.items)),
+          el("td", {}, Object.entries(p.flags || {}).map(([k, v]) => `${k} ${v}`).join(", ")))))));
+  }
+  parts.push(el("p", {}, el("a", { href: "#/live?session=" + encodeURIComponent(id) }, "Replay this session…")));
+  view.replaceChildren(...parts);
+}
+
+async function post(path, body) {
+  try {
+    showError(null);
+    await api("POST", path, body);
+  } catch (err) {
+    showError(err);
+  }
+  route();
+}
+
+function replayCard(r, params) {
+  const running = r.state === "running" || r.state === "waiting";
+  const pct = Math.min(100, r.percent || 0);
+  const path = "/v1/replays/" + encodeURIComponent(r.component);
+  const field = (name, value) => el("label", {}, name + " ", el("input", { name, value: value || "", size: 12 }));
+  const form = el("form", { class: "replay-start", onsubmit: (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const f of ev.target.querySelectorAll("input")) {
+      if (!f.value) continue;
+      body[f.name] = ["speed", "loops", "copies"].includes(f.name) ? Number(f.value) : f.value;
+    }
+    post(path + "/start", body);
+  } }, field("session", params.get("session")), field("speed"), field("loops"), field("timestamps"),
+  el("button", { type: "submit", disabled: running ? "" : null }, "Start"));
+  if (!running) form.querySelector("button").removeAttribute("disabled");
+  return el("div", { class: "card replay", "data-component": r.component },
+    el("div", {}, el("strong", {}, r.component), " · ", el("span", { class: "state" }, r.state), r.session ? " · " + r.session : ""),
+    el("div", { class: "bar" }, (() => { const d = el("div", {}); d.style.width = pct + "%"; return d; })(),
+      el("span", { class: "percent" }, pct.toFixed(1) + " %")),
+    el("div", { class: "hint" }, `pass ${r.pass} · objects ${fmtInt(r.objects_done)}/${fmtInt(r.objects_total)} · items ${fmtInt(r.items_done)}/${fmtInt(r.items_total)} · ETA ${r.eta} · lateness p50 ${r.lateness_p50} p99 ${r.lateness_p99}`),
+    running ? el("button", { onclick: () => post(path + "/stop") }, "Stop") : form);
+}
+
+function captureCard(c) {
+  const path = "/v1/captures/" + encodeURIComponent(c.component);
+  const paused = c.state === "paused";
+  return el("div", { class: "card capture", "data-component": c.component },
+    el("div", {}, el("strong", {}, c.component), " · ", el("span", { class: "state" }, c.state), c.session ? " · session " + c.session : ""),
+    el("pre", { class: "hint" }, JSON.stringify(c, null, 1)),
+    el("button", { onclick: () => post(path + (paused ? "/resume" : "/pause")) }, paused ? "Resume" : "Pause"),
+    el("button", { onclick: () => post(path + "/sessions", {}) }, "New session"),
+    c.recorder_window ? el("button", { onclick: () => post(path + "/snapshot", { before: c.recorder_window }) }, "Snapshot") : null);
+}
+
+async function liveView(params) {
+  const [captures, replays] = await Promise.all([api("GET", "/v1/captures"), api("GET", "/v1/replays")]);
+  view.replaceChildren(el("h1", {}, "Captures and replays"),
+    el("h2", {}, "Captures"), ...(captures.length ? captures.map(captureCard) : [el("p", { class: "hint" }, "no capture uses this control API")]),
+    el("h2", {}, "Replays"), ...(replays.length ? replays.map((r) => replayCard(r, params)) : [el("p", { class: "hint" }, "no replay uses this control API")]));
+  const busy = replays.some((r) => r.state === "running" || r.state === "waiting");
+  poll = setTimeout(route, busy ? 500 : 2000);
+}
+
+async function route() {
+  clearTimeout(poll);
+  const [path, query] = (location.hash.slice(1) || "/").split("?");
+  const params = new URLSearchParams(query || "");
+  for (const a of document.querySelectorAll("header a")) a.classList.toggle("active", a.getAttribute("href") === "#" + (path.startsWith("/live") ? "/live" : "/"));
+  try {
+    if (path.startsWith("/session/")) await sessionView(decodeURIComponent(path.slice("/session/".length)));
+    else if (path.startsWith("/live")) await liveView(params);
+    else await sessionsView(params);
+    if (!errorBox.dataset.sticky) showError(null);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();
