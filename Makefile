@@ -24,7 +24,7 @@ GO_TEST_FLAGS ?=
 # two at a time on two cores the e2e package took 229 s, with four 133 s.
 TEST_PARALLEL ?= 4
 
-.PHONY: all help build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
+.PHONY: ui-test ui-screenshots all help build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
 
 all: build
 
@@ -229,6 +229,17 @@ dev-up: $(OTELCOL) $(SESSIONCTL) $(VERSITYGW) $(DEVTOOLS)
 
 dev-down: $(DEVTOOLS)
 	$(DEVTOOLS) down
+
+## ui-test: the session browser (/ui/ of session_control) driven in a real headless Chromium against the
+## built binary (e2e TestSessionBrowser); skipped, saying so, without Chromium (Debian: apt-get install chromium)
+ui-test: build
+	RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) $(GO) test -count=1 -v -run 'TestSessionBrowser' ./e2e/ | grep -E '^(=== RUN|--- |\s+ui_test|ok|FAIL|PASS)'
+
+## ui-screenshots: ui-test, writing the README's screenshots docs/ui-sessions.png and docs/ui-session.png
+ui-screenshots: build
+	@mkdir -p docs
+	UI_SCREENSHOTS=$(CURDIR)/docs RECORDREPLAY_REQUIRE_CHROMIUM=1 RECORDREPLAY_REQUIRE_OTELCOL=1 OTELCOL_BIN=$(OTELCOL) \
+		$(GO) test -count=1 -run 'TestSessionBrowser' ./e2e/
 
 ## unit-test: the fast tests only (no S3 server, no binary)
 unit-test:

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+)
+
+// chromium finds the browser: $CHROMIUM, else chromium on $PATH. Without
+// it the browser tests skip, or fail under RECORDREPLAY_REQUIRE_CHROMIUM=1
+// (make ui-test).
+func chromium(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("CHROMIUM")
+	if p == "" {
+		p, _ = exec.LookPath("chromium")
+	}
+	if p == "" {
+		if os.Getenv("RECORDREPLAY_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM")
+		}
+		t.Skip("Chromium not found (Debian: apt-get install chromium, or set CHROMIUM); make ui-test runs the browser tests")
+	}
+	return p
+}
+
+// browser starts a headless Chromium for the test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("user-data-dir", t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// TestSessionBrowser drives the session browser in a real Chromium against
+// the built collector: the list shows the sessions; a seed session's page
+// shows its phases as bands and its counts; a replay started from the page
+// reaches 100 %. (That another origin's page is refused is TestBrowserGuard's,
+// with the headers browsers send.)
+func TestSessionBrowser(t *testing.T) {
+	ctx := browser(t)
+	dir := t.TempDir()
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	c0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	sessiontest.SeedPhases(t, st, "seeded", c0)
+	w := sessiontest.NewWriter(t, st, "recorded", c0)
+	for i := range 8 {
+		at := c0.Add(time.Duration(i) * 100 * time.Millisecond)
+		w.Traces(at, sessiontest.Traces("svc", i, 5, at))
+	}
+	w.Complete()
+	seeded, err := sessionstore.ReadMetadata(context.Background(), st, "seeded")
+	require.NoError(t, err)
+
+	c := otelcoltest.Launch(t, fmt.Sprintf(`
+receivers:
+  session_replay:
+    store: {backend: filesystem, directory: %q}
+    start: manual
+    control: session_control
+    progress_interval: 0s
+exporters:
+  debug: {verbosity: basic}
+extensions:
+  session_control: {endpoint: "{{CONTROL}}", token: browser-test}
+  health_check: {endpoint: "{{HEALTH}}"}
+service:
+  extensions: [health_check, session_control]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [session_replay], exporters: [debug]}
+`, dir))
+	c.WaitHealthy(t)
+	shots := os.Getenv("UI_SCREENSHOTS") // a directory: the README's screenshots (make ui-screenshots)
+	shoot := func(name string) {
+		if shots == "" {
+			return
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(shots, name), png, 0o644))
+	}
+
+	// the list, after the token
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.Control+"/ui/"),
+		chromedp.Poll[chromedp.Void](`document.getElementById("login") && !document.getElementById("login").hidden`)))
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue("#token", "browser-test"),
+		chromedp.Click("#login button"), // Submit would bypass the page's submit handler
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#sessions tbody tr").length == 2`)))
+	listed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#sessions tbody tr")].map(r => r.dataset.session + " " + r.children[1].textContent + " " + r.children[2].textContent)`))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"seeded seed completed", "recorded capture completed"}, listed)
+	shoot("ui-sessions.png")
+
+	// filtered by type, then the seed session's page
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.Control+"/ui/#/?type=seed"),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#sessions tbody tr").length == 1`),
+		chromedp.Click(`a[href="#/session/seeded"]`),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#phase-plot .phase-band").length > 0`)))
+	bands, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phase-plot .phase-band")].map(b => b.dataset.phase)`))
+	require.NoError(t, err)
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phases tbody tr")].map(r => r.dataset.phase + " " + r.children[3].textContent)`))
+	require.NoError(t, err)
+	var wantBands, wantRows []string
+	for _, p := range seeded.Seed.Phases {
+		wantBands = append(wantBands, p.Name)
+		wantRows = append(wantRows, fmt.Sprintf("%s %d", p.Name, p.Items))
+	}
+	assert.Equal(t, wantBands, bands)
+	assert.Equal(t, wantRows, rows)
+	spans, err := chromedp.Run(ctx, chromedp.Text(`td[data-count="traces"]`))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprint(seeded.CapturedTraces), strings.ReplaceAll(spans, ",", ""))
+	shoot("ui-session.png")
+
+	var rs control.ReplayStatus
+	a := api{t: t, base: c.Control, token: "browser-test"}
+
+	// a replay from the page, watched to 100 %
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.Control+"/ui/#/live?session=recorded"),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".replay form.replay-start") != null`),
+		chromedp.SetValue(`.replay input[name="speed"]`, "4"),
+		chromedp.Click(`.replay form.replay-start button`),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".replay .percent") || {}).textContent == "100.0 %"`)))
+	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
+	assert.Equal(t, control.Finished, rs.State)
+	assert.Equal(t, "recorded", rs.Session)
+	assert.EqualValues(t, 40, rs.ItemsDone)
+}
