@@ -3,6 +3,7 @@ package seedgenreceiver
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
 
 // TestCapturedSeedSession runs payment-failure through a real
@@ -144,4 +146,44 @@ func TestCapturedSeedLabels(t *testing.T) {
 	assert.Equal(t, sessionstore.SessionTypeSeed, s.Meta.SessionType)
 	assert.Equal(t, map[string]string{"pattern": "basic-topology", "team": "payments", "dataset": "train-2026-12"}, s.Meta.Labels)
 	assert.Equal(t, "diag-run-17", s.Meta.DiagnosticSessionID)
+}
+
+// TestCapturedPhaseTables: the new built-in patterns, captured, give a
+// metadata.json phase table with their YAML's phase names and flags, and
+// enabledFlags lists exactly the flags some phase turns on.
+func TestCapturedPhaseTables(t *testing.T) {
+	for _, name := range []string{"high-load", "complex-topology", "training-phases"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenario.Builtin(name)
+			require.NoError(t, err)
+			cfg := fastConfig()
+			cfg.Pattern = name
+			cfg.TracesPerSecond = 4
+			cfg.Duration = 0 // the pattern's own length
+			s := captureSeed(t, cfg)
+			m := s.Meta
+			assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+			assert.Equal(t, name, m.Labels["pattern"])
+			sessiontest.CheckCounts(t, s)
+			require.NotNil(t, m.Seed)
+			assert.Equal(t, sc.Length().String(), m.Seed.Duration)
+			require.Len(t, m.Seed.Phases, len(sc.Phases))
+			var on []string
+			for i, p := range sc.Phases {
+				row := m.Seed.Phases[i]
+				assert.Equal(t, p.Name, row.Name)
+				assert.Equal(t, i, row.Index)
+				assert.Positive(t, row.Items, p.Name)
+				require.Len(t, row.Flags, len(sc.Flags()), p.Name)
+				for _, f := range sc.Flags() {
+					assert.Equal(t, p.Flags[f], row.Flags[f], "phase %s flag %s", p.Name, f)
+					if p.Flags[f] > 0 && !slices.Contains(on, f) {
+						on = append(on, f)
+					}
+				}
+			}
+			slices.Sort(on)
+			assert.Equal(t, on, m.EnabledFlags)
+		})
+	}
 }

@@ -82,7 +82,7 @@ func TestConfigs(t *testing.T) {
 func TestInvalidConfigs(t *testing.T) {
 	for name, frags := range map[string][]string{
 		"bad_file":        {"testdata/scenario-bad.yaml: line 5: phases[1].flags.paymentFail: unknown flag \"paymentFail\""},
-		"no_source":       {"set pattern (one of [basic-topology db-outage latency-spike payment-failure traffic-ramp]) or scenario_file"},
+		"no_source":       {"set pattern (one of [basic-topology complex-topology db-outage high-load latency-spike payment-failure traffic-ramp training-phases]) or scenario_file"},
 		"unknown_pattern": {`unknown pattern "payment-failures"`, "payment-failure"},
 		"bad_clock":       {`"instant"`, "realtime", "fast"},
 		"bad_values":      {"traces_per_second: 0", "error_rate: 1.5", `"../x"`, "duration: -1s"},
