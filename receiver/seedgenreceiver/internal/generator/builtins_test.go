@@ -100,6 +100,7 @@ func TestHighLoad(t *testing.T) {
 	assert.Greater(t, mean(selects[3]), 2*mean(selects[0]), "saturated at the peak")
 	for i, ph := range phases {
 		share := float64(len(failed[i])) / float64(len(traces[i]))
+		t.Logf("%-9s %3.0f traces/s: catalog query mean %8s, %4.1f%% of traces failed", ph.Name, ph.Rate, mean(selects[i]), 100*share)
 		assert.Less(t, share, 0.1, "phase %s: few errors", ph.Name)
 	}
 }

@@ -37,7 +37,7 @@ func TestBuiltinsParse(t *testing.T) {
 	assert.Equal(t, 0.75, pf.Phases[1].Flags["paymentFailure"])
 	assert.Equal(t, 30*time.Second, pf.Length())
 	_, err = Builtin("nope")
-	require.ErrorContains(t, err, `unknown pattern "nope": built-in patterns are basic-topology, db-outage`)
+	require.ErrorContains(t, err, `unknown pattern "nope": built-in patterns are basic-topology, complex-topology, db-outage`)
 }
 
 const valid = `name: tiny
