@@ -24,6 +24,13 @@ const (
 	AttrDuration = "test.duration"
 	// AttrDescription (resource) is the run's description.
 	AttrDescription = "test.description"
+	// AttrLabel (resource) is a prefix: AttrLabel + a label name holds that
+	// label's value, one of the session's labels.
+	AttrLabel = "test.label."
+	// AttrDiagnosticSessionID (resource) links the seed session to an
+	// external diagnostic run (metadata.json's diagnosticSessionId); a
+	// valid session id.
+	AttrDiagnosticSessionID = "test.diagnostic_session_id"
 	// AttrPhaseName (resource, span, log record, data point) is the name of
 	// the phase the item belongs to.
 	AttrPhaseName = "test.phase.name"

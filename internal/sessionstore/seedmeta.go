@@ -1,6 +1,9 @@
 package sessionstore // import "github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -17,12 +20,48 @@ const (
 	maxSeedFlags       = 64
 	maxSeedNameBytes   = 256
 	maxSeedDescription = 4 << 10
+	maxSeedLabelValue  = 1 << 10
 )
+
+// MaxSeedLabels is the most labels a seed session takes from its resources
+// (besides the pattern label).
+const MaxSeedLabels = 64
+
+// PatternLabel is the label a seed session gets with its pattern's name;
+// no other label of a seed may take its name.
+const PatternLabel = "pattern"
+
+// ValidateSeedLabels checks labels that a seed generator will stamp on its
+// resources (AttrLabel + name): names not empty, not PatternLabel, at most
+// 256 bytes, values at most 1 KiB, at most MaxSeedLabels of them — what
+// ApplySeedResource keeps. The errors name the label.
+func ValidateSeedLabels(labels map[string]string) error {
+	var errs []error
+	if len(labels) > MaxSeedLabels {
+		errs = append(errs, fmt.Errorf("%d labels: at most %d allowed", len(labels), MaxSeedLabels))
+	}
+	for _, name := range slices.Sorted(maps.Keys(labels)) {
+		switch value := labels[name]; {
+		case name == "":
+			errs = append(errs, errors.New("empty label name"))
+		case name == PatternLabel:
+			errs = append(errs, fmt.Errorf("label %q is reserved: a seed session's %s label is its pattern", name, PatternLabel))
+		case len(name) > maxSeedNameBytes:
+			errs = append(errs, fmt.Errorf("label name of %d bytes (%.32q…): at most %d allowed", len(name), name, maxSeedNameBytes))
+		case len(value) > maxSeedLabelValue:
+			errs = append(errs, fmt.Errorf("label %q: value of %d bytes: at most %d allowed", name, len(value), maxSeedLabelValue))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // ApplySeedResource fills what a session can learn from a resource of the
 // seed generator (one that carries test.pattern): the session becomes a
-// seed session with the pattern's parameters. A resource without the
-// pattern changes nothing; a session that has its seed table keeps it.
+// seed session with the pattern's parameters, labels and diagnostic
+// session id. A resource without the pattern changes nothing; a session
+// that has its seed table, a label or a diagnostic session id keeps it.
+// What does not fit ValidateSeedLabels, or a diagnostic session id that is
+// not a valid session id, is left out.
 func (m *Metadata) ApplySeedResource(res pcommon.Resource) {
 	a := res.Attributes()
 	pattern, ok := a.Get(AttrPattern)
@@ -33,9 +72,13 @@ func (m *Metadata) ApplySeedResource(res pcommon.Resource) {
 	if m.Labels == nil {
 		m.Labels = map[string]string{}
 	}
-	m.Labels["pattern"] = truncateUTF8(pattern.AsString(), maxSeedNameBytes)
+	m.Labels[PatternLabel] = truncateUTF8(pattern.AsString(), maxSeedNameBytes)
+	m.applySeedLabels(a)
 	if d, ok := a.Get(AttrDescription); ok && m.Description == "" {
 		m.Description = truncateUTF8(d.AsString(), maxSeedDescription)
+	}
+	if d, ok := a.Get(AttrDiagnosticSessionID); ok && m.DiagnosticSessionID == "" && ValidateSessionID(d.AsString()) == nil {
+		m.DiagnosticSessionID = d.AsString()
 	}
 	if m.Seed != nil {
 		return
@@ -54,6 +97,29 @@ func (m *Metadata) ApplySeedResource(res pcommon.Resource) {
 		seed.Duration = truncateUTF8(v.AsString(), maxSeedNameBytes)
 	}
 	m.Seed = seed
+}
+
+// applySeedLabels adds the labels a seed resource carries (AttrLabel +
+// name) that the session does not have yet, in name order, as far as
+// ValidateSeedLabels allows.
+func (m *Metadata) applySeedLabels(a pcommon.Map) {
+	found := map[string]string{}
+	a.Range(func(k string, v pcommon.Value) bool {
+		if name, ok := strings.CutPrefix(k, AttrLabel); ok {
+			found[name] = v.AsString()
+		}
+		return true
+	})
+	for _, name := range slices.Sorted(maps.Keys(found)) {
+		if len(m.Labels) > MaxSeedLabels { // the pattern label and MaxSeedLabels others
+			return
+		}
+		one := map[string]string{name: found[name]}
+		if _, ok := m.Labels[name]; ok || ValidateSeedLabels(one) != nil {
+			continue
+		}
+		m.Labels[name] = found[name]
+	}
 }
 
 // PhaseOf returns the seed phase index a resource carries

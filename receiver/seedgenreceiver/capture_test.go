@@ -3,6 +3,7 @@ package seedgenreceiver
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/recordreplay/otelcol-recordreplay/exporter/sessioncaptureexporter"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
+	"github.com/recordreplay/otelcol-recordreplay/receiver/seedgenreceiver/internal/scenario"
 )
 
 // TestCapturedSeedSession runs payment-failure through a real
@@ -24,41 +26,12 @@ import (
 // metadata: type, pattern parameters, flags and the phase table, whose item
 // counts must equal what the stored data says phase by phase.
 func TestCapturedSeedSession(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	ef := sessioncaptureexporter.NewFactory()
-	ecfg := ef.CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(map[string]any{
-		"store":   map[string]any{"backend": "filesystem", "directory": dir},
-		"session": map[string]any{"from_attribute": "test.session.id"},
-	}).Unmarshal(ecfg))
-	set := exportertest.NewNopSettings(ef.Type())
-	set.ID = component.MustNewIDWithName(ef.Type().String(), "seedcapture")
-	ctx := context.Background()
-	te, err := ef.CreateTraces(ctx, set, ecfg)
-	require.NoError(t, err)
-	me, err := ef.CreateMetrics(ctx, set, ecfg)
-	require.NoError(t, err)
-	le, err := ef.CreateLogs(ctx, set, ecfg)
-	require.NoError(t, err)
-	for _, c := range []component.Component{te, me, le} {
-		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
-	}
-
 	cfg := fastConfig()
 	cfg.Pattern = "payment-failure"
 	cfg.TracesPerSecond = 20
 	cfg.Duration = 30 * time.Second
 	cfg.Description = "payment failure for training"
-	r := runSeed(t, cfg, te, me, le)
-	for _, c := range []component.Component{te, me, le} {
-		require.NoError(t, c.Shutdown(ctx))
-	}
-
-	st, err := sessionstore.OpenFilesystem(dir)
-	require.NoError(t, err)
-	defer st.Close()
-	assert.Equal(t, []string{r.sessionID}, sessiontest.IDs(t, st), "only the seed session, no empty capture session")
-	s := sessiontest.Read(t, st, r.sessionID)
+	s := captureSeed(t, cfg)
 	m := s.Meta
 	assert.Equal(t, sessionstore.StatusCompleted, m.Status)
 	assert.Equal(t, sessionstore.SessionTypeSeed, m.SessionType)
@@ -121,5 +94,96 @@ func TestCapturedSeedSession(t *testing.T) {
 	for _, ph := range m.Seed.Phases {
 		assert.Equal(t, counted[int64(ph.Index)], ph.Items, "phase %s", ph.Name)
 		assert.Positive(t, ph.Items)
+	}
+}
+
+// captureSeed runs cfg through a real session_capture exporter with
+// session.from_attribute: test.session.id into a directory and returns
+// its session, checking that it is the only one stored.
+func captureSeed(t *testing.T, cfg *Config) sessiontest.Stored {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	ef := sessioncaptureexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{
+		"store":   map[string]any{"backend": "filesystem", "directory": dir},
+		"session": map[string]any{"from_attribute": "test.session.id"},
+	}).Unmarshal(ecfg))
+	set := exportertest.NewNopSettings(ef.Type())
+	set.ID = component.MustNewIDWithName(ef.Type().String(), "seedcapture")
+	ctx := context.Background()
+	te, err := ef.CreateTraces(ctx, set, ecfg)
+	require.NoError(t, err)
+	me, err := ef.CreateMetrics(ctx, set, ecfg)
+	require.NoError(t, err)
+	le, err := ef.CreateLogs(ctx, set, ecfg)
+	require.NoError(t, err)
+	for _, c := range []component.Component{te, me, le} {
+		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	}
+
+	r := runSeed(t, cfg, te, me, le)
+	for _, c := range []component.Component{te, me, le} {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+
+	st, err := sessionstore.OpenFilesystem(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	require.Equal(t, []string{r.sessionID}, sessiontest.IDs(t, st), "only the seed session, no empty capture session")
+	return sessiontest.Read(t, st, r.sessionID)
+}
+
+// TestCapturedSeedLabels: labels and diagnostic_session_id of seed_gen
+// reach the captured seed session's metadata.json, beside the pattern
+// label, through the resources alone.
+func TestCapturedSeedLabels(t *testing.T) {
+	cfg := fastConfig()
+	cfg.Duration = 5 * time.Second
+	cfg.Labels = map[string]string{"team": "payments", "dataset": "train-2026-12"}
+	cfg.DiagnosticSessionID = "diag-run-17"
+	s := captureSeed(t, cfg)
+	assert.Equal(t, sessionstore.SessionTypeSeed, s.Meta.SessionType)
+	assert.Equal(t, map[string]string{"pattern": "basic-topology", "team": "payments", "dataset": "train-2026-12"}, s.Meta.Labels)
+	assert.Equal(t, "diag-run-17", s.Meta.DiagnosticSessionID)
+}
+
+// TestCapturedPhaseTables: the new built-in patterns, captured, give a
+// metadata.json phase table with their YAML's phase names and flags, and
+// enabledFlags lists exactly the flags some phase turns on.
+func TestCapturedPhaseTables(t *testing.T) {
+	for _, name := range []string{"high-load", "complex-topology", "training-phases"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenario.Builtin(name)
+			require.NoError(t, err)
+			cfg := fastConfig()
+			cfg.Pattern = name
+			cfg.TracesPerSecond = 4
+			cfg.Duration = 0 // the pattern's own length
+			s := captureSeed(t, cfg)
+			m := s.Meta
+			assert.Equal(t, sessionstore.StatusCompleted, m.Status)
+			assert.Equal(t, name, m.Labels["pattern"])
+			sessiontest.CheckCounts(t, s)
+			require.NotNil(t, m.Seed)
+			assert.Equal(t, sc.Length().String(), m.Seed.Duration)
+			require.Len(t, m.Seed.Phases, len(sc.Phases))
+			var on []string
+			for i, p := range sc.Phases {
+				row := m.Seed.Phases[i]
+				assert.Equal(t, p.Name, row.Name)
+				assert.Equal(t, i, row.Index)
+				assert.Positive(t, row.Items, p.Name)
+				require.Len(t, row.Flags, len(sc.Flags()), p.Name)
+				for _, f := range sc.Flags() {
+					assert.Equal(t, p.Flags[f], row.Flags[f], "phase %s flag %s", p.Name, f)
+					if p.Flags[f] > 0 && !slices.Contains(on, f) {
+						on = append(on, f)
+					}
+				}
+			}
+			slices.Sort(on)
+			assert.Equal(t, on, m.EnabledFlags)
+		})
 	}
 }

@@ -58,6 +58,15 @@ type Config struct {
 	SessionID string `mapstructure:"session_id"`
 	// Description is stamped as test.description (session metadata).
 	Description string `mapstructure:"description"`
+	// Labels are stamped on every resource as test.label.<name>; a capture
+	// with session.from_attribute copies them into the seed session's
+	// labels, beside pattern. None by default.
+	Labels map[string]string `mapstructure:"labels"`
+	// DiagnosticSessionID, a session id, is stamped as
+	// test.diagnostic_session_id and becomes the seed session's
+	// diagnosticSessionId, linking it to an external diagnostic run. Empty:
+	// none.
+	DiagnosticSessionID string `mapstructure:"diagnostic_session_id"`
 	// Clock paces emission: realtime or fast.
 	Clock Clock `mapstructure:"clock"`
 	// StartTime anchors the virtual clock; an RFC 3339 time in YAML, checked
@@ -115,6 +124,12 @@ func (cfg *Config) Validate() error {
 	if cfg.SessionID != AutoSessionID {
 		if err := sessionstore.ValidateSessionID(cfg.SessionID); err != nil {
 			bad("session_id", "%w (or use %q)", err, AutoSessionID)
+		}
+	}
+	errs = append(errs, confutil.In("labels", sessionstore.ValidateSeedLabels(cfg.Labels)))
+	if cfg.DiagnosticSessionID != "" {
+		if err := sessionstore.ValidateSessionID(cfg.DiagnosticSessionID); err != nil {
+			bad("diagnostic_session_id", "%w", err)
 		}
 	}
 	if cfg.BatchInterval <= 0 {

@@ -54,6 +54,8 @@ func TestConfigs(t *testing.T) {
 	want.Seed = 42
 	want.SessionID = "seed-training-001"
 	want.Description = "payment failure, run 1"
+	want.Labels = map[string]string{"team": "payments", "run": "1"}
+	want.DiagnosticSessionID = "diag-2026-001"
 	want.Clock = ClockFast
 	want.StartTime = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	want.BatchInterval = 500 * time.Millisecond
@@ -80,12 +82,14 @@ func TestConfigs(t *testing.T) {
 func TestInvalidConfigs(t *testing.T) {
 	for name, frags := range map[string][]string{
 		"bad_file":        {"testdata/scenario-bad.yaml: line 5: phases[1].flags.paymentFail: unknown flag \"paymentFail\""},
-		"no_source":       {"set pattern (one of [basic-topology db-outage latency-spike payment-failure traffic-ramp]) or scenario_file"},
+		"no_source":       {"set pattern (one of [basic-topology complex-topology db-outage high-load latency-spike payment-failure traffic-ramp training-phases]) or scenario_file"},
 		"unknown_pattern": {`unknown pattern "payment-failures"`, "payment-failure"},
 		"bad_clock":       {`"instant"`, "realtime", "fast"},
 		"bad_values":      {"traces_per_second: 0", "error_rate: 1.5", `"../x"`, "duration: -1s"},
-		"bad_start_time":  {"'start_time'", `"yesterday"`, time.RFC3339},
-		"typo":            {"traces_per_sec"},
+		"bad_labels": {"labels: empty label name", `labels: label "pattern" is reserved`,
+			`diagnostic_session_id: invalid session id "../diag"`},
+		"bad_start_time": {"'start_time'", `"yesterday"`, time.RFC3339},
+		"typo":           {"traces_per_sec"},
 		// `duration: 60` (a bare number, read as nanoseconds)
 		"nanosecond_duration": {"duration: 60ns", "under a millisecond", "60s"},
 		"bad_retry": {"retry_on_failure.initial_interval: 0s with max_interval 1s: want 0 < initial_interval <= max_interval",

@@ -1,6 +1,7 @@
 package seedgenreceiver
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -35,4 +36,19 @@ func TestReadmeScenariosWork(t *testing.T) {
 		require.Positive(t, spans, sc.Name)
 	}
 	require.Equal(t, 2, found, "both scenario examples were checked")
+}
+
+// TestReadmeListsBuiltins: the "Built-in patterns" table has a row for
+// every built-in pattern.
+func TestReadmeListsBuiltins(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(data), "## Built-in patterns")
+	require.True(t, ok)
+	table, _, _ = strings.Cut(table, "\n\n## ")
+	for _, name := range scenario.Builtins() {
+		sc, err := scenario.Builtin(name)
+		require.NoError(t, err)
+		require.Contains(t, table, "| `"+name+"` | "+fmt.Sprint(sc.Length().Seconds())+" s |", "a row for %s with its length", name)
+	}
 }

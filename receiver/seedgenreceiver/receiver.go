@@ -71,6 +71,7 @@ func (r *seedReceiver) Start(_ context.Context, host component.Host) error {
 	r.gen, err = generator.New(generator.Options{
 		Scenario: sc, Seed: r.cfg.Seed, TracesPerSecond: r.cfg.TracesPerSecond, ErrorRate: r.cfg.ErrorRate,
 		Duration: r.cfg.Duration, Start: start, SessionID: r.sessionID, Description: r.cfg.Description,
+		Labels: r.cfg.Labels, DiagnosticSessionID: r.cfg.DiagnosticSessionID,
 		BatchInterval: r.cfg.BatchInterval, MetricsInterval: r.cfg.MetricsInterval, Version: version,
 	})
 	if err != nil {

@@ -100,6 +100,12 @@ func (g *Generator) fillResource(r pcommon.Resource, svc string, ph *Phase) {
 	if g.o.Description != "" {
 		a.PutStr(sessionstore.AttrDescription, g.o.Description)
 	}
+	for _, k := range g.labelNames {
+		a.PutStr(sessionstore.AttrLabel+k, g.o.Labels[k])
+	}
+	if g.o.DiagnosticSessionID != "" {
+		a.PutStr(sessionstore.AttrDiagnosticSessionID, g.o.DiagnosticSessionID)
+	}
 	g.phaseAttrs(a, ph)
 	a.PutStr(sessionstore.AttrPhaseStart, ph.Start.Format(time.RFC3339Nano))
 	a.PutStr(sessionstore.AttrPhaseEnd, ph.End.Format(time.RFC3339Nano))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -41,6 +42,10 @@ type Options struct {
 	Start       time.Time
 	SessionID   string
 	Description string
+	// Labels and DiagnosticSessionID go on every resource for the capture
+	// side to put into the session's metadata.
+	Labels              map[string]string
+	DiagnosticSessionID string
 	// BatchInterval is the span of virtual time one emitted batch covers
 	// (default 1 s). It changes how output is grouped, never what it is.
 	BatchInterval time.Duration
@@ -80,7 +85,10 @@ type Generator struct {
 	reach   map[string][]string // entry op -> every operation its traces can reach
 	faults  []faultState
 	instIDs map[string]string
-	total   time.Duration
+	// labelNames are Options.Labels' names, sorted: resources get them in
+	// the same order every run.
+	labelNames []string
+	total      time.Duration
 	// baselineOff offsets the low-discrepancy sequence of baseline errors.
 	baselineOff float64
 }
@@ -122,7 +130,8 @@ func New(o Options) (*Generator, error) {
 		o.MetricsInterval = 5 * time.Second
 	}
 	o.Start = o.Start.UTC()
-	g := &Generator{o: o, sc: o.Scenario, reach: map[string][]string{}, instIDs: map[string]string{}}
+	g := &Generator{o: o, sc: o.Scenario, reach: map[string][]string{}, instIDs: map[string]string{},
+		labelNames: slices.Sorted(maps.Keys(o.Labels))}
 	length := o.Scenario.Length()
 	scale := 1.0
 	if o.Duration > 0 {

@@ -277,3 +277,53 @@ func scenarioFlags(t *testing.T, name string) []string {
 	require.NoError(t, err)
 	return sc.Flags()
 }
+
+// TestSessionLabelsOnResources: labels and the diagnostic session id are
+// on every resource (the capture side may open the session with any of
+// them), in the same order every run, so the bytes stay the same.
+func TestSessionLabelsOnResources(t *testing.T) {
+	labels := map[string]string{"team": "payments", "dataset": "train", "run": "3", "owner": "ml"}
+	mod := func(o *Options) {
+		o.Duration = 3 * time.Second
+		o.Labels = labels
+		o.DiagnosticSessionID = "diag-7"
+	}
+	a := collect(gen(t, "basic-topology", mod))
+	check := func(kind string, res pcommon.Resource) {
+		t.Helper()
+		attrs := res.Attributes()
+		for k, v := range labels {
+			got, ok := attrs.Get(sessionstore.AttrLabel + k)
+			require.True(t, ok, "%s resource lacks label %s", kind, k)
+			assert.Equal(t, v, got.Str())
+		}
+		got, ok := attrs.Get(sessionstore.AttrDiagnosticSessionID)
+		require.True(t, ok, "%s resource lacks the diagnostic session id", kind)
+		assert.Equal(t, "diag-7", got.Str())
+	}
+	for i := range a.traces.ResourceSpans().Len() {
+		check("span", a.traces.ResourceSpans().At(i).Resource())
+	}
+	for i := range a.metrics.ResourceMetrics().Len() {
+		check("metric", a.metrics.ResourceMetrics().At(i).Resource())
+	}
+	for i := range a.logs.ResourceLogs().Len() {
+		check("log", a.logs.ResourceLogs().At(i).Resource())
+	}
+	for range 3 {
+		b := collect(gen(t, "basic-topology", mod))
+		ba, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(a.traces)
+		require.NoError(t, err)
+		bb, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(b.traces)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(ba, bb), "same labels, same bytes")
+	}
+
+	// Without them, no such attribute.
+	plain := collect(gen(t, "basic-topology", func(o *Options) { o.Duration = time.Second }))
+	plain.traces.ResourceSpans().At(0).Resource().Attributes().Range(func(k string, _ pcommon.Value) bool {
+		assert.NotContains(t, k, "test.label.")
+		assert.NotEqual(t, sessionstore.AttrDiagnosticSessionID, k)
+		return true
+	})
+}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,13 +12,23 @@ import (
 
 func TestBuiltinsParse(t *testing.T) {
 	names := Builtins()
-	assert.Subset(t, names, []string{"basic-topology", "payment-failure", "latency-spike", "db-outage", "traffic-ramp"})
+	assert.Equal(t, []string{"basic-topology", "complex-topology", "db-outage", "high-load", "latency-spike",
+		"payment-failure", "traffic-ramp", "training-phases"}, names)
 	for _, n := range names {
 		sc, err := Builtin(n)
 		require.NoError(t, err, n)
 		assert.Equal(t, n, sc.Name)
-		assert.Len(t, sc.Services, 10, n)
+		assert.NotEmpty(t, sc.Description, n)
 		assert.Positive(t, sc.Length(), n)
+		// Every service does something.
+		used := map[string]bool{}
+		for _, op := range sc.Operations {
+			used[op.Service] = true
+		}
+		assert.Len(t, used, len(sc.Services), n)
+		if n != "complex-topology" {
+			assert.Len(t, sc.Services, 10, "%s: the shop topology", n)
+		}
 	}
 	pf, err := Builtin("payment-failure")
 	require.NoError(t, err)
@@ -26,7 +37,7 @@ func TestBuiltinsParse(t *testing.T) {
 	assert.Equal(t, 0.75, pf.Phases[1].Flags["paymentFailure"])
 	assert.Equal(t, 30*time.Second, pf.Length())
 	_, err = Builtin("nope")
-	require.ErrorContains(t, err, `unknown pattern "nope": built-in patterns are basic-topology, db-outage`)
+	require.ErrorContains(t, err, `unknown pattern "nope": built-in patterns are basic-topology, complex-topology, db-outage`)
 }
 
 const valid = `name: tiny
@@ -108,4 +119,113 @@ phases:
 
 	_, err = Parse([]byte("extends: nothing\nname: x\n"), "x.yaml")
 	require.ErrorContains(t, err, `x.yaml: line 1: extends: unknown pattern "nothing"`)
+}
+
+// TestNewBuiltins pins the phases of high-load, complex-topology and
+// training-phases: names, rates and the flags that are on, as their YAML
+// says, and what each is for.
+func TestNewBuiltins(t *testing.T) {
+	type phase struct {
+		name  string
+		rate  float64
+		flags map[string]float64 // the flags above 0
+	}
+	tests := []struct {
+		pattern string
+		phases  []phase
+	}{
+		{"high-load", []phase{
+			{"warmup", 1, nil},
+			{"ramp-up", 3, map[string]float64{"catalogDbSaturation": 0.1, "cartCacheSaturation": 0.05}},
+			{"high-load", 6, map[string]float64{"catalogDbSaturation": 0.35, "cartCacheSaturation": 0.2, "checkoutOverload": 0.01}},
+			{"peak", 8, map[string]float64{"catalogDbSaturation": 0.6, "cartCacheSaturation": 0.35, "checkoutOverload": 0.03}},
+			{"cool-down", 2, map[string]float64{"catalogDbSaturation": 0.05}},
+		}},
+		{"complex-topology", []phase{
+			{"steady", 1, nil},
+			{"feature-store-slow", 1, map[string]float64{"featureStoreLatency": 0.6}},
+			{"recovered", 1, nil},
+		}},
+		{"training-phases", []phase{
+			{"baseline", 1, nil},
+			{"latency", 1, map[string]float64{"currencyLatency": 0.9}},
+			{"latency-recovery", 1, map[string]float64{"currencyLatency": 0.1}},
+			{"payment-errors", 1, map[string]float64{"paymentFailure": 0.6}},
+			{"payment-recovery", 1, map[string]float64{"paymentFailure": 0.05}},
+			{"orders-db-outage", 1, map[string]float64{"ordersDbOutage": 1}},
+			{"outage-recovery", 1, map[string]float64{"ordersDbOutage": 0.15}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			sc, err := Builtin(tt.pattern)
+			require.NoError(t, err)
+			assert.Equal(t, 30*time.Second, sc.Length())
+			var got []phase
+			for _, p := range sc.Phases {
+				on := map[string]float64{}
+				for f, v := range p.Flags {
+					if v > 0 {
+						on[f] = v
+					}
+				}
+				if len(on) == 0 {
+					on = nil
+				}
+				got = append(got, phase{p.Name, p.Rate, on})
+			}
+			assert.Equal(t, tt.phases, got)
+		})
+	}
+
+	ct, err := Builtin("complex-topology")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(ct.Services), 15)
+	assert.LessOrEqual(t, len(ct.Services), 20)
+	kinds := map[Kind]int{}
+	systems := map[string]bool{}
+	for _, op := range ct.Operations {
+		kinds[op.Kind]++
+		if op.DB != nil {
+			systems[op.DB.System] = true
+		}
+	}
+	for _, k := range []Kind{KindHTTPServer, KindGRPCServer, KindDBClient, KindProducer, KindConsumer} {
+		assert.Positive(t, kinds[k], "complex-topology has %s operations", k)
+	}
+	assert.GreaterOrEqual(t, len(systems), 3, "several database systems: %v", systems)
+	// Deep: some entry reaches six operations down (calls and consumers).
+	var depth func(id string) int
+	depth = func(id string) int {
+		op := ct.Op(id)
+		best := 0
+		for _, c := range op.Calls {
+			best = max(best, depth(c.To))
+		}
+		for _, c := range op.Consumers {
+			best = max(best, depth(c))
+		}
+		return best + 1
+	}
+	deepest := 0
+	for _, e := range ct.Entries {
+		deepest = max(deepest, depth(e.Operation))
+	}
+	assert.GreaterOrEqual(t, deepest, 6)
+
+	// training-phases: no two phases have the same ground truth, and each
+	// fault has a phase of its own.
+	tp, err := Builtin("training-phases")
+	require.NoError(t, err)
+	seen := map[string]string{}
+	for _, p := range tp.Phases {
+		key := ""
+		for _, f := range tp.Flags() {
+			key += fmt.Sprintf("%s=%v;", f, p.Flags[f])
+		}
+		if other, dup := seen[key]; dup {
+			t.Errorf("phases %s and %s have the same flags %s", other, p.Name, key)
+		}
+		seen[key] = p.Name
+	}
 }
