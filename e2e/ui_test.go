@@ -83,6 +83,9 @@ receivers:
     progress_interval: 0s
 exporters:
   debug: {verbosity: basic}
+  session_capture:
+    store: {backend: filesystem, directory: %q}
+    control: session_control
 extensions:
   session_control: {endpoint: "{{CONTROL}}", token: browser-test}
   health_check: {endpoint: "{{HEALTH}}"}
@@ -90,8 +93,8 @@ service:
   extensions: [health_check, session_control]
   telemetry: {metrics: {level: none}}
   pipelines:
-    traces: {receivers: [session_replay], exporters: [debug]}
-`, dir))
+    traces: {receivers: [session_replay], exporters: [debug, session_capture]}
+`, dir, t.TempDir()))
 	c.WaitHealthy(t)
 	shots := os.Getenv("UI_SCREENSHOTS") // a directory: the README's screenshots (make ui-screenshots)
 	shoot := func(name string) {
@@ -133,6 +136,15 @@ service:
 	}
 	assert.Equal(t, wantBands, bands)
 	assert.Equal(t, wantRows, rows)
+	shares, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phase-plot .phase-band")].map(b => b.dataset.errorShare)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0.0000", "0.0000"}, shares, "the fixture's spans all succeed")
+	services, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#services tbody tr")].map(r => r.dataset.key + " " + r.children[1].textContent + " " + r.children[2].textContent)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{fmt.Sprintf("svc %d 0", seeded.CapturedTraces)}, services)
+	series, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#timeline .series")].map(s => s.dataset.signal)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"traces"}, series)
 	spans, err := chromedp.Run(ctx, chromedp.Text(`td[data-count="traces"]`))
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprint(seeded.CapturedTraces), strings.ReplaceAll(spans, ",", ""))
@@ -140,6 +152,23 @@ service:
 
 	var rs control.ReplayStatus
 	a := api{t: t, base: c.Control, token: "browser-test"}
+
+	// the capture, paused and resumed from the page
+	state := func() string {
+		var cs control.CaptureState
+		a.ok("GET", "/v1/captures/session_capture", nil, &cs)
+		return cs.State
+	}
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.Control+"/ui/#/live"),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "recording"`),
+		chromedp.Click(`.capture button`),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "paused"`)))
+	assert.Equal(t, control.Paused, state())
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(`.capture button`),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "recording"`)))
+	assert.Equal(t, control.Recording, state())
 
 	// a replay from the page, watched to 100 %
 	require.NoError(t, chromedp.Do(ctx,

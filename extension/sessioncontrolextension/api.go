@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionoverview"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 )
 
@@ -30,6 +32,7 @@ func (e *controlExtension) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/sessions", e.listSessions)
 	mux.HandleFunc("GET /v1/sessions/{id}", e.getSession)
+	mux.HandleFunc("GET /v1/sessions/{id}/overview", e.getOverview)
 	mux.HandleFunc("GET /v1/captures", e.listCaptures)
 	mux.HandleFunc("GET /v1/replays", e.listReplays)
 	for _, c := range []string{"{component}", "{type}/{name}"} {
@@ -186,6 +189,48 @@ func (e *controlExtension) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusInternalServerError, codeInternal,
 			fmt.Sprintf("read metadata of session %q: %s", id, strings.Join(failed, "; ")))
 		return
+	}
+	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
+}
+
+// getOverview answers what a session holds (sessionoverview.Compute),
+// read from the first store (in store order) that has it: items over
+// capture time per signal in ?buckets= buckets (1 to 1000, default 60),
+// services, phases, objects, bad objects and writers.
+func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
+	q, ok := e.query(w, r, "store", "buckets")
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	opts := sessionoverview.Options{}
+	if v := q.Get("buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("buckets %q: want a number from 1 to 1000", v))
+			return
+		}
+		opts.Buckets = n
+	}
+	stores, ok := e.pickStores(w, r, q.Get("store"))
+	if !ok {
+		return
+	}
+	for _, st := range stores {
+		o, err := sessionoverview.Compute(r.Context(), st, id, opts)
+		switch {
+		case err == nil:
+			w.Header().Set("Session-Store", st.String())
+			writeJSON(w, http.StatusOK, o)
+			return
+		case !errors.Is(err, sessionstore.ErrNotFound):
+			writeError(w, r, http.StatusInternalServerError, codeInternal, fmt.Sprintf("overview of session %q in %s: %v", id, st, err))
+			return
+		}
 	}
 	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
 }

@@ -13,7 +13,9 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionoverview"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
 )
 
 // fixture is a started API with two captures writing one store (A) and
@@ -478,4 +480,33 @@ func TestComponentIDWithSlash(t *testing.T) {
 		})
 	}
 	assert.Equal(t, control.Recording, f.capture.State(context.Background()).State)
+}
+
+// TestGetOverview: what a session holds, from the first store that has it:
+// its objects counted and read; 400 for a bad id or bucket count, 404 for
+// a session no store has.
+func TestGetOverview(t *testing.T) {
+	f := newFixture(t, nil)
+	c0 := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	w := sessiontest.NewWriter(t, f.storeA, "with-data", c0)
+	for i := range 3 {
+		at := c0.Add(time.Duration(i) * time.Second)
+		w.Traces(at, sessiontest.Traces("checkout", i, 2, at))
+	}
+	w.Complete()
+
+	r := f.do("GET", "/v1/sessions/with-data/overview?buckets=3", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	assert.Equal(t, f.storeA.String(), r.header.Get("Session-Store"))
+	o := decode[sessionoverview.Overview](t, r)
+	assert.Equal(t, map[sessionstore.Signal][]int64{sessionstore.SignalTraces: {2, 2, 2}}, o.Timeline)
+	assert.Equal(t, []sessionoverview.Service{{Name: "checkout", Spans: 6}}, o.Services)
+	assert.Equal(t, map[sessionstore.Signal]int64{sessionstore.SignalTraces: 3}, o.Objects)
+
+	empty := decode[sessionoverview.Overview](t, f.do("GET", "/v1/sessions/seed-1/overview", ""))
+	assert.Empty(t, empty.Objects)
+	requireError(t, f.do("GET", "/v1/sessions/nope/overview", ""), 404, "not_found", `session "nope" not found`)
+	requireError(t, f.do("GET", "/v1/sessions/..%2Fx/overview", ""), 400, "bad_request", "invalid session id")
+	requireError(t, f.do("GET", "/v1/sessions/seed-1/overview?buckets=0", ""), 400, "bad_request", `buckets "0"`)
+	requireError(t, f.do("GET", "/v1/sessions/seed-1/overview?bucket=5", ""), 400, "bad_request", `"bucket"`)
 }

@@ -48,7 +48,8 @@ func session(t *testing.T) (sessionstore.Store, time.Time) {
 			w.Logs(at, ld)
 		}
 	}
-	w.Complete()
+	m := w.Complete()
+	require.NoError(t, sessionstore.WriteWriter(context.Background(), st, "collector-a", m))
 	bad := sessionstore.NewObjectKey("s", sessionstore.SignalTraces, c0.Add(3500*time.Millisecond)).String()
 	require.NoError(t, st.Put(context.Background(), bad, []byte("not gzip")))
 	return st, c0
@@ -80,7 +81,9 @@ func TestCompute(t *testing.T) {
 		{Name: "failure", Items: 25, Errors: 15},
 	}, o.Phases)
 	require.Len(t, o.Writers, 1)
+	assert.Equal(t, "collector-a", o.Writers[0].ID)
 	assert.Equal(t, sessionstore.StatusCompleted, o.Writers[0].Status)
+	assert.EqualValues(t, 45, o.Writers[0].Items)
 }
 
 // TestComputeSamples: past MaxObjects, one object in k is read, and the

@@ -132,27 +132,61 @@ async function sessionsView(params) {
 }
 
 // phasePlot draws a seed's phases over its event time: a band per phase,
-// as wide as the phase, as high as its items per second.
-function phasePlot(phases) {
-  const W = 900, H = 160, top = 10, bottom = 30;
+// as wide as the phase, as high as its items per second, the redder the
+// larger its share of errors (of the items read, from the overview).
+function phasePlot(phases, shares) {
+  const W = 900, H = 160, top = 14, bottom = 30;
   const t0 = Date.parse(phases[0].start), t1 = Date.parse(phases[phases.length - 1].end);
   const rate = (p) => p.items / Math.max(1, (Date.parse(p.end) - Date.parse(p.start)) / 1000);
   const max = Math.max(...phases.map(rate), 1);
   const x = (t) => ((t - t0) / Math.max(1, t1 - t0)) * W;
   const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, id: "phase-plot", role: "img" });
-  phases.forEach((p, i) => {
-    const h = (rate(p) / max) * (H - top - bottom);
-    const faulty = Object.values(p.flags || {}).some((v) => v > 0);
+  g.append(svg("text", { x: 2, y: 10 }, `${max.toFixed(0)} items/s`));
+  phases.forEach((p) => {
+    const h = Math.max(2, (rate(p) / max) * (H - top - bottom));
+    const share = shares[p.name];
+    const red = share === undefined ? 0 : share;
+    const fill = `rgb(${Math.round(156 + 99 * red)}, ${Math.round(195 - 120 * red)}, ${Math.round(240 - 160 * red)})`;
+    const label = share === undefined ? "" : ` · ${(100 * share).toFixed(1)} % errors`;
     g.append(svg("rect", { x: x(Date.parse(p.start)), y: H - bottom - h, width: Math.max(1, x(Date.parse(p.end)) - x(Date.parse(p.start))),
-      height: h, fill: faulty ? "#e5a0a0" : "#9cc3f0", "data-phase": p.name, class: "phase-band" }, svg("title", {}, `${p.name}: ${fmtInt(p.items)} items, ${rate(p).toFixed(0)}/s`)));
-    g.append(svg("text", { x: x(Date.parse(p.start)) + 4, y: H - bottom + 14 }, p.name));
-    if (i === 0) g.append(svg("text", { x: 2, y: top + 2 }, `${max.toFixed(0)} items/s`));
+      height: h, fill, "data-phase": p.name, "data-error-share": share === undefined ? "" : share.toFixed(4), class: "phase-band" },
+    svg("title", {}, `${p.name}: ${fmtInt(p.items)} items, ${rate(p).toFixed(0)}/s${label}`)));
+    g.append(svg("text", { x: x(Date.parse(p.start)) + 4, y: H - bottom + 14 }, p.name + label));
   });
   return g;
 }
 
+// timelinePlot draws items per second per signal over capture time.
+function timelinePlot(o) {
+  const W = 900, H = 180, left = 4, top = 16, bottom = 22;
+  const colors = { traces: "#3b7ddd", metrics: "#2f9e44", logs: "#e8590c" };
+  const perSec = (n) => n / (o.bucket_ms / 1000);
+  const series = Object.entries(o.timeline || {});
+  const max = Math.max(1, ...series.flatMap(([, b]) => b.map(perSec)));
+  const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, id: "timeline", role: "img" });
+  g.append(svg("text", { x: left, y: 11 }, `${max.toFixed(0)} items/s` + (o.sampled > 1 ? ` (one object in ${o.sampled} read)` : "")));
+  g.append(svg("text", { x: left, y: H - 6 }, fmtTime(o.from)));
+  g.append(svg("text", { x: W - 150, y: H - 6 }, fmtTime(o.to)));
+  series.forEach(([signal, buckets], k) => {
+    const step = (W - left) / Math.max(1, buckets.length);
+    const pts = buckets.map((n, i) => `${(left + step * (i + 0.5)).toFixed(1)},${(H - bottom - (perSec(n) / max) * (H - top - bottom)).toFixed(1)}`);
+    g.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: colors[signal] || "#555", "stroke-width": 2, "data-signal": signal, class: "series" }));
+    g.append(svg("text", { x: W - 80, y: 11 + 12 * k, fill: colors[signal] || "#555" }, signal));
+  });
+  return g;
+}
+
+function table(id, head, rows) {
+  return el("table", { id },
+    el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", i ? { class: "num" } : {}, h)))),
+    el("tbody", {}, ...rows.map((r) => el("tr", { "data-key": r[0] }, ...r.map((c, i) => el("td", i ? { class: "num" } : {}, c))))));
+}
+
+const pct = (part, whole) => (whole ? (100 * part / whole).toFixed(1) + " %" : "");
+
 async function sessionView(id) {
-  const m = await api("GET", "/v1/sessions/" + encodeURIComponent(id));
+  const path = "/v1/sessions/" + encodeURIComponent(id);
+  const [m, o] = await Promise.all([api("GET", path), api("GET", path + "/overview")]);
   const parts = [el("h1", {}, "Session " + m.sessionId),
     el("div", { class: "card" },
       el("div", {}, `${m.sessionType} · `, el("span", { class: "status-" + m.status, id: "session-status" }, m.status),
@@ -166,9 +200,11 @@ async function sessionView(id) {
         m.lostItems ? el("tr", {}, el("th", {}, "lost"), el("td", { class: "num" }, JSON.stringify(m.lostItems))) : null,
         m.droppedItems ? el("tr", {}, el("th", {}, "dropped"), el("td", { class: "num" }, JSON.stringify(m.droppedItems))) : null)),
       Object.keys(m.labels || {}).length ? el("p", {}, "labels ", labels(m)) : null)];
+  parts.push(el("h2", {}, "Items per second over capture time"), timelinePlot(o));
   const phases = (m.seed && m.seed.phases) || [];
+  const shares = Object.fromEntries((o.phases || []).map((p) => [p.name, p.items ? p.errors / p.items : 0]));
   if (phases.length) {
-    parts.push(el("h2", {}, "Phases"), phasePlot(phases),
+    parts.push(el("h2", {}, "Phases"), phasePlot(phases, shares),
       el("table", { id: "phases" },
         el("thead", {}, el("tr", {}, ...["phase", "start", "end", "items", "flags"].map((h) => el("th", {}, h)))),
         el("tbody", {}, ...phases.map((p) => el("tr", { "data-phase": p.name },
@@ -176,6 +212,13 @@ async function sessionView(id) {
           el("td", { class: "num" }, fmtInt(p.items)),
           el("td", {}, Object.entries(p.flags || {}).map(([k, v]) => `${k} ${v}`).join(", ")))))));
   }
+  parts.push(el("h2", {}, "Services"), table("services", ["service", "spans", "error spans", "errors", "data points", "log records", "error logs"],
+    o.services.map((s) => [s.name, fmtInt(s.spans), fmtInt(s.error_spans), pct(s.error_spans, s.spans), fmtInt(s.data_points), fmtInt(s.log_records), fmtInt(s.error_logs)])));
+  parts.push(el("h2", {}, "Objects"), table("objects", ["signal", "objects"],
+    Object.entries(o.objects).map(([sig, n]) => [sig, fmtInt(n)])),
+  el("p", { id: "bad-objects" }, `${fmtInt(o.bad_objects)} bad objects` + (o.bad_keys ? ": " + o.bad_keys.join(", ") : "")));
+  parts.push(el("h2", {}, "Writers"), table("writers", ["writer", "status", "updated", "items"],
+    o.writers.map((w) => [w.id, w.status, fmtTime(w.updated), fmtInt(w.items)])));
   parts.push(el("p", {}, el("a", { href: "#/live?session=" + encodeURIComponent(id) }, "Replay this session…")));
   view.replaceChildren(...parts);
 }
@@ -214,12 +257,24 @@ function replayCard(r, params) {
     running ? el("button", { onclick: () => post(path + "/stop") }, "Stop") : form);
 }
 
+// seen remembers each capture's items at the last poll, for its rate.
+const seen = {};
+
 function captureCard(c) {
   const path = "/v1/captures/" + encodeURIComponent(c.component);
   const paused = c.state === "paused";
+  const now = Date.now();
+  const total = c.session ? items(c.session) : 0;
+  const last = seen[c.component];
+  const rate = last && now > last.t && total >= last.items ? ((total - last.items) * 1000) / (now - last.t) : null;
+  seen[c.component] = { t: now, items: total };
+  const sum = (m) => Object.values(m || {}).reduce((a, b) => a + b, 0);
   return el("div", { class: "card capture", "data-component": c.component },
-    el("div", {}, el("strong", {}, c.component), " · ", el("span", { class: "state" }, c.state), c.session ? " · session " + c.session : ""),
-    el("pre", { class: "hint" }, JSON.stringify(c, null, 1)),
+    el("div", {}, el("strong", {}, c.component), " · ", el("span", { class: "state" }, c.state), " · store " + c.store),
+    el("div", {}, c.session ? el("a", { href: "#/session/" + encodeURIComponent(c.session.sessionId) }, c.session.sessionId) : "no session yet",
+      c.session ? ` · ${fmtInt(c.session.capturedTraces)} spans, ${fmtInt(c.session.capturedMetrics)} data points, ${fmtInt(c.session.capturedLogs)} log records` : ""),
+    el("div", { class: "hint" }, el("span", { class: "rate" }, rate === null ? "measuring…" : `${rate.toFixed(0)} items/s`),
+      ` · dropped when the queue was full ${fmtInt(sum(c.dropped_on_overflow))} · dropped while paused ${fmtInt(sum(c.dropped_while_paused))}`),
     el("button", { onclick: () => post(path + (paused ? "/resume" : "/pause")) }, paused ? "Resume" : "Pause"),
     el("button", { onclick: () => post(path + "/sessions", {}) }, "New session"),
     c.recorder_window ? el("button", { onclick: () => post(path + "/snapshot", { before: c.recorder_window }) }, "Snapshot") : null);
