@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/control"
+	"github.com/recordreplay/otelcol-recordreplay/internal/sessionoverview"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/otelcoltest"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/sessiontest"
@@ -63,15 +63,18 @@ func TestSessionBrowser(t *testing.T) {
 	dir := t.TempDir()
 	st, err := sessionstore.OpenFilesystem(dir)
 	require.NoError(t, err)
+	runSeed(t, "CAPTURE_DIR="+dir) // payment-failure, 30 s at 20 traces/s, clock fast
+	seedID := sessiontest.IDs(t, st)[0]
 	c0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	sessiontest.SeedPhases(t, st, "seeded", c0)
 	w := sessiontest.NewWriter(t, st, "recorded", c0)
 	for i := range 8 {
 		at := c0.Add(time.Duration(i) * 100 * time.Millisecond)
 		w.Traces(at, sessiontest.Traces("svc", i, 5, at))
 	}
 	w.Complete()
-	seeded, err := sessionstore.ReadMetadata(context.Background(), st, "seeded")
+	seeded, err := sessionstore.ReadMetadata(context.Background(), st, seedID)
+	require.NoError(t, err)
+	overview, err := sessionoverview.Compute(context.Background(), st, seedID, sessionoverview.Options{})
 	require.NoError(t, err)
 
 	c := otelcoltest.Launch(t, fmt.Sprintf(`
@@ -116,14 +119,14 @@ service:
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#sessions tbody tr").length == 2`)))
 	listed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#sessions tbody tr")].map(r => r.dataset.session + " " + r.children[1].textContent + " " + r.children[2].textContent)`))
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"seeded seed completed", "recorded capture completed"}, listed)
+	assert.ElementsMatch(t, []string{seedID + " seed completed", "recorded capture completed"}, listed)
 	shoot("ui-sessions.png")
 
 	// filtered by type, then the seed session's page
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate("http://"+c.Control+"/ui/#/?type=seed"),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#sessions tbody tr").length == 1`),
-		chromedp.Click(`a[href="#/session/seeded"]`),
+		chromedp.Click(`a[href="#/session/`+seedID+`"]`),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#phase-plot .phase-band").length > 0`)))
 	bands, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phase-plot .phase-band")].map(b => b.dataset.phase)`))
 	require.NoError(t, err)
@@ -132,22 +135,32 @@ service:
 	var wantBands, wantRows []string
 	for _, p := range seeded.Seed.Phases {
 		wantBands = append(wantBands, p.Name)
-		wantRows = append(wantRows, fmt.Sprintf("%s %d", p.Name, p.Items))
+		wantRows = append(wantRows, p.Name+" "+comma(p.Items))
 	}
 	assert.Equal(t, wantBands, bands)
 	assert.Equal(t, wantRows, rows)
-	shares, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phase-plot .phase-band")].map(b => b.dataset.errorShare)`))
+	shares, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`Object.fromEntries([...document.querySelectorAll("#phase-plot .phase-band")].map(b => [b.dataset.phase, Number(b.dataset.errorShare)]))`))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"0.0000", "0.0000"}, shares, "the fixture's spans all succeed")
+	for _, p := range overview.Phases {
+		assert.InDelta(t, float64(p.Errors)/float64(p.Items), shares[p.Name], 1e-4, "phase %s", p.Name)
+	}
+	assert.Greater(t, shares["failure"], 3*shares["startup"], "payments fail in the failure phase")
 	services, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#services tbody tr")].map(r => r.dataset.key + " " + r.children[1].textContent + " " + r.children[2].textContent)`))
 	require.NoError(t, err)
-	assert.Equal(t, []string{fmt.Sprintf("svc %d 0", seeded.CapturedTraces)}, services)
+	var wantServices []string
+	for _, s := range overview.Services {
+		wantServices = append(wantServices, fmt.Sprintf("%s %s %s", s.Name, comma(s.Spans), comma(s.ErrorSpans)))
+	}
+	assert.Equal(t, wantServices, services)
 	series, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#timeline .series")].map(s => s.dataset.signal)`))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"traces"}, series)
+	assert.ElementsMatch(t, []string{"traces", "metrics", "logs"}, series)
+	shaded, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#timeline .phase-shade")].map(r => r.dataset.phase)`))
+	require.NoError(t, err)
+	assert.Equal(t, wantBands, shaded, "the phases shade the timeline")
 	spans, err := chromedp.Run(ctx, chromedp.Text(`td[data-count="traces"]`))
 	require.NoError(t, err)
-	assert.Equal(t, fmt.Sprint(seeded.CapturedTraces), strings.ReplaceAll(spans, ",", ""))
+	assert.Equal(t, comma(seeded.CapturedTraces), spans)
 	shoot("ui-session.png")
 
 	var rs control.ReplayStatus
@@ -162,11 +175,11 @@ service:
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate("http://"+c.Control+"/ui/#/live"),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "recording"`),
-		chromedp.Click(`.capture button`),
+		click(`.capture button`),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "paused"`)))
 	assert.Equal(t, control.Paused, state())
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Click(`.capture button`),
+		click(`.capture button`),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".capture .state") || {}).textContent == "recording"`)))
 	assert.Equal(t, control.Recording, state())
 
@@ -174,11 +187,28 @@ service:
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate("http://"+c.Control+"/ui/#/live?session=recorded"),
 		chromedp.Poll[chromedp.Void](`document.querySelector(".replay form.replay-start") != null`),
-		chromedp.SetValue(`.replay input[name="speed"]`, "4"),
-		chromedp.Click(`.replay form.replay-start button`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('.replay input[name="session"]').value == "recorded"`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.replay input[name="speed"]').value = "4"`),
+		click(`.replay form.replay-start button`),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".replay .percent") || {}).textContent == "100.0 %"`)))
 	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
 	assert.Equal(t, control.Finished, rs.State)
 	assert.Equal(t, "recorded", rs.Session)
 	assert.EqualValues(t, 40, rs.ItemsDone)
+}
+
+// comma writes n as the page does (en: 12,345).
+func comma(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// click clicks the element sel selects in one step of the page's own: the
+// live view redraws itself every few seconds, so a node found by one
+// protocol call may be gone by the next.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))
 }

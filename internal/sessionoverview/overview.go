@@ -39,11 +39,19 @@ const maxBadKeys = 100
 // Overview is what a session holds, for a page.
 type Overview struct {
 	Session string `json:"session"`
-	// From and To are the capture times of the first and last object.
+	// Clock is the time the timeline runs on: event_time, the items' own
+	// times over the session's event time range (metadata.json's
+	// eventTimeRange), or capture_time, when each object was captured, for
+	// a session whose metadata has no event time range. A seed made with
+	// clock: fast is captured in an instant: only its event time shows
+	// where its traffic rose.
+	Clock string `json:"clock"`
+	// From and To are the ends of the timeline.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// BucketMillis is the width of a timeline bucket; Timeline counts the
-	// items of the objects read, per signal, per bucket from From.
+	// items of the objects read, per signal, per bucket from From (an item
+	// outside [From, To] in its first or last bucket).
 	BucketMillis int64                           `json:"bucket_ms"`
 	Timeline     map[sessionstore.Signal][]int64 `json:"timeline"`
 	// Sampled is 1 when every object was read, k when one in k was.
@@ -93,10 +101,11 @@ func Compute(ctx context.Context, st sessionstore.Store, id string, opts Options
 	opts.Buckets = cmp.Or(opts.Buckets, 60)
 	opts.MaxObjects = cmp.Or(opts.MaxObjects, 2000)
 	opts.MaxObjectBytes = cmp.Or(opts.MaxObjectBytes, sessionstore.DefaultRecountObjectBytes)
-	if _, err := sessionstore.ReadMetadata(ctx, st, id); err != nil {
+	m, err := sessionstore.ReadMetadata(ctx, st, id)
+	if err != nil {
 		return nil, err
 	}
-	o := &Overview{Session: id, Objects: map[sessionstore.Signal]int64{}, Timeline: map[sessionstore.Signal][]int64{},
+	o := &Overview{Session: id, Clock: "capture_time", Objects: map[sessionstore.Signal]int64{}, Timeline: map[sessionstore.Signal][]int64{},
 		Services: []Service{}, Phases: []Phase{}, Writers: []Writer{}}
 	total := 0
 	for obj, err := range sessionstore.ListObjects(ctx, st, id) {
@@ -113,13 +122,16 @@ func Compute(ctx context.Context, st sessionstore.Store, id string, opts Options
 		o.StoredBytes += obj.Size
 		total++
 	}
+	if r := m.EventTimeRange; r != nil && r.End.After(r.Start) {
+		o.Clock, o.From, o.To = "event_time", r.Start.UTC(), r.End.UTC()
+	}
 	o.Sampled = max(1, (total+opts.MaxObjects-1)/opts.MaxObjects)
 	span := o.To.Sub(o.From).Milliseconds()
 	o.BucketMillis = max(1, (span+int64(opts.Buckets)-1)/int64(opts.Buckets))
 	for sig := range o.Objects {
 		o.Timeline[sig] = make([]int64, opts.Buckets)
 	}
-	c := counter{services: map[string]*Service{}, phases: map[string]*Phase{}}
+	c := counter{services: map[string]*Service{}, phases: map[string]*Phase{}, o: o, buckets: opts.Buckets}
 	i := 0
 	for obj, err := range sessionstore.ListObjects(ctx, st, id) {
 		if err != nil {
@@ -140,9 +152,7 @@ func Compute(ctx context.Context, st sessionstore.Store, id string, opts Options
 			}
 			continue
 		}
-		bucket := min(int(obj.CaptureTime.Sub(o.From).Milliseconds()/o.BucketMillis), opts.Buckets-1)
-		o.Timeline[obj.Signal][bucket] += int64(b.ItemCount())
-		c.add(b)
+		c.add(b, obj.CaptureTime)
 	}
 	o.Services = sortedValues(c.services, func(s *Service) string { return s.Name })
 	o.Phases = sortedValues(c.phases, func(p *Phase) string { return p.Name })
@@ -166,10 +176,25 @@ func sortedValues[T any](m map[string]*T, name func(*T) string) []T {
 	return out
 }
 
-// counter adds up services and phases over the batches read.
+// counter adds up services, phases and the timeline over the batches read.
 type counter struct {
 	services map[string]*Service
 	phases   map[string]*Phase
+	o        *Overview
+	buckets  int
+	signal   sessionstore.Signal
+	captured time.Time // of the object being counted
+}
+
+// tick counts an item in the timeline: at its event time on the event
+// time clock (the object's capture time for an item without one).
+func (c *counter) tick(ts pcommon.Timestamp) {
+	at := c.captured
+	if c.o.Clock == "event_time" && ts != 0 {
+		at = ts.AsTime()
+	}
+	i := int(at.Sub(c.o.From).Milliseconds() / c.o.BucketMillis)
+	c.o.Timeline[c.signal][max(0, min(i, c.buckets-1))]++
 }
 
 func (c *counter) service(res pcommon.Resource) *Service {
@@ -205,11 +230,13 @@ func (c *counter) phase(res pcommon.Resource, attrs pcommon.Map, n int64, failed
 	}
 }
 
-func (c *counter) add(b sessionstore.Batch) {
+func (c *counter) add(b sessionstore.Batch, captured time.Time) {
+	c.signal, c.captured = b.Signal, captured
 	switch b.Signal {
 	case sessionstore.SignalTraces:
 		for at, sp := range pdatawalk.Spans(b.Traces) {
 			failed := sp.Status().Code() == ptrace.StatusCodeError
+			c.tick(sp.StartTimestamp())
 			s := c.service(at.Resource)
 			s.Spans++
 			if failed {
@@ -220,6 +247,7 @@ func (c *counter) add(b sessionstore.Batch) {
 	case sessionstore.SignalLogs:
 		for at, lr := range pdatawalk.LogRecords(b.Logs) {
 			failed := lr.SeverityNumber() >= plog.SeverityNumberError
+			c.tick(cmp.Or(lr.Timestamp(), lr.ObservedTimestamp()))
 			s := c.service(at.Resource)
 			s.LogRecords++
 			if failed {
@@ -230,15 +258,16 @@ func (c *counter) add(b sessionstore.Batch) {
 	case sessionstore.SignalMetrics:
 		for at, m := range pdatawalk.Metrics(b.Metrics) {
 			s := c.service(at.Resource)
-			count := func(attrs pcommon.Map) {
+			count := func(attrs pcommon.Map, ts pcommon.Timestamp) {
+				c.tick(ts)
 				s.DataPoints++
 				c.phase(at.Resource, attrs, 1, false)
 			}
 			pdatawalk.VisitPoints(m, pdatawalk.PointVisitor{
-				Number:       func(p pmetric.NumberDataPoint) { count(p.Attributes()) },
-				Histogram:    func(p pmetric.HistogramDataPoint) { count(p.Attributes()) },
-				ExpHistogram: func(p pmetric.ExponentialHistogramDataPoint) { count(p.Attributes()) },
-				Summary:      func(p pmetric.SummaryDataPoint) { count(p.Attributes()) },
+				Number:       func(p pmetric.NumberDataPoint) { count(p.Attributes(), p.Timestamp()) },
+				Histogram:    func(p pmetric.HistogramDataPoint) { count(p.Attributes(), p.Timestamp()) },
+				ExpHistogram: func(p pmetric.ExponentialHistogramDataPoint) { count(p.Attributes(), p.Timestamp()) },
+				Summary:      func(p pmetric.SummaryDataPoint) { count(p.Attributes(), p.Timestamp()) },
 			})
 		}
 	}

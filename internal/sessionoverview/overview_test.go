@@ -60,17 +60,19 @@ func TestCompute(t *testing.T) {
 	o, err := Compute(context.Background(), st, "s", Options{Buckets: 10})
 	require.NoError(t, err)
 	assert.Equal(t, "s", o.Session)
+	assert.Equal(t, "event_time", o.Clock)
 	assert.True(t, c0.Equal(o.From), "%s", o.From)
-	assert.True(t, c0.Add(9*time.Second).Equal(o.To), "%s", o.To)
+	assert.True(t, c0.Add(9*time.Second+6*time.Millisecond).Equal(o.To), "%s: the last span's end", o.To)
 	assert.Equal(t, 1, o.Sampled, "every object read")
 	assert.Equal(t, map[sessionstore.Signal]int64{sessionstore.SignalTraces: 11, sessionstore.SignalLogs: 5}, o.Objects)
 	assert.EqualValues(t, 1, o.BadObjects)
 	require.Len(t, o.BadKeys, 1)
 
-	// 10 buckets over 9 s: one object per bucket, the last bucket holds the end
+	// 10 buckets over 9.006 s: one object's spans per bucket; the log
+	// records, which have no time, at their objects' capture times
 	assert.Equal(t, []int64{4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, o.Timeline[sessionstore.SignalTraces])
 	assert.Equal(t, []int64{0, 0, 0, 0, 0, 1, 1, 1, 1, 1}, o.Timeline[sessionstore.SignalLogs])
-	assert.Equal(t, int64(900), o.BucketMillis)
+	assert.Equal(t, int64(901), o.BucketMillis)
 
 	assert.Equal(t, []Service{
 		{Name: "checkout", Spans: 40, ErrorSpans: 10},
@@ -108,4 +110,33 @@ func TestComputeRefusesBadInput(t *testing.T) {
 	require.Error(t, err)
 	_, err = Compute(context.Background(), st, "missing", Options{})
 	require.ErrorIs(t, err, sessionstore.ErrNotFound)
+}
+
+// TestComputeClocks: a session captured in an instant whose items span
+// ten seconds (a seed made with clock: fast) shows its traffic over event
+// time; without an event time range in its metadata, the timeline runs on
+// capture time.
+func TestComputeClocks(t *testing.T) {
+	st, err := sessionstore.OpenFilesystem(t.TempDir())
+	require.NoError(t, err)
+	c0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	w := sessiontest.NewWriter(t, st, "fast", c0)
+	for i := range 10 {
+		w.Traces(c0.Add(time.Duration(i)*time.Millisecond), sessiontest.Traces("svc", i, i+1, c0.Add(time.Duration(i)*time.Second)))
+	}
+	m := w.Complete()
+	require.NotNil(t, m.EventTimeRange)
+	o, err := Compute(context.Background(), st, "fast", Options{Buckets: 10})
+	require.NoError(t, err)
+	assert.Equal(t, "event_time", o.Clock)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, o.Timeline[sessionstore.SignalTraces], "as the traffic rose")
+
+	m.EventTimeRange = nil
+	require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, m))
+	o, err = Compute(context.Background(), st, "fast", Options{Buckets: 10})
+	require.NoError(t, err)
+	assert.Equal(t, "capture_time", o.Clock)
+	assert.True(t, c0.Equal(o.From))
+	assert.True(t, c0.Add(9*time.Millisecond).Equal(o.To))
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, o.Timeline[sessionstore.SignalTraces], "a bucket per object's capture time")
 }

@@ -156,14 +156,26 @@ function phasePlot(phases, shares) {
   return g;
 }
 
-// timelinePlot draws items per second per signal over capture time.
-function timelinePlot(o) {
+// timelinePlot draws items per second per signal over the overview's
+// clock; on event time, a seed's phases shade it, the redder the larger
+// their share of errors.
+function timelinePlot(o, phases, shares) {
   const W = 900, H = 180, left = 4, top = 16, bottom = 22;
   const colors = { traces: "#3b7ddd", metrics: "#2f9e44", logs: "#e8590c" };
   const perSec = (n) => n / (o.bucket_ms / 1000);
   const series = Object.entries(o.timeline || {});
   const max = Math.max(1, ...series.flatMap(([, b]) => b.map(perSec)));
   const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, id: "timeline", role: "img" });
+  if (o.clock === "event_time") {
+    const t0 = Date.parse(o.from), span = Math.max(1, Date.parse(o.to) - t0);
+    const x = (t) => left + ((Date.parse(t) - t0) / span) * (W - left);
+    for (const p of phases) {
+      const share = shares[p.name] || 0;
+      g.append(svg("rect", { x: x(p.start), y: top, width: Math.max(1, x(p.end) - x(p.start)), height: H - top - bottom,
+        fill: `rgba(220, 60, 60, ${(0.05 + 0.6 * share).toFixed(3)})`, class: "phase-shade", "data-phase": p.name },
+      svg("title", {}, `${p.name}: ${(100 * share).toFixed(1)} % errors`)));
+    }
+  }
   g.append(svg("text", { x: left, y: 11 }, `${max.toFixed(0)} items/s` + (o.sampled > 1 ? ` (one object in ${o.sampled} read)` : "")));
   g.append(svg("text", { x: left, y: H - 6 }, fmtTime(o.from)));
   g.append(svg("text", { x: W - 150, y: H - 6 }, fmtTime(o.to)));
@@ -182,7 +194,7 @@ function table(id, head, rows) {
     el("tbody", {}, ...rows.map((r) => el("tr", { "data-key": r[0] }, ...r.map((c, i) => el("td", i ? { class: "num" } : {}, c))))));
 }
 
-const pct = (part, whole) => (whole ? (100 * part / whole).toFixed(1) + " %" : "");
+const pct = (part, whole) => (whole ? (100 * (part || 0) / whole).toFixed(1) + " %" : "");
 
 async function sessionView(id) {
   const path = "/v1/sessions/" + encodeURIComponent(id);
@@ -200,9 +212,9 @@ async function sessionView(id) {
         m.lostItems ? el("tr", {}, el("th", {}, "lost"), el("td", { class: "num" }, JSON.stringify(m.lostItems))) : null,
         m.droppedItems ? el("tr", {}, el("th", {}, "dropped"), el("td", { class: "num" }, JSON.stringify(m.droppedItems))) : null)),
       Object.keys(m.labels || {}).length ? el("p", {}, "labels ", labels(m)) : null)];
-  parts.push(el("h2", {}, "Items per second over capture time"), timelinePlot(o));
   const phases = (m.seed && m.seed.phases) || [];
   const shares = Object.fromEntries((o.phases || []).map((p) => [p.name, p.items ? p.errors / p.items : 0]));
+  parts.push(el("h2", {}, "Items per second over " + (o.clock === "event_time" ? "event time" : "capture time")), timelinePlot(o, phases, shares));
   if (phases.length) {
     parts.push(el("h2", {}, "Phases"), phasePlot(phases, shares),
       el("table", { id: "phases" },
@@ -280,23 +292,36 @@ function captureCard(c) {
     c.recorder_window ? el("button", { onclick: () => post(path + "/snapshot", { before: c.recorder_window }) }, "Snapshot") : null);
 }
 
-async function liveView(params) {
+async function liveView(params, redraw) {
   const [captures, replays] = await Promise.all([api("GET", "/v1/captures"), api("GET", "/v1/replays")]);
+  // the view redraws itself while it is open: what the user typed stays
+  const typed = {};
+  if (redraw) for (const f of view.querySelectorAll(".replay input")) typed[f.closest(".replay").dataset.component + "/" + f.name] = f.value;
+  const focused = document.activeElement && document.activeElement.name;
   view.replaceChildren(el("h1", {}, "Captures and replays"),
     el("h2", {}, "Captures"), ...(captures.length ? captures.map(captureCard) : [el("p", { class: "hint" }, "no capture uses this control API")]),
     el("h2", {}, "Replays"), ...(replays.length ? replays.map((r) => replayCard(r, params)) : [el("p", { class: "hint" }, "no replay uses this control API")]));
+  for (const f of view.querySelectorAll(".replay input")) {
+    const key = f.closest(".replay").dataset.component + "/" + f.name;
+    if (key in typed) f.value = typed[key];
+    if (f.name === focused) f.focus();
+  }
   const busy = replays.some((r) => r.state === "running" || r.state === "waiting");
   poll = setTimeout(route, busy ? 500 : 2000);
 }
 
+let shown = null; // the hash on view, to tell a redraw from a navigation
+
 async function route() {
   clearTimeout(poll);
+  const redraw = shown === location.hash;
+  shown = location.hash;
   const [path, query] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query || "");
   for (const a of document.querySelectorAll("header a")) a.classList.toggle("active", a.getAttribute("href") === "#" + (path.startsWith("/live") ? "/live" : "/"));
   try {
     if (path.startsWith("/session/")) await sessionView(decodeURIComponent(path.slice("/session/".length)));
-    else if (path.startsWith("/live")) await liveView(params);
+    else if (path.startsWith("/live")) await liveView(params, redraw);
     else await sessionsView(params);
     if (!errorBox.dataset.sticky) showError(null);
   } catch (err) {
