@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,8 +58,8 @@ func browser(t *testing.T) context.Context {
 // TestSessionBrowser drives the session browser in a real Chromium against
 // the built collector: the list shows the sessions; a seed session's page
 // shows its phases as bands and its counts; a replay started from the page
-// reaches 100 %. (That another origin's page is refused is TestBrowserGuard's,
-// with the headers browsers send.)
+// reaches 100 %; the capture is paused and resumed from the page; a page
+// of another origin cannot start a replay.
 func TestSessionBrowser(t *testing.T) {
 	ctx := browser(t)
 	dir := t.TempDir()
@@ -163,8 +165,25 @@ service:
 	assert.Equal(t, comma(seeded.CapturedTraces), spans)
 	shoot("ui-session.png")
 
+	// a page of another origin (another port of this machine) cannot start
+	// a replay: its form's POST reaches the API, which refuses it
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `<html><body><form method="post" enctype="text/plain" action=%q><input name="a" value="b"></form>
+<script>document.forms[0].submit()</script></body></html>`, "http://"+c.Control+"/v1/replays/session_replay/start")
+	}))
+	defer other.Close()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(other.URL)))
+	var answer string
+	require.Eventually(t, func() bool { // the page navigates to the answer: evaluate until it has
+		answer, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname == "/v1/replays/session_replay/start" && document.body ? document.body.textContent : ""`))
+		return answer != ""
+	}, 30*time.Second, 50*time.Millisecond)
+	assert.Contains(t, answer, `"forbidden"`)
+	assert.Contains(t, answer, "another site's page")
 	var rs control.ReplayStatus
 	a := api{t: t, base: c.Control, token: "browser-test"}
+	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
+	assert.Equal(t, control.Idle, rs.State, "another origin's page started nothing")
 
 	// the capture, paused and resumed from the page
 	state := func() string {
