@@ -35,6 +35,12 @@ func WriteWriter(ctx context.Context, s Store, writer string, m *Metadata) error
 	if err := ValidateSessionID(m.SessionID); err != nil {
 		return err
 	}
+	if m.Annotations != nil {
+		// A view read from metadata.json (a repair's): its annotations
+		// are not a writer's; metadata.json gets them from the store.
+		m = m.Clone()
+		m.overlay(nil)
+	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode writer %s of session %s: %w", writer, m.SessionID, err)

@@ -1,7 +1,6 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,20 +30,7 @@ const clockSkew = time.Second
 // parseRangeEnd parses one end of a time_range: an RFC 3339 time, or a
 // non-negative duration from the session's start. "" is open.
 func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool, err error) {
-	if s == "" {
-		return time.Time{}, 0, false, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), 0, false, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, 0, false, errors.New("want an RFC 3339 time or a duration from the session start (e.g. 5m)")
-	}
-	if d < 0 {
-		return time.Time{}, 0, false, errors.New("a duration from the session start must not be negative")
-	}
-	return time.Time{}, d, true, nil
+	return sessionstore.ParseRangeEnd(s)
 }
 
 // check checks both ends and their order where it is known; errors name
