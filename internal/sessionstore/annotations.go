@@ -148,7 +148,7 @@ func checkText(field, s string, limit int, multiline bool) error {
 // first event. Errors are FieldErrors naming the request's field.
 func (req AnnotationRequest) resolve(base time.Time) (*annotationChange, error) {
 	if len(req.Phases)+len(req.RemovePhases)+len(req.Labels)+len(req.RemoveLabels)+len(req.Flags)+len(req.Notes) == 0 {
-		return nil, errors.New("nothing to annotate: give a phase, label, flag or note to add, or a phase or label to remove")
+		return nil, &confutil.FieldError{Err: errors.New("nothing to annotate: give a phase, label, flag or note to add, or a phase or label to remove")}
 	}
 	c := &annotationChange{SchemaVersion: SchemaVersion, RemovePhases: req.RemovePhases, RemoveLabels: req.RemoveLabels, Flags: req.Flags, Notes: req.Notes}
 	at := func(field, s string) (time.Time, error) {
