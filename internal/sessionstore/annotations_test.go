@@ -14,6 +14,7 @@ import (
 
 	"github.com/recordreplay/otelcol-recordreplay/internal/confutil"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
+	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
 )
 
 var annT0 = time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
@@ -194,4 +195,49 @@ func TestAnnotateInvalid(t *testing.T) {
 
 	_, err = sessionstore.Annotate(ctx, st, "nope", sessionstore.AnnotationRequest{Notes: []string{"n"}}, "tester")
 	require.ErrorIs(t, err, sessionstore.ErrNotFound)
+}
+
+// TestAnnotateRacesWriterEnd: a writer ends the session between the
+// annotator's reading of the views and its write of metadata.json (the
+// annotator's, from the views it read, says active and lands last).
+// Annotate sees the views changed and writes again: the session ends
+// completed, with the annotation, not active forever.
+func TestAnnotateRacesWriterEnd(t *testing.T) {
+	ctx := context.Background()
+	base, view := annotatedSession(t, sessionstore.StatusActive)
+	var once sync.Once
+	fs := faultstore.New(base, func(c faultstore.Call) faultstore.Fault {
+		if c.Op == faultstore.Put && c.Key == sessionstore.MetadataKey("s1") {
+			once.Do(func() {
+				// The writer's last round, straight to the store.
+				ended := view.Clone()
+				ended.Status = sessionstore.StatusCompleted
+				end := annT0.Add(2 * time.Minute)
+				ended.EndTime = &end
+				require.NoError(t, sessionstore.WriteWriter(ctx, base, "w", ended))
+				require.NoError(t, sessionstore.WriteMetadata(ctx, base, ended))
+			})
+		}
+		return faultstore.Fault{}
+	})
+	_, err := sessionstore.Annotate(ctx, fs, "s1", sessionstore.AnnotationRequest{Notes: []string{"raced"}}, "tester")
+	require.NoError(t, err)
+	m, err := sessionstore.ReadMetadata(ctx, base, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, sessionstore.StatusCompleted, m.Status, "the writer ended it")
+	assert.Equal(t, []string{"raced"}, m.Annotations.Notes)
+	assert.Len(t, fs.Calls(faultstore.Put), 3, "the annotation, a metadata.json from the old views, one from the new")
+}
+
+// TestAnnotateStoreFails: an annotation the store does not take is an
+// error, and metadata.json is left as it was.
+func TestAnnotateStoreFails(t *testing.T) {
+	ctx := context.Background()
+	base, _ := annotatedSession(t, sessionstore.StatusCompleted)
+	fs := faultstore.New(base, faultstore.Once(faultstore.Put, faultstore.Fault{Err: errors.New("disk full")}))
+	_, err := sessionstore.Annotate(ctx, fs, "s1", sessionstore.AnnotationRequest{Notes: []string{"n"}}, "tester")
+	require.ErrorContains(t, err, "disk full")
+	m, err := sessionstore.ReadMetadata(ctx, base, "s1")
+	require.NoError(t, err)
+	assert.Nil(t, m.Annotations)
 }
