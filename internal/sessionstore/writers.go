@@ -140,6 +140,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
 			m.Signals, m.EventTimeRange, m.LostItems, m.DroppedItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil, nil
 			m.Instance, m.NeedsRecount, m.LostPieces, m.Sampling = "", false, nil, nil
+			m.overlay(nil) // a session's metadata.json merged with others' (a replay's sessions): annotations are its own
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
 			}
