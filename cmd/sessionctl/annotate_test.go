@@ -96,3 +96,17 @@ func TestAnnotateControl(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errw, `error: not_found: session "nope" not found`)
 }
+
+// TestPhasesAnnotated: phases prints a captured session's annotated
+// phases (name, start, end, duration), since replays take them by name.
+func TestPhasesAnnotated(t *testing.T) {
+	dir, _ := seeded(t)
+	code, _, errw := sessionctl(t, "--dir", dir, "annotate", "good", "--phase", "incident=0s..1m")
+	require.Equal(t, 0, code, errw)
+	code, out, errw := sessionctl(t, "--dir", dir, "phases", "good")
+	require.Equal(t, 0, code, errw)
+	assert.Equal(t, `session good: 1 annotated phases
+PHASE     START                 END                   DURATION
+incident  2026-11-28T22:59:50Z  2026-11-28T23:00:50Z  1m0s
+`, out)
+}
