@@ -66,7 +66,8 @@ annotate adds to a captured session what was going on: phases (a name and a
       replays an annotated phase's items. Prints what the session has.
 phases prints a seed session's phase table (metadata.json's seed.phases):
       name, index, start, end, duration, the flags it turns on (non-zero) and
-      items of each phase, with the pattern and seed. A session without one:
+      items of each phase, with the pattern and seed; for another session, its
+      annotated phases (name, start, end, duration). A session without any:
       exit 1.
 cat   prints a session's items in capture order, one line each: capture time,
       signal, service.name, then the span (name, kind, ids, duration, status,
