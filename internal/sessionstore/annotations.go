@@ -34,8 +34,8 @@ import (
 
 const (
 	annotationsDir = "annotations/"
-	// maxAnnotationBytes caps one stored change (and a request's body in
-	// the control API).
+	// maxAnnotationBytes caps one stored change: a larger one is refused
+	// when written, and read as corrupt.
 	maxAnnotationBytes = 1 << 20
 	// annotateAttempts bounds how often Annotate rewrites metadata.json
 	// when writers or annotators change the session while it writes.
@@ -44,9 +44,6 @@ const (
 	maxLabelKey      = 256
 	maxText          = 4096
 )
-
-// MaxAnnotationBytes is the largest annotation request body accepted.
-const MaxAnnotationBytes = maxAnnotationBytes
 
 // Annotations is a session's annotations, as metadata.json's
 // `annotations` field holds them. Their labels are also in `labels` (an
@@ -428,6 +425,9 @@ func Annotate(ctx context.Context, s Store, id string, req AnnotationRequest, by
 	data, err := json.MarshalIndent(change, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode annotation of session %s: %w", id, err)
+	}
+	if len(data)+1 > maxAnnotationBytes {
+		return nil, &confutil.FieldError{Err: fmt.Errorf("the annotation is %d bytes encoded, at most %d allowed: annotate in several steps", len(data)+1, maxAnnotationBytes)}
 	}
 	key := fmt.Sprintf("%s%013d-%s.json", annotationsPrefix(id), ms, uuid.NewString())
 	if err := s.Put(ctx, key, append(data, '\n')); err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,6 +173,7 @@ func TestAnnotateInvalid(t *testing.T) {
 		{name: "empty label key", req: sessionstore.AnnotationRequest{Labels: map[string]string{"": "v"}}, field: "labels", wantInErr: "empty"},
 		{name: "empty flag", req: sessionstore.AnnotationRequest{Flags: []string{""}}, field: "flags[0]", wantInErr: "must not be empty"},
 		{name: "control character in a note", req: sessionstore.AnnotationRequest{Notes: []string{"a\x00b"}}, field: "notes[0]", wantInErr: "control character"},
+		{name: "too large", req: sessionstore.AnnotationRequest{Notes: slices.Repeat([]string{strings.Repeat("n", 4000)}, 300)}, wantInErr: "at most 1048576 allowed"},
 		{name: "hostile id", id: "../etc", req: sessionstore.AnnotationRequest{Notes: []string{"n"}}, wantInErr: `"../etc"`},
 	}
 	for _, tt := range tests {
