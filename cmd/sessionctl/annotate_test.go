@@ -110,3 +110,33 @@ PHASE     START                 END                   DURATION
 incident  2026-11-28T22:59:50Z  2026-11-28T23:00:50Z  1m0s
 `, out)
 }
+
+// TestRepairKeepsAnnotations: verify --repair of an annotated session
+// (stale counts, a stale writer view) keeps its annotations in
+// metadata.json, and the repaired view holds none.
+func TestRepairKeepsAnnotations(t *testing.T) {
+	dir, st := seeded(t)
+	ctx := context.Background()
+	code, _, errw := sessionctl(t, "--dir", dir, "annotate", "good", "--phase", "incident=0s..1m", "--label", "ticket=INC-1")
+	require.Equal(t, 0, code, errw)
+	m, err := sessionstore.ReadMetadata(ctx, st, "good")
+	require.NoError(t, err)
+	m.CapturedTraces = 1
+	require.NoError(t, sessionstore.WriteWriter(ctx, st, "collector-a", m))
+	require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
+
+	code, out, errw := sessionctl(t, "--dir", dir, "verify", "--repair", "good")
+	require.Equal(t, 0, code, "%s%s", out, errw)
+	m, err = sessionstore.ReadMetadata(ctx, st, "good")
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), m.CapturedTraces, "repaired")
+	require.NotNil(t, m.Annotations)
+	assert.Len(t, m.Annotations.Phases, 1)
+	assert.Equal(t, "INC-1", m.Labels["ticket"])
+	views, err := sessionstore.ReadWriters(ctx, st, "good")
+	require.NoError(t, err)
+	for w, v := range views {
+		assert.Nil(t, v.Annotations, w)
+		assert.NotContains(t, v.Labels, "ticket", w)
+	}
+}
