@@ -433,28 +433,34 @@ func Annotate(ctx context.Context, s Store, id string, req AnnotationRequest, by
 	if err := s.Put(ctx, key, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("store annotation of session %s: %w", id, err)
 	}
+	// The change is stored: whatever fails now, the next write of
+	// metadata.json (a writer's, a repair's, another annotate's) shows it.
+	stored := func(err error) error {
+		return fmt.Errorf("annotation of session %s stored as %s, but metadata.json not rewritten with it: %w", id, key, err)
+	}
 	var m *Metadata
+	before, base, err := annotateBase(ctx, s, id)
+	if err != nil {
+		return nil, stored(err)
+	}
 	for range annotateAttempts {
-		before, base, err := annotateBase(ctx, s, id)
-		if err != nil {
-			return nil, err
-		}
 		applied, err := writeMetadata(ctx, s, base)
 		if err != nil {
-			return nil, err
+			return nil, stored(err)
 		}
 		m = base
-		after, _, err := annotateBase(ctx, s, id)
+		after, next, err := annotateBase(ctx, s, id)
 		if err != nil {
-			return nil, err
+			return nil, stored(err)
 		}
 		now, err := ReadAnnotations(ctx, s, id)
 		if err != nil && !errors.Is(err, ErrCorrupt) {
-			return nil, err
+			return nil, stored(err)
 		}
 		if bytes.Equal(before, after) && sameAnnotations(applied, now) {
 			break
 		}
+		before, base = after, next
 	}
 	return m, nil
 }

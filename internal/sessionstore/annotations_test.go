@@ -233,7 +233,8 @@ func TestAnnotateRacesWriterEnd(t *testing.T) {
 }
 
 // TestAnnotateStoreFails: an annotation the store does not take is an
-// error, and metadata.json is left as it was.
+// error, and metadata.json is left as it was; one stored whose
+// metadata.json write fails is an error that says it is kept.
 func TestAnnotateStoreFails(t *testing.T) {
 	ctx := context.Background()
 	base, _ := annotatedSession(t, sessionstore.StatusCompleted)
@@ -243,4 +244,23 @@ func TestAnnotateStoreFails(t *testing.T) {
 	m, err := sessionstore.ReadMetadata(ctx, base, "s1")
 	require.NoError(t, err)
 	assert.Nil(t, m.Annotations)
+
+	// Stored, then metadata.json refused: the error says the annotation
+	// is kept, and the next metadata.json write shows it.
+	fs = faultstore.New(base, func(c faultstore.Call) faultstore.Fault {
+		if c.Op == faultstore.Put && c.Key == sessionstore.MetadataKey("s1") {
+			return faultstore.Fault{Err: errors.New("disk full")}
+		}
+		return faultstore.Fault{}
+	})
+	_, err = sessionstore.Annotate(ctx, fs, "s1", sessionstore.AnnotationRequest{Notes: []string{"kept"}}, "tester")
+	require.ErrorContains(t, err, "stored as sessions/s1/annotations/")
+	require.ErrorContains(t, err, "disk full")
+	m, err = sessionstore.ReadMetadata(ctx, base, "s1")
+	require.NoError(t, err)
+	assert.Nil(t, m.Annotations)
+	require.NoError(t, sessionstore.WriteMetadata(ctx, base, m))
+	m, err = sessionstore.ReadMetadata(ctx, base, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kept"}, m.Annotations.Notes)
 }
