@@ -15,7 +15,8 @@ import (
 )
 
 // phases prints a seed session's phase table (metadata.json's
-// seed.phases), from the store or, with --control, from the API.
+// seed.phases), or a session's annotated phases, from the store or, with
+// --control, from the API.
 func (c *cli) phases(args []string) int {
 	fs := flag.NewFlagSet("phases", flag.ContinueOnError)
 	fs.SetOutput(c.errw)
@@ -40,6 +41,10 @@ func (c *cli) phases(args []string) int {
 	} else if m, err = sessionstore.ReadMetadata(c.ctx, c.st, id); err != nil {
 		return c.fail("%v", err)
 	}
+	if (m.Seed == nil || len(m.Seed.Phases) == 0) && m.Annotations != nil && len(m.Annotations.Phases) > 0 {
+		writeAnnotatedPhases(c.out, id, m.Annotations.Phases)
+		return exitOK
+	}
 	if m.Seed == nil || len(m.Seed.Phases) == 0 {
 		typ := string(m.SessionType)
 		if typ == "" {
@@ -50,6 +55,17 @@ func (c *cli) phases(args []string) int {
 	}
 	writePhases(c.out, id, m.Seed)
 	return exitOK
+}
+
+// writeAnnotatedPhases writes a session's annotated phases.
+func writeAnnotatedPhases(w io.Writer, id string, phases []sessionstore.AnnotatedPhase) {
+	fmt.Fprintf(w, "session %s: %d annotated phases\n", id, len(phases))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PHASE\tSTART\tEND\tDURATION")
+	for _, p := range phases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Start.UTC().Format(time.RFC3339Nano), p.End.UTC().Format(time.RFC3339Nano), p.End.Sub(p.Start))
+	}
+	_ = tw.Flush()
 }
 
 // writePhases writes a seed session's pattern, seed and phase table.

@@ -29,6 +29,8 @@ func (c *cli) remote(cmd string, args []string) int {
 		return c.remoteShow(args)
 	case "phases":
 		return c.phases(args)
+	case "annotate":
+		return c.annotate(args)
 	case "capture":
 		return c.capture(args)
 	case "replay":
@@ -36,7 +38,7 @@ func (c *cli) remote(cmd string, args []string) int {
 	case "verify", "cat", "du", "diff", "rm", "prune":
 		return c.fail("%s works on a store (--dir or --s3-*), not through --control", cmd)
 	}
-	return c.fail("unknown command %q (with --control: sessions, show, phases, capture, replay)", cmd)
+	return c.fail("unknown command %q (with --control: sessions, show, phases, annotate, capture, replay)", cmd)
 }
 
 // apiFail reports an error of the API (error: <code>: <detail>) or of the

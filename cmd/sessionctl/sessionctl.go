@@ -28,11 +28,14 @@ Usage:
   sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S] [--max-object-bytes N]
   sessionctl [store flags] extract --from T --to T [--session ID]... [--id NEW] [--label k=v]...
                            [--description D] [--json] [--parallel N] [--max-object-bytes N]
+  sessionctl [store flags] annotate ID [--phase NAME=FROM..TO]... [--label k=v]... [--flag F]...
+                           [--note TEXT]... [--remove-phase NAME]... [--remove-label k]...
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
 
   sessionctl --control URL [--token T] sessions [--type T] [--status S] [--store S] [--json]
   sessionctl --control URL [--token T] show ID | phases ID [--store S]
+  sessionctl --control URL [--token T] annotate ID [annotate's flags] [--store S] [--json]
   sessionctl --control URL [--token T] capture list | status [C] | pause [C] | resume [C] [--json]
   sessionctl --control URL [--token T] capture new [C] [--id ID] [--description D] [--label k=v]...
                                          [--flag F]... [--diagnostic ID] [--json]
@@ -53,9 +56,18 @@ verify recounts a session from its objects and compares the counts with its
       the writer first (capture new ends its session; or stop its collector),
       or wait until its view is 5m old, and repair again; --force repairs
       anyway, for a writer known to be gone (it crashed less than 5m ago).
+annotate adds to a captured session what was going on: phases (a name and a
+      range of event time [FROM, TO); FROM and TO are RFC 3339 times or
+      durations from the session's first event, as a replay's time_range takes
+      them), labels, flags and notes; --remove-phase and --remove-label take
+      annotated ones away. They go into metadata.json (annotations; labels
+      into labels, flags into enabledFlags) beside live writers, which keep
+      them, and concurrent annotators each land. A replay's phases: [NAME]
+      replays an annotated phase's items. Prints what the session has.
 phases prints a seed session's phase table (metadata.json's seed.phases):
       name, index, start, end, duration, the flags it turns on (non-zero) and
-      items of each phase, with the pattern and seed. A session without one:
+      items of each phase, with the pattern and seed; for another session, its
+      annotated phases (name, start, end, duration). A session without any:
       exit 1.
 cat   prints a session's items in capture order, one line each: capture time,
       signal, service.name, then the span (name, kind, ids, duration, status,
@@ -225,8 +237,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.prune(rest)
 	case "extract":
 		return c.extract(rest)
+	case "annotate":
+		return c.annotate(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, annotate, rm, prune; with --control: sessions, show, phases, annotate, capture, replay)\n", cmd)
 	return exitUsage
 }
 

@@ -65,3 +65,49 @@ func TestSeveralWritersOfOneSession(t *testing.T) {
 		})
 	}
 }
+
+// TestAnnotationsSurviveLiveWriters: a session annotated (sessionctl
+// annotate) while its writers run keeps its annotations through every
+// metadata.json they write afterwards, from their views that know nothing
+// of them, and still completes when they stop.
+func TestAnnotationsSurviveLiveWriters(t *testing.T) {
+	cfg, st := fsConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.Session.ID = "annotated"
+	ctx := context.Background()
+	a := newWriter(t, cfg, "a")
+	b := newWriter(t, cfg, "b")
+	require.NoError(t, a.traces.ConsumeTraces(ctx, testdata.GenerateTraces(3)))
+	require.NoError(t, b.traces.ConsumeTraces(ctx, testdata.GenerateTraces(4)))
+	_, err := sessionstore.Annotate(ctx, st, "annotated", sessionstore.AnnotationRequest{
+		Phases: []sessionstore.PhaseSpec{{Name: "incident", From: "0s", To: "1h"}},
+		Labels: map[string]string{"ticket": "INC-9"},
+		Notes:  []string{"annotated while capturing"},
+	}, "test")
+	require.NoError(t, err)
+	check := func(what string, status sessionstore.Status, spans int64) {
+		t.Helper()
+		m, err := sessionstore.ReadMetadata(ctx, st, "annotated")
+		require.NoError(t, err)
+		require.NotNil(t, m.Annotations, what)
+		assert.Len(t, m.Annotations.Phases, 1, what)
+		assert.Equal(t, "INC-9", m.Labels["ticket"], what)
+		assert.Equal(t, []string{"annotated while capturing"}, m.Annotations.Notes, what)
+		assert.Equal(t, status, m.Status, what)
+		if spans >= 0 { // a live writer's view lags its metadata interval
+			assert.Equal(t, spans, m.CapturedTraces, what)
+		}
+	}
+	require.NoError(t, b.traces.ConsumeTraces(ctx, testdata.GenerateTraces(5)))
+	b.shutdown(t) // rewrites metadata.json from the views
+	check("after b's last write, a live", sessionstore.StatusActive, -1)
+	require.NoError(t, a.traces.ConsumeTraces(ctx, testdata.GenerateTraces(6)))
+	a.shutdown(t)
+	check("after both stopped", sessionstore.StatusCompleted, 18)
+	views, err := sessionstore.ReadWriters(ctx, st, "annotated")
+	require.NoError(t, err)
+	assert.Len(t, views, 2, "annotations are no writer")
+	for w, v := range views {
+		assert.Nil(t, v.Annotations, "view of %s", w)
+	}
+}

@@ -33,6 +33,7 @@ func (e *controlExtension) mux() *http.ServeMux {
 	mux.HandleFunc("GET /v1/sessions", e.listSessions)
 	mux.HandleFunc("GET /v1/sessions/{id}", e.getSession)
 	mux.HandleFunc("GET /v1/sessions/{id}/overview", e.getOverview)
+	mux.HandleFunc("POST /v1/sessions/{id}/annotations", e.annotateSession)
 	mux.HandleFunc("GET /v1/captures", e.listCaptures)
 	mux.HandleFunc("GET /v1/replays", e.listReplays)
 	for _, c := range []string{"{component}", "{type}/{name}"} {
@@ -231,6 +232,52 @@ func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusInternalServerError, codeInternal, fmt.Sprintf("overview of session %q in %s: %v", id, st, err))
 			return
 		}
+	}
+	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
+}
+
+// annotateSession adds annotations (phases by event time, labels, flags,
+// notes) to a session in the first store (in store order) that has it, or
+// the one ?store= names, and answers its metadata.json as rewritten; the
+// Session-Store header names the store.
+func (e *controlExtension) annotateSession(w http.ResponseWriter, r *http.Request) {
+	q, ok := e.query(w, r, "store")
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	var req sessionstore.AnnotationRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	stores, ok := e.pickStores(w, r, q.Get("store"))
+	if !ok {
+		return
+	}
+	var failed []string
+	for _, st := range stores {
+		m, err := sessionstore.Annotate(r.Context(), st, id, req, "session_control")
+		if err == nil {
+			w.Header().Set("Session-Store", st.String())
+			writeJSON(w, http.StatusOK, m)
+			return
+		}
+		if _, bad := errors.AsType[*control.FieldError](err); bad || errors.Is(err, sessionstore.ErrInvalidSessionID) {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
+		if !errors.Is(err, sessionstore.ErrNotFound) {
+			failed = append(failed, fmt.Sprintf("%s: %v", st, err))
+		}
+	}
+	if len(failed) > 0 {
+		writeError(w, r, http.StatusInternalServerError, codeInternal,
+			fmt.Sprintf("annotate session %q: %s", id, strings.Join(failed, "; ")))
+		return
 	}
 	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
 }

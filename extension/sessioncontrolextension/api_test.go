@@ -510,3 +510,49 @@ func TestGetOverview(t *testing.T) {
 	requireError(t, f.do("GET", "/v1/sessions/seed-1/overview?buckets=0", ""), 400, "bad_request", `buckets "0"`)
 	requireError(t, f.do("GET", "/v1/sessions/seed-1/overview?bucket=5", ""), 400, "bad_request", `"bucket"`)
 }
+
+// TestAnnotateSession: POST /v1/sessions/{id}/annotations stores the
+// annotations in the first store that has the session (or ?store=) and
+// answers the metadata.json it rewrote; bad fields are 400 naming them, a
+// session no store has 404, a hostile id 400.
+func TestAnnotateSession(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	body := `{"phases": [{"name": "incident", "from": "1m", "to": "2026-11-28T23:05:00Z"}], "labels": {"ticket": "INC-1"}, "flags": ["paymentFailure"], "notes": ["the checkout broke"]}`
+	r := f.do("POST", "/v1/sessions/seed-1/annotations", body)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	assert.Equal(t, f.storeA.String(), r.header.Get("Session-Store"))
+	got := decode[sessionstore.Metadata](t, r)
+	t0 := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	want := &sessionstore.Annotations{
+		Phases: []sessionstore.AnnotatedPhase{{Name: "incident", Start: t0.Add(time.Minute), End: t0.Add(5 * time.Minute)}},
+		Labels: map[string]string{"ticket": "INC-1"},
+		Flags:  []string{"paymentFailure"},
+		Notes:  []string{"the checkout broke"},
+	}
+	assert.Equal(t, want, got.Annotations)
+	assert.Equal(t, sessionstore.StatusCompleted, got.Status)
+	stored, err := sessionstore.ReadMetadata(ctx, f.storeA, "seed-1")
+	require.NoError(t, err)
+	assert.Equal(t, want, stored.Annotations)
+	assert.Equal(t, "INC-1", stored.Labels["ticket"])
+
+	r = f.do("POST", "/v1/sessions/capture-1/annotations?store="+f.storeB.String(), `{"notes": ["in B"]}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	inB, err := sessionstore.ReadMetadata(ctx, f.storeB, "capture-1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"in B"}, inB.Annotations.Notes)
+	inA, err := sessionstore.ReadMetadata(ctx, f.storeA, "capture-1")
+	require.NoError(t, err)
+	assert.Nil(t, inA.Annotations, "only the store asked for")
+
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations", `{"phases": [{"name": "p", "from": "5m", "to": "1m"}]}`), 400, "bad_request", "phases[0]", "is not before")
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations", `{"phases": [{"name": "", "from": "1m", "to": "2m"}]}`), 400, "bad_request", "phases[0].name")
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations", `{"phases": [{"name": "p", "from": "soon", "to": "2m"}]}`), 400, "bad_request", "phases[0].from", `"soon"`)
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations", `{"note": ["typo"]}`), 400, "bad_request", `"note"`)
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations", `{}`), 400, "bad_request", "nothing to annotate")
+	requireError(t, f.do("POST", "/v1/sessions/nope/annotations", `{"notes": ["n"]}`), 404, "not_found", `session "nope" not found`)
+	requireError(t, f.do("POST", "/v1/sessions/seed-1/annotations?store=x", `{"notes": ["n"]}`), 404, "not_found", `store "x"`)
+	requireError(t, f.do("POST", "/v1/sessions/..%2Fetc/annotations", `{"notes": ["n"]}`), 400, "bad_request", "invalid session id", `"../etc"`)
+	requireError(t, f.do("GET", "/v1/sessions/seed-1/annotations", ""), 405, "method_not_allowed", "POST")
+}

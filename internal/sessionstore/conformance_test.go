@@ -335,6 +335,43 @@ func runConformance(t *testing.T, b backend) {
 		_, err = sessionstore.ReadMetadata(ctx, st, "absent")
 		require.ErrorIs(t, err, sessionstore.ErrNotFound)
 	})
+
+	t.Run("annotations", func(t *testing.T) {
+		// Annotators at once on the backend: each change lands, the
+		// session's listing and data objects do not see them.
+		st := b.open(t)
+		start := time.Date(2026, 11, 28, 23, 10, 0, 0, time.UTC)
+		m := sessionstore.NewMetadata("cap", sessionstore.SessionTypeCapture, start, "test")
+		m.Status = sessionstore.StatusCompleted
+		require.NoError(t, sessionstore.WriteMetadata(ctx, st, m))
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = sessionstore.Annotate(ctx, st, "cap", sessionstore.AnnotationRequest{
+					Phases: []sessionstore.PhaseSpec{{Name: fmt.Sprintf("p%d", i), From: fmt.Sprintf("%dm", i), To: fmt.Sprintf("%dm", i+1)}},
+				}, "test")
+			})
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+		got, err := sessionstore.ReadMetadata(ctx, st, "cap")
+		require.NoError(t, err)
+		require.NotNil(t, got.Annotations)
+		require.Len(t, got.Annotations.Phases, len(errs))
+		for i, p := range got.Annotations.Phases {
+			assert.Equal(t, fmt.Sprintf("p%d", i), p.Name)
+			assert.Equal(t, start.Add(time.Duration(i)*time.Minute), p.Start)
+		}
+		assert.Equal(t, sessionstore.StatusCompleted, got.Status)
+		list, err := sessionstore.ListSessions(ctx, st)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		for _, err := range sessionstore.ListObjects(ctx, st, "cap") {
+			require.NoError(t, err)
+			t.Fatal("an annotation listed as a data object")
+		}
+	})
 }
 
 func TestFilesystemSpecifics(t *testing.T) {

@@ -97,6 +97,10 @@ type Metadata struct {
 	// was kept for another piece, or the collector died before the queue
 	// let it go) and it is stored, it is no longer lost.
 	LostPieces []LostPiece `json:"lostPieces,omitempty"`
+	// Annotations are what people added to the session after it was
+	// captured (phases by event time, labels, flags, notes), never in a
+	// writer's view: see Annotate.
+	Annotations *Annotations `json:"annotations,omitempty"`
 }
 
 // SnapshotInfo says where a snapshot session comes from: the recorder's
@@ -351,11 +355,26 @@ var ErrUnsupportedVersion = errors.New("unsupported metadata schema version")
 // maxMetadataBytes caps how much of a metadata.json is read.
 const maxMetadataBytes = 8 << 20
 
-// WriteMetadata stores m as the session's metadata.json.
+// WriteMetadata stores m as the session's metadata.json, with the
+// session's annotations (see Annotate) over it: so a writer's rewrite from
+// its views keeps them.
 func WriteMetadata(ctx context.Context, s Store, m *Metadata) error {
+	_, err := writeMetadata(ctx, s, m)
+	return err
+}
+
+// writeMetadata is WriteMetadata; it returns the annotations it wrote. An
+// unreadable stored annotation is left out (Annotate refuses to store
+// one; only a hand-made object can be).
+func writeMetadata(ctx context.Context, s Store, m *Metadata) (*Annotations, error) {
 	if err := ValidateSessionID(m.SessionID); err != nil {
-		return err
+		return nil, err
 	}
+	a, err := ReadAnnotations(ctx, s, m.SessionID)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return nil, fmt.Errorf("write metadata of session %s: %w", m.SessionID, err)
+	}
+	m.overlay(a)
 	if m.EnabledFlags == nil {
 		m.EnabledFlags = []string{}
 	}
@@ -365,9 +384,9 @@ func WriteMetadata(ctx context.Context, s Store, m *Metadata) error {
 	m.S3Prefix = s.KeyPrefix() + strings.TrimSuffix(SessionPrefix(m.SessionID), "/")
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode metadata of session %s: %w", m.SessionID, err)
+		return nil, fmt.Errorf("encode metadata of session %s: %w", m.SessionID, err)
 	}
-	return s.Put(ctx, MetadataKey(m.SessionID), append(data, '\n'))
+	return a, s.Put(ctx, MetadataKey(m.SessionID), append(data, '\n'))
 }
 
 // ReadMetadata loads a session's metadata.json.

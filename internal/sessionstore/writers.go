@@ -35,6 +35,12 @@ func WriteWriter(ctx context.Context, s Store, writer string, m *Metadata) error
 	if err := ValidateSessionID(m.SessionID); err != nil {
 		return err
 	}
+	if m.Annotations != nil {
+		// A view read from metadata.json (a repair's): its annotations
+		// are not a writer's; metadata.json gets them from the store.
+		m = m.Clone()
+		m.overlay(nil)
+	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode writer %s of session %s: %w", writer, m.SessionID, err)
@@ -134,6 +140,7 @@ func Merge(views map[string]*Metadata) *Metadata {
 			m.CapturedTraces, m.CapturedMetrics, m.CapturedLogs, m.TotalSizeBytes = 0, 0, 0, 0
 			m.Signals, m.EventTimeRange, m.LostItems, m.DroppedItems, m.QueuedItems, m.EndTime = map[Signal]*SignalStats{}, nil, nil, nil, nil, nil
 			m.Instance, m.NeedsRecount, m.LostPieces, m.Sampling = "", false, nil, nil
+			m.overlay(nil) // a session's metadata.json merged with others' (a replay's sessions): annotations are its own
 			if m.Seed != nil {
 				m.Seed.Phases = []Phase{}
 			}

@@ -213,8 +213,9 @@ type Config struct {
 	StartAt time.Time `mapstructure:"start_at"`
 	// StartDelay waits this long after start before the first pass.
 	StartDelay time.Duration `mapstructure:"start_delay"`
-	// Phases replays only the items of these phases of a seed session
-	// (names from its phase table); empty: all.
+	// Phases replays only the items of these phases: a seed session's
+	// (names from its phase table) or a session's annotated phases (by
+	// event time); empty: all.
 	Phases []string `mapstructure:"phases"`
 	// TimeRange replays only the items whose event time is inside it.
 	TimeRange TimeRangeConfig `mapstructure:"time_range"`

@@ -1,7 +1,6 @@
 package sessionreplayreceiver // import "github.com/recordreplay/otelcol-recordreplay/receiver/sessionreplayreceiver"
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,20 +30,7 @@ const clockSkew = time.Second
 // parseRangeEnd parses one end of a time_range: an RFC 3339 time, or a
 // non-negative duration from the session's start. "" is open.
 func parseRangeEnd(s string) (at time.Time, offset time.Duration, isOffset bool, err error) {
-	if s == "" {
-		return time.Time{}, 0, false, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), 0, false, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, 0, false, errors.New("want an RFC 3339 time or a duration from the session start (e.g. 5m)")
-	}
-	if d < 0 {
-		return time.Time{}, 0, false, errors.New("a duration from the session start must not be negative")
-	}
-	return time.Time{}, d, true, nil
+	return sessionstore.ParseRangeEnd(s)
 }
 
 // check checks both ends and their order where it is known; errors name
@@ -86,30 +72,39 @@ func (tr TimeRangeConfig) absolute() (start, end time.Time, err error) {
 // readFrom and readUntil bound, in capture time, the objects that can hold
 // items of the part (zero: unbounded); objects outside are not read. They
 // are set only for a session whose event times track its capture times.
+//
+// Phases of a seed session select by the phase attribute on resources
+// (phases); annotated phases of any session select by event time, each
+// [Start, End) (ranges: an item in any of them is kept).
 type part struct {
 	start, end          time.Time
 	readFrom, readUntil time.Time
 	phases              []string
+	ranges              []sessionstore.AnnotatedPhase
 	services            []string
 }
 
 // narrows reports whether the part is less than the whole session in
 // time or phase (services filter items, not the pacing).
 func (p *part) narrows() bool {
-	return !p.start.IsZero() || !p.end.IsZero() || len(p.phases) > 0
+	return !p.timeOpen() || len(p.phases) > 0
+}
+
+// timeOpen reports whether the part keeps items of every event time.
+func (p *part) timeOpen() bool {
+	return p.start.IsZero() && p.end.IsZero() && len(p.ranges) == 0
 }
 
 // resolvePart turns the configured part into times and checks it against
 // the session: offsets count from its first event (or its start), phases
-// must be in its phase table. Items are selected by event time, so that is
-// the base of the offsets too; capture times bound what is read only where
+// must be in its phase table (a seed's) or among its annotated phases
+// (whose ranges of event time then select the items, as a time_range).
+// Items are selected by event time, so that is the base of the offsets
+// too; capture times bound what is read only where
 // they follow the event times (see tracksCapture).
 func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 	p := &part{phases: cfg.Phases, services: cfg.Services}
-	base := m.StartTime
-	if m.EventTimeRange != nil && !m.EventTimeRange.Start.IsZero() {
-		base = m.EventTimeRange.Start
-	}
+	base := m.EventBase()
 	resolve := func(name, s string) (time.Time, error) {
 		at, off, isOff, err := parseRangeEnd(s)
 		if err != nil {
@@ -130,31 +125,100 @@ func resolvePart(cfg *Config, m *sessionstore.Metadata) (*part, error) {
 	if !p.start.IsZero() && !p.end.IsZero() && !p.end.After(p.start) {
 		return nil, &control.FieldError{Field: "time_range", Err: fmt.Errorf("start %s is not before end %s", p.start.Format(time.RFC3339Nano), p.end.Format(time.RFC3339Nano))}
 	}
-	if tracksCapture(m) {
-		if !p.start.IsZero() {
-			p.readFrom = p.start.Add(-clockSkew)
-		}
-		if !p.end.IsZero() {
-			p.readUntil = p.end.Add(arrivalLag)
-		}
+	if err := p.resolvePhases(m); err != nil {
+		return nil, err
 	}
-	if len(p.phases) > 0 {
-		var have []string
-		if m.Seed != nil {
-			for _, ph := range m.Seed.Phases {
-				have = append(have, ph.Name)
+	if tracksCapture(m) {
+		from, until := p.start, p.end
+		if len(p.ranges) > 0 {
+			lo, hi := p.ranges[0].Start, p.ranges[0].End
+			for _, r := range p.ranges[1:] {
+				lo, hi = minTime(lo, r.Start), maxTime(hi, r.End)
+			}
+			if from.IsZero() || lo.After(from) {
+				from = lo
+			}
+			if until.IsZero() || hi.Before(until) {
+				until = hi
 			}
 		}
-		for _, want := range p.phases {
-			if !slices.Contains(have, want) {
-				if len(have) == 0 {
-					return nil, &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phase table (only seed sessions have phases), so phase %q cannot be replayed", m.SessionID, want)}
-				}
-				return nil, &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phase %q; it has %s", m.SessionID, want, strings.Join(quoted(have), ", "))}
-			}
+		if !from.IsZero() {
+			p.readFrom = from.Add(-clockSkew)
+		}
+		if !until.IsZero() {
+			p.readUntil = until.Add(arrivalLag)
 		}
 	}
 	return p, nil
+}
+
+// resolvePhases finds each phase of the part in the session's seed
+// phase table or among its annotated phases; annotated ones become
+// ranges. One replay takes phases of one kind.
+func (p *part) resolvePhases(m *sessionstore.Metadata) error {
+	if len(p.phases) == 0 {
+		return nil
+	}
+	var seed, have []string
+	if m.Seed != nil {
+		for _, ph := range m.Seed.Phases {
+			seed = append(seed, ph.Name)
+		}
+	}
+	have = append(have, seed...)
+	if m.Annotations != nil {
+		for _, ph := range m.Annotations.Phases {
+			if !slices.Contains(have, ph.Name) {
+				have = append(have, ph.Name)
+			}
+		}
+	}
+	var ranges []sessionstore.AnnotatedPhase
+	var fromSeed []string
+	for _, want := range p.phases {
+		if slices.Contains(seed, want) {
+			fromSeed = append(fromSeed, want)
+			continue
+		}
+		if ph, ok := m.Annotations.Phase(want); ok {
+			ranges = append(ranges, ph)
+			continue
+		}
+		if len(have) == 0 {
+			return &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phases (a seed session has its phase table; annotate others with `sessionctl annotate %s --phase NAME=FROM..TO`), so phase %q cannot be replayed", m.SessionID, m.SessionID, want)}
+		}
+		return &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s has no phase %q; it has %s", m.SessionID, want, strings.Join(quoted(have), ", "))}
+	}
+	if len(fromSeed) > 0 && len(ranges) > 0 {
+		return &control.FieldError{Field: "phases", Err: fmt.Errorf("session %s: %s are seed phases and %s annotated ones: replay one kind at a time",
+			m.SessionID, strings.Join(quoted(fromSeed), ", "), strings.Join(quoted(phaseNames(ranges)), ", "))}
+	}
+	if len(ranges) > 0 {
+		p.phases, p.ranges = nil, ranges
+	}
+	return nil
+}
+
+func phaseNames(ps []sessionstore.AnnotatedPhase) []string {
+	out := make([]string, len(ps))
+	for i, ph := range ps {
+		out[i] = ph.Name
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func quoted(ss []string) []string {
@@ -204,14 +268,19 @@ func (p *part) over(c time.Time) bool {
 // keepTime reports whether an event time is in the part (a zero time, an
 // item that says nothing, is kept only when the range is open).
 func (p *part) keepTime(ts pcommon.Timestamp) bool {
-	if p.start.IsZero() && p.end.IsZero() {
+	if p.timeOpen() {
 		return true
 	}
 	if ts == 0 {
 		return false
 	}
 	t := ts.AsTime()
-	return (p.start.IsZero() || !t.Before(p.start)) && (p.end.IsZero() || t.Before(p.end))
+	if (!p.start.IsZero() && t.Before(p.start)) || (!p.end.IsZero() && !t.Before(p.end)) {
+		return false
+	}
+	return len(p.ranges) == 0 || slices.ContainsFunc(p.ranges, func(r sessionstore.AnnotatedPhase) bool {
+		return !t.Before(r.Start) && t.Before(r.End)
+	})
 }
 
 // keepResource reports whether a resource's items can be in the part:
@@ -236,7 +305,7 @@ func (p *part) keepResource(res pcommon.Resource) bool {
 // left. An open time range keeps every item of a kept resource: then only
 // the scopes and resources left empty go, without a look at each item.
 func (p *part) apply(b sessionstore.Batch) int {
-	open := p.start.IsZero() && p.end.IsZero()
+	open := p.timeOpen()
 	switch b.Signal {
 	case sessionstore.SignalTraces:
 		b.Traces.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {

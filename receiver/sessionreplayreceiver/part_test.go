@@ -293,3 +293,51 @@ func TestPartApply(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnotatedPhases: on a captured (non-seed) session, phases [name]
+// replays the items whose event time is in the annotated phase's range
+// (start inclusive, end exclusive), as time_range would; several phases
+// replay the union of their ranges; a name the session lacks fails the
+// start, naming the phases it has.
+func TestAnnotatedPhases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 55, 0, 0, time.UTC)
+		minuteSession(t, st, "cap", c0)
+		_, err := sessionstore.Annotate(context.Background(), st, "cap", sessionstore.AnnotationRequest{Phases: []sessionstore.PhaseSpec{
+			{Name: "incident", From: "3m", To: "6m"},
+			{Name: "late", From: c0.Add(8 * time.Minute).Format(time.RFC3339), To: "9m"},
+		}}, "test")
+		require.NoError(t, err)
+
+		for _, tt := range []struct {
+			phases []string
+			want   int
+		}{
+			{phases: []string{"incident"}, want: 9},
+			{phases: []string{"incident", "late"}, want: 12},
+		} {
+			cfg := baseConfig(storeCfg, "cap")
+			cfg.Phases = tt.phases
+			sink := &arrivals{}
+			startReplay(t, cfg, sink, nil, nil).wait(t, time.Hour)
+			spans := replayedSpans(sink)
+			require.Len(t, spans, tt.want, "%v", tt.phases)
+			for _, s := range spans {
+				at := s.start.AsTime()
+				in := !at.Before(c0.Add(3*time.Minute)) && at.Before(c0.Add(6*time.Minute)) ||
+					!at.Before(c0.Add(8*time.Minute)) && at.Before(c0.Add(9*time.Minute))
+				assert.True(t, in, "span at %s is in no phase of %v", at, tt.phases)
+			}
+		}
+
+		cfg := baseConfig(storeCfg, "cap")
+		cfg.Phases = []string{"outage"}
+		r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		err = r.Start(context.Background(), componenttest.NewNopHost())
+		require.Error(t, err)
+		assert.True(t, strings.Contains(err.Error(), `"outage"`) && strings.Contains(err.Error(), `"incident"`) && strings.Contains(err.Error(), `"late"`), "%v", err)
+		require.NoError(t, r.Shutdown(context.Background()))
+	})
+}
