@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/recordreplay/otelcol-recordreplay/internal/control"
 	"github.com/recordreplay/otelcol-recordreplay/internal/pdatawalk"
 	"github.com/recordreplay/otelcol-recordreplay/internal/sessionstore"
 	"github.com/recordreplay/otelcol-recordreplay/internal/testutil/faultstore"
@@ -339,5 +340,36 @@ func TestAnnotatedPhases(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, strings.Contains(err.Error(), `"outage"`) && strings.Contains(err.Error(), `"incident"`) && strings.Contains(err.Error(), `"late"`), "%v", err)
 		require.NoError(t, r.Shutdown(context.Background()))
+	})
+}
+
+// TestNarrowedReplayStatus: a replay of part of a session by event time
+// (an annotated phase, a time_range) cannot know its items before it has
+// read them: its status says so (no total) while it runs, and when it is
+// over it says 100 % of the items it delivered, not a share of the whole
+// session's.
+func TestNarrowedReplayStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		storeCfg, st := fsStore(t)
+		c0 := time.Date(2026, 11, 28, 12, 55, 0, 0, time.UTC)
+		minuteSession(t, st, "cap", c0)
+		_, err := sessionstore.Annotate(context.Background(), st, "cap", sessionstore.AnnotationRequest{Phases: []sessionstore.PhaseSpec{
+			{Name: "incident", From: "3m", To: "6m"},
+		}}, "test")
+		require.NoError(t, err)
+		for name, mutate := range map[string]func(*Config){
+			"annotated phase": func(c *Config) { c.Phases = []string{"incident"} },
+			"time_range":      func(c *Config) { c.TimeRange = TimeRangeConfig{Start: "3m", End: "6m"} },
+		} {
+			cfg := baseConfig(storeCfg, "cap")
+			mutate(cfg)
+			rep := startReplay(t, cfg, &arrivals{}, nil, nil)
+			rep.wait(t, time.Hour)
+			st := rep.r.Status()
+			assert.Equal(t, control.Finished, st.State, name)
+			assert.EqualValues(t, 9, st.ItemsDone, name)
+			assert.EqualValues(t, 9, st.ItemsTotal, "%s: what it delivered, once over", name)
+			assert.EqualValues(t, 100, st.Percent, name)
+		}
 	})
 }
