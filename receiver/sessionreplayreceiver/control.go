@@ -63,6 +63,9 @@ func (r *replayReceiver) Status() control.ReplayStatus {
 	snap := run.progressAt(time.Now(), r.sessionTotals(run.cfg, run.session))
 	st.Pass, st.ObjectsDone, st.ObjectsTotal = snap.pass, snap.objects, snap.tot.objects
 	st.ItemsDone, st.ItemsTotal, st.Percent = snap.items, snap.tot.items, snap.percent
+	if st.State == control.Finished && snap.tot.items == 0 && run.part != nil && !run.part.timeOpen() {
+		st.ItemsTotal, st.Percent = st.ItemsDone, 100 // over: what it delivered was all of it
+	}
 	st.LatenessP50, st.LatenessP99, st.ETA = control.Duration(snap.p50), control.Duration(snap.p99), control.Duration(snap.eta)
 	if st.State != control.Waiting && st.State != control.Running {
 		st.ETA = 0

@@ -107,7 +107,15 @@ func (run *replayRun) progressAt(now time.Time, tot totals) progressSnapshot {
 	s := run.tally.summary()
 	snap := progressSnapshot{tot: tot, pass: s.pass, objects: s.passObjects, items: s.passItems,
 		p50: s.lateness.quantile(0.5), p99: s.lateness.quantile(0.99)}
-	if tot.items > 0 {
+	if run.part != nil && !run.part.timeOpen() {
+		// Items are kept by event time: how many a pass delivers is known
+		// once it has read them all. Until then the objects read measure
+		// the pass (Status says 100 % of what it delivered once it is over).
+		snap.tot.items = 0
+		if tot.objects > 0 {
+			snap.percent = min(100, 100*float64(snap.objects)/float64(tot.objects))
+		}
+	} else if tot.items > 0 {
 		snap.percent = min(100, 100*float64(snap.items)/float64(tot.items))
 	}
 	// ETA of this pass: at speed > 0 when its last object is due; at speed
