@@ -58,8 +58,10 @@ func browser(t *testing.T) context.Context {
 // TestSessionBrowser drives the session browser in a real Chromium against
 // the built collector: the list shows the sessions; a seed session's page
 // shows its phases as bands and its counts; a replay started from the page
-// reaches 100 %; the capture is paused and resumed from the page; a page
-// of another origin cannot start a replay.
+// reaches 100 %; the capture is paused and resumed from the page; a
+// captured session is annotated with a phase from its page, and the replay
+// of that phase, started from the page, delivers its items; a page of
+// another origin cannot start a replay.
 func TestSessionBrowser(t *testing.T) {
 	ctx := browser(t)
 	dir := t.TempDir()
@@ -165,6 +167,25 @@ service:
 	assert.Equal(t, comma(seeded.CapturedTraces), spans)
 	shoot("ui-session.png")
 
+	// a captured session annotated from its page: a phase of its first
+	// 400 ms of event time, and a note
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.Control+"/ui/#/session/recorded"),
+		chromedp.Poll[chromedp.Void](`document.querySelector("h1") && document.querySelector("h1").textContent == "Session recorded" && document.getElementById("annotate") != null`),
+		chromedp.Evaluate[chromedp.Void](`(() => { const f = document.getElementById("annotate");
+			f.phase.value = "burst"; f.from.value = "0s"; f.to.value = "400ms"; f.note.value = "from the browser"; })()`),
+		click(`#annotate button`)))
+	shown, err := chromedp.Run(ctx, chromedp.Poll[string](`document.querySelector('#phases tr[data-phase="burst"]') && document.querySelector("#notes li") ? "annotated" : document.getElementById("error").textContent`))
+	require.NoError(t, err)
+	require.Equal(t, "annotated", shown)
+	annotated, err := sessionstore.ReadMetadata(context.Background(), st, "recorded")
+	require.NoError(t, err)
+	require.NotNil(t, annotated.Annotations)
+	require.Len(t, annotated.Annotations.Phases, 1)
+	assert.Equal(t, "burst", annotated.Annotations.Phases[0].Name)
+	assert.Equal(t, []string{"from the browser"}, annotated.Annotations.Notes)
+	assert.Equal(t, sessionstore.StatusCompleted, annotated.Status)
+
 	// a page of another origin (another port of this machine) cannot start
 	// a replay: its form's POST reaches the API, which refuses it
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -208,12 +229,15 @@ service:
 		chromedp.Poll[chromedp.Void](`document.querySelector(".replay form.replay-start") != null`),
 		chromedp.Poll[chromedp.Void](`document.querySelector('.replay input[name="session"]').value == "recorded"`),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('.replay input[name="speed"]').value = "4"`),
-		click(`.replay form.replay-start button`),
-		chromedp.Poll[chromedp.Void](`(document.querySelector(".replay .percent") || {}).textContent == "100.0 %"`)))
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.replay input[name="phases"]').value = "burst"`),
+		click(`.replay form.replay-start button`)))
+	done, err := chromedp.Run(ctx, chromedp.Poll[string](`(document.querySelector(".replay .state") || {}).textContent == "finished" ? document.querySelector(".replay .percent").textContent : document.getElementById("error").textContent`))
+	require.NoError(t, err)
+	require.Equal(t, "100.0 %", done)
 	a.ok("GET", "/v1/replays/session_replay", nil, &rs)
 	assert.Equal(t, control.Finished, rs.State)
 	assert.Equal(t, "recorded", rs.Session)
-	assert.EqualValues(t, 40, rs.ItemsDone)
+	assert.EqualValues(t, 20, rs.ItemsDone, "the annotated phase: the first four objects' spans")
 }
 
 // comma writes n as the page does (en: 12,345).

@@ -212,7 +212,10 @@ async function sessionView(id) {
         m.lostItems ? el("tr", {}, el("th", {}, "lost"), el("td", { class: "num" }, JSON.stringify(m.lostItems))) : null,
         m.droppedItems ? el("tr", {}, el("th", {}, "dropped"), el("td", { class: "num" }, JSON.stringify(m.droppedItems))) : null)),
       Object.keys(m.labels || {}).length ? el("p", {}, "labels ", labels(m)) : null)];
-  const phases = (m.seed && m.seed.phases) || [];
+  // a seed's phase table, else the phases people annotated
+  const annotated = (m.annotations && m.annotations.phases) || [];
+  const phases = (m.seed && m.seed.phases && m.seed.phases.length) ? m.seed.phases
+    : annotated.map((p) => ({ ...p, items: (o.phases.find((q) => q.name === p.name) || {}).items || 0 }));
   const shares = Object.fromEntries((o.phases || []).map((p) => [p.name, p.items ? p.errors / p.items : 0]));
   parts.push(el("h2", {}, "Items per second over " + (o.clock === "event_time" ? "event time" : "capture time")), timelinePlot(o, phases, shares));
   if (phases.length) {
@@ -231,18 +234,48 @@ async function sessionView(id) {
   el("p", { id: "bad-objects" }, `${fmtInt(o.bad_objects)} bad objects` + (o.bad_keys ? ": " + o.bad_keys.join(", ") : "")));
   parts.push(el("h2", {}, "Writers"), table("writers", ["writer", "status", "updated", "items"],
     o.writers.map((w) => [w.id, w.status, fmtTime(w.updated), fmtInt(w.items)])));
+  const notes = (m.annotations && m.annotations.notes) || [];
+  if (notes.length) parts.push(el("h2", {}, "Notes"), el("ul", { id: "notes" }, ...notes.map((n) => el("li", {}, n))));
+  parts.push(el("h2", {}, "Annotate"), annotateForm(id));
   parts.push(el("p", {}, el("a", { href: "#/live?session=" + encodeURIComponent(id) }, "Replay this session…")));
   view.replaceChildren(...parts);
 }
 
+// annotateForm adds a phase (a name and an event-time range: RFC 3339
+// times or durations from the session's first event), a label, a flag or
+// a note to the session (POST /v1/sessions/{id}/annotations).
+function annotateForm(id) {
+  const input = (name, placeholder, size) => el("input", { name, placeholder, size: size || 14 });
+  return el("form", { id: "annotate", onsubmit: (ev) => {
+    ev.preventDefault();
+    const f = Object.fromEntries([...ev.target.querySelectorAll("input")].map((i) => [i.name, i.value.trim()]));
+    const body = {};
+    if (f.phase) body.phases = [{ name: f.phase, from: f.from, to: f.to }];
+    if (f.label) {
+      const [k, ...v] = f.label.split("=");
+      body.labels = { [k]: v.join("=") };
+    }
+    if (f.flag) body.flags = [f.flag];
+    if (f.note) body.notes = [f.note];
+    post("/v1/sessions/" + encodeURIComponent(id) + "/annotations", body);
+  } },
+  el("label", {}, "phase ", input("phase", "incident")), " ", el("label", {}, "from ", input("from", "5m or 2026-12-07T10:00:00Z", 22)),
+  " ", el("label", {}, "to ", input("to", "20m", 22)), el("br", {}),
+  el("label", {}, "label ", input("label", "ticket=INC-1")), " ", el("label", {}, "flag ", input("flag", "paymentFailure")),
+  " ", el("label", {}, "note ", input("note", "what happened", 30)), " ", el("button", { type: "submit" }, "Annotate"));
+}
+
+// post sends an action and redraws the view; a refused action's error
+// stays on show (the redraw clears only the errors of reading).
 async function post(path, body) {
+  let failure = null;
   try {
-    showError(null);
     await api("POST", path, body);
   } catch (err) {
-    showError(err);
+    failure = err;
   }
-  route();
+  await route();
+  if (failure) showError(failure);
 }
 
 function replayCard(r, params) {
@@ -255,10 +288,11 @@ function replayCard(r, params) {
     const body = {};
     for (const f of ev.target.querySelectorAll("input")) {
       if (!f.value) continue;
-      body[f.name] = ["speed", "loops", "copies"].includes(f.name) ? Number(f.value) : f.value;
+      body[f.name] = ["speed", "loops", "copies"].includes(f.name) ? Number(f.value)
+        : f.name === "phases" ? f.value.split(",").map((p) => p.trim()).filter(Boolean) : f.value;
     }
     post(path + "/start", body);
-  } }, field("session", params.get("session")), field("speed"), field("loops"), field("timestamps"),
+  } }, field("session", params.get("session")), field("speed"), field("loops"), field("timestamps"), field("phases"),
   el("button", { type: "submit", disabled: running ? "" : null }, "Start"));
   if (!running) form.querySelector("button").removeAttribute("disabled");
   return el("div", { class: "card replay", "data-component": r.component },
