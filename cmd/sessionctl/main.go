@@ -3,7 +3,7 @@
 // without a collector; with --control it drives a running collector's
 // session_control API instead (captures and replays).
 //
-//	sessionctl [store flags] list
+//	sessionctl [store flags] list [--json] [--type T] [--status S] [--label k=v]... [--since T]
 //	sessionctl [store flags] show ID
 //	sessionctl [store flags] phases ID
 //	sessionctl [store flags] verify [--repair [--force]] ID...

@@ -19,7 +19,7 @@ import (
 const usage = `sessionctl manages recorded sessions, on a store or through a running collector.
 
 Usage:
-  sessionctl [store flags] list
+  sessionctl [store flags] list [--json] [--type T] [--status S] [--label k=v]... [--since T]
   sessionctl [store flags] show ID
   sessionctl [store flags] phases ID
   sessionctl [store flags] verify [--repair [--force]] [--max-object-bytes N] ID...
@@ -43,6 +43,14 @@ Usage:
                                          [--phase P]... [--time-range START..END] [--copies N]
                                          [--wait [--interval 1s]] [--json]
 
+list  prints the store's sessions: type, status, start, duration, counts,
+      stored size. --json prints one JSON array instead: per session its id,
+      type, status, start and end, counts per signal, stored bytes, labels,
+      description and, for a seed, its pattern and phase table (a session whose
+      metadata.json is unreadable: its id and error). Filters, for both:
+      --type, --status, --label k=v (repeatable: all must match), --since T (an
+      RFC 3339 time, or a duration meaning that long ago: sessions started at
+      or after it). A session with unreadable metadata matches no filter.
 verify recounts a session from its objects and compares the counts with its
       metadata.json (exit 1 on a mismatch or bad objects). --repair rewrites
       metadata.json from the objects: later copies of an object are deleted, a
@@ -206,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.st = sessionstore.WithTimeout(st, cfg.Timeout)
 	switch cmd {
 	case "list", "ls":
-		return c.list()
+		return c.list(rest)
 	case "show":
 		return c.show(rest)
 	case "phases":
@@ -242,22 +250,6 @@ type cli struct {
 func (c *cli) fail(format string, a ...any) int {
 	fmt.Fprintf(c.errw, "sessionctl: "+format+"\n", a...)
 	return exitUsage
-}
-
-func (c *cli) list() int {
-	list, err := sessionstore.ListSessions(c.ctx, c.st)
-	if err != nil {
-		return c.fail("list: %v", err)
-	}
-	rows := make([]sessionRow, len(list))
-	for i, s := range list {
-		rows[i] = sessionRow{id: s.ID, m: s.Metadata}
-		if s.Err != nil {
-			rows[i].m, rows[i].err = nil, s.Err.Error()
-		}
-	}
-	writeSessionTable(c.out, rows, false)
-	return exitOK
 }
 
 // sessionRow is a session of list (and of sessions, through the API).
