@@ -233,6 +233,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.prune(rest)
 	case "extract":
 		return c.extract(rest)
+	case "export":
+		return c.export(rest)
 	}
 	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
 	return exitUsage
