@@ -386,15 +386,26 @@ func TestExportJSONL(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	for sc.Scan() {
 		var r map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), sc.Text())
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.UseNumber() // nanoseconds do not fit a float64
+		require.NoError(t, dec.Decode(&r), sc.Text())
 		rows = append(rows, r)
 	}
 	require.Len(t, rows, len(want))
 	num := func(v any) any { // JSON numbers as the test expects them
-		if f, ok := v.(float64); ok && f == float64(int64(f)) {
+		n, ok := v.(json.Number)
+		if !ok {
+			return v
+		}
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		f, err := n.Float64()
+		require.NoError(t, err)
+		if f == float64(int64(f)) {
 			return int64(f)
 		}
-		return v
+		return f
 	}
 	for i, w := range want {
 		r := rows[i]
