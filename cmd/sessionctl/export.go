@@ -257,6 +257,9 @@ func openOutput(stdout io.Writer, path string, toStdout bool) (w io.Writer, comm
 		return nil, nil, nil, err
 	}
 	commit = func() error {
+		if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for the temporary name only
+			return err
+		}
 		if err := f.Close(); err != nil {
 			return err
 		}

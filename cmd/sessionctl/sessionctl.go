@@ -28,6 +28,7 @@ Usage:
   sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S] [--max-object-bytes N]
   sessionctl [store flags] extract --from T --to T [--session ID]... [--id NEW] [--label k=v]...
                            [--description D] [--json] [--parallel N] [--max-object-bytes N]
+  sessionctl [store flags] export ID --format jsonl|parquet [--out FILE] [--row-group-rows N] [--max-object-bytes N]
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
 
@@ -105,6 +106,20 @@ extract cuts the window of capture times [--from, --to) out of sessions into a
       part-way leaves objects and no metadata.json: rm --yes NEW removes them.
       Nothing in the window: exit 1, no session. Output: a line per source, then
       NEW's totals; --json: one JSON object.
+export writes a row per span, metric data point and log record of a session,
+      in capture order, as JSON lines or parquet (stdout, never a terminal for
+      parquet; or --out FILE, renamed into place once complete): session id and
+      type, signal, service.name, name (span name, metric name, log body),
+      trace/span/parent ids (hex, empty where absent), time (unix nanos), a
+      span's end, duration, kind and status, a point's metric type and value
+      (count and sum for histograms and summaries), a log's severity, and the
+      ground truth: phase_name, phase_index, fault_name, fault_root_cause (the
+      item's test.* attributes, else its resource's), flag_<name> per phase
+      flag, label_<key> per session label. Parquet's flag columns come from the
+      phase table in metadata.json (without one, a first pass over the data
+      finds them); row groups hold at most --row-group-rows rows. Objects are
+      read one at a time; bad ones are reported on stderr and skipped, and
+      the exit status is then 1. The last line on stderr counts the rows.
 
 --control URL drives a running collector's session_control API (URL like
 http://127.0.0.1:4320; a bare host:port means http) instead of a store:
@@ -236,7 +251,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "export":
 		return c.export(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, export, rm, prune; with --control: sessions, show, phases, capture, replay)\n", cmd)
 	return exitUsage
 }
 
