@@ -96,13 +96,21 @@ func TestExportRSS(t *testing.T) {
 		m.Signals[sessionstore.SignalTraces].Objects+m.Signals[sessionstore.SignalLogs].Objects,
 		float64(m.TotalSizeBytes)/(1<<30), float64(raw)/(1<<30), items, m.CapturedTraces, m.CapturedLogs)
 
+	// Interleaved rounds: the peak of a Go process depends on when its
+	// collections fall, so one run says little.
+	const rounds = 3
 	out := filepath.Join(t.TempDir(), "big.parquet")
-	exportRSS, exportTook := peakRSS(t, bin, "--dir", dir, "export", "big", "--format", "parquet", "--out", out)
-	fi, err := os.Stat(out)
-	require.NoError(t, err)
-	catRSS, catTook := peakRSS(t, bin, "--dir", dir, "cat", "big")
-	t.Logf("export --format parquet: peak RSS %.1f MiB in %s (%.1f MiB of parquet)", float64(exportRSS)/(1<<20), exportTook.Round(time.Second), float64(fi.Size())/(1<<20))
-	t.Logf("cat (the peer, to /dev/null): peak RSS %.1f MiB in %s", float64(catRSS)/(1<<20), catTook.Round(time.Second))
-	t.Logf("ratio export/cat: %.2f", float64(exportRSS)/float64(catRSS))
+	var exportRSS, catRSS int64
+	for i := range rounds {
+		r, took := peakRSS(t, bin, "--dir", dir, "export", "big", "--format", "parquet", "--out", out)
+		fi, err := os.Stat(out)
+		require.NoError(t, err)
+		t.Logf("round %d: export --format parquet: peak RSS %.1f MiB in %s (%.1f MiB of parquet)", i, float64(r)/(1<<20), took.Round(time.Second), float64(fi.Size())/(1<<20))
+		exportRSS = max(exportRSS, r)
+		r, took = peakRSS(t, bin, "--dir", dir, "cat", "big")
+		t.Logf("round %d: cat (the peer, to /dev/null): peak RSS %.1f MiB in %s", i, float64(r)/(1<<20), took.Round(time.Second))
+		catRSS = max(catRSS, r)
+	}
+	t.Logf("highest of %d rounds: export %.1f MiB, cat %.1f MiB; ratio export/cat %.2f", rounds, float64(exportRSS)/(1<<20), float64(catRSS)/(1<<20), float64(exportRSS)/float64(catRSS))
 	assert.Less(t, exportRSS, int64(exportRSSLimit), "export of a 1 GiB session must stay under 200 MiB RSS")
 }

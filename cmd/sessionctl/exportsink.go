@@ -149,7 +149,9 @@ func newParquetSink(w io.Writer, flags []string, labels map[string]string, rowGr
 		group[labelColumn+k] = parquet.Optional(parquet.String())
 	}
 	schema := parquet.NewSchema("export", group)
-	opts := []parquet.WriterOption{schema, parquet.MaxRowsPerRowGroup(rowGroupRows), parquet.Compression(&parquet.Zstd)}
+	// Snappy: every parquet reader has it, and zstd's encoders added about
+	// 70 MiB to the peak RSS of make export-rss (150 MiB against 80).
+	opts := []parquet.WriterOption{schema, parquet.MaxRowsPerRowGroup(rowGroupRows), parquet.Compression(&parquet.Snappy)}
 	for _, k := range slices.Sorted(maps.Keys(kv)) {
 		opts = append(opts, parquet.KeyValueMetadata(k, kv[k]))
 	}
