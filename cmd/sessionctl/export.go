@@ -107,8 +107,8 @@ func (c *cli) export(args []string) int {
 		abort()
 		return c.fail("export: %s: %v", id, err)
 	}
-	summary := fmt.Sprintf("sessionctl: export: %s: %d rows (%d spans, %d data points, %d log records) from %d objects",
-		id, st.rows.Total(), st.rows.Traces, st.rows.Metrics, st.rows.Logs, st.objects)
+	summary := fmt.Sprintf("sessionctl: export: %s: %d rows (%d spans, %d data points, %d log records) from %s",
+		id, st.rows.Total(), st.rows.Traces, st.rows.Metrics, st.rows.Logs, plural(st.objects, "object"))
 	if st.bad > 0 {
 		summary += "; " + plural(st.bad, "bad object") + " skipped"
 	}

@@ -494,3 +494,78 @@ func TestExportUsage(t *testing.T) {
 	assert.Empty(t, out.String())
 	assert.Contains(t, errw.String(), "parquet is binary: not written to a terminal (--out FILE, or redirect stdout)")
 }
+
+// A session without a phase table (a capture that recorded seed_gen's
+// traffic without routing it) still gets its flag columns: a first pass
+// over the data finds them.
+func TestExportParquetFlagsFromData(t *testing.T) {
+	dir, st := newStore(t)
+	w := sessiontest.NewWriter(t, st, "cap", c0)
+	for p := range exportPhases {
+		td := sessiontest.Traces("checkout", p, 3, c0)
+		groundTruth(td.ResourceSpans().At(0).Resource(), p)
+		w.Traces(c0.Add(time.Duration(p)*time.Second), td)
+	}
+	w.Traces(c0.Add(5*time.Second), sessiontest.Traces("plain", 9, 2, c0))
+	w.Complete()
+
+	out := filepath.Join(t.TempDir(), "cap.parquet")
+	code, _, errw := sessionctl(t, "--dir", dir, "export", "cap", "--format", "parquet", "--out", out)
+	require.Equal(t, 0, code, errw)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	rows, _ := readParquet(t, data)
+	require.Len(t, rows, 8)
+	assert.Equal(t, "capture", rows[0]["session_type"])
+	assert.Equal(t, 0.0, rows[0]["flag_paymentFailure"])
+	assert.Equal(t, 0.75, rows[3]["flag_paymentFailure"])
+	assert.Equal(t, 1.0, rows[3]["flag_checkout.slow"])
+	assert.Equal(t, "failure", rows[3]["phase_name"])
+	assert.Nil(t, rows[6]["flag_paymentFailure"], "a resource without flags")
+	assert.Nil(t, rows[6]["phase_name"])
+}
+
+// A flag the phase table does not name has no column in parquet: the
+// export says so, and jsonl carries it.
+func TestExportFlagMissingFromPhaseTable(t *testing.T) {
+	dir, st := newStore(t)
+	m := exportSeed(t, st, "seed")
+	for i := range m.Seed.Phases {
+		delete(m.Seed.Phases[i].Flags, "checkout.slow")
+	}
+	require.NoError(t, sessionstore.WriteMetadata(context.Background(), st, m))
+
+	out := filepath.Join(t.TempDir(), "seed.parquet")
+	code, _, errw := sessionctl(t, "--dir", dir, "export", "seed", "--format", "parquet", "--out", out)
+	require.Equal(t, 0, code, errw)
+	assert.Contains(t, errw, "flags not in the metadata's phase table, left out of the columns: checkout.slow (26 rows)")
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	_, f := readParquet(t, data)
+	_, ok := f.Schema().Lookup("flag_checkout.slow")
+	assert.False(t, ok)
+
+	code, stdout, errw := sessionctl(t, "--dir", dir, "export", "seed", "--format", "jsonl")
+	require.Equal(t, 0, code, errw)
+	assert.Equal(t, 26, strings.Count(stdout, `"flag_checkout.slow":`))
+}
+
+// A later copy of an object (the same uuid) is exported once, as replay
+// delivers it once.
+func TestExportSkipsLaterCopies(t *testing.T) {
+	dir, st := newStore(t)
+	w := sessiontest.NewWriter(t, st, "cap", c0)
+	key := w.Traces(c0, sessiontest.Traces("svc", 0, 4, c0))
+	w.Complete()
+	k, err := sessionstore.ParseObjectKey(key)
+	require.NoError(t, err)
+	k.CaptureTime = k.CaptureTime.Add(time.Second)
+	_, err = sessionstore.CopyToSession(context.Background(), st, key, "cap")
+	require.NoError(t, err)
+	require.NoError(t, st.Copy(context.Background(), key, k.String()))
+
+	code, stdout, errw := sessionctl(t, "--dir", dir, "export", "cap", "--format", "jsonl")
+	require.Equal(t, 0, code, errw)
+	assert.Equal(t, 4, strings.Count(stdout, "\n"))
+	assert.Contains(t, errw, "4 rows (4 spans, 0 data points, 0 log records) from 1 object")
+}
