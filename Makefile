@@ -24,7 +24,7 @@ GO_TEST_FLAGS ?=
 # two at a time on two cores the e2e package took 229 s, with four 133 s.
 TEST_PARALLEL ?= 4
 
-.PHONY: ui-test ui-screenshots all help build run replay replay-seed replay-heavy seed seed-quick seed-basic bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
+.PHONY: ui-test ui-screenshots all help build run replay replay-seed replay-heavy seed seed-quick seed-basic export-rss bench-seed bench-peers testbed soak test unit-test tools bench fuzz lint fmt clean image image-test dev-up dev-down validate
 
 all: build
 
@@ -294,6 +294,12 @@ bench: $(BENCHSTAT) $(OTELCOL)
 	@echo "per-round CPU per span of the bound over each benchmark's (the same, without the waits for the disk):"
 	@bash scripts/bench-ratios.sh bench-capture.out BenchmarkBareMarshalGzip/klauspost cpu-ns/span cost
 	@bash scripts/bench-ratios.sh bench-replay.out BenchmarkReplayThroughput/bare_gunzip_unmarshal items/s
+
+## export-rss: sessionctl export --format parquet of a 1 GiB session (incompressible, written
+## into a temporary directory) under 200 MiB peak RSS, next to sessionctl cat of it (see
+## BENCHMARKS.md); minutes and a GiB of disk, so not part of make test
+export-rss: $(SESSIONCTL)
+	RECORDREPLAY_EXPORT_RSS=1 SESSIONCTL_BIN=$(SESSIONCTL) $(GO) test -count=1 -v -timeout 30m -run '^TestExportRSS$$' ./cmd/sessionctl/
 
 ## fuzz: each fuzz target for FUZZ_TIME (make test runs their seed corpora);
 ## a failing input is saved under the package's testdata/fuzz/ to become a test

@@ -1,9 +1,9 @@
 // Command sessionctl lists, shows, verifies, repairs, prints, sizes,
-// compares, extracts from and deletes stored sessions, on a directory or an S3 bucket,
+// compares, extracts from, exports and deletes stored sessions, on a directory or an S3 bucket,
 // without a collector; with --control it drives a running collector's
 // session_control API instead (captures and replays).
 //
-//	sessionctl [store flags] list
+//	sessionctl [store flags] list [--json] [--type T] [--status S] [--label k=v]... [--since T]
 //	sessionctl [store flags] show ID
 //	sessionctl [store flags] phases ID
 //	sessionctl [store flags] verify [--repair [--force]] ID...
@@ -11,6 +11,7 @@
 //	sessionctl [store flags] du ID... [--decode] [--json]
 //	sessionctl [store flags] diff A B [--shifted] [--max-differences N] [--signal S]
 //	sessionctl [store flags] extract --from T --to T [--session ID]... [--id NEW] [--label k=v]...
+//	sessionctl [store flags] export ID --format jsonl|parquet [--out FILE]
 //	sessionctl [store flags] rm --yes ID...
 //	sessionctl [store flags] prune --older-than 720h [--dry-run]
 //
@@ -35,7 +36,10 @@
 // a new completed session: the objects captured in it, whole, copied by the
 // store (CopyObject on S3, hard links on a directory) under keys of the
 // same capture time and uuid, each read first to count it (a bad one is
-// reported, not copied); its metadata.json is written last.
+// reported, not copied); its metadata.json is written last. export
+// flattens a session into rows for training: a row per span, data point
+// and log record with its ground truth, as JSON lines or parquet, streamed
+// object by object into bounded row groups.
 //
 // With --control URL (http://127.0.0.1:4320; the token from --token,
 // $SESSIONCTL_CONTROL_TOKEN or $CONTROL_TOKEN, sent as a bearer token)

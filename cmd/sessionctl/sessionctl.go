@@ -19,7 +19,7 @@ import (
 const usage = `sessionctl manages recorded sessions, on a store or through a running collector.
 
 Usage:
-  sessionctl [store flags] list
+  sessionctl [store flags] list [--json] [--type T] [--status S] [--label k=v]... [--since T]
   sessionctl [store flags] show ID
   sessionctl [store flags] phases ID
   sessionctl [store flags] verify [--repair [--force]] [--max-object-bytes N] ID...
@@ -30,6 +30,7 @@ Usage:
                            [--description D] [--json] [--parallel N] [--max-object-bytes N]
   sessionctl [store flags] annotate ID [--phase NAME=FROM..TO]... [--label k=v]... [--flag F]...
                            [--note TEXT]... [--remove-phase NAME]... [--remove-label k]...
+  sessionctl [store flags] export ID --format jsonl|parquet [--out FILE] [--row-group-rows N] [--max-object-bytes N]
   sessionctl [store flags] rm --yes ID...
   sessionctl [store flags] prune --older-than DURATION [--dry-run]
 
@@ -46,6 +47,14 @@ Usage:
                                          [--phase P]... [--time-range START..END] [--copies N]
                                          [--wait [--interval 1s]] [--json]
 
+list  prints the store's sessions: type, status, start, duration, counts,
+      stored size. --json prints one JSON array instead: per session its id,
+      type, status, start and end, counts per signal, stored bytes, labels,
+      description and, for a seed, its pattern and phase table (a session whose
+      metadata.json is unreadable: its id and error). Filters, for both:
+      --type, --status, --label k=v (repeatable: all must match), --since T (an
+      RFC 3339 time, or a duration meaning that long ago: sessions started at
+      or after it). A session with unreadable metadata matches no filter.
 verify recounts a session from its objects and compares the counts with its
       metadata.json (exit 1 on a mismatch or bad objects). --repair rewrites
       metadata.json from the objects: later copies of an object are deleted, a
@@ -109,6 +118,20 @@ extract cuts the window of capture times [--from, --to) out of sessions into a
       part-way leaves objects and no metadata.json: rm --yes NEW removes them.
       Nothing in the window: exit 1, no session. Output: a line per source, then
       NEW's totals; --json: one JSON object.
+export writes a row per span, metric data point and log record of a session,
+      in capture order, as JSON lines or parquet (stdout, never a terminal for
+      parquet; or --out FILE, renamed into place once complete): session id and
+      type, signal, service.name, name (span name, metric name, log body),
+      trace/span/parent ids (hex, empty where absent), time (unix nanos), a
+      span's end, duration, kind and status, a point's metric type and value
+      (count and sum for histograms and summaries), a log's severity, and the
+      ground truth: phase_name, phase_index, fault_name, fault_root_cause (the
+      item's test.* attributes, else its resource's), flag_<name> per phase
+      flag, label_<key> per session label. Parquet's flag columns come from the
+      phase table in metadata.json (without one, a first pass over the data
+      finds them); row groups hold at most --row-group-rows rows. Objects are
+      read one at a time; bad ones are reported on stderr and skipped, and
+      the exit status is then 1. The last line on stderr counts the rows.
 
 --control URL drives a running collector's session_control API (URL like
 http://127.0.0.1:4320; a bare host:port means http) instead of a store:
@@ -218,7 +241,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.st = sessionstore.WithTimeout(st, cfg.Timeout)
 	switch cmd {
 	case "list", "ls":
-		return c.list()
+		return c.list(rest)
 	case "show":
 		return c.show(rest)
 	case "phases":
@@ -239,8 +262,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.extract(rest)
 	case "annotate":
 		return c.annotate(rest)
+	case "export":
+		return c.export(rest)
 	}
-	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, annotate, rm, prune; with --control: sessions, show, phases, annotate, capture, replay)\n", cmd)
+	fmt.Fprintf(stderr, "sessionctl: unknown command %q (list, show, phases, verify, cat, du, diff, extract, annotate, export, rm, prune; with --control: sessions, show, phases, annotate, capture, replay)\n", cmd)
 	return exitUsage
 }
 
@@ -256,22 +281,6 @@ type cli struct {
 func (c *cli) fail(format string, a ...any) int {
 	fmt.Fprintf(c.errw, "sessionctl: "+format+"\n", a...)
 	return exitUsage
-}
-
-func (c *cli) list() int {
-	list, err := sessionstore.ListSessions(c.ctx, c.st)
-	if err != nil {
-		return c.fail("list: %v", err)
-	}
-	rows := make([]sessionRow, len(list))
-	for i, s := range list {
-		rows[i] = sessionRow{id: s.ID, m: s.Metadata}
-		if s.Err != nil {
-			rows[i].m, rows[i].err = nil, s.Err.Error()
-		}
-	}
-	writeSessionTable(c.out, rows, false)
-	return exitOK
 }
 
 // sessionRow is a session of list (and of sessions, through the API).
