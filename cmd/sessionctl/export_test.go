@@ -569,3 +569,29 @@ func TestExportSkipsLaterCopies(t *testing.T) {
 	assert.Equal(t, 4, strings.Count(stdout, "\n"))
 	assert.Contains(t, errw, "4 rows (4 spans, 0 data points, 0 log records) from 1 object")
 }
+
+// TestExportAnnotatedPhases: a captured session's items carry no phase;
+// annotated, each row takes the phase whose range of event time holds its
+// time ([start, end)), and a row in none has none.
+func TestExportAnnotatedPhases(t *testing.T) {
+	dir, st := newStore(t)
+	c0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	w := sessiontest.NewWriter(t, st, "cap", c0)
+	for i := range 6 { // one span a second
+		at := c0.Add(time.Duration(i) * time.Second)
+		w.Traces(at, sessiontest.Traces("svc", i, 1, at))
+	}
+	w.Complete()
+	code, _, errw := sessionctl(t, "--dir", dir, "annotate", "cap", "--phase", "incident=2s..4s")
+	require.Equal(t, 0, code, errw)
+
+	code, stdout, errw := sessionctl(t, "--dir", dir, "export", "cap", "--format", "jsonl")
+	require.Equal(t, 0, code, errw)
+	var phases []any
+	for line := range strings.Lines(stdout) {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r))
+		phases = append(phases, r["phase_name"])
+	}
+	assert.Equal(t, []any{nil, nil, "incident", "incident", nil, nil}, phases)
+}
