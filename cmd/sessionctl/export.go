@@ -63,10 +63,14 @@ func (c *cli) export(args []string) int {
 	var typ sessionstore.SessionType
 	var labels map[string]string
 	var flags []string
+	var annotated []sessionstore.AnnotatedPhase
 	m, err := sessionstore.ReadMetadata(c.ctx, c.st, id)
 	switch {
 	case err == nil:
 		typ, labels = m.SessionType, m.Labels
+		if m.Annotations != nil {
+			annotated = m.Annotations.Phases
+		}
 		flags = phaseFlags(m)
 	case errors.Is(err, sessionstore.ErrCorrupt), errors.Is(err, sessionstore.ErrNotFound), errors.Is(err, sessionstore.ErrUnsupportedVersion):
 		fmt.Fprintf(c.errw, "sessionctl: export: %s: metadata.json: %v: no session type or labels in the rows\n", id, err)
@@ -96,7 +100,7 @@ func (c *cli) export(args []string) int {
 		abort()
 		return c.fail("export: %v", err)
 	}
-	st, err := c.exportRows(id, typ, sink, *maxBytes)
+	st, err := c.exportRows(id, typ, annotated, sink, *maxBytes)
 	if err == nil {
 		err = sink.close()
 	}
@@ -179,9 +183,10 @@ func (c *cli) eachBatch(id string, maxBytes int64, bad func(error), fn func(sess
 }
 
 // exportRows writes the rows of the session's objects into sink.
-func (c *cli) exportRows(id string, typ sessionstore.SessionType, sink rowSink, maxBytes int64) (exportStats, error) {
+func (c *cli) exportRows(id string, typ sessionstore.SessionType, annotated []sessionstore.AnnotatedPhase, sink rowSink, maxBytes int64) (exportStats, error) {
 	var st exportStats
 	maker := newRowMaker(id, typ, sink.write)
+	maker.annotated(annotated)
 	err := c.eachBatch(id, maxBytes, func(err error) {
 		st.bad++
 		fmt.Fprintf(c.errw, "sessionctl: export: skipped: %v\n", err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -75,9 +76,14 @@ const (
 // rowMaker turns the items of a batch into rows, reusing one row: a
 // row handed to emit is valid until emit returns.
 type rowMaker struct {
-	row  exportRow
-	emit func(*exportRow) error
+	row    exportRow
+	emit   func(*exportRow) error
+	phases []sessionstore.AnnotatedPhase // annotated: see annotated
 }
+
+// annotated gives the rows whose item has no phase of its own the
+// annotated phase whose range of event time holds the row's time.
+func (m *rowMaker) annotated(phases []sessionstore.AnnotatedPhase) { m.phases = phases }
 
 func newRowMaker(sessionID string, typ sessionstore.SessionType, emit func(*exportRow) error) *rowMaker {
 	return &rowMaker{row: exportRow{SessionID: sessionID, SessionType: string(typ), Flags: map[string]float64{}}, emit: emit}
@@ -177,6 +183,15 @@ func (m *rowMaker) batch(b sessionstore.Batch) (int64, error) {
 	var n int64
 	var err error
 	emit := func(r *exportRow) bool {
+		if !r.PhaseName.OK {
+			at := time.Unix(0, r.Time)
+			for _, p := range m.phases {
+				if !at.Before(p.Start) && at.Before(p.End) {
+					r.PhaseName = some(p.Name)
+					break
+				}
+			}
+		}
 		if err = m.emit(r); err != nil {
 			return false
 		}
