@@ -171,27 +171,13 @@ func (e *controlExtension) getSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var failed []string
-	for _, st := range stores {
+	e.fromFirstStore(w, r, stores, id, "read metadata of", func(st sessionstore.Store) (func(), error) {
 		data, err := sessionstore.ReadMetadataBytes(r.Context(), st, id)
 		if err == nil && !json.Valid(data) {
 			err = fmt.Errorf("metadata.json of session %q is corrupt (not JSON): run `sessionctl verify --repair %s`", id, id)
 		}
-		if err == nil {
-			w.Header().Set("Session-Store", st.String())
-			writeBody(w, http.StatusOK, data)
-			return
-		}
-		if !errors.Is(err, sessionstore.ErrNotFound) {
-			failed = append(failed, fmt.Sprintf("%s: %v", st, err))
-		}
-	}
-	if len(failed) > 0 {
-		writeError(w, r, http.StatusInternalServerError, codeInternal,
-			fmt.Sprintf("read metadata of session %q: %s", id, strings.Join(failed, "; ")))
-		return
-	}
-	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
+		return func() { writeBody(w, http.StatusOK, data) }, err
+	})
 }
 
 // getOverview answers what a session holds (sessionoverview.Compute),
@@ -221,19 +207,10 @@ func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	for _, st := range stores {
+	e.fromFirstStore(w, r, stores, id, "overview of", func(st sessionstore.Store) (func(), error) {
 		o, err := sessionoverview.Compute(r.Context(), st, id, opts)
-		switch {
-		case err == nil:
-			w.Header().Set("Session-Store", st.String())
-			writeJSON(w, http.StatusOK, o)
-			return
-		case !errors.Is(err, sessionstore.ErrNotFound):
-			writeError(w, r, http.StatusInternalServerError, codeInternal, fmt.Sprintf("overview of session %q in %s: %v", id, st, err))
-			return
-		}
-	}
-	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))
+		return func() { writeJSON(w, http.StatusOK, o) }, err
+	})
 }
 
 // annotateSession adds annotations (phases by event time, labels, flags,
@@ -258,12 +235,28 @@ func (e *controlExtension) annotateSession(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
+	e.fromFirstStore(w, r, stores, id, "annotate", func(st sessionstore.Store) (func(), error) {
+		m, err := sessionstore.Annotate(r.Context(), st, id, req, "session_control")
+		return func() { writeJSON(w, http.StatusOK, m) }, err
+	})
+}
+
+// fromFirstStore answers a request about session id from the first of
+// stores (in store order) that has it: do reads or changes the session in
+// one store and returns how to answer; the Session-Store header names the
+// store. A store without the session (ErrNotFound) passes to the next; bad
+// input (a FieldError, an invalid id) is 400 at once; other failures are
+// 500 once no store has answered, naming each (what: "read metadata of");
+// no store with the session is 404.
+func (e *controlExtension) fromFirstStore(w http.ResponseWriter, r *http.Request, stores []sessionstore.Store, id, what string,
+	do func(sessionstore.Store) (func(), error),
+) {
 	var failed []string
 	for _, st := range stores {
-		m, err := sessionstore.Annotate(r.Context(), st, id, req, "session_control")
+		answer, err := do(st)
 		if err == nil {
 			w.Header().Set("Session-Store", st.String())
-			writeJSON(w, http.StatusOK, m)
+			answer()
 			return
 		}
 		if _, bad := errors.AsType[*control.FieldError](err); bad || errors.Is(err, sessionstore.ErrInvalidSessionID) {
@@ -276,7 +269,7 @@ func (e *controlExtension) annotateSession(w http.ResponseWriter, r *http.Reques
 	}
 	if len(failed) > 0 {
 		writeError(w, r, http.StatusInternalServerError, codeInternal,
-			fmt.Sprintf("annotate session %q: %s", id, strings.Join(failed, "; ")))
+			fmt.Sprintf("%s session %q: %s", what, id, strings.Join(failed, "; ")))
 		return
 	}
 	writeError(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("session %q not found in %s", id, storeNames(stores)))

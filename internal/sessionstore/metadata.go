@@ -408,19 +408,7 @@ func ReadMetadataBytes(ctx context.Context, s Store, id string) ([]byte, error) 
 // readMetadataBytes reads the metadata file under key, at most
 // maxMetadataBytes of it.
 func readMetadataBytes(ctx context.Context, s Store, key string) ([]byte, error) {
-	rc, err := s.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := ReadAll(rc, maxMetadataBytes)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, key, err)
-		}
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	return data, nil
+	return readBounded(ctx, s, key, maxMetadataBytes)
 }
 
 // readMetadataKey loads the metadata of session id stored under key (its
