@@ -158,16 +158,7 @@ func (e *controlExtension) listSessions(w http.ResponseWriter, r *http.Request) 
 // getSession answers a session's metadata.json as stored, from the first
 // store (in store order) that has it; the Session-Store header names it.
 func (e *controlExtension) getSession(w http.ResponseWriter, r *http.Request) {
-	q, ok := e.query(w, r, "store")
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := sessionstore.ValidateSessionID(id); err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	stores, ok := e.pickStores(w, r, q.Get("store"))
+	id, _, stores, ok := e.sessionRequest(w, r)
 	if !ok {
 		return
 	}
@@ -185,13 +176,8 @@ func (e *controlExtension) getSession(w http.ResponseWriter, r *http.Request) {
 // capture time per signal in ?buckets= buckets (1 to 1000, default 60),
 // services, phases, objects, bad objects and writers.
 func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
-	q, ok := e.query(w, r, "store", "buckets")
+	id, q, stores, ok := e.sessionRequest(w, r, "buckets")
 	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := sessionstore.ValidateSessionID(id); err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
 	opts := sessionoverview.Options{}
@@ -202,10 +188,6 @@ func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		opts.Buckets = n
-	}
-	stores, ok := e.pickStores(w, r, q.Get("store"))
-	if !ok {
-		return
 	}
 	e.fromFirstStore(w, r, stores, id, "overview of", func(st sessionstore.Store) (func(), error) {
 		o, err := sessionoverview.Compute(r.Context(), st, id, opts)
@@ -218,27 +200,35 @@ func (e *controlExtension) getOverview(w http.ResponseWriter, r *http.Request) {
 // the one ?store= names, and answers its metadata.json as rewritten; the
 // Session-Store header names the store.
 func (e *controlExtension) annotateSession(w http.ResponseWriter, r *http.Request) {
-	q, ok := e.query(w, r, "store")
+	id, _, stores, ok := e.sessionRequest(w, r)
 	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := sessionstore.ValidateSessionID(id); err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
 	var req sessionstore.AnnotationRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	stores, ok := e.pickStores(w, r, q.Get("store"))
-	if !ok {
-		return
-	}
 	e.fromFirstStore(w, r, stores, id, "annotate", func(st sessionstore.Store) (func(), error) {
 		m, err := sessionstore.Annotate(r.Context(), st, id, req, "session_control")
 		return func() { writeJSON(w, http.StatusOK, m) }, err
 	})
+}
+
+// sessionRequest reads what every request about one session starts
+// with: its query (?store= and params), its session id (400 if invalid,
+// before any store is touched) and the stores to look in (404 for a
+// ?store= that is none of them). ok false: the answer is written.
+func (e *controlExtension) sessionRequest(w http.ResponseWriter, r *http.Request, params ...string) (id string, q url.Values, stores []sessionstore.Store, ok bool) {
+	if q, ok = e.query(w, r, append([]string{"store"}, params...)...); !ok {
+		return "", nil, nil, false
+	}
+	id = r.PathValue("id")
+	if err := sessionstore.ValidateSessionID(id); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return "", nil, nil, false
+	}
+	stores, ok = e.pickStores(w, r, q.Get("store"))
+	return id, q, stores, ok
 }
 
 // fromFirstStore answers a request about session id from the first of
